@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cutover needs to build, test and run.
+# Only packages that are missing are installed, so a ready machine pays nothing.
+set -euo pipefail
+
+packages=(
+  cmake make g++ pkg-config     # toolchain
+  libssl-dev openssl            # SHA-256 and Ed25519 (hash/, evidence/), openssl CLI for cross-checks
+  libexpected-dev               # tl::expected, the Result type (base/)
+  libcli11-dev                  # command line (cli/)
+  libgtest-dev libgmock-dev     # unit tests
+  libbenchmark-dev              # bench/
+  jq                            # the runbook's count snapshot, used by the e2e suites
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing missing packages: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,27 @@
+#include "cli/app.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace cutover::cli {
+
+int run(int argc, char** argv) {
+  CLI::App app{"cutover: safe mixed-version deploys (backfill, verify, rollback, route split, evidence)", "cutover"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "cutover 0.1.0");
+  int exit_code = k_exit_ok;
+  add_canonicalize_command(app, exit_code);
+  add_backfill_command(app, exit_code);
+  add_fixtures_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? k_exit_ok : k_exit_usage;
+  }
+  return exit_code;
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,117 @@
+// cutover backfill: migrate stores with a manifest and backups (SPEC §3).
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/backfill/backfill.h"
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/parser.h"
+
+namespace cutover::cli {
+namespace {
+
+struct BackfillArgs {
+  std::vector<std::string> stores;  // NAME=PATH
+  std::vector<std::string> spec_files;
+  std::string work_dir;
+  bool allow_destructive_reset = false;
+  bool json = false;
+};
+
+// The reference wrapper's environment variables, used when no --store is given.
+const std::pair<const char*, const char*> k_store_env[] = {
+    {"auth", "AUTH_STORE_PATH"},
+    {"codex_threads", "CODEX_THREAD_STORE_PATH"},
+    {"domain", "DOMAIN_STORE_PATH"},
+};
+
+Result<backfill::BackfillOptions> options_from(const BackfillArgs& args) {
+  backfill::BackfillOptions options;
+  for (const auto& s : args.stores) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      return make_error(ErrorCode::invalid_argument, "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json");
+    }
+    options.stores.push_back({s.substr(0, eq), s.substr(eq + 1)});
+  }
+  if (options.stores.empty()) {
+    for (const auto& [kind, var] : k_store_env) {
+      const char* value = std::getenv(var);
+      if (value != nullptr && *value != '\0') options.stores.push_back({kind, value});
+    }
+  }
+  options.work_dir = args.work_dir;
+  if (options.work_dir.empty()) {
+    const char* value = std::getenv("WORK_DIR");
+    if (value != nullptr) options.work_dir = value;
+  }
+  options.allow_destructive_reset = args.allow_destructive_reset;
+  return options;
+}
+
+void print_human(const backfill::BackfillResult& result) {
+  size_t changed = 0;
+  for (const auto& s : result.manifest.stores) changed += s.changed ? 1 : 0;
+  std::cout << "backfill " << result.manifest.run_id << ": " << result.manifest.stores.size() << " store"
+            << (result.manifest.stores.size() == 1 ? "" : "s") << ", " << changed << " changed\n";
+  for (const auto& s : result.manifest.stores) {
+    std::cout << "ok: [" << s.store << "] " << s.path << " " << (s.existed ? "" : "created, ")
+              << (s.changed ? "changed" : "unchanged") << ", sha256 " << s.after_sha256 << ",";
+    for (const auto& [name, value] : s.counts) std::cout << " " << name << "=" << value;
+    std::cout << "\n";
+    for (const auto& reset : s.destructive_resets) {
+      std::cout << "warning: [" << s.store << "] destructive reset: " << reset << "\n";
+    }
+  }
+  std::cout << "manifest: " << result.manifest_path << "\n";
+  std::cout << "backups: " << result.backup_dir << "\n";
+}
+
+void print_json(const backfill::BackfillResult& result) {
+  auto manifest_doc = json::parse(manifest::to_json(result.manifest));
+  json::Document doc;
+  json::Node root = doc.make_object({
+      {doc.make_string("manifest_path"), doc.make_string(result.manifest_path)},
+      {doc.make_string("backup_dir"), doc.make_string(result.backup_dir)},
+      {doc.make_string("manifest"), manifest_doc->root()},
+  });
+  std::cout << json::to_canonical_string(root) << "\n";
+}
+
+int backfill_main(const BackfillArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto specs = store::SpecRegistry::with_builtins();
+  for (const auto& file : args.spec_files) {
+    if (auto st = specs.load_file(fs, file); !st) return report_error("backfill", st.error());
+  }
+  auto options = options_from(args);
+  if (!options) return report_error("backfill", options.error());
+  auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
+  if (!result) return report_error("backfill", result.error());
+  if (args.json) {
+    print_json(*result);
+  } else {
+    print_human(*result);
+  }
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void add_backfill_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("backfill", "Migrate stores to the current schema, with a manifest and backups");
+  auto args = std::make_shared<BackfillArgs>();
+  cmd->add_option("--store", args->stores,
+                  "NAME=PATH: a store of kind NAME (auth, codex_threads, domain, or one from --spec); repeatable. "
+                  "Default: AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
+  cmd->add_option("--spec", args->spec_files, "a store spec file adding a store kind; repeatable");
+  cmd->add_option("--work-dir", args->work_dir, "folder for manifests/ and backups/ (default: WORK_DIR)");
+  cmd->add_flag("--allow-destructive-reset", args->allow_destructive_reset,
+                "reproduce the reference tool: replace a non-object root or a wrong-typed key with an empty value "
+                "(after the backup) instead of refusing");
+  cmd->add_flag("--json", args->json, "print a machine-readable result");
+  cmd->callback([args, &exit_code] { exit_code = backfill_main(*args); });
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,13 @@
+// One function a command: registers its flags on `app` and returns the
+// callback's exit code through `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cutover::cli {
+
+void add_canonicalize_command(CLI::App& app, int& exit_code);
+void add_backfill_command(CLI::App& app, int& exit_code);
+void add_fixtures_command(CLI::App& app, int& exit_code);
+
+}  // namespace cutover::cli

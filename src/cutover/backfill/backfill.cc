@@ -1,0 +1,353 @@
+#include "cutover/backfill/backfill.h"
+
+#include <cstring>
+#include <ctime>
+#include <future>
+#include <memory>
+#include <set>
+
+#include "cutover/hash/sha256.h"
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/parser.h"
+#include "cutover/store/counts.h"
+#include "cutover/store/migration.h"
+
+namespace cutover::backfill {
+namespace {
+
+constexpr std::string_view k_tool = "cutover 0.1.0";
+
+// One store as planned: its parsed and migrated document and what we know.
+struct StorePlan {
+  const store::StoreSpec* spec = nullptr;
+  std::string path;  // absolute
+  base::FileInfo info;
+  json::Document doc;  // owns the raw bytes read (doc.text())
+  manifest::StoreRecord record;
+  std::string temp_path;  // where the new bytes wait before the rename
+  bool replaced = false;  // the rename happened
+};
+
+// Compares the canonical stream against the current bytes; stops at the first difference.
+class CompareSink final : public json::ChunkSink {
+ public:
+  explicit CompareSink(std::string_view expected) : expected_(expected) {}
+  bool write(std::string_view chunk) override {
+    if (chunk.size() > expected_.size() - pos_ || std::memcmp(chunk.data(), expected_.data() + pos_, chunk.size()) != 0) {
+      return false;
+    }
+    pos_ += chunk.size();
+    return true;
+  }
+  bool matched_all() const { return pos_ == expected_.size(); }
+
+ private:
+  std::string_view expected_;
+  size_t pos_ = 0;
+};
+
+// Hashes the canonical stream while writing it to a file.
+class FileSink final : public json::ChunkSink {
+ public:
+  explicit FileSink(base::WritableFile& file) : file_(file) {}
+  bool write(std::string_view chunk) override {
+    hasher_.update(chunk);
+    status_ = file_.append(chunk);
+    return status_.has_value();
+  }
+  Status status() const { return status_; }
+  std::string hex() { return hash::to_hex(hasher_.finish()); }
+
+ private:
+  base::WritableFile& file_;
+  hash::Sha256 hasher_;
+  Status status_;
+};
+
+std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
+
+Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes) {
+  TRY_ASSIGN(auto file, fs.create_new_file(path));
+  TRY(file->append(bytes));
+  TRY(file->sync());
+  return file->close();
+}
+
+// Step 2 for one store. Errors name the store.
+Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
+                             const BackfillOptions& options) {
+  StorePlan plan;
+  plan.path = base::absolute_path(target.path);
+  std::string label = store_label(target.kind, plan.path);
+  auto spec = specs.find(target.kind);
+  if (!spec) return tl::unexpected(spec.error().with_context(label));
+  plan.spec = *spec;
+
+  auto info = fs.stat(plan.path);
+  if (!info) return tl::unexpected(info.error().with_context(label));
+  plan.info = *info;
+  if (info->is_symlink) {
+    return make_error(ErrorCode::invalid_argument, label + ": the path is a symbolic link; a migration would replace "
+                                                           "the link with a file. Pass the real path of the store");
+  }
+  if (info->exists && !info->is_regular) {
+    return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
+  }
+  std::string folder = base::parent_directory(plan.path);
+  auto folder_info = fs.stat(folder);
+  if (!folder_info) return tl::unexpected(folder_info.error().with_context(label));
+  if (!folder_info->exists || !folder_info->is_directory) {
+    return make_error(ErrorCode::not_found, label + ": folder " + folder + " does not exist; create it first");
+  }
+  if (auto st = fs.check_writable(folder); !st) return tl::unexpected(st.error().with_context(label));
+
+  plan.record.store = target.kind;
+  plan.record.path = plan.path;
+  plan.record.existed = info->exists;
+  plan.record.spec_source = plan.spec->source;
+  if (info->exists) {
+    auto bytes = fs.read_file(plan.path);
+    if (!bytes) return tl::unexpected(bytes.error().with_context(label));
+    std::string before = hash::sha256_hex(bytes->view());
+    auto doc = json::parse(std::move(*bytes));
+    if (!doc) {
+      return make_error(ErrorCode::invalid_argument,
+                        label + ": not valid JSON: " + doc.error().message() +
+                            " (the reference tool would have replaced the store with {}; fix or restore the file)");
+    }
+    plan.doc = std::move(*doc);
+    plan.record.before_sha256 = before;
+  } else {
+    plan.doc.set_root(json::Node::object_ref(nullptr, 0));
+  }
+
+  store::MigrationOptions migration_options{options.allow_destructive_reset};
+  auto migrated = store::migrate(plan.doc, *plan.spec, migration_options);
+  if (!migrated) {
+    return make_error(ErrorCode::invalid_argument,
+                      label + ": " + migrated.error().message() +
+                          "; fix the store, or rerun with --allow-destructive-reset to reproduce the reference tool "
+                          "(the backup keeps the old bytes)");
+  }
+  plan.record.destructive_resets = migrated->resets;
+  plan.record.counts = store::count_all(plan.doc.root(), *plan.spec);
+
+  if (info->exists) {
+    CompareSink compare(plan.doc.text().view());
+    bool same = json::write_canonical(plan.doc.root(), compare) && compare.matched_all();
+    plan.record.changed = !same;
+    if (same) plan.record.after_sha256 = *plan.record.before_sha256;
+  } else {
+    plan.record.changed = true;
+  }
+  return plan;
+}
+
+// Step 3b: the new bytes of one changed store, written beside it.
+Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs) {
+  plan.temp_path = base::join_path(base::parent_directory(plan.path),
+                                   "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
+  TRY_ASSIGN(auto file, fs.create_file(plan.temp_path));
+  FileSink sink(*file);
+  json::write_canonical(plan.doc.root(), sink);
+  TRY(sink.status());
+  TRY(file->sync());
+  TRY(file->close());
+  if (plan.info.exists) TRY(fs.set_mode(plan.temp_path, plan.info.mode));
+  plan.record.after_sha256 = sink.hex();
+  return {};
+}
+
+void remove_temps(std::vector<StorePlan>& plans, base::FileSystem& fs) {
+  for (auto& plan : plans) {
+    if (!plan.temp_path.empty() && !plan.replaced) (void)fs.remove(plan.temp_path);
+  }
+}
+
+// After a failure in step 5: puts back every store already replaced.
+// Returns a sentence for the error message.
+std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs) {
+  std::string restored;
+  std::string failed;
+  for (auto& plan : plans) {
+    if (!plan.replaced) continue;
+    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.doc.text().view()) : fs.remove(plan.path);
+    if (st && !plan.info.exists) st = fs.sync_directory(base::parent_directory(plan.path));
+    std::string& list = st ? restored : failed;
+    list += (list.empty() ? "" : ", ") + plan.record.store;
+    if (!st) failed += " (" + st.error().message() + ")";
+  }
+  std::string out;
+  if (!restored.empty()) out += "; restored the stores already changed: " + restored;
+  if (!failed.empty()) out += "; COULD NOT RESTORE " + failed + ": run `cutover rollback` on the in-progress manifest";
+  if (restored.empty() && failed.empty()) out += "; no store had been changed";
+  return out;
+}
+
+Result<int64_t> run_id_seconds(std::string_view name) {
+  // "20261127T024409Z..."
+  if (name.size() < 16 || name[8] != 'T' || name[15] != 'Z') return make_error(ErrorCode::invalid_argument, "not a run id");
+  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) {
+    if (name[i] < '0' || name[i] > '9') return make_error(ErrorCode::invalid_argument, "not a run id");
+  }
+  auto num = [&](size_t at, size_t len) { return std::stoi(std::string(name.substr(at, len))); };
+  std::tm tm{};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(4, 2) - 1;
+  tm.tm_mday = num(6, 2);
+  tm.tm_hour = num(9, 2);
+  tm.tm_min = num(11, 2);
+  tm.tm_sec = num(13, 2);
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+}  // namespace
+
+std::string next_run_id(int64_t now_unix_seconds, const std::vector<std::string>& existing) {
+  int64_t t = now_unix_seconds;
+  for (const auto& name : existing) {
+    auto seconds = run_id_seconds(name);
+    if (seconds && *seconds >= t) t = *seconds + 1;
+  }
+  return base::compact_utc(t);
+}
+
+Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
+                                    base::FileSystem& fs, base::Clock& clock) {
+  if (options.stores.empty()) {
+    return make_error(ErrorCode::invalid_argument, "no store to migrate: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
+                                                   "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
+  }
+  if (options.work_dir.empty()) return make_error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR");
+
+  // 1. Locks: the work folder, then each store's folder once.
+  std::string work_dir = base::absolute_path(options.work_dir);
+  TRY(fs.create_directories(work_dir));
+  std::vector<std::unique_ptr<base::Lock>> locks;
+  TRY_ASSIGN(auto work_lock, fs.try_lock(base::join_path(work_dir, ".cutover.lock")));
+  locks.push_back(std::move(work_lock));
+  std::set<std::pair<uint64_t, uint64_t>> locked_folders;
+  std::set<std::string> seen_paths;
+  for (const auto& target : options.stores) {
+    std::string path = base::absolute_path(target.path);
+    if (!seen_paths.insert(path).second) {
+      return make_error(ErrorCode::invalid_argument, "store path " + path + " is given twice");
+    }
+    std::string folder = base::parent_directory(path);
+    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
+    if (!info.exists) continue;  // reported by the plan with the store's name
+    if (!locked_folders.insert({info.device, info.inode}).second) continue;
+    auto lock = fs.try_lock(folder);
+    if (!lock) return tl::unexpected(lock.error().with_context(store_label(target.kind, path)));
+    locks.push_back(std::move(*lock));
+  }
+
+  // 2. Plan every store; collect every refusal before stopping.
+  std::vector<StorePlan> plans;
+  std::string refusals;
+  ErrorCode refusal_code = ErrorCode::invalid_argument;
+  for (const auto& target : options.stores) {
+    auto plan = plan_store(target, specs, fs, options);
+    if (!plan) {
+      refusals += (refusals.empty() ? "" : "\n") + plan.error().message();
+      refusal_code = plan.error().code();
+      continue;
+    }
+    plans.push_back(std::move(*plan));
+  }
+  if (!refusals.empty()) return make_error(refusal_code, refusals + "\nnothing was changed");
+
+  // The run id names the manifest and the backup folder.
+  std::string manifests_dir = base::join_path(work_dir, "manifests");
+  std::string backups_root = base::join_path(work_dir, "backups");
+  TRY(fs.create_directories(manifests_dir));
+  TRY(fs.create_directories(backups_root));
+  std::vector<std::string> existing;
+  for (const auto& dir : {manifests_dir, backups_root}) {
+    TRY_ASSIGN(auto names, fs.list_directory(dir));
+    existing.insert(existing.end(), names.begin(), names.end());
+  }
+  int64_t now_ns = clock.now_ns();
+  std::string run_id = next_run_id(now_ns / 1000000000, existing);
+  std::string backup_dir = base::join_path(backups_root, run_id);
+  TRY(fs.create_directories(backup_dir));
+
+  // 3. Backups on one thread, temporary files of the changed stores on this one.
+  for (auto& plan : plans) {
+    if (!plan.info.exists) continue;
+    plan.record.backup_path = base::join_path(
+        backup_dir, plan.record.store + "-" + run_id + "-" + plan.record.before_sha256->substr(0, 12) + ".bak.json");
+  }
+  auto backups_done = std::async(std::launch::async, [&]() -> Status {
+    for (auto& plan : plans) {
+      if (!plan.record.backup_path) continue;
+      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.doc.text().view()); !st) {
+        return tl::unexpected(st.error().with_context("backup of " + store_label(plan.record.store, plan.path)));
+      }
+    }
+    return fs.sync_directory(backup_dir);
+  });
+  Status temps = ok_status();
+  for (auto& plan : plans) {
+    if (!plan.record.changed) continue;
+    temps = write_temp(plan, run_id, fs);
+    if (!temps) {
+      temps = tl::unexpected(temps.error().with_context(store_label(plan.record.store, plan.path)));
+      break;
+    }
+  }
+  Status backups = backups_done.get();
+  if (!backups || !temps) {
+    remove_temps(plans, fs);
+    const Error& e = !backups ? backups.error() : temps.error();
+    return tl::unexpected(Error(e.code(), e.message() + "; no store was changed"));
+  }
+
+  // 4. The in-progress manifest: enough on disk to roll back from any instant.
+  manifest::Manifest m;
+  m.generated_at = base::rfc3339_utc(now_ns);
+  m.run_id = run_id;
+  m.status = std::string(manifest::k_status_in_progress);
+  m.canonical_form = std::string(json::k_canonical_version);
+  m.tool = std::string(k_tool);
+  m.work_dir = work_dir;
+  for (const auto& plan : plans) m.stores.push_back(plan.record);
+  std::string manifest_path = base::join_path(manifests_dir, run_id + ".json");
+  std::string in_progress_path = manifest_path + ".in-progress";
+  if (auto st = base::write_file_atomic(fs, in_progress_path, manifest::to_json(m)); !st) {
+    remove_temps(plans, fs);
+    return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
+  }
+
+  // 5. Replace the stores.
+  for (auto& plan : plans) {
+    if (!plan.record.changed) continue;
+    Status st = fs.rename(plan.temp_path, plan.path);
+    if (st) {
+      plan.replaced = true;
+      st = fs.sync_directory(base::parent_directory(plan.path));
+    }
+    if (!st) {
+      std::string outcome = restore_replaced(plans, fs);
+      remove_temps(plans, fs);
+      m.status = std::string(manifest::k_status_failed_restored);
+      bool all_restored = outcome.find("COULD NOT") == std::string::npos;
+      if (all_restored) {
+        // Keep the record of the attempt, out of the way of the manifests glob.
+        (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
+        (void)fs.remove(in_progress_path);
+      }
+      return tl::unexpected(Error(st.error().code(), store_label(plan.record.store, plan.path) +
+                                                         ": cannot replace the store: " + st.error().message() + outcome));
+    }
+  }
+
+  // 6. The final manifest, then the in-progress one goes.
+  m.status = std::string(manifest::k_status_complete);
+  TRY(base::write_file_atomic(fs, manifest_path, manifest::to_json(m)));
+  TRY(fs.remove(in_progress_path));
+  TRY(fs.sync_directory(manifests_dir));
+  return BackfillResult{std::move(m), manifest_path, backup_dir};
+}
+
+}  // namespace cutover::backfill

@@ -1,0 +1,65 @@
+// Backfill: migrate stores to the current schema with a manifest and raw
+// backups (SPEC §3, the runbook's "Migrate" step).
+//
+// The protocol, in order (docs/formats/manifest.md has the full story):
+//   1. lock the work folder and the folders of the stores;
+//   2. plan: read, parse, migrate and count every store in memory; any
+//      problem in any store refuses the whole run, and nothing is written;
+//   3. write and fsync the backups (raw bytes) while the new contents of the
+//      changed stores are written and fsynced to temporary files beside them;
+//   4. write the in-progress manifest (manifests/<run>.json.in-progress),
+//      which names every backup and every before/after checksum;
+//   5. rename each temporary file over its store and fsync the folder;
+//   6. write the final manifest (manifests/<run>.json) and drop the
+//      in-progress one.
+// A failure in step 5 restores the stores already replaced and says so. A
+// crash leaves every store either as it was or fully migrated, and the
+// in-progress manifest tells rollback which.
+//
+// Idempotent: an unchanged store (its canonical migrated form is byte-for-byte
+// its current content) is not rewritten and is recorded with changed: false.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cutover/base/clock.h"
+#include "cutover/base/error.h"
+#include "cutover/base/file_system.h"
+#include "cutover/manifest/manifest.h"
+#include "cutover/store/store_spec.h"
+
+namespace cutover::backfill {
+
+struct StoreTarget {
+  std::string kind;  // a store kind known to the registry
+  std::string path;
+};
+
+struct BackfillOptions {
+  std::vector<StoreTarget> stores;
+  std::string work_dir;
+  // Reproduce the reference tool: replace a non-object root or wrong-typed
+  // key with an empty value (after the backup) instead of refusing.
+  bool allow_destructive_reset = false;
+};
+
+struct BackfillResult {
+  manifest::Manifest manifest;
+  std::string manifest_path;
+  std::string backup_dir;
+};
+
+// Runs the protocol above. Errors: invalid_argument (bad store, spec or
+// option; nothing written), conflict (another run holds a lock), io_error or
+// permission_denied (with the restore outcome in the message when stores had
+// already been replaced).
+Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
+                                    base::FileSystem& fs, base::Clock& clock);
+
+// The run id for a new run: the UTC second of `now`, or one second past the
+// newest run already in the work folder, so names never collide and the newest
+// manifest sorts last. `existing` are names found in manifests/ and backups/.
+std::string next_run_id(int64_t now_unix_seconds, const std::vector<std::string>& existing);
+
+}  // namespace cutover::backfill

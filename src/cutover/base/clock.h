@@ -1,0 +1,23 @@
+// Wall-clock time behind an interface, so tests can pin timestamps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cutover::base {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Nanoseconds since the Unix epoch, UTC.
+  virtual int64_t now_ns() = 0;
+};
+
+Clock& system_clock();
+
+// "20261127T024409Z" for a time in whole seconds since the epoch.
+std::string compact_utc(int64_t unix_seconds);
+// RFC 3339 with microseconds: "2026-11-27T02:44:09.123456Z".
+std::string rfc3339_utc(int64_t unix_ns);
+
+}  // namespace cutover::base

@@ -1,0 +1,291 @@
+#include "cutover/base/file_system.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cutover::base {
+namespace {
+
+Error os_error(std::string_view what, const std::string& path, int err) {
+  ErrorCode code = ErrorCode::io_error;
+  if (err == ENOENT || err == ENOTDIR) code = ErrorCode::not_found;
+  if (err == EACCES || err == EPERM || err == EROFS) code = ErrorCode::permission_denied;
+  if (err == EEXIST) code = ErrorCode::conflict;
+  return Error(code, std::string(what) + " " + path + ": " + std::strerror(err));
+}
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixWritableFile() override { (void)close(); }
+
+  Status append(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return tl::unexpected(os_error("cannot write", path_, errno));
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+  }
+
+  Status sync() override {
+    if (::fsync(fd_) != 0) return tl::unexpected(os_error("cannot fsync", path_, errno));
+    return {};
+  }
+
+  Status close() override {
+    if (fd_ < 0) return {};
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return tl::unexpected(os_error("cannot close", path_, errno));
+    return {};
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+class PosixLock final : public Lock {
+ public:
+  explicit PosixLock(int fd) : fd_(fd) {}
+  ~PosixLock() override {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+class RealFileSystem final : public FileSystem {
+ public:
+  Result<FileInfo> stat(const std::string& path) override {
+    FileInfo info;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return info;
+      return tl::unexpected(os_error("cannot stat", path, errno));
+    }
+    info.is_symlink = S_ISLNK(st.st_mode);
+    if (info.is_symlink && ::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) {  // dangling link: the link exists, its target does not
+        info.exists = true;
+        return info;
+      }
+      return tl::unexpected(os_error("cannot stat", path, errno));
+    }
+    info.exists = true;
+    info.is_regular = S_ISREG(st.st_mode);
+    info.is_directory = S_ISDIR(st.st_mode);
+    info.size = static_cast<uint64_t>(st.st_size);
+    info.device = static_cast<uint64_t>(st.st_dev);
+    info.inode = static_cast<uint64_t>(st.st_ino);
+    info.mode = static_cast<uint32_t>(st.st_mode & 07777);
+    return info;
+  }
+
+  Result<Buffer> read_file(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
+    FdCloser closer(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return tl::unexpected(os_error("cannot stat", path, errno));
+    if (S_ISDIR(st.st_mode)) return make_error(ErrorCode::invalid_argument, path + " is a folder, not a file");
+    Buffer buffer(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < buffer.size()) {
+      ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return tl::unexpected(os_error("cannot read", path, errno));
+      }
+      if (n == 0) return make_error(ErrorCode::io_error, "cannot read " + path + ": file shrank while reading");
+      done += static_cast<size_t>(n);
+    }
+    return buffer;
+  }
+
+  Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) override {
+    return open_for_write(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
+  }
+
+  Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path) override {
+    return open_for_write(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  }
+
+  Status rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return tl::unexpected(os_error("cannot rename", from + " to " + to, errno));
+    }
+    return {};
+  }
+
+  Status remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return tl::unexpected(os_error("cannot remove", path, errno));
+    return {};
+  }
+
+  Status create_directories(const std::string& path) override {
+    std::string abs = absolute_path(path);
+    struct stat st {};
+    if (::stat(abs.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return {};
+      return make_error(ErrorCode::invalid_argument, abs + " exists and is not a folder");
+    }
+    std::string parent = parent_directory(abs);
+    if (parent != abs) TRY(create_directories(parent));
+    if (::mkdir(abs.c_str(), 0755) != 0 && errno != EEXIST) {
+      return tl::unexpected(os_error("cannot create folder", abs, errno));
+    }
+    return sync_directory(parent);
+  }
+
+  Status sync_directory(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return tl::unexpected(os_error("cannot open folder", path, errno));
+    FdCloser closer(fd);
+    if (::fsync(fd) != 0) return tl::unexpected(os_error("cannot fsync folder", path, errno));
+    return {};
+  }
+
+  Result<std::vector<std::string>> list_directory(const std::string& path) override {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return tl::unexpected(os_error("cannot list", path, errno));
+    std::vector<std::string> names;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+    }
+    ::closedir(dir);
+    return names;
+  }
+
+  Result<std::unique_ptr<Lock>> try_lock(const std::string& path) override {
+    struct stat st {};
+    bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    int fd = is_dir ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                    : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return tl::unexpected(os_error("cannot open lock", path, errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return make_error(ErrorCode::conflict, path + " is locked by another cutover run; wait for it to finish");
+      }
+      return tl::unexpected(os_error("cannot lock", path, err));
+    }
+    return std::unique_ptr<Lock>(new PosixLock(fd));
+  }
+
+  Result<std::string> real_path(const std::string& path) override {
+    char resolved[PATH_MAX];
+    if (::realpath(path.c_str(), resolved) == nullptr) {
+      return tl::unexpected(os_error("cannot resolve", path, errno));
+    }
+    return std::string(resolved);
+  }
+
+  Status check_writable(const std::string& folder) override {
+    if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+      return tl::unexpected(os_error("cannot write in folder", folder, errno));
+    }
+    return {};
+  }
+
+  Status set_mode(const std::string& path, uint32_t mode) override {
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+      return tl::unexpected(os_error("cannot set permissions of", path, errno));
+    }
+    return {};
+  }
+
+ private:
+  Result<std::unique_ptr<WritableFile>> open_for_write(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0) return tl::unexpected(os_error("cannot create", path, errno));
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+  }
+};
+
+}  // namespace
+
+Buffer::Buffer(size_t size) : data_(std::make_unique_for_overwrite<char[]>(size + 1)), size_(size) {}
+
+FileSystem& real_file_system() {
+  static RealFileSystem fs;
+  return fs;
+}
+
+Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    TRY_ASSIGN(auto file, fs.create_file(tmp));
+    Status st = file->append(data);
+    if (st) st = file->sync();
+    if (st) st = file->close();
+    if (!st) {
+      (void)fs.remove(tmp);
+      return st;
+    }
+  }
+  if (Status st = fs.rename(tmp, path); !st) {
+    (void)fs.remove(tmp);
+    return st;
+  }
+  return fs.sync_directory(parent_directory(path));
+}
+
+std::string parent_directory(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string file_name(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string join_path(const std::string& folder, const std::string& name) {
+  if (folder.empty()) return name;
+  if (folder.back() == '/') return folder + name;
+  return folder + "/" + name;
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  if (ec) p = path;
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace cutover::base

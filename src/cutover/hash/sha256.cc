@@ -1,0 +1,63 @@
+#include "cutover/hash/sha256.h"
+
+#include <cassert>
+
+#include <openssl/evp.h>
+
+namespace cutover::hash {
+
+struct Sha256::State {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+  state_->ctx = EVP_MD_CTX_new();
+  assert(state_->ctx != nullptr);
+  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(state_->ctx); }
+
+void Sha256::update(std::string_view data) { EVP_DigestUpdate(state_->ctx, data.data(), data.size()); }
+
+Digest Sha256::finish() {
+  Digest digest{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(state_->ctx, digest.data(), &len);
+  assert(len == digest.size());
+  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
+  return digest;
+}
+
+Digest sha256(std::string_view data) {
+  Sha256 h;
+  h.update(data);
+  return h.finish();
+}
+
+std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+
+std::string to_hex(const Digest& digest) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out(64, '0');
+  for (size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = hex[digest[i] >> 4];
+    out[2 * i + 1] = hex[digest[i] & 15];
+  }
+  return out;
+}
+
+bool is_sha256_hex(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Result<std::string> sha256_file_hex(base::FileSystem& fs, const std::string& path) {
+  TRY_ASSIGN(base::Buffer bytes, fs.read_file(path));
+  return sha256_hex(bytes.view());
+}
+
+}  // namespace cutover::hash

@@ -1,0 +1,35 @@
+// The canonical form of a document (SPEC §2, version 1): exactly the bytes
+// serde_json::to_vec_pretty prints for the same value with keys sorted by
+// their UTF-8 bytes. Two-space indent, "key": value, {} and [] for empty
+// containers, no trailing newline; only '"', '\\' and control characters are
+// escaped (\b \f \n \r \t short, the rest \u00xx lower-case); non-ASCII bytes
+// pass through. The rules are frozen: a change is a new version.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cutover/json/document.h"
+
+namespace cutover::json {
+
+inline constexpr std::string_view k_canonical_version = "serde_json_pretty_sorted.v1";
+
+// Receives the canonical bytes in chunks of about k_chunk_bytes.
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // Returns false to stop writing early (the sink keeps its own reason).
+  virtual bool write(std::string_view chunk) = 0;
+};
+
+inline constexpr size_t k_chunk_bytes = 1 << 20;
+
+// Streams the canonical form of `root` into `sink`. Returns false if the sink
+// stopped it early.
+bool write_canonical(const Node& root, ChunkSink& sink);
+
+// The canonical form as a string (for small documents).
+std::string to_canonical_string(const Node& root);
+
+}  // namespace cutover::json

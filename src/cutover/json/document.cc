@@ -1,0 +1,102 @@
+#include "cutover/json/document.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cutover::json {
+namespace {
+
+constexpr size_t k_block_bytes = 1 << 20;
+
+bool key_less(const Member& a, const Member& b) { return a.key.as_string() < b.key.as_string(); }
+
+}  // namespace
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::null: return "null";
+    case Kind::boolean: return "boolean";
+    case Kind::u64:
+    case Kind::i64: return "integer";
+    case Kind::f64: return "number";
+    case Kind::string: return "string";
+    case Kind::array: return "array";
+    case Kind::object: return "object";
+  }
+  return "unknown";
+}
+
+const Node* Node::find(std::string_view key) const {
+  if (kind_ != Kind::object) return nullptr;
+  const Member* begin = members_;
+  const Member* end = members_ + size_;
+  const Member* it = std::lower_bound(begin, end, key, [](const Member& m, std::string_view k) {
+    return m.key.as_string() < k;
+  });
+  if (it != end && it->key.as_string() == key) return &it->value;
+  return nullptr;
+}
+
+void* Arena::allocate(size_t bytes) {
+  bytes = (bytes + 7) & ~size_t{7};
+  total_ += bytes;
+  if (bytes > k_block_bytes / 4) {  // big ranges get a block of their own
+    blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(bytes));
+    return blocks_.back().get();
+  }
+  if (bytes > left_) {
+    blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(k_block_bytes));
+    next_ = blocks_.back().get();
+    left_ = k_block_bytes;
+  }
+  void* p = next_;
+  next_ += bytes;
+  left_ -= bytes;
+  return p;
+}
+
+size_t sort_and_dedupe_members(Member* members, size_t size) {
+  bool sorted_unique = true;
+  for (size_t i = 1; i < size; ++i) {
+    if (!key_less(members[i - 1], members[i])) {
+      sorted_unique = false;
+      break;
+    }
+  }
+  if (sorted_unique) return size;
+  std::stable_sort(members, members + size, key_less);
+  // Keep the last of each run of equal keys.
+  size_t out = 0;
+  for (size_t i = 0; i < size; ++i) {
+    if (i + 1 < size && members[i].key.as_string() == members[i + 1].key.as_string()) continue;
+    members[out++] = members[i];
+  }
+  return out;
+}
+
+Node Document::make_string(std::string_view s) {
+  char* p = static_cast<char*>(arena_.allocate(s.size() + 1));
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return Node::string_ref(p, static_cast<uint32_t>(s.size()));
+}
+
+Node Document::make_array(const std::vector<Node>& elements) {
+  Node* p = static_cast<Node*>(arena_.allocate(sizeof(Node) * elements.size()));
+  std::copy(elements.begin(), elements.end(), p);
+  return Node::array_ref(p, static_cast<uint32_t>(elements.size()));
+}
+
+Node Document::make_object(std::vector<Member> members) {
+  size_t n = sort_and_dedupe_members(members.data(), members.size());
+  Member* p = static_cast<Member*>(arena_.allocate(sizeof(Member) * n));
+  std::copy(members.begin(), members.begin() + static_cast<ptrdiff_t>(n), p);
+  return Node::object_ref(p, static_cast<uint32_t>(n));
+}
+
+Node Document::with_member(const Node& object, std::string_view key, Node value) {
+  std::vector<Member> members(object.members(), object.members() + object.size());
+  members.push_back(Member{make_string(key), value});
+  return make_object(std::move(members));
+}
+
+}  // namespace cutover::json

@@ -1,0 +1,598 @@
+// The parser is a loop over an explicit stack of open containers, not a
+// recursive descent, so it spends no native stack on nesting. Values of an open
+// container collect on scratch stacks (one for array elements, one for object
+// members); when the container closes, its children are copied to one arena
+// range and, for an object, sorted with duplicates dropped.
+//
+// Numbers follow serde_json's de.rs step by step (parse_integer,
+// parse_long_integer, parse_decimal, parse_exponent, f64_from_parts): the
+// significand accumulates in a u64 until the next digit would overflow, later
+// digits only move the exponent, and the double is significand * 10^exp or
+// significand / 10^-exp with a table of powers of ten. That is not correctly
+// rounded for every input, and it is what the reference produced, so it is
+// what we produce.
+#include "cutover/json/parser.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace cutover::json {
+namespace {
+
+constexpr double k_pow10[309] = {
+#define P(e) 1e##e
+    P(0),   P(1),   P(2),   P(3),   P(4),   P(5),   P(6),   P(7),   P(8),   P(9),   P(10),  P(11),
+    P(12),  P(13),  P(14),  P(15),  P(16),  P(17),  P(18),  P(19),  P(20),  P(21),  P(22),  P(23),
+    P(24),  P(25),  P(26),  P(27),  P(28),  P(29),  P(30),  P(31),  P(32),  P(33),  P(34),  P(35),
+    P(36),  P(37),  P(38),  P(39),  P(40),  P(41),  P(42),  P(43),  P(44),  P(45),  P(46),  P(47),
+    P(48),  P(49),  P(50),  P(51),  P(52),  P(53),  P(54),  P(55),  P(56),  P(57),  P(58),  P(59),
+    P(60),  P(61),  P(62),  P(63),  P(64),  P(65),  P(66),  P(67),  P(68),  P(69),  P(70),  P(71),
+    P(72),  P(73),  P(74),  P(75),  P(76),  P(77),  P(78),  P(79),  P(80),  P(81),  P(82),  P(83),
+    P(84),  P(85),  P(86),  P(87),  P(88),  P(89),  P(90),  P(91),  P(92),  P(93),  P(94),  P(95),
+    P(96),  P(97),  P(98),  P(99),  P(100), P(101), P(102), P(103), P(104), P(105), P(106), P(107),
+    P(108), P(109), P(110), P(111), P(112), P(113), P(114), P(115), P(116), P(117), P(118), P(119),
+    P(120), P(121), P(122), P(123), P(124), P(125), P(126), P(127), P(128), P(129), P(130), P(131),
+    P(132), P(133), P(134), P(135), P(136), P(137), P(138), P(139), P(140), P(141), P(142), P(143),
+    P(144), P(145), P(146), P(147), P(148), P(149), P(150), P(151), P(152), P(153), P(154), P(155),
+    P(156), P(157), P(158), P(159), P(160), P(161), P(162), P(163), P(164), P(165), P(166), P(167),
+    P(168), P(169), P(170), P(171), P(172), P(173), P(174), P(175), P(176), P(177), P(178), P(179),
+    P(180), P(181), P(182), P(183), P(184), P(185), P(186), P(187), P(188), P(189), P(190), P(191),
+    P(192), P(193), P(194), P(195), P(196), P(197), P(198), P(199), P(200), P(201), P(202), P(203),
+    P(204), P(205), P(206), P(207), P(208), P(209), P(210), P(211), P(212), P(213), P(214), P(215),
+    P(216), P(217), P(218), P(219), P(220), P(221), P(222), P(223), P(224), P(225), P(226), P(227),
+    P(228), P(229), P(230), P(231), P(232), P(233), P(234), P(235), P(236), P(237), P(238), P(239),
+    P(240), P(241), P(242), P(243), P(244), P(245), P(246), P(247), P(248), P(249), P(250), P(251),
+    P(252), P(253), P(254), P(255), P(256), P(257), P(258), P(259), P(260), P(261), P(262), P(263),
+    P(264), P(265), P(266), P(267), P(268), P(269), P(270), P(271), P(272), P(273), P(274), P(275),
+    P(276), P(277), P(278), P(279), P(280), P(281), P(282), P(283), P(284), P(285), P(286), P(287),
+    P(288), P(289), P(290), P(291), P(292), P(293), P(294), P(295), P(296), P(297), P(298), P(299),
+    P(300), P(301), P(302), P(303), P(304), P(305), P(306), P(307), P(308),
+#undef P
+};
+
+// serde_json's overflow!(a * 10 + b, max) for u64 and i32.
+inline bool overflows_u64(uint64_t a, uint64_t digit) {
+  constexpr uint64_t max = UINT64_MAX;
+  return a >= max / 10 && (a > max / 10 || digit > max % 10);
+}
+inline bool overflows_i32(int32_t a, int32_t digit) {
+  constexpr int32_t max = INT32_MAX;
+  return a >= max / 10 && (a > max / 10 || digit > max % 10);
+}
+
+inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+struct Frame {
+  bool is_object;
+  size_t scratch_start;  // index into the elements or members scratch stack
+};
+
+class Parser {
+ public:
+  Parser(const char* data, size_t size, Document& doc)
+      : p_(reinterpret_cast<const unsigned char*>(data)),
+        begin_(p_),
+        end_(p_ + size),
+        doc_(doc) {}
+
+  Status run();
+
+ private:
+  // Errors: remember the first one with its offset; callers return false.
+  bool fail(const unsigned char* at, std::string what) {
+    if (error_.empty()) {
+      error_ = std::move(what);
+      error_at_ = at;
+    }
+    return false;
+  }
+
+  void skip_whitespace() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool parse_scalar(Node& out);
+  bool parse_literal(const char* word, size_t len, Node value, Node& out);
+  bool parse_number(Node& out);
+  bool parse_string(Node& out);
+  bool parse_escaped_string(const unsigned char* start, const unsigned char* first_special, Node& out);
+  bool validate_utf8(const unsigned char*& p);
+  bool parse_hex4(const unsigned char*& p, uint32_t& out);
+  bool f64_from_parts(bool positive, uint64_t significand, int32_t exponent, double& out);
+  bool parse_exponent(bool positive, uint64_t significand, int32_t starting_exp, double& out);
+  bool parse_decimal(bool positive, uint64_t significand, int32_t exponent_before, double& out);
+
+  Node close_array(size_t start);
+  Node close_object(size_t start);
+
+  const unsigned char* p_;
+  const unsigned char* begin_;
+  const unsigned char* end_;
+  Document& doc_;
+  std::vector<Frame> stack_;
+  std::vector<Node> elements_;
+  std::vector<Member> members_;
+  std::string decoded_;  // scratch for strings with escapes
+  std::string error_;
+  const unsigned char* error_at_ = nullptr;
+};
+
+Status Parser::run() {
+  Node value;
+  skip_whitespace();
+  // Each turn of this loop reads one value, then as many closing brackets as follow it.
+  for (;;) {
+    // -- read one value (or open a container) --
+    if (p_ >= end_) {
+      fail(p_, "EOF while parsing a value");
+      break;
+    }
+    unsigned char c = *p_;
+    if (c == '[' || c == '{') {
+      if (static_cast<int>(stack_.size()) >= k_max_depth) {
+        fail(p_, "recursion limit exceeded: more than " + std::to_string(k_max_depth) + " nested arrays and objects");
+        break;
+      }
+      bool is_object = c == '{';
+      ++p_;
+      skip_whitespace();
+      char close = is_object ? '}' : ']';
+      if (p_ < end_ && *p_ == close) {
+        ++p_;
+        value = is_object ? Node::object_ref(nullptr, 0) : Node::array_ref(nullptr, 0);
+      } else {
+        stack_.push_back(Frame{is_object, is_object ? members_.size() : elements_.size()});
+        if (is_object) {
+          // first key
+          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
+          if (*p_ != '"') { fail(p_, "key must be a string"); break; }
+          Node key;
+          if (!parse_string(key)) break;
+          skip_whitespace();
+          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
+          if (*p_ != ':') { fail(p_, "expected `:`"); break; }
+          ++p_;
+          skip_whitespace();
+          members_.push_back(Member{key, Node()});
+        }
+        continue;  // read the first child
+      }
+    } else if (!parse_scalar(value)) {
+      break;
+    }
+
+    // -- place the value; close containers as long as they end here --
+    bool done = false;
+    for (;;) {
+      if (stack_.empty()) {
+        doc_.set_root(value);
+        done = true;
+        break;
+      }
+      Frame& top = stack_.back();
+      if (top.is_object) {
+        members_.back().value = value;
+      } else {
+        elements_.push_back(value);
+      }
+      skip_whitespace();
+      if (p_ >= end_) {
+        fail(p_, top.is_object ? "EOF while parsing an object" : "EOF while parsing a list");
+        break;
+      }
+      if (*p_ == ',') {
+        ++p_;
+        skip_whitespace();
+        if (top.is_object) {
+          if (p_ >= end_) { fail(p_, "EOF while parsing a value"); break; }
+          if (*p_ != '"') {
+            fail(p_, *p_ == '}' ? "trailing comma" : "key must be a string");
+            break;
+          }
+          Node key;
+          if (!parse_string(key)) break;
+          skip_whitespace();
+          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
+          if (*p_ != ':') { fail(p_, "expected `:`"); break; }
+          ++p_;
+          skip_whitespace();
+          members_.push_back(Member{key, Node()});
+        } else if (p_ < end_ && *p_ == ']') {
+          fail(p_, "trailing comma");
+          break;
+        }
+        break;  // read the next child
+      }
+      if (top.is_object ? *p_ == '}' : *p_ == ']') {
+        ++p_;
+        value = top.is_object ? close_object(top.scratch_start) : close_array(top.scratch_start);
+        stack_.pop_back();
+        continue;  // place the closed container in its parent
+      }
+      fail(p_, top.is_object ? "expected `,` or `}`" : "expected `,` or `]`");
+      break;
+    }
+    if (!error_.empty()) break;
+    if (done) break;
+    skip_whitespace();
+  }
+
+  if (error_.empty()) {
+    skip_whitespace();
+    if (p_ != end_) fail(p_, "trailing characters");
+  }
+  if (error_.empty()) return {};
+
+  // Line and column of the error, counted only now that there is one.
+  size_t line = 1;
+  const unsigned char* line_start = begin_;
+  for (const unsigned char* q = begin_; q < error_at_; ++q) {
+    if (*q == '\n') {
+      ++line;
+      line_start = q + 1;
+    }
+  }
+  size_t column = static_cast<size_t>(error_at_ - line_start) + 1;
+  return make_error(ErrorCode::invalid_argument,
+                    "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + error_);
+}
+
+Node Parser::close_array(size_t start) {
+  size_t n = elements_.size() - start;
+  Node* out = static_cast<Node*>(doc_.arena().allocate(sizeof(Node) * n));
+  std::memcpy(static_cast<void*>(out), elements_.data() + start, sizeof(Node) * n);
+  elements_.resize(start);
+  return Node::array_ref(out, static_cast<uint32_t>(n));
+}
+
+Node Parser::close_object(size_t start) {
+  size_t n = sort_and_dedupe_members(members_.data() + start, members_.size() - start);
+  Member* out = static_cast<Member*>(doc_.arena().allocate(sizeof(Member) * n));
+  std::memcpy(static_cast<void*>(out), members_.data() + start, sizeof(Member) * n);
+  members_.resize(start);
+  return Node::object_ref(out, static_cast<uint32_t>(n));
+}
+
+bool Parser::parse_scalar(Node& out) {
+  switch (*p_) {
+    case '"': return parse_string(out);
+    case 't': return parse_literal("true", 4, Node::boolean(true), out);
+    case 'f': return parse_literal("false", 5, Node::boolean(false), out);
+    case 'n': return parse_literal("null", 4, Node::null(), out);
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      return parse_number(out);
+    default:
+      return fail(p_, "expected value");
+  }
+}
+
+bool Parser::parse_literal(const char* word, size_t len, Node value, Node& out) {
+  for (size_t i = 0; i < len; ++i) {
+    if (p_ >= end_) return fail(p_, "EOF while parsing a value");
+    if (*p_ != static_cast<unsigned char>(word[i])) return fail(p_, "expected ident");
+    ++p_;
+  }
+  out = value;
+  return true;
+}
+
+bool Parser::f64_from_parts(bool positive, uint64_t significand, int32_t exponent, double& out) {
+  double f = static_cast<double>(significand);
+  for (;;) {
+    // exponent.wrapping_abs() as usize
+    uint64_t abs = exponent == INT32_MIN ? uint64_t{1} << 63 : static_cast<uint64_t>(exponent < 0 ? -exponent : exponent);
+    if (abs < 309) {
+      if (exponent >= 0) {
+        f *= k_pow10[abs];
+        if (std::isinf(f)) return fail(p_, "number out of range");
+      } else {
+        f /= k_pow10[abs];
+      }
+      break;
+    }
+    if (f == 0.0) break;
+    if (exponent >= 0) return fail(p_, "number out of range");
+    f /= 1e308;
+    exponent += 308;
+  }
+  out = positive ? f : -f;
+  return true;
+}
+
+bool Parser::parse_exponent(bool positive, uint64_t significand, int32_t starting_exp, double& out) {
+  ++p_;  // 'e' or 'E'
+  bool positive_exp = true;
+  if (p_ < end_ && *p_ == '+') {
+    ++p_;
+  } else if (p_ < end_ && *p_ == '-') {
+    ++p_;
+    positive_exp = false;
+  }
+  if (p_ >= end_) return fail(p_, "EOF while parsing a value");
+  if (!is_digit(*p_)) return fail(p_, "invalid number");
+  int32_t exp = *p_++ - '0';
+  while (p_ < end_ && is_digit(*p_)) {
+    int32_t digit = *p_++ - '0';
+    if (overflows_i32(exp, digit)) {
+      // serde_json: an error instead of infinity, else a signed zero.
+      if (significand != 0 && positive_exp) return fail(p_, "number out of range");
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+      out = positive ? 0.0 : -0.0;
+      return true;
+    }
+    exp = exp * 10 + digit;
+  }
+  int64_t final_exp = positive_exp ? int64_t{starting_exp} + exp : int64_t{starting_exp} - exp;
+  if (final_exp > INT32_MAX) final_exp = INT32_MAX;
+  if (final_exp < INT32_MIN) final_exp = INT32_MIN;
+  return f64_from_parts(positive, significand, static_cast<int32_t>(final_exp), out);
+}
+
+bool Parser::parse_decimal(bool positive, uint64_t significand, int32_t exponent_before, double& out) {
+  ++p_;  // '.'
+  int32_t exponent_after = 0;
+  while (p_ < end_ && is_digit(*p_)) {
+    uint64_t digit = *p_ - '0';
+    if (overflows_u64(significand, digit)) {
+      // Further digits are ignored.
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+      break;
+    }
+    ++p_;
+    significand = significand * 10 + digit;
+    exponent_after -= 1;
+  }
+  if (exponent_after == 0 && !(p_ > begin_ && is_digit(p_[-1]))) {
+    if (p_ >= end_) return fail(p_, "EOF while parsing a value");
+    return fail(p_, "invalid number");
+  }
+  int32_t exponent = exponent_before + exponent_after;
+  if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return parse_exponent(positive, significand, exponent, out);
+  return f64_from_parts(positive, significand, exponent, out);
+}
+
+bool Parser::parse_number(Node& out) {
+  bool positive = true;
+  if (*p_ == '-') {
+    positive = false;
+    ++p_;
+  }
+  if (p_ >= end_) return fail(p_, "EOF while parsing a value");
+  unsigned char c = *p_;
+  if (!is_digit(c)) return fail(p_, "invalid number");
+  ++p_;
+  uint64_t significand = c - '0';
+  if (c == '0') {
+    if (p_ < end_ && is_digit(*p_)) return fail(p_, "invalid number");
+  } else {
+    while (p_ < end_ && is_digit(*p_)) {
+      uint64_t digit = *p_ - '0';
+      if (overflows_u64(significand, digit)) {
+        // parse_long_integer: the rest of the digits only count as exponent.
+        int32_t exponent = 0;
+        while (p_ < end_ && is_digit(*p_)) {
+          ++p_;
+          ++exponent;
+        }
+        double f;
+        if (p_ < end_ && *p_ == '.') {
+          if (!parse_decimal(positive, significand, exponent, f)) return false;
+        } else if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+          if (!parse_exponent(positive, significand, exponent, f)) return false;
+        } else if (!f64_from_parts(positive, significand, exponent, f)) {
+          return false;
+        }
+        out = Node::f64(f);
+        return true;
+      }
+      ++p_;
+      significand = significand * 10 + digit;
+    }
+  }
+  // parse_number
+  if (p_ < end_ && *p_ == '.') {
+    double f;
+    if (!parse_decimal(positive, significand, 0, f)) return false;
+    out = Node::f64(f);
+    return true;
+  }
+  if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+    double f;
+    if (!parse_exponent(positive, significand, 0, f)) return false;
+    out = Node::f64(f);
+    return true;
+  }
+  if (positive) {
+    out = Node::u64(significand);
+  } else {
+    int64_t neg = static_cast<int64_t>(0 - significand);  // wrapping_neg
+    // A float if it underflows i64, or for -0.
+    out = neg >= 0 ? Node::f64(-static_cast<double>(significand)) : Node::i64(neg);
+  }
+  return true;
+}
+
+// Finds the first byte at or after p that is '"', '\\', a control character
+// or not ASCII.
+inline const unsigned char* find_special(const unsigned char* p, const unsigned char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i limit = _mm_set1_epi8(0x1f);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Signed compare: bytes >= 0x80 are negative, so "<= 0x1f" also catches them.
+    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                   _mm_cmpgt_epi8(_mm_add_epi8(limit, _mm_set1_epi8(1)), v));
+    int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) ++p;
+  return p;
+}
+
+// Checks one UTF-8 sequence starting at p (a byte >= 0x80) and moves past it.
+bool Parser::validate_utf8(const unsigned char*& p) {
+  unsigned char c = *p;
+  size_t need;
+  uint32_t min;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    need = 1; min = 0x80; cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2; min = 0x800; cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3; min = 0x10000; cp = c & 0x07;
+  } else {
+    return fail(p, "invalid unicode code point");
+  }
+  if (static_cast<size_t>(end_ - p) <= need) return fail(p, "invalid unicode code point");
+  for (size_t i = 1; i <= need; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return fail(p, "invalid unicode code point");
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return fail(p, "invalid unicode code point");
+  p += need + 1;
+  return true;
+}
+
+bool Parser::parse_string(Node& out) {
+  ++p_;  // opening quote
+  const unsigned char* start = p_;
+  const unsigned char* q = start;
+  for (;;) {
+    q = find_special(q, end_);
+    if (q >= end_) return fail(q, "EOF while parsing a string");
+    unsigned char c = *q;
+    if (c == '"') break;
+    if (c == '\\') return parse_escaped_string(start, q, out);
+    if (c < 0x20) return fail(q, "control character (\\u0000-\\u001F) found while parsing a string");
+    if (!validate_utf8(q)) return false;
+  }
+  size_t size = static_cast<size_t>(q - start);
+  if (size > UINT32_MAX) return fail(start, "string longer than 4 GiB");
+  out = Node::string_ref(reinterpret_cast<const char*>(start), static_cast<uint32_t>(size));
+  p_ = q + 1;
+  return true;
+}
+
+bool Parser::parse_hex4(const unsigned char*& p, uint32_t& out) {
+  out = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (p >= end_) return fail(p, "EOF while parsing a string");
+    unsigned char c = *p;
+    uint32_t v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else return fail(p, "invalid escape");
+    out = out * 16 + v;
+    ++p;
+  }
+  return true;
+}
+
+void append_utf8(std::string& s, uint32_t cp) {
+  if (cp < 0x80) {
+    s.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool Parser::parse_escaped_string(const unsigned char* start, const unsigned char* q, Node& out) {
+  decoded_.assign(reinterpret_cast<const char*>(start), static_cast<size_t>(q - start));
+  for (;;) {
+    const unsigned char* run = q;
+    q = find_special(q, end_);
+    decoded_.append(reinterpret_cast<const char*>(run), static_cast<size_t>(q - run));
+    if (q >= end_) return fail(q, "EOF while parsing a string");
+    unsigned char c = *q;
+    if (c == '"') break;
+    if (c >= 0x80) {
+      const unsigned char* seq = q;
+      if (!validate_utf8(q)) return false;
+      decoded_.append(reinterpret_cast<const char*>(seq), static_cast<size_t>(q - seq));
+      continue;
+    }
+    if (c < 0x20) return fail(q, "control character (\\u0000-\\u001F) found while parsing a string");
+    // backslash
+    ++q;
+    if (q >= end_) return fail(q, "EOF while parsing a string");
+    switch (*q++) {
+      case '"': decoded_.push_back('"'); break;
+      case '\\': decoded_.push_back('\\'); break;
+      case '/': decoded_.push_back('/'); break;
+      case 'b': decoded_.push_back('\b'); break;
+      case 'f': decoded_.push_back('\f'); break;
+      case 'n': decoded_.push_back('\n'); break;
+      case 'r': decoded_.push_back('\r'); break;
+      case 't': decoded_.push_back('\t'); break;
+      case 'u': {
+        uint32_t cp;
+        if (!parse_hex4(q, cp)) return false;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(q, "lone leading surrogate in hex escape");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (q >= end_) return fail(q, "EOF while parsing a string");
+          if (*q != '\\') return fail(q, "unexpected end of hex escape");
+          ++q;
+          if (q >= end_) return fail(q, "EOF while parsing a string");
+          if (*q != 'u') return fail(q, "unexpected end of hex escape");
+          ++q;
+          uint32_t low;
+          if (!parse_hex4(q, low)) return false;
+          if (low < 0xDC00 || low > 0xDFFF) return fail(q, "lone leading surrogate in hex escape");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        }
+        append_utf8(decoded_, cp);
+        break;
+      }
+      default:
+        return fail(q - 1, "invalid escape");
+    }
+  }
+  p_ = q + 1;
+  if (decoded_.size() > UINT32_MAX) return fail(start, "string longer than 4 GiB");
+  out = doc_.make_string(decoded_);
+  return true;
+}
+
+}  // namespace
+
+Result<Document> parse(base::Buffer text) {
+  Document doc;
+  const char* data = text.data();
+  size_t size = text.size();
+  doc.adopt_text(std::move(text));  // the heap bytes do not move with the buffer
+  Parser parser(data, size, doc);
+  TRY(parser.run());
+  return doc;
+}
+
+Result<Document> parse(std::string_view text) {
+  base::Buffer copy(text.size());
+  if (!text.empty()) std::memcpy(copy.data(), text.data(), text.size());
+  return parse(std::move(copy));
+}
+
+}  // namespace cutover::json

@@ -1,0 +1,32 @@
+// Parses JSON text exactly as serde_json 1.0 (default features) reads it into
+// a serde_json::Value, so that cutover and the reference tool accept the same
+// documents and build the same values:
+//   - RFC 8259 syntax, whitespace is space, tab, CR and LF only; the text
+//     must be valid UTF-8 inside strings, and lone surrogate escapes are refused;
+//   - integers stay exact as u64, or as i64 when negative; "-0" and integers
+//     that do not fit 64 bits become doubles, converted with serde_json's own
+//     (not always correctly rounded) algorithm, reproduced in parser.cc;
+//   - duplicate object keys: the last one wins;
+//   - nesting deeper than k_max_depth containers is refused (serde_json's
+//     recursion limit), which also bounds our own stack use.
+// Errors are invalid_argument with "line L, column C: what" (1-based, columns
+// in bytes).
+#pragma once
+
+#include <string_view>
+
+#include "cutover/base/error.h"
+#include "cutover/base/file_system.h"
+#include "cutover/json/document.h"
+
+namespace cutover::json {
+
+// Containers may nest this deep; one more level is refused.
+inline constexpr int k_max_depth = 127;
+
+// Parses `text`; the document takes the buffer, and strings point into it.
+Result<Document> parse(base::Buffer text);
+// Parses a copy of `text`.
+Result<Document> parse(std::string_view text);
+
+}  // namespace cutover::json
