@@ -212,6 +212,10 @@ for nm, txt in [
     ("long_int_trailing_dot_exp", "123456789012345678901.e5"),
     ("long_int_neg_exp", "1" + "0" * 399 + "e-300"),
     ("long_int_frac_neg_exp", "1234567890123456789012345.678901234567890e-30"),
+    ("dbl_max_17_digit_int_exp", "17976931348623157e292"),
+    ("dbl_max_19_digit_int_exp", "1797693134862315708e290"),
+    ("shortest_repr_not_roundtrip_1", "9.999999999999999e-1"),
+    ("shortest_repr_not_roundtrip_2", "-1.10150294624617e-246"),
     ("1e22", "1e22"), ("1e23", "1e23"), ("1e21", "1e21"), ("1e_minus22", "1e-22"),
     ("1e_minus23", "1e-23"), ("8_5e_minus324", "8.5e-324"),
     ("1e_minus320", "1e-320"), ("1e_minus310", "1e-310"), ("1e_minus308", "1e-308"),
@@ -671,7 +675,7 @@ def random_cases(count=300, seed=20240611):
     for i in range(count):
         style = r.choice(styles)
         doc = g.document(style)
-        if r.random() < 0.08:
+        if r.random() < 0.12:
             doc = g.corrupt(doc)
         out.append(("rand_%03d_%s" % (i, style), doc))
     return out

@@ -336,25 +336,30 @@ bool Parser::parse_exponent(bool positive, uint64_t significand, int32_t startin
   return f64_from_parts(positive, significand, static_cast<int32_t>(final_exp), out);
 }
 
-bool Parser::parse_decimal(bool positive, uint64_t significand, int32_t exponent_before, double& out) {
+bool Parser::parse_decimal(bool positive, uint64_t significand, int32_t exponent, double& out) {
+  // serde_json 1.0.87 keeps one exponent across the integer overflow digits
+  // and the fraction digits, and checks "at least one digit after the point"
+  // by testing that exponent for 0. So "18446744073709551616.5" (one overflow
+  // digit, one fraction digit) is refused while "123456789012345678901."
+  // (no fraction digit) is accepted. We reproduce that.
   ++p_;  // '.'
-  int32_t exponent_after = 0;
+  bool overflowed = false;
   while (p_ < end_ && is_digit(*p_)) {
     uint64_t digit = *p_ - '0';
     if (overflows_u64(significand, digit)) {
-      // Further digits are ignored.
+      // parse_decimal_overflow: further digits are ignored, and there is no check.
       while (p_ < end_ && is_digit(*p_)) ++p_;
+      overflowed = true;
       break;
     }
     ++p_;
     significand = significand * 10 + digit;
-    exponent_after -= 1;
+    exponent -= 1;
   }
-  if (exponent_after == 0 && !(p_ > begin_ && is_digit(p_[-1]))) {
+  if (!overflowed && exponent == 0) {
     if (p_ >= end_) return fail(p_, "EOF while parsing a value");
     return fail(p_, "invalid number");
   }
-  int32_t exponent = exponent_before + exponent_after;
   if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return parse_exponent(positive, significand, exponent, out);
   return f64_from_parts(positive, significand, exponent, out);
 }
