@@ -1,10 +1,14 @@
 #include "cutover/backfill/backfill.h"
 
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
@@ -46,22 +50,73 @@ class CompareSink final : public json::ChunkSink {
   size_t pos_ = 0;
 };
 
-// Hashes the canonical stream while writing it to a file.
-class FileSink final : public json::ChunkSink {
+// Hashes the canonical stream and writes it to a file on a second thread,
+// so serialising (this thread) overlaps hashing and the copy into the page
+// cache (the worker). A few chunk buffers circulate between the two.
+class PipelinedFileSink final : public json::ChunkSink {
  public:
-  explicit FileSink(base::WritableFile& file) : file_(file) {}
-  bool write(std::string_view chunk) override {
-    hasher_.update(chunk);
-    status_ = file_.append(chunk);
-    return status_.has_value();
+  explicit PipelinedFileSink(base::WritableFile& file) : file_(file), worker_([this] { drain(); }) {
+    for (int i = 0; i < k_buffers; ++i) free_.emplace_back();
   }
-  Status status() const { return status_; }
+  ~PipelinedFileSink() override { (void)finish(); }
+
+  bool write(std::string_view chunk) override {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !free_.empty() || !status_; });
+    if (!status_) return false;
+    std::string buffer = std::move(free_.back());
+    free_.pop_back();
+    lock.unlock();
+    buffer.assign(chunk);
+    lock.lock();
+    queue_.push_back(std::move(buffer));
+    changed_.notify_all();
+    return true;
+  }
+
+  // Waits for the worker to write everything; the first write error, if any.
+  Status finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+      changed_.notify_all();
+    }
+    if (worker_.joinable()) worker_.join();
+    return status_;
+  }
+
+  // REQUIRES: finish() returned.
   std::string hex() { return hash::to_hex(hasher_.finish()); }
 
  private:
+  static constexpr int k_buffers = 4;
+
+  void drain() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return !queue_.empty() || done_; });
+      if (queue_.empty()) return;
+      std::string buffer = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      hasher_.update(buffer);
+      Status st = status_ ? file_.append(buffer) : status_;
+      lock.lock();
+      if (!st) status_ = st;
+      free_.push_back(std::move(buffer));
+      changed_.notify_all();
+    }
+  }
+
   base::WritableFile& file_;
   hash::Sha256 hasher_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> free_;
+  std::deque<std::string> queue_;
+  bool done_ = false;
   Status status_;
+  std::thread worker_;  // last: starts once the members above exist
 };
 
 std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
@@ -108,15 +163,16 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   if (info->exists) {
     auto bytes = fs.read_file(plan.path);
     if (!bytes) return tl::unexpected(bytes.error().with_context(label));
-    std::string before = hash::sha256_hex(bytes->view());
-    auto doc = json::parse(std::move(*bytes));
+    // Hash the raw bytes on a second thread while this one parses them.
+    auto before = std::async(std::launch::async, [view = bytes->view()] { return hash::sha256_hex(view); });
+    auto doc = json::parse(std::move(*bytes));  // the bytes stay where they are
+    plan.record.before_sha256 = before.get();
     if (!doc) {
       return make_error(ErrorCode::invalid_argument,
                         label + ": not valid JSON: " + doc.error().message() +
                             " (the reference tool would have replaced the store with {}; fix or restore the file)");
     }
     plan.doc = std::move(*doc);
-    plan.record.before_sha256 = before;
   } else {
     plan.doc.set_root(json::Node::object_ref(nullptr, 0));
   }
@@ -148,9 +204,9 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
   plan.temp_path = base::join_path(base::parent_directory(plan.path),
                                    "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
   TRY_ASSIGN(auto file, fs.create_file(plan.temp_path));
-  FileSink sink(*file);
+  PipelinedFileSink sink(*file);
   json::write_canonical(plan.doc.root(), sink);
-  TRY(sink.status());
+  TRY(sink.finish());
   TRY(file->sync());
   TRY(file->close());
   if (plan.info.exists) TRY(fs.set_mode(plan.temp_path, plan.info.mode));

@@ -6,7 +6,7 @@
 namespace cutover::json {
 namespace {
 
-constexpr size_t k_block_bytes = 1 << 20;
+constexpr size_t k_max_block_bytes = size_t{32} << 20;
 
 bool key_less(const Member& a, const Member& b) { return a.key.as_string() < b.key.as_string(); }
 
@@ -40,14 +40,15 @@ const Node* Node::find(std::string_view key) const {
 void* Arena::allocate(size_t bytes) {
   bytes = (bytes + 7) & ~size_t{7};
   total_ += bytes;
-  if (bytes > k_block_bytes / 4) {  // big ranges get a block of their own
+  if (bytes > next_block_bytes_ / 4) {  // big ranges get a block of their own
     blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(bytes));
     return blocks_.back().get();
   }
   if (bytes > left_) {
-    blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(k_block_bytes));
+    blocks_.push_back(std::make_unique_for_overwrite<std::byte[]>(next_block_bytes_));
     next_ = blocks_.back().get();
-    left_ = k_block_bytes;
+    left_ = next_block_bytes_;
+    next_block_bytes_ = std::min(next_block_bytes_ * 2, k_max_block_bytes);
   }
   void* p = next_;
   next_ += bytes;

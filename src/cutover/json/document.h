@@ -106,6 +106,7 @@ class Arena {
 
  private:
   std::vector<std::unique_ptr<std::byte[]>> blocks_;
+  size_t next_block_bytes_ = 64 << 10;  // doubles up to 32 MiB: small documents stay small
   std::byte* next_ = nullptr;
   size_t left_ = 0;
   size_t total_ = 0;
