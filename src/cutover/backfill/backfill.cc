@@ -26,7 +26,8 @@ struct StorePlan {
   const store::StoreSpec* spec = nullptr;
   std::string path;  // absolute
   base::FileInfo info;
-  json::Document doc;  // owns the raw bytes read (doc.text())
+  base::Buffer raw;    // the bytes read: what the backup holds
+  json::Document doc;  // parsed from raw; its strings point into it
   manifest::StoreRecord record;
   std::string temp_path;  // where the new bytes wait before the rename
   bool replaced = false;  // the rename happened
@@ -163,16 +164,23 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   if (info->exists) {
     auto bytes = fs.read_file(plan.path);
     if (!bytes) return tl::unexpected(bytes.error().with_context(label));
+    plan.raw = std::move(*bytes);
     // Hash the raw bytes on a second thread while this one parses them.
-    auto before = std::async(std::launch::async, [view = bytes->view()] { return hash::sha256_hex(view); });
-    auto doc = json::parse(std::move(*bytes));  // the bytes stay where they are
+    auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
+    auto doc = json::parse_borrowed(plan.raw.view());
     plan.record.before_sha256 = before.get();
-    if (!doc) {
+    if (doc) {
+      plan.doc = std::move(*doc);
+    } else if (options.allow_destructive_reset) {
+      // The reference tool's behaviour: start over from {}. The backup keeps the bytes.
+      plan.record.destructive_resets.push_back("not valid JSON (" + doc.error().message() + "); replaced by {}");
+      plan.doc.set_root(json::Node::object_ref(nullptr, 0));
+    } else {
       return make_error(ErrorCode::invalid_argument,
                         label + ": not valid JSON: " + doc.error().message() +
-                            " (the reference tool would have replaced the store with {}; fix or restore the file)");
+                            "; the reference tool would have replaced the store with {}. Fix or restore the file, or "
+                            "rerun with --allow-destructive-reset to do what the reference did (the backup keeps the old bytes)");
     }
-    plan.doc = std::move(*doc);
   } else {
     plan.doc.set_root(json::Node::object_ref(nullptr, 0));
   }
@@ -185,11 +193,11 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
                           "; fix the store, or rerun with --allow-destructive-reset to reproduce the reference tool "
                           "(the backup keeps the old bytes)");
   }
-  plan.record.destructive_resets = migrated->resets;
+  plan.record.destructive_resets.insert(plan.record.destructive_resets.end(), migrated->resets.begin(), migrated->resets.end());
   plan.record.counts = store::count_all(plan.doc.root(), *plan.spec);
 
   if (info->exists) {
-    CompareSink compare(plan.doc.text().view());
+    CompareSink compare(plan.raw.view());
     bool same = json::write_canonical(plan.doc.root(), compare) && compare.matched_all();
     plan.record.changed = !same;
     if (same) plan.record.after_sha256 = *plan.record.before_sha256;
@@ -203,13 +211,16 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
 Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs) {
   plan.temp_path = base::join_path(base::parent_directory(plan.path),
                                    "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
-  TRY_ASSIGN(auto file, fs.create_file(plan.temp_path));
+  TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path));
   PipelinedFileSink sink(*file);
   json::write_canonical(plan.doc.root(), sink);
   TRY(sink.finish());
   TRY(file->sync());
   TRY(file->close());
-  if (plan.info.exists) TRY(fs.set_mode(plan.temp_path, plan.info.mode));
+  if (plan.info.exists) {  // the new file keeps the store's permissions and owner
+    TRY(fs.set_mode(plan.temp_path, plan.info.mode));
+    TRY(fs.set_owner(plan.temp_path, plan.info.uid, plan.info.gid));
+  }
   plan.record.after_sha256 = sink.hex();
   return {};
 }
@@ -227,7 +238,7 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
   std::string failed;
   for (auto& plan : plans) {
     if (!plan.replaced) continue;
-    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.doc.text().view()) : fs.remove(plan.path);
+    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.raw.view()) : fs.remove(plan.path);
     if (st && !plan.info.exists) st = fs.sync_directory(base::parent_directory(plan.path));
     std::string& list = st ? restored : failed;
     list += (list.empty() ? "" : ", ") + plan.record.store;
@@ -337,7 +348,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   auto backups_done = std::async(std::launch::async, [&]() -> Status {
     for (auto& plan : plans) {
       if (!plan.record.backup_path) continue;
-      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.doc.text().view()); !st) {
+      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.raw.view()); !st) {
         return tl::unexpected(st.error().with_context("backup of " + store_label(plan.record.store, plan.path)));
       }
     }

@@ -39,6 +39,8 @@ struct FileInfo {
   uint64_t device = 0;
   uint64_t inode = 0;
   uint32_t mode = 0;  // permission bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
 };
 
 // A file being written. append() buffers; sync() makes the bytes durable.
@@ -48,6 +50,15 @@ class WritableFile {
   virtual Status append(std::string_view data) = 0;
   virtual Status sync() = 0;   // flush and fsync
   virtual Status close() = 0;  // idempotent
+};
+
+// A file being read front to back, in pieces (for files too large to hold
+// in memory at once, e.g. when hashing a store of several gigabytes).
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // Reads up to `size` bytes into `out`; returns how many, 0 at the end.
+  virtual Result<size_t> read(char* out, size_t size) = 0;
 };
 
 // An exclusive advisory lock, released when destroyed.
@@ -66,6 +77,10 @@ class FileSystem {
   virtual Result<Buffer> read_file(const std::string& path) = 0;
   // Creates (truncating) `path` for writing, mode 0644.
   virtual Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) = 0;
+  // Like create_file, for a large file written once from start to end (a
+  // store, a backup): the real file system writes it with O_DIRECT where the
+  // file system allows, which skips the page cache copy.
+  virtual Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) { return create_file(path); }
   // Creates `path` exclusively (fails with conflict if it exists).
   virtual Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path) = 0;
   virtual Status rename(const std::string& from, const std::string& to) = 0;
@@ -82,6 +97,13 @@ class FileSystem {
   // permission_denied unless this process may create files in `folder`.
   virtual Status check_writable(const std::string& folder) = 0;
   virtual Status set_mode(const std::string& path, uint32_t mode) = 0;
+  // Gives `path` this owner and group (needs root unless they are already ours).
+  virtual Status set_owner(const std::string& path, uint32_t uid, uint32_t gid) = 0;
+  // Opens `path` for reading front to back; not_found if it is missing. The
+  // default reads the whole file with read_file() and hands it out in pieces,
+  // so a wrapper that injects faults into read_file() sees them here too;
+  // RealFileSystem streams from the file without holding it in memory.
+  virtual Result<std::unique_ptr<ReadableFile>> open_file(const std::string& path);
 };
 
 // The operating system's file system.

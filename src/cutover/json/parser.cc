@@ -594,6 +594,13 @@ Result<Document> parse(base::Buffer text) {
   return doc;
 }
 
+Result<Document> parse_borrowed(std::string_view text) {
+  Document doc;
+  Parser parser(text.data(), text.size(), doc);
+  TRY(parser.run());
+  return doc;
+}
+
 Result<Document> parse(std::string_view text) {
   base::Buffer copy(text.size());
   if (!text.empty()) std::memcpy(copy.data(), text.data(), text.size());

@@ -26,6 +26,9 @@ inline constexpr int k_max_depth = 127;
 
 // Parses `text`; the document takes the buffer, and strings point into it.
 Result<Document> parse(base::Buffer text);
+// Parses `text` without copying it: strings point into it.
+// REQUIRES: `text` outlives the document.
+Result<Document> parse_borrowed(std::string_view text);
 // Parses a copy of `text`.
 Result<Document> parse(std::string_view text);
 

@@ -1,0 +1,180 @@
+# shellcheck shell=bash
+# Shared helpers for the end-to-end bash suites (source it; do not run it).
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   test_something() { ...; assert_eq 0 "$rc" "exit status"; }
+#   run_test test_something
+#   finish_tests            # prints the summary; exits 1 if any test failed
+#
+# Each test function runs in its own subshell (so `cd`, exported variables and
+# open file descriptors cannot leak into the next test) with a fresh,
+# symlink-free temporary folder in $TEST_TMP, removed by an EXIT trap however
+# the test ends. An assertion that fails prints why and bumps ASSERT_FAILS;
+# the test keeps going, so one run reports every broken check. A test passes
+# when none of its assertions failed. `fatal` stops the current test only.
+#
+# The suites must not depend on the caller's locale or time zone.
+export LC_ALL=C
+export TZ=UTC
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_FAILED_NAMES=()
+ASSERT_FAILS=0
+declare -A E2E_SHA=()
+
+# --- reporting --------------------------------------------------------------
+
+# _e2e_fail MESSAGE...: records one failed assertion.
+_e2e_fail() {
+    ASSERT_FAILS=$((ASSERT_FAILS + 1))
+    printf '    FAIL: %s\n' "$*"
+}
+
+# _e2e_show TEXT: a value quoted on one line, cut to a readable length.
+_e2e_show() {
+    local s="$1"
+    s="${s//$'\n'/\\n}"
+    if ((${#s} > 400)); then s="${s:0:400}..."; fi
+    printf "'%s'" "$s"
+}
+
+# fatal MESSAGE: fails the current test and stops it (the others still run).
+fatal() {
+    _e2e_fail "$* (test stopped)"
+    exit 1
+}
+
+# --- assertions ---------------------------------------------------------------
+
+# assert_eq EXPECTED ACTUAL [WHAT]
+assert_eq() {
+    if [[ "$1" != "$2" ]]; then
+        _e2e_fail "${3:-values differ}: expected $(_e2e_show "$1"), got $(_e2e_show "$2")"
+        return 1
+    fi
+}
+
+# assert_ne UNEXPECTED ACTUAL [WHAT]
+assert_ne() {
+    if [[ "$1" == "$2" ]]; then
+        _e2e_fail "${3:-values are equal}: did not expect $(_e2e_show "$2")"
+        return 1
+    fi
+}
+
+# assert_contains HAYSTACK NEEDLE [WHAT]: a fixed-string search.
+assert_contains() {
+    if [[ "$1" != *"$2"* ]]; then
+        _e2e_fail "${3:-text}: expected to contain $(_e2e_show "$2"), got $(_e2e_show "$1")"
+        return 1
+    fi
+}
+
+# assert_not_contains HAYSTACK NEEDLE [WHAT]
+assert_not_contains() {
+    if [[ "$1" == *"$2"* ]]; then
+        _e2e_fail "${3:-text}: expected not to contain $(_e2e_show "$2"), got $(_e2e_show "$1")"
+        return 1
+    fi
+}
+
+# assert_match STRING ERE [WHAT]: an extended regular expression, anchored by the caller.
+assert_match() {
+    if ! [[ "$1" =~ $2 ]]; then
+        _e2e_fail "${3:-text}: expected to match /$2/, got $(_e2e_show "$1")"
+        return 1
+    fi
+}
+
+# assert_file_exists PATH [WHAT]: a regular file (not a symlink to one).
+assert_file_exists() {
+    if [[ ! -f "$1" || -L "$1" ]]; then
+        _e2e_fail "${2:-file}: $1 is not a regular file"
+        return 1
+    fi
+}
+
+# assert_no_path PATH [WHAT]: nothing at all at PATH.
+assert_no_path() {
+    if [[ -e "$1" || -L "$1" ]]; then
+        _e2e_fail "${2:-path}: $1 should not exist"
+        return 1
+    fi
+}
+
+# assert_same_bytes EXPECTED_FILE ACTUAL_FILE [WHAT]: byte-for-byte equal.
+assert_same_bytes() {
+    if ! cmp -s -- "$1" "$2"; then
+        _e2e_fail "${3:-files differ}: $2 is not byte-identical to $1 ($(cmp -- "$1" "$2" 2>&1 | head -n1))"
+        return 1
+    fi
+}
+
+# sha256_of FILE: the lower-case hex digest sha256sum prints.
+sha256_of() {
+    local out
+    out="$(sha256sum -- "$1" 2>/dev/null)" || { printf 'unreadable'; return 1; }
+    printf '%s' "${out%% *}"
+}
+
+# remember_file FILE...: records each file's sha256 for assert_file_unchanged.
+remember_file() {
+    local f
+    for f in "$@"; do E2E_SHA["$f"]="$(sha256_of "$f")"; done
+}
+
+# assert_file_unchanged FILE [WHAT]: its sha256 is the one remember_file saw.
+assert_file_unchanged() {
+    if [[ -z "${E2E_SHA[$1]+set}" ]]; then
+        _e2e_fail "${2:-file}: $1 was never remembered (test bug)"
+        return 1
+    fi
+    local now
+    now="$(sha256_of "$1")"
+    if [[ "$now" != "${E2E_SHA[$1]}" ]]; then
+        _e2e_fail "${2:-file changed}: $1 had sha256 ${E2E_SHA[$1]}, now $now"
+        return 1
+    fi
+}
+
+# --- running ------------------------------------------------------------------
+
+# run_test FUNCTION: runs one test in a subshell with its own $TEST_TMP and
+# prints PASS or FAIL with the time it took.
+run_test() {
+    local name="$1" rc start end
+    start="$(date +%s%N)"
+    (
+        TEST_TMP="$(mktemp -d "${TMPDIR:-/tmp}/e2e.${name}.XXXXXX")" || exit 99
+        TEST_TMP="$(cd "$TEST_TMP" && pwd -P)" || exit 99
+        # Kill only what this test started in the background, then clean up
+        # (a test may leave read-only files or folders behind).
+        trap 'kill $(jobs -p) 2>/dev/null; chmod -R u+rwX "$TEST_TMP" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+        cd "$TEST_TMP" || exit 99
+        ASSERT_FAILS=0
+        "$name"
+        ((ASSERT_FAILS == 0))
+    )
+    rc=$?
+    end="$(date +%s%N)"
+    local ms=$(((end - start) / 1000000))
+    if ((rc == 0)); then
+        E2E_PASSED=$((E2E_PASSED + 1))
+        printf 'PASS %s (%d ms)\n' "$name" "$ms"
+    else
+        E2E_FAILED=$((E2E_FAILED + 1))
+        E2E_FAILED_NAMES+=("$name")
+        printf 'FAIL %s (%d ms)\n' "$name" "$ms"
+    fi
+}
+
+# finish_tests: the summary line; exit status 1 if any test failed.
+finish_tests() {
+    echo "$E2E_PASSED passed, $E2E_FAILED failed"
+    if ((E2E_FAILED > 0)); then
+        printf 'failed: %s\n' "${E2E_FAILED_NAMES[*]}"
+        exit 1
+    fi
+    exit 0
+}
