@@ -20,21 +20,26 @@ constexpr size_t k_max_indent = 2 * (k_max_depth + 1);
 constexpr size_t k_slack = k_max_indent + 64;
 
 // Finds the first byte in [p, end) that needs escaping: '"', '\\', < 0x20.
-inline const char* find_escape(const char* p, const char* end) {
+// No ASan: the tail load may read past the string, never past its page.
+__attribute__((no_sanitize_address)) inline const char* find_escape(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20);
-  while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  auto escapes = [](const char* at) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
     // Unsigned v < 0x20: min(v, 0x1f) == v.
     __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctrl);
-    int mask = _mm_movemask_epi8(hit);
-    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  };
+  while (end - p >= 16) {
+    if (unsigned mask = escapes(p)) return p + __builtin_ctz(mask);
     p += 16;
   }
-  (void)space;
+  // The tail: one 16-byte load is safe when it stays inside p's page, even
+  // past `end`; the bits past `end` are masked off.
+  if (p < end && (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - 16) {
+    unsigned mask = escapes(p) & ((1u << (end - p)) - 1);
+    return mask ? p + __builtin_ctz(mask) : end;
+  }
 #endif
   while (p < end) {
     unsigned char c = static_cast<unsigned char>(*p);
@@ -80,6 +85,18 @@ class Writer {
   }
 
   void string(std::string_view s) {
+    // Fast path: a short string without anything to escape, in one copy.
+    if (s.size() <= k_slack - 2) {
+      const char* end = s.data() + s.size();
+      if (find_escape(s.data(), end) == end) {
+        reserve(s.size() + 2);
+        buf_[len_] = '"';
+        std::memcpy(buf_.get() + len_ + 1, s.data(), s.size());
+        buf_[len_ + 1 + s.size()] = '"';
+        len_ += s.size() + 2;
+        return;
+      }
+    }
     reserve(1);
     put('"');
     const char* p = s.data();

@@ -8,7 +8,25 @@ namespace {
 
 constexpr size_t k_max_block_bytes = size_t{32} << 20;
 
-bool key_less(const Member& a, const Member& b) { return a.key.as_string() < b.key.as_string(); }
+// Byte-wise comparison, 8 bytes at a time: keys are short, and a memcmp call
+// per comparison was a tenth of the time spent on a large store.
+inline bool bytes_less(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y);
+  }
+  for (; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+inline bool key_less(const Member& a, const Member& b) { return bytes_less(a.key.as_string(), b.key.as_string()); }
 
 }  // namespace
 
@@ -31,7 +49,7 @@ const Node* Node::find(std::string_view key) const {
   const Member* begin = members_;
   const Member* end = members_ + size_;
   const Member* it = std::lower_bound(begin, end, key, [](const Member& m, std::string_view k) {
-    return m.key.as_string() < k;
+    return bytes_less(m.key.as_string(), k);
   });
   if (it != end && it->key.as_string() == key) return &it->value;
   return nullptr;
@@ -65,11 +83,20 @@ size_t sort_and_dedupe_members(Member* members, size_t size) {
     }
   }
   if (sorted_unique) return size;
-  std::stable_sort(members, members + size, key_less);
+  if (size <= 16) {  // insertion sort: stable, and no buffer to allocate
+    for (size_t i = 1; i < size; ++i) {
+      Member m = members[i];
+      size_t j = i;
+      for (; j > 0 && key_less(m, members[j - 1]); --j) members[j] = members[j - 1];
+      members[j] = m;
+    }
+  } else {
+    std::stable_sort(members, members + size, key_less);
+  }
   // Keep the last of each run of equal keys.
   size_t out = 0;
   for (size_t i = 0; i < size; ++i) {
-    if (i + 1 < size && members[i].key.as_string() == members[i + 1].key.as_string()) continue;
+    if (i + 1 < size && !key_less(members[i], members[i + 1])) continue;  // sorted: not less means equal
     members[out++] = members[i];
   }
   return out;
