@@ -1,7 +1,14 @@
-// Helpers shared by the unit tests: a fresh temporary folder per test.
+// Helpers shared by the unit tests: a fresh temporary folder per test, small
+// file helpers, and a FileSystem that forwards to another one so that a test
+// can override just the call it wants to break or watch.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "cutover/base/file_system.h"
 
 namespace cutover::testing {
 
@@ -21,5 +28,71 @@ class TempDir {
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
+
+// True if `path` exists (without following a final symlink).
+bool path_exists(const std::string& path);
+// The names in `folder`, sorted; empty if the folder is missing.
+std::vector<std::string> list_names(const std::string& folder);
+// inode and modification time (nanoseconds) of a file, via lstat(2).
+struct FileStamp {
+  uint64_t inode = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp file_stamp(const std::string& path);
+
+// Forwards every call to `target`, including the calls that have a default
+// in FileSystem (create_bulk_file, open_file), so the real code paths run.
+// Subclasses override what they fault or record; one that faults file
+// creation should override create_file, create_bulk_file and create_new_file.
+// Thread-safe as far as `target` is.
+class ForwardingFileSystem : public base::FileSystem {
+ public:
+  explicit ForwardingFileSystem(base::FileSystem& target) : target_(target) {}
+
+  Result<base::FileInfo> stat(const std::string& path) override { return target_.stat(path); }
+  Result<base::Buffer> read_file(const std::string& path) override { return target_.read_file(path); }
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
+    return target_.create_file(path);
+  }
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
+    return target_.create_bulk_file(path);
+  }
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
+    return target_.create_new_file(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override { return target_.rename(from, to); }
+  Status remove(const std::string& path) override { return target_.remove(path); }
+  Status create_directories(const std::string& path) override { return target_.create_directories(path); }
+  Status sync_directory(const std::string& path) override { return target_.sync_directory(path); }
+  Result<std::vector<std::string>> list_directory(const std::string& path) override {
+    return target_.list_directory(path);
+  }
+  Result<std::unique_ptr<base::Lock>> try_lock(const std::string& path) override { return target_.try_lock(path); }
+  Result<std::string> real_path(const std::string& path) override { return target_.real_path(path); }
+  Status check_writable(const std::string& folder) override { return target_.check_writable(folder); }
+  Status set_mode(const std::string& path, uint32_t mode) override { return target_.set_mode(path, mode); }
+  Status set_owner(const std::string& path, uint32_t uid, uint32_t gid) override {
+    return target_.set_owner(path, uid, gid);
+  }
+  Result<std::unique_ptr<base::ReadableFile>> open_file(const std::string& path) override {
+    return target_.open_file(path);
+  }
+
+ protected:
+  base::FileSystem& target_;
+};
+
+// A WritableFile that forwards to another one.
+class ForwardingWritableFile : public base::WritableFile {
+ public:
+  explicit ForwardingWritableFile(std::unique_ptr<base::WritableFile> target) : target_(std::move(target)) {}
+  Status append(std::string_view data) override { return target_->append(data); }
+  Status sync() override { return target_->sync(); }
+  Status close() override { return target_->close(); }
+
+ protected:
+  std::unique_ptr<base::WritableFile> target_;
+};
 
 }  // namespace cutover::testing

@@ -238,7 +238,7 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
   std::string failed;
   for (auto& plan : plans) {
     if (!plan.replaced) continue;
-    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.raw.view()) : fs.remove(plan.path);
+    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.raw.view(), &plan.info) : fs.remove(plan.path);
     if (st && !plan.info.exists) st = fs.sync_directory(base::parent_directory(plan.path));
     std::string& list = st ? restored : failed;
     list += (list.empty() ? "" : ", ") + plan.record.store;

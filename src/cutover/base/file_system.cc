@@ -408,13 +408,15 @@ FileSystem& real_file_system() {
   return fs;
 }
 
-Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data) {
+Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data, const FileInfo* like) {
   std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   {
     TRY_ASSIGN(auto file, fs.create_file(tmp));
     Status st = file->append(data);
     if (st) st = file->sync();
     if (st) st = file->close();
+    if (st && like != nullptr) st = fs.set_mode(tmp, like->mode);
+    if (st && like != nullptr) st = fs.set_owner(tmp, like->uid, like->gid);
     if (!st) {
       (void)fs.remove(tmp);
       return st;

@@ -111,7 +111,10 @@ FileSystem& real_file_system();
 
 // Writes `data` to `path` atomically: a temporary file beside it, fsync,
 // rename over `path`, fsync of the folder. A reader sees old or new bytes.
-Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data);
+// With `like`, the new file gets like->mode and like->uid/gid before the
+// rename (a restored store keeps its permissions and owner).
+Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data,
+                         const FileInfo* like = nullptr);
 
 // Path helpers (pure string work, no I/O).
 std::string parent_directory(const std::string& path);  // "." for a bare name

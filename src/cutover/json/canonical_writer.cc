@@ -1,5 +1,6 @@
 #include "cutover/json/canonical_writer.h"
 
+#include <cassert>
 #include <cstring>
 #include <memory>
 
@@ -133,6 +134,7 @@ class Writer {
   }
 
   void value(const Node& n, int depth) {
+    assert(depth <= k_max_depth);  // the indent buffer holds k_max_depth + 1 levels
     if (stopped_) return;
     switch (n.kind()) {
       case Kind::null: reserve(4); put("null", 4); return;

@@ -27,6 +27,8 @@ inline constexpr size_t k_chunk_bytes = 1 << 20;
 
 // Streams the canonical form of `root` into `sink`. Returns false if the sink
 // stopped it early.
+// REQUIRES: `root` nests at most k_max_depth containers deep (true of every
+// parsed document; documents built by hand must keep to it too).
 bool write_canonical(const Node& root, ChunkSink& sink);
 
 // The canonical form as a string (for small documents).

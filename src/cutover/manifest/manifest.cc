@@ -147,6 +147,15 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
       s.after_sha256 = r.string("after_sha256");
       s.changed = r.boolean("changed");
       s.spec_source = r.string("spec_source", false);
+      if (const json::Node* resets = r.get("destructive_resets", false)) {
+        bool all_strings = resets->is_array();
+        for (size_t j = 0; all_strings && j < resets->size(); ++j) {
+          const json::Node& item = resets->elements()[j];
+          if (!item.is_string()) all_strings = false;
+          else s.destructive_resets.emplace_back(item.as_string());
+        }
+        if (!all_strings) problems.push_back(where + ".destructive_resets must be an array of strings");
+      }
       check_sha(s.before_sha256, where + ".before_sha256", problems);
       check_sha(s.after_sha256, where + ".after_sha256", problems);
       if (s.existed && (!s.backup_path || !s.before_sha256)) {

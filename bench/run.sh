@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Whole-program benchmarks on a realistic store (docs/PERFORMANCE.md).
+#
+#   bench/run.sh [BUILD_DIR] [MB]
+#
+# Generates a domain store of MB megabytes (default 500; cached in
+# BUILD_DIR/bench-data), then times with hyperfine, in one run so the ratios
+# are fair on a noisy machine:
+#   - cutover backfill (fresh copy of the store each run, fsync included);
+#   - the reference stand-in: tools/serde_golden bench_ref, serde_json
+#     parse -> to_vec_pretty -> SHA-256 (no backup, no fsync: it does less);
+#   - sha256sum and cp of the store, for scale.
+# Peak memory comes from /usr/bin/time. Needs hyperfine, cargo and the Debian
+# crates librust-serde-json-dev and librust-sha2-dev (installed when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+mb=${2:-500}
+runs=${RUNS:-5}
+cutover=$(realpath "$build/cutover")
+data=$(realpath -m "$build/bench-data")
+mkdir -p "$data"
+
+need=()
+for p in hyperfine librust-serde-json-dev librust-sha2-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+(cd tools/serde_golden && cargo build --release --offline --quiet)
+bench_ref=$(realpath tools/serde_golden/target/release/bench_ref)
+
+store="$data/domain-${mb}mb.json"
+[ -f "$store" ] || "$build/bench/gen_store" "$store" "$mb"
+size=$(stat -c %s "$store")
+echo "store: $store ($size bytes)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+
+prepare="rm -rf $data/work $data/s && mkdir -p $data/s && cp $store $data/s/domain.json && sync"
+hyperfine --runs "$runs" --export-json "$data/backfill.json" \
+  --command-name "cutover backfill" --prepare "$prepare" \
+  "$cutover backfill --store domain=$data/s/domain.json --work-dir $data/work" \
+  --command-name "reference stand-in (serde_json parse+pretty+sha256)" --prepare "sync" \
+  "$bench_ref $store" \
+  --command-name "sha256sum" --prepare "sync" "sha256sum $store" \
+  --command-name "cp" --prepare "rm -f $data/copy.json && sync" "cp $store $data/copy.json"
+
+echo
+echo "peak memory (max RSS):"
+eval "$prepare"
+/usr/bin/time -f "  cutover backfill: %M KB" "$cutover" backfill --store "domain=$data/s/domain.json" --work-dir "$data/work" >/dev/null
+/usr/bin/time -f "  reference stand-in: %M KB" "$bench_ref" "$store" >/dev/null 2>"$data/ref.err" || true
+grep -h "KB" "$data/ref.err" || true
+echo "  store size: $((size / 1024)) KB"
+
+python3 - "$data/backfill.json" "$size" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); size = int(sys.argv[2])
+med = {r["command"]: r["median"] for r in d["results"]}
+print("\nmedians:")
+for name, m in med.items():
+    print(f"  {name}: {m:.3f} s, {size / m / 1e6:.0f} MB/s")
+c = med["cutover backfill"]; ref = [v for k, v in med.items() if k.startswith("reference")][0]
+print(f"\ncutover backfill vs reference stand-in: {ref / c:.1f}x the throughput")
+PY
