@@ -97,6 +97,9 @@ class Parser {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }
 
+  // Reads `"key":` and opens a member for its value; the messages say what
+  // is wrong when the input ends here or holds no key.
+  bool parse_key(const char* at_end, const char* not_a_key);
   bool parse_scalar(Node& out);
   bool parse_literal(const char* word, size_t len, Node value, Node& out);
   bool parse_number(Node& out);
@@ -148,19 +151,7 @@ Status Parser::run() {
         value = is_object ? Node::object_ref(nullptr, 0) : Node::array_ref(nullptr, 0);
       } else {
         stack_.push_back(Frame{is_object, is_object ? members_.size() : elements_.size()});
-        if (is_object) {
-          // first key
-          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
-          if (*p_ != '"') { fail(p_, "key must be a string"); break; }
-          Node key;
-          if (!parse_string(key)) break;
-          skip_whitespace();
-          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
-          if (*p_ != ':') { fail(p_, "expected `:`"); break; }
-          ++p_;
-          skip_whitespace();
-          members_.push_back(Member{key, Node()});
-        }
+        if (is_object && !parse_key("EOF while parsing an object", "key must be a string")) break;
         continue;  // read the first child
       }
     } else if (!parse_scalar(value)) {
@@ -190,19 +181,7 @@ Status Parser::run() {
         ++p_;
         skip_whitespace();
         if (top.is_object) {
-          if (p_ >= end_) { fail(p_, "EOF while parsing a value"); break; }
-          if (*p_ != '"') {
-            fail(p_, *p_ == '}' ? "trailing comma" : "key must be a string");
-            break;
-          }
-          Node key;
-          if (!parse_string(key)) break;
-          skip_whitespace();
-          if (p_ >= end_) { fail(p_, "EOF while parsing an object"); break; }
-          if (*p_ != ':') { fail(p_, "expected `:`"); break; }
-          ++p_;
-          skip_whitespace();
-          members_.push_back(Member{key, Node()});
+          if (!parse_key("EOF while parsing a value", p_ < end_ && *p_ == '}' ? "trailing comma" : "key must be a string")) break;
         } else if (p_ < end_ && *p_ == ']') {
           fail(p_, "trailing comma");
           break;
@@ -257,6 +236,20 @@ Node Parser::close_object(size_t start) {
   std::memcpy(static_cast<void*>(out), members_.data() + start, sizeof(Member) * n);
   members_.resize(start);
   return Node::object_ref(out, static_cast<uint32_t>(n));
+}
+
+bool Parser::parse_key(const char* at_end, const char* not_a_key) {
+  if (p_ >= end_) return fail(p_, at_end);
+  if (*p_ != '"') return fail(p_, not_a_key);
+  Node key;
+  if (!parse_string(key)) return false;
+  skip_whitespace();
+  if (p_ >= end_) return fail(p_, "EOF while parsing an object");
+  if (*p_ != ':') return fail(p_, "expected `:`");
+  ++p_;
+  skip_whitespace();
+  members_.push_back(Member{key, Node()});
+  return true;
 }
 
 bool Parser::parse_scalar(Node& out) {
