@@ -20,25 +20,29 @@ constexpr size_t k_max_indent = 2 * (k_max_depth + 1);
 // string runs, which are copied in pieces.
 constexpr size_t k_slack = k_max_indent + 64;
 
-// Finds the first byte in [p, end) that needs escaping: '"', '\\', < 0x20.
-// No ASan: the tail load may read past the string, never past its page.
-__attribute__((no_sanitize_address)) inline const char* find_escape(const char* p, const char* end) {
 #if defined(__SSE2__)
-  auto escapes = [](const char* at) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    // Unsigned v < 0x20: min(v, 0x1f) == v.
-    __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
-    return static_cast<unsigned>(_mm_movemask_epi8(hit));
-  };
+// Bit i set when at[i] needs escaping: '"', '\\', < 0x20. Reads 16 bytes,
+// which may run past the string (never past its page): no sanitizers here.
+__attribute__((no_sanitize_address, no_sanitize("thread"))) inline unsigned escape_mask(const char* at) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  // Unsigned v < 0x20: min(v, 0x1f) == v.
+  __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+  __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
+  return static_cast<unsigned>(_mm_movemask_epi8(hit));
+}
+#endif
+
+// Finds the first byte in [p, end) that needs escaping.
+inline const char* find_escape(const char* p, const char* end) {
+#if defined(__SSE2__)
   while (end - p >= 16) {
-    if (unsigned mask = escapes(p)) return p + __builtin_ctz(mask);
+    if (unsigned mask = escape_mask(p)) return p + __builtin_ctz(mask);
     p += 16;
   }
   // The tail: one 16-byte load is safe when it stays inside p's page, even
   // past `end`; the bits past `end` are masked off.
   if (p < end && (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - 16) {
-    unsigned mask = escapes(p) & ((1u << (end - p)) - 1);
+    unsigned mask = escape_mask(p) & ((1u << (end - p)) - 1);
     return mask ? p + __builtin_ctz(mask) : end;
   }
 #endif

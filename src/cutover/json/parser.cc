@@ -418,25 +418,30 @@ bool Parser::parse_number(Node& out) {
   return true;
 }
 
+#if defined(__SSE2__)
+// Bit i set when at[i] is '"', '\\', a control character or not ASCII.
+// Reads 16 bytes, which may run past the string (never past its page): no
+// sanitizers here.
+__attribute__((no_sanitize_address, no_sanitize("thread"))) inline unsigned special_mask(const unsigned char* at) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
+  __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                 _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v));
+  return static_cast<unsigned>(_mm_movemask_epi8(special));
+}
+#endif
+
 // Finds the first byte at or after p that is '"', '\\', a control character
 // or not ASCII.
-// No ASan: the tail load may read past the string, never past its page.
-__attribute__((no_sanitize_address)) inline const unsigned char* find_special(const unsigned char* p, const unsigned char* end) {
+inline const unsigned char* find_special(const unsigned char* p, const unsigned char* end) {
 #if defined(__SSE2__)
-  auto specials = [](const unsigned char* at) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                   _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v));
-    return static_cast<unsigned>(_mm_movemask_epi8(special));
-  };
   while (end - p >= 16) {
-    if (unsigned mask = specials(p)) return p + __builtin_ctz(mask);
+    if (unsigned mask = special_mask(p)) return p + __builtin_ctz(mask);
     p += 16;
   }
   // The tail: a 16-byte load inside p's page is safe even past `end`.
   if (p < end && (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - 16) {
-    unsigned mask = specials(p) & ((1u << (end - p)) - 1);
+    unsigned mask = special_mask(p) & ((1u << (end - p)) - 1);
     return mask ? p + __builtin_ctz(mask) : end;
   }
 #endif

@@ -1,0 +1,98 @@
+// cutover counts MANIFEST: the count snapshot of the runbook, byte for byte
+// what `jq '.stores[] | {store, counts}' MANIFEST` prints (jq 1.6): one
+// pretty-printed object per store, two-space indent, each followed by a
+// newline; strings escaped as jq escapes them and numbers formatted as jq
+// formats its doubles. Keys of counts come in byte order, which is the file's
+// order for every manifest cutover or the reference tool writes.
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/verify/manifest_file.h"
+
+namespace cutover::cli {
+namespace {
+
+// A JSON string as jq prints it.
+std::string jq_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A count as jq 1.6 prints a number: it holds numbers as doubles and prints
+// the shortest digits that round-trip, in exponent form when the decimal
+// point would sit more than 15 places past the last digit (1e+17, 1.2e+21).
+std::string jq_number(uint64_t value) {
+  double d = static_cast<double>(value);
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string sci(buf, end);  // "1.2345e+19" or "7e+00"
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, 1) + (e > 2 ? sci.substr(2, e - 2) : "");
+  int decpt = std::stoi(sci.substr(e + 1)) + 1;  // digits before the decimal point
+  if (value == 0) return "0";
+  int n = static_cast<int>(digits.size());
+  if (decpt > n + 15) {
+    std::string out = digits.substr(0, 1);
+    if (n > 1) out += "." + digits.substr(1);
+    return out + "e+" + std::to_string(decpt - 1);
+  }
+  return digits + std::string(static_cast<size_t>(decpt - n), '0');
+}
+
+int counts_main(const std::string& path) {
+  auto mf = verify::load_manifest_file(base::real_file_system(), path);
+  if (!mf) {
+    report_error("counts", mf.error());
+    return k_exit_usage;
+  }
+  std::string out;
+  for (const auto& s : mf->manifest.stores) {
+    out += "{\n  \"store\": " + jq_string(s.store) + ",\n  \"counts\": ";
+    if (s.counts.empty()) {
+      out += "{}";
+    } else {
+      out += "{\n";
+      size_t i = 0;
+      for (const auto& [name, value] : s.counts) {
+        out += "    " + jq_string(name) + ": " + jq_number(value) + (++i < s.counts.size() ? ",\n" : "\n");
+      }
+      out += "  }";
+    }
+    out += "\n}\n";
+  }
+  std::cout << out;
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void add_counts_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("counts", "Print the count snapshot of a manifest, as jq '.stores[] | {store, counts}'");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("MANIFEST", *path, "the manifest of a backfill")->required();
+  cmd->callback([path, &exit_code] { exit_code = counts_main(*path); });
+}
+
+}  // namespace cutover::cli

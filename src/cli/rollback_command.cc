@@ -1,0 +1,60 @@
+// cutover rollback MANIFEST: restore the before-state of every store from a
+// backfill's manifest (SPEC §5), complete or in-progress. Refuses, changing
+// nothing, when a store has drifted (unless --force), a backup is missing or
+// corrupt, a path is outside the manifest's folders, or a backfill holds the
+// lock. Prints one line per store and a verdict, or the JSON report with
+// --json (docs/formats/rollback-report.md); the report is also written to
+// WORK/reports/<run>-rollback.json.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/rollback/rollback.h"
+#include "cutover/store/store_spec.h"
+
+namespace cutover::cli {
+namespace {
+
+struct RollbackArgs {
+  std::string manifest;
+  std::vector<std::string> spec_files;
+  bool force = false;
+  bool json = false;
+};
+
+int rollback_main(const RollbackArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  // Rollback restores bytes and needs no spec; the files are still checked so
+  // that scripts can pass verify and rollback the same flags.
+  auto specs = store::SpecRegistry::with_builtins();
+  for (const auto& file : args.spec_files) {
+    if (auto st = specs.load_file(fs, file); !st) return report_error("rollback", st.error());
+  }
+  auto report = rollback::run_rollback({args.manifest, args.force}, fs, base::system_clock());
+  if (!report) return report_error("rollback", report.error());
+  if (args.json) {
+    std::cout << rollback::to_json(*report) << "\n";
+  } else {
+    for (const auto& line : rollback::human_lines(*report)) std::cout << line << "\n";
+  }
+  if (!report->ok()) return report_error("rollback", *report->failure);
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void add_rollback_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("rollback", "Restore every store of a manifest to its pre-migration bytes");
+  auto args = std::make_shared<RollbackArgs>();
+  cmd->add_option("MANIFEST", args->manifest,
+                  "the manifest of a backfill: WORK/manifests/<run>.json, or <run>.json.in-progress after a crash")
+      ->required();
+  cmd->add_flag("--force", args->force,
+                "roll back stores written since the migration too, after saving their current bytes in "
+                "WORK/backups/<run>/");
+  cmd->add_option("--spec", args->spec_files, "a store spec file (accepted for symmetry with verify); repeatable");
+  cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/rollback-report.md) instead of lines");
+  cmd->callback([args, &exit_code] { exit_code = rollback_main(*args); });
+}
+
+}  // namespace cutover::cli

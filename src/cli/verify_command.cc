@@ -1,0 +1,65 @@
+// cutover verify MANIFEST: the runbook's verify gate (SPEC §4). Prints
+// "ok: [store] path" per healthy store, "error: [store] ..." per finding and
+// a one-line verdict, or the JSON report with --json
+// (docs/formats/verify-report.md). Exit 0 when everything holds, 1 when an
+// invariant fails, 2 for a usage error or an unreadable or malformed
+// manifest, baseline or spec.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/verify/verify.h"
+
+namespace cutover::cli {
+namespace {
+
+struct VerifyArgs {
+  std::string manifest;
+  std::string baseline;
+  std::string environment;
+  std::string previous;
+  std::vector<std::string> spec_files;
+  bool json = false;
+};
+
+int verify_main(const VerifyArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto specs = store::SpecRegistry::with_builtins();
+  for (const auto& file : args.spec_files) {
+    if (auto st = specs.load_file(fs, file); !st) {
+      report_error("verify", st.error());
+      return k_exit_usage;
+    }
+  }
+  verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous};
+  auto report = verify::verify_manifest(options, specs, fs, base::system_clock());
+  if (!report) {
+    // Nothing to verify against: always a usage error, never "checked and failed".
+    report_error("verify", report.error());
+    return k_exit_usage;
+  }
+  if (args.json) {
+    std::cout << verify::to_json(*report) << "\n";
+  } else {
+    for (const auto& line : verify::human_lines(*report)) std::cout << line << "\n";
+  }
+  return report->ok() ? k_exit_ok : k_exit_failed;
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("verify", "Check a manifest against the stores and backups on disk (and a baseline)");
+  auto args = std::make_shared<VerifyArgs>();
+  cmd->add_option("MANIFEST", args->manifest, "the manifest of a backfill (WORK/manifests/<run>.json)")->required();
+  cmd->add_option("--baseline", args->baseline, "a baseline file of expected counts (docs/formats/baseline.md)");
+  cmd->add_option("--environment", args->environment,
+                  "the baseline environment to check (default: the baseline's only environment)");
+  cmd->add_option("--previous", args->previous,
+                  "the manifest that max_change bounds compare with (default: the baseline's previous_manifest)");
+  cmd->add_option("--spec", args->spec_files, "a store spec file for a store kind that is not built in; repeatable");
+  cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/verify-report.md) instead of lines");
+  cmd->callback([args, &exit_code] { exit_code = verify_main(*args); });
+}
+
+}  // namespace cutover::cli
