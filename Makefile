@@ -17,8 +17,10 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The harness: the whole drill on the built-in fixtures; prints the SUMMARY.md
+# table and the summary's path (under ./cutover-runs/).
 run: build
-	@scripts/drill.sh $(BUILD_DIR)/cutover
+	@$(BUILD_DIR)/cutover harness --out cutover-runs
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -10,6 +10,8 @@
 #   - the reference stand-in: tools/serde_golden bench_ref, serde_json
 #     parse -> to_vec_pretty -> SHA-256 (no backup, no fsync: it does less);
 #   - sha256sum and cp of the store, for scale.
+# Then verify (against sha256sum of the store, the reference verify) and
+# rollback (against cp of the backup, with and without sync).
 # Peak memory comes from /usr/bin/time. Needs hyperfine, cargo and the Debian
 # crates librust-serde-json-dev and librust-sha2-dev (installed when missing).
 set -euo pipefail
@@ -55,13 +57,34 @@ eval "$prepare"
 grep -h "KB" "$data/ref.err" || true
 echo "  store size: $((size / 1024)) KB"
 
-python3 - "$data/backfill.json" "$size" <<'PY'
+# Verify and rollback work on the migrated store left by the last backfill.
+manifest=$(ls -1 "$data"/work/manifests/*.json | sort | tail -n 1)
+migrated="$data/s/domain.json"
+backup=$(jq -r '.stores[0].backup_path' "$manifest")
+hyperfine --runs "$runs" --export-json "$data/verify.json" \
+  --command-name "cutover verify" --prepare "sync" "$cutover verify $manifest" \
+  --command-name "sha256sum of the store (reference verify)" --prepare "sync" "sha256sum $migrated"
+
+# Each rollback run needs a freshly migrated store: the prepare step backfills.
+prepare_rollback="$prepare && $cutover backfill --store domain=$data/s/domain.json --work-dir $data/work >/dev/null"
+hyperfine --runs "$runs" --export-json "$data/rollback.json" \
+  --command-name "cutover rollback" --prepare "$prepare_rollback" \
+  "$cutover rollback \$(ls -1 $data/work/manifests/*.json | sort | tail -n 1)" \
+  --command-name "cp of the backup" --prepare "rm -f $data/copy.json && sync" "cp $backup $data/copy.json" \
+  --command-name "cp of the backup + sync" --prepare "rm -f $data/copy.json && sync" "cp $backup $data/copy.json && sync $data/copy.json"
+
+python3 - "$data" "$size" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); size = int(sys.argv[2])
-med = {r["command"]: r["median"] for r in d["results"]}
-print("\nmedians:")
-for name, m in med.items():
-    print(f"  {name}: {m:.3f} s, {size / m / 1e6:.0f} MB/s")
-c = med["cutover backfill"]; ref = [v for k, v in med.items() if k.startswith("reference")][0]
-print(f"\ncutover backfill vs reference stand-in: {ref / c:.1f}x the throughput")
+data, size = sys.argv[1], int(sys.argv[2])
+def medians(name):
+    return {r["command"]: r["median"] for r in json.load(open(f"{data}/{name}.json"))["results"]}
+for name in ("backfill", "verify", "rollback"):
+    print(f"\n{name} medians:")
+    for cmd, m in medians(name).items():
+        print(f"  {cmd}: {m:.3f} s, {size / m / 1e6:.0f} MB/s of input store")
+b = medians("backfill"); v = medians("verify"); r = medians("rollback")
+ref = [x for k, x in b.items() if k.startswith("reference")][0]
+print(f"\nbackfill: {ref / b['cutover backfill']:.1f}x the reference stand-in's throughput")
+print(f"verify: {v['sha256sum of the store (reference verify)'] / v['cutover verify']:.1f}x faster than sha256sum of the store")
+print(f"rollback: {r['cutover rollback'] / r['cp of the backup']:.1f}x cp, {r['cutover rollback'] / r['cp of the backup + sync']:.1f}x cp + sync")
 PY

@@ -15,6 +15,7 @@ int run(int argc, char** argv) {
   add_canonicalize_command(app, exit_code);
   add_backfill_command(app, exit_code);
   add_fixtures_command(app, exit_code);
+  add_harness_command(app, exit_code);
   add_verify_command(app, exit_code);
   add_counts_command(app, exit_code);
   add_rollback_command(app, exit_code);

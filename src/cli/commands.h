@@ -9,6 +9,7 @@ namespace cutover::cli {
 void add_canonicalize_command(CLI::App& app, int& exit_code);
 void add_backfill_command(CLI::App& app, int& exit_code);
 void add_fixtures_command(CLI::App& app, int& exit_code);
+void add_harness_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_counts_command(CLI::App& app, int& exit_code);
 void add_rollback_command(CLI::App& app, int& exit_code);

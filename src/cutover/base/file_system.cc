@@ -266,6 +266,14 @@ class RealFileSystem final : public FileSystem {
     return open_for_write(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
   }
 
+  Status append_file(const std::string& path, std::string_view data) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
+    PosixWritableFile file(path, fd);
+    TRY(file.append(data));
+    return file.close();
+  }
+
   Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
     if (fd < 0 && errno == EINVAL) return create_file(path);  // no O_DIRECT on this file system
@@ -406,6 +414,17 @@ Result<std::unique_ptr<ReadableFile>> FileSystem::open_file(const std::string& p
 FileSystem& real_file_system() {
   static RealFileSystem fs;
   return fs;
+}
+
+Status FileSystem::append_file(const std::string& path, std::string_view data) {
+  std::string text;
+  TRY_ASSIGN(FileInfo info, stat(path));
+  if (info.exists) {
+    TRY_ASSIGN(Buffer old, read_file(path));
+    text = std::string(old.view());
+  }
+  text += data;
+  return write_file_atomic(*this, path, text);
 }
 
 Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data, const FileInfo* like) {

@@ -83,6 +83,8 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) { return create_file(path); }
   // Creates `path` exclusively (fails with conflict if it exists).
   virtual Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path) = 0;
+  // Appends to `path` (created if missing), for logs; not synced.
+  virtual Status append_file(const std::string& path, std::string_view data);
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status remove(const std::string& path) = 0;
   // Creates the folder and any missing parents; fsyncs each new folder's parent.

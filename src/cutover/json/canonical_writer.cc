@@ -56,8 +56,8 @@ inline const char* find_escape(const char* p, const char* end) {
 
 class Writer {
  public:
-  explicit Writer(ChunkSink& sink)
-      : sink_(sink), buf_(std::make_unique_for_overwrite<char[]>(k_chunk_bytes + k_slack)) {
+  Writer(ChunkSink& sink, bool pretty)
+      : sink_(sink), pretty_(pretty), buf_(std::make_unique_for_overwrite<char[]>(k_chunk_bytes + k_slack)) {
     std::memset(spaces_, ' ', sizeof spaces_);
   }
 
@@ -84,6 +84,7 @@ class Writer {
   }
   void put(char c) { buf_[len_++] = c; }
   void newline_indent(int depth) {
+    if (!pretty_) return;
     reserve(1 + 2 * static_cast<size_t>(depth));
     put('\n');
     put(spaces_, 2 * static_cast<size_t>(depth));
@@ -175,7 +176,7 @@ class Writer {
           newline_indent(depth + 1);
           string(m[i].key.as_string());
           reserve(2);
-          put(": ", 2);
+          if (pretty_) put(": ", 2); else put(':');
           value(m[i].value, depth + 1);
         }
         newline_indent(depth);
@@ -187,6 +188,7 @@ class Writer {
   }
 
   ChunkSink& sink_;
+  bool pretty_;
   std::unique_ptr<char[]> buf_;
   size_t len_ = 0;
   bool stopped_ = false;
@@ -208,7 +210,7 @@ class StringSink final : public ChunkSink {
 }  // namespace
 
 bool write_canonical(const Node& root, ChunkSink& sink) {
-  Writer writer(sink);
+  Writer writer(sink, true);
   return writer.run(root);
 }
 
@@ -216,6 +218,14 @@ std::string to_canonical_string(const Node& root) {
   std::string out;
   StringSink sink(out);
   write_canonical(root, sink);
+  return out;
+}
+
+std::string to_compact_string(const Node& root) {
+  std::string out;
+  StringSink sink(out);
+  Writer writer(sink, false);
+  writer.run(root);
   return out;
 }
 

@@ -34,4 +34,8 @@ bool write_canonical(const Node& root, ChunkSink& sink);
 // The canonical form as a string (for small documents).
 std::string to_canonical_string(const Node& root);
 
+// The same value on one line, as serde_json::to_vec prints it (sorted keys,
+// no spaces, same escapes and numbers): for JSON-lines files.
+std::string to_compact_string(const Node& root);
+
 }  // namespace cutover::json

@@ -12,4 +12,6 @@ std::vector<std::pair<std::string, std::string_view>> builtin_fixtures() {
   };
 }
 
+std::string_view builtin_fixtures_baseline() { return embedded::k_fixtures_baseline; }
+
 }  // namespace cutover::store

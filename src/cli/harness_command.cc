@@ -1,0 +1,89 @@
+// cutover harness: the whole drill as one command (SPEC §8); `make run` runs it.
+#include <climits>
+#include <iostream>
+
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/harness/harness.h"
+
+namespace cutover::cli {
+namespace {
+
+struct HarnessArgs {
+  std::string out_dir = "cutover-runs";
+  std::vector<std::string> stores;
+  std::vector<std::string> spec_files;
+  std::string routes_config;
+  std::string runbook;
+  bool json = false;
+};
+
+std::string self_path() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "cutover";
+}
+
+// docs/RUNBOOK.md beside the build folder the binary lives in, or under the
+// current folder.
+std::string default_runbook(base::FileSystem& fs) {
+  std::string exe_dir = base::parent_directory(self_path());
+  for (const std::string& candidate : {base::join_path(base::parent_directory(exe_dir), "docs/RUNBOOK.md"),
+                                       base::absolute_path("docs/RUNBOOK.md")}) {
+    auto info = fs.stat(candidate);
+    if (info && info->exists) return base::absolute_path(candidate);
+  }
+  return base::absolute_path("docs/RUNBOOK.md");
+}
+
+int harness_main(const HarnessArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  harness::HarnessOptions options;
+  options.out_dir = args.out_dir;
+  options.spec_files = args.spec_files;
+  options.routes_config = args.routes_config;
+  options.runbook_path = args.runbook.empty() ? default_runbook(fs) : args.runbook;
+  options.cutover_binary = self_path();
+  for (const auto& s : args.stores) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      return report_error("harness", Error(ErrorCode::invalid_argument, "--store '" + s + "' must be NAME=PATH"));
+    }
+    options.stores.push_back({s.substr(0, eq), base::absolute_path(s.substr(eq + 1))});
+  }
+  bool terminal = ::isatty(STDERR_FILENO) != 0;
+  auto progress = [&](const harness::CheckRecord& r, size_t i, size_t total) {
+    std::cerr << (terminal ? "\r\033[K" : "") << "[" << (i + 1) << "/" << total << "] " << (r.passed ? "pass" : "FAIL")
+              << " " << r.check_id << (r.passed ? "" : ": " + r.reason) << (terminal && r.passed ? "" : "\n");
+  };
+  auto result = harness::run_harness(options, fs, base::system_clock(), progress);
+  if (terminal) std::cerr << "\r\033[K";
+  if (!result) return report_error("harness", result.error());
+  if (args.json) {
+    auto summary = fs.read_file(result->summary_path);
+    if (summary) std::cout << summary->view();
+  } else {
+    auto md = fs.read_file(result->summary_md_path);
+    if (md) std::cout << md->view() << "\n";
+    std::cout << "summary: " << result->summary_path << "\n";
+  }
+  return result->all_passed() ? k_exit_ok : k_exit_failed;
+}
+
+}  // namespace
+
+void add_harness_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("harness", "Run the whole mixed-version drill and write summary.json and SUMMARY.md");
+  auto args = std::make_shared<HarnessArgs>();
+  cmd->add_option("--out", args->out_dir, "folder for run folders (default ./cutover-runs)");
+  cmd->add_option("--store", args->stores, "NAME=PATH: drill on a copy of this store instead of the fixtures; repeatable");
+  cmd->add_option("--spec", args->spec_files, "a store spec file for a user-defined kind; repeatable");
+  cmd->add_option("--config", args->routes_config, "route config for the route rollback drill (default: built in)");
+  cmd->add_option("--runbook", args->runbook, "the runbook to check (default: docs/RUNBOOK.md)");
+  cmd->add_flag("--json", args->json, "print summary.json instead of the table");
+  cmd->callback([args, &exit_code] { exit_code = harness_main(*args); });
+}
+
+}  // namespace cutover::cli
