@@ -60,7 +60,9 @@ echo "  store size: $((size / 1024)) KB"
 # Verify and rollback work on the migrated store left by the last backfill.
 manifest=$(ls -1 "$data"/work/manifests/*.json | sort | tail -n 1)
 migrated="$data/s/domain.json"
-backup=$(jq -r '.stores[0].backup_path' "$manifest")
+# A copy of the backup outlives the work folder each rollback run rebuilds.
+cp "$(jq -r '.stores[0].backup_path' "$manifest")" "$data/backup.json"
+backup="$data/backup.json"
 hyperfine --runs "$runs" --export-json "$data/verify.json" \
   --command-name "cutover verify" --prepare "sync" "$cutover verify $manifest" \
   --command-name "sha256sum of the store (reference verify)" --prepare "sync" "sha256sum $migrated"
