@@ -122,8 +122,13 @@ class PipelinedFileSink final : public json::ChunkSink {
 
 std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
 
+// Writes a backup. The run folder is new and ours (under the work-folder
+// lock), so a file already there is a bug or an intruder: refuse it. Written
+// as a bulk file: on the real file system that skips the page cache copy.
 Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes) {
-  TRY_ASSIGN(auto file, fs.create_new_file(path));
+  TRY_ASSIGN(base::FileInfo info, fs.stat(path));
+  if (info.exists) return make_error(ErrorCode::conflict, path + " already exists; refusing to overwrite a backup");
+  TRY_ASSIGN(auto file, fs.create_bulk_file(path));
   TRY(file->append(bytes));
   TRY(file->sync());
   return file->close();
@@ -383,6 +388,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   std::string in_progress_path = manifest_path + ".in-progress";
   if (auto st = base::write_file_atomic(fs, in_progress_path, manifest::to_json(m)); !st) {
     remove_temps(plans, fs);
+    (void)fs.remove(in_progress_path);  // renamed into place before a failed folder fsync: it records nothing
     return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
   }
 
@@ -409,11 +415,26 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     }
   }
 
-  // 6. The final manifest, then the in-progress one goes.
+  // 6. The final manifest, then the in-progress one goes. Every store is
+  // migrated by now, so an error here says so and names the manifest that
+  // records the run (the stores are not put back: the in-progress manifest
+  // and the backups are in place for rollback).
   m.status = std::string(manifest::k_status_complete);
-  TRY(base::write_file_atomic(fs, manifest_path, manifest::to_json(m)));
-  TRY(fs.remove(in_progress_path));
-  TRY(fs.sync_directory(manifests_dir));
+  if (Status st = base::write_file_atomic(fs, manifest_path, manifest::to_json(m)); !st) {
+    return tl::unexpected(Error(st.error().code(), "every store is migrated, but the final manifest " + manifest_path +
+                                                       " could not be written: " + st.error().message() +
+                                                       "; the in-progress manifest " + in_progress_path +
+                                                       " records the run: `cutover rollback " + in_progress_path +
+                                                       "` restores the stores"));
+  }
+  Status st = fs.remove(in_progress_path);
+  if (st) st = fs.sync_directory(manifests_dir);
+  if (!st) {
+    return tl::unexpected(Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
+                                                       " records the run, but the in-progress manifest " +
+                                                       in_progress_path + " could not be removed: " +
+                                                       st.error().message() + "; remove it by hand"));
+  }
   return BackfillResult{std::move(m), manifest_path, backup_dir};
 }
 
