@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev     # unit tests
   libbenchmark-dev              # bench/
   jq                            # the runbook's count snapshot, used by the e2e suites
+  libcpp-httplib-dev            # HTTP server of the route-split control API (server/)
+  curl                          # drives the control server in tests/e2e/server.sh
 )
 
 missing=()

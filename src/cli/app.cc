@@ -19,6 +19,12 @@ int run(int argc, char** argv) {
   add_verify_command(app, exit_code);
   add_counts_command(app, exit_code);
   add_rollback_command(app, exit_code);
+  add_routes_command(app, exit_code);
+  add_serve_command(app, exit_code);
+  add_keygen_command(app, exit_code);
+  add_evidence_command(app, exit_code);
+  add_gate_command(app, exit_code);
+  add_drill_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

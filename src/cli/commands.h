@@ -13,5 +13,11 @@ void add_harness_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_counts_command(CLI::App& app, int& exit_code);
 void add_rollback_command(CLI::App& app, int& exit_code);
+void add_routes_command(CLI::App& app, int& exit_code);
+void add_serve_command(CLI::App& app, int& exit_code);
+void add_keygen_command(CLI::App& app, int& exit_code);
+void add_evidence_command(CLI::App& app, int& exit_code);
+void add_gate_command(CLI::App& app, int& exit_code);
+void add_drill_command(CLI::App& app, int& exit_code);
 
 }  // namespace cutover::cli

@@ -1,0 +1,183 @@
+// cutover evidence collect|sign|verify: the signed evidence bundle of a
+// cutover (SPEC §7, docs/formats/evidence.md).
+//   collect --manifest M --out DIR [--verify-report R] [--drill-report D]
+//           [--harness-summary S] [--canary-samples C] [--release-train T]
+//     gathers the evidence and writes DIR/statement.json; exit 1 when the
+//     bundle records a failure (a failing verification, a backup not
+//     retained, a failed drill or harness), 0 otherwise.
+//   sign DIR --key KEY   adds KEY's signature to DIR/statement.dsse.json.
+//   verify DIR --trust PUB... [--threshold N] [--check-backups]
+//     exit 0 only when every digest, every signature, the threshold and the
+//     evidence itself hold; 1 with every reason otherwise.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/evidence/bundle.h"
+#include "cutover/evidence/keys.h"
+
+namespace cutover::cli {
+namespace {
+
+struct CollectArgs {
+  evidence::CollectOptions options;
+  std::vector<std::string> spec_files;
+  bool json = false;
+};
+
+struct SignArgs {
+  std::string dir;
+  std::string key;
+  bool json = false;
+};
+
+struct VerifyArgs {
+  std::string dir;
+  std::vector<std::string> trust;
+  size_t threshold = 1;
+  bool check_backups = false;
+  bool json = false;
+};
+
+evidence::JsonValue strings(const std::vector<std::string>& list) {
+  evidence::JsonValue out = evidence::JsonValue::array();
+  for (const auto& s : list) out.push(evidence::JsonValue::string(s));
+  return out;
+}
+
+int collect_main(const CollectArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto specs = store::SpecRegistry::with_builtins();
+  for (const auto& file : args.spec_files) {
+    if (auto st = specs.load_file(fs, file); !st) return report_error("evidence collect", st.error());
+  }
+  auto result = evidence::collect_bundle(args.options, specs, fs, base::system_clock());
+  if (!result) return report_error("evidence collect", result.error());
+  if (args.json) {
+    std::cout << evidence::JsonValue::object()
+                     .set("bundle", result->dir)
+                     .set("statement", result->statement_path)
+                     .set("statement_sha256", result->statement_sha256)
+                     .set("files", strings(result->files))
+                     .set("release_train", result->release_train)
+                     .set("verification", result->verification_ran ? "ran" : "given")
+                     .set("ok", result->ok())
+                     .set("problems", strings(result->problems))
+                     .canonical()
+              << "\n";
+  } else {
+    for (const auto& f : result->files) std::cout << "collected: " << f << "\n";
+    for (const auto& p : result->problems) std::cout << "error: " << p << "\n";
+    std::cout << "statement: " << result->statement_path << " (sha256 " << result->statement_sha256 << ")\n";
+    if (result->ok()) {
+      std::cout << "evidence collect: ok: bundle " << result->dir << " (release train " << result->release_train
+                << "); sign it with: cutover evidence sign " << result->dir << " --key KEY\n";
+    } else {
+      std::cout << "evidence collect: FAILED: the bundle " << result->dir << " records " << result->problems.size()
+                << " failure(s); evidence verify and the gates will refuse it\n";
+    }
+  }
+  return result->ok() ? k_exit_ok : k_exit_failed;
+}
+
+int sign_main(const SignArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto key = evidence::load_private_key(fs, args.key);
+  if (!key) return report_error("evidence sign", key.error());
+  auto result = evidence::sign_bundle(fs, args.dir, *key);
+  if (!result) return report_error("evidence sign", result.error());
+  for (const auto& w : result->warnings) std::cerr << "cutover evidence sign: warning: " << w << "\n";
+  if (args.json) {
+    std::cout << evidence::JsonValue::object()
+                     .set("envelope", result->envelope_path)
+                     .set("keyid", result->keyid)
+                     .set("replaced", result->replaced)
+                     .set_u64("signatures", result->signature_count)
+                     .set("warnings", strings(result->warnings))
+                     .canonical()
+              << "\n";
+  } else {
+    std::cout << "signed: " << result->envelope_path << " by key " << result->keyid
+              << (result->replaced ? " (replacing its earlier signature)" : "") << "; " << result->signature_count
+              << " signature(s)\n";
+  }
+  return k_exit_ok;
+}
+
+int verify_main(const VerifyArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto trusted = evidence::load_trusted_keys(fs, args.trust);
+  if (!trusted) return report_error("evidence verify", trusted.error());
+  if (args.threshold == 0) {
+    return report_error("evidence verify", Error(ErrorCode::invalid_argument, "--threshold must be at least 1"));
+  }
+  if (args.threshold > trusted->size()) {
+    return report_error("evidence verify",
+                        Error(ErrorCode::invalid_argument,
+                              "--threshold " + std::to_string(args.threshold) + " can never be met with " +
+                                  std::to_string(trusted->size()) + " distinct trusted key(s); pin more with --trust"));
+  }
+  evidence::VerifyBundleOptions options;
+  options.trusted = std::move(*trusted);
+  options.threshold = args.threshold;
+  options.check_backups = args.check_backups;
+  evidence::BundleCheck check = evidence::verify_bundle(fs, args.dir, options);
+  if (args.json) {
+    std::cout << check.to_json().canonical() << "\n";
+  } else {
+    for (const auto& s : check.signatures) {
+      if (s.valid) std::cout << "ok: signature by " << s.keyid << " (" << s.trusted_key << ")\n";
+    }
+    for (const auto& p : check.problems) std::cout << "error: " << p << "\n";
+    if (check.ok()) {
+      std::cout << "evidence verify: ok: " << check.contents.files.size() << " files match the statement, "
+                << check.trusted_signers.size() << " of " << options.trusted.size() << " trusted keys signed (threshold "
+                << check.threshold << ")\n";
+    } else {
+      std::cout << "evidence verify: FAILED: " << check.problems.size() << " problem(s) in " << check.dir << "\n";
+    }
+  }
+  return check.ok() ? k_exit_ok : k_exit_failed;
+}
+
+}  // namespace
+
+void add_evidence_command(CLI::App& app, int& exit_code) {
+  auto* ev = app.add_subcommand("evidence", "Collect, sign and verify the evidence bundle of a cutover");
+  ev->require_subcommand(1);
+
+  auto c = std::make_shared<CollectArgs>();
+  auto* collect = ev->add_subcommand("collect", "Gather manifest, verification, counts, backups proof (and drill, "
+                                                "harness, canary) into DIR with a statement of their SHA-256");
+  collect->add_option("--manifest", c->options.manifest_path, "the migration manifest (WORK/manifests/<run>.json)")->required();
+  collect->add_option("--out", c->options.out_dir, "the bundle folder: new or empty")->required();
+  collect->add_option("--verify-report", c->options.verify_report_path,
+                      "the report of `cutover verify --json` (default: verify runs now)");
+  collect->add_option("--drill-report", c->options.drill_report_path, "the report of `cutover drill --out`");
+  collect->add_option("--harness-summary", c->options.harness_summary_path, "the harness run's summary.json");
+  collect->add_option("--canary-samples", c->options.canary_samples_path,
+                      "the canary samples file (docs/formats/canary-samples.md)");
+  collect->add_option("--release-train", c->options.release_train, "the release train (default: the manifest's run id)");
+  collect->add_option("--spec", c->spec_files, "a store spec file for a kind that is not built in; repeatable");
+  collect->add_flag("--json", c->json, "print the result as JSON");
+  collect->callback([c, &exit_code] { exit_code = collect_main(*c); });
+
+  auto s = std::make_shared<SignArgs>();
+  auto* sign = ev->add_subcommand("sign", "Add a signature to DIR/statement.dsse.json");
+  sign->add_option("DIR", s->dir, "the bundle folder")->required();
+  sign->add_option("--key", s->key, "the private key (NAME.key of `cutover keygen`, or an openssl ed25519 key)")->required();
+  sign->add_flag("--json", s->json, "print the result as JSON");
+  sign->callback([s, &exit_code] { exit_code = sign_main(*s); });
+
+  auto v = std::make_shared<VerifyArgs>();
+  auto* verify = ev->add_subcommand("verify", "Check every digest and signature of DIR and the m-of-n threshold");
+  verify->add_option("DIR", v->dir, "the bundle folder")->required();
+  verify->add_option("--trust", v->trust, "a trusted public key file; repeatable (or several after one --trust)")
+      ->required();
+  verify->add_option("--threshold", v->threshold, "distinct trusted keys that must have signed")->capture_default_str();
+  verify->add_flag("--check-backups", v->check_backups, "also hash every backup now: it must still be retained");
+  verify->add_flag("--json", v->json, "print the check as JSON");
+  verify->callback([v, &exit_code] { exit_code = verify_main(*v); });
+}
+
+}  // namespace cutover::cli

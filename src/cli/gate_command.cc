@@ -1,0 +1,229 @@
+// cutover gate status|advance|destructive: the phase ledger (SPEC §7,
+// docs/formats/ledger.md).
+//   status --ledger FILE              each group's phase and what the next
+//                                     gate needs; exit 1 when the chain is broken
+//   advance GROUP PHASE --ledger FILE [--manifest M] [--verify-report R]
+//           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
+//                                     records the step when its gate holds;
+//                                     exit 1 naming every missing piece otherwise
+//   destructive --ledger FILE [--group G]
+//                                     rule 5: exit 0 when destructive changes are
+//                                     allowed (the group, or every group, is at
+//                                     contract), 1 otherwise
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/evidence/gates.h"
+
+namespace cutover::cli {
+namespace {
+
+struct StatusArgs {
+  std::string ledger;
+  bool json = false;
+};
+
+struct AdvanceArgs {
+  std::string group;
+  std::string phase;
+  std::string ledger;
+  std::string manifest;
+  std::string verify_report;
+  std::string evidence_dir;
+  std::vector<std::string> trust;
+  size_t threshold = 1;
+  std::string note;
+  std::string stages = "5,25,50,100";
+  int64_t hold_seconds = 600;
+  int64_t max_gap_seconds = 120;
+  double max_5xx_rate = 0.01;
+  double max_p95_ratio = 1.2;
+  std::vector<std::string> spec_files;
+  bool json = false;
+};
+
+struct DestructiveArgs {
+  std::string ledger;
+  std::string group;
+  bool json = false;
+};
+
+int status_main(const StatusArgs& args) {
+  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
+  if (!groups) {
+    if (args.json) {
+      std::cout << evidence::JsonValue::object()
+                       .set("schema", "cutover.gate_status.v1")
+                       .set("ledger", args.ledger)
+                       .set("chain_ok", false)
+                       .set("error", groups.error().message())
+                       .canonical()
+                << "\n";
+    }
+    return report_error("gate status", groups.error());
+  }
+  if (args.json) {
+    std::cout << evidence::ledger_status_json(*ledger, *groups).canonical() << "\n";
+    return k_exit_ok;
+  }
+  if (!ledger->exists) {
+    std::cout << "ledger " << args.ledger << " does not exist yet: no group has entered a phase "
+              << "(the first `cutover gate advance GROUP expand` creates it)\n";
+    return k_exit_ok;
+  }
+  std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
+            << ledger->head_sha256 << ")\n";
+  for (const auto& g : *groups) {
+    auto next = g.next();
+    std::cout << g.group << ": " << evidence::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
+    if (next) {
+      std::cout << "; next " << evidence::phase_name(*next) << " needs " << evidence::gate_requirements(*next);
+    } else {
+      std::cout << "; done (destructive changes allowed)";
+    }
+    std::cout << "\n";
+  }
+  return k_exit_ok;
+}
+
+Result<std::vector<uint64_t>> parse_stages(const std::string& text) {
+  std::vector<uint64_t> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty() || item.size() > 3 || item.find_first_not_of("0123456789") != std::string::npos) {
+      return make_error(ErrorCode::invalid_argument,
+                        "--canary-stages '" + text + "' must be percentages separated by commas, e.g. 5,25,50,100");
+    }
+    out.push_back(std::stoull(item));
+  }
+  return out;
+}
+
+int advance_main(const AdvanceArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  auto specs = store::SpecRegistry::with_builtins();
+  for (const auto& file : args.spec_files) {
+    if (auto st = specs.load_file(fs, file); !st) return report_error("gate advance", st.error());
+  }
+  evidence::GateInputs inputs;
+  inputs.manifest_path = args.manifest;
+  inputs.verify_report_path = args.verify_report;
+  inputs.evidence_dir = args.evidence_dir;
+  inputs.threshold = args.threshold;
+  inputs.note = args.note;
+  auto stages = parse_stages(args.stages);
+  if (!stages) return report_error("gate advance", stages.error());
+  inputs.canary.stages = *stages;
+  inputs.canary.hold_seconds = args.hold_seconds;
+  inputs.canary.max_gap_seconds = args.max_gap_seconds;
+  inputs.canary.max_5xx_rate = args.max_5xx_rate;
+  inputs.canary.max_p95_ratio = args.max_p95_ratio;
+  auto trusted = evidence::load_trusted_keys(fs, args.trust);
+  if (!trusted) return report_error("gate advance", trusted.error());
+  inputs.trusted = std::move(*trusted);
+
+  auto result = evidence::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
+  if (!result) return report_error("gate advance", result.error());
+  const evidence::GateDecision& d = result->decision;
+  if (args.json) {
+    evidence::JsonValue missing = evidence::JsonValue::array();
+    for (const auto& m : d.missing) missing.push(evidence::JsonValue::string(m));
+    evidence::JsonValue out = evidence::JsonValue::object()
+                                  .set("ledger", args.ledger)
+                                  .set("group", d.group)
+                                  .set("from", d.from_none ? evidence::JsonValue::null()
+                                                           : evidence::JsonValue::string(evidence::phase_name(d.from)))
+                                  .set("to", evidence::phase_name(d.to))
+                                  .set("allowed", d.allowed())
+                                  .set("missing", std::move(missing))
+                                  .set("evidence", d.evidence);
+    if (result->record) {
+      out.set("record", evidence::JsonValue::object()
+                            .set_u64("seq", result->record->seq)
+                            .set("sha256", result->record->line_sha256)
+                            .set("recorded_at", result->record->recorded_at));
+    }
+    std::cout << out.canonical() << "\n";
+  } else if (d.allowed()) {
+    std::cout << "gate advance: " << d.group << " entered " << evidence::phase_name(d.to) << " (ledger "
+              << args.ledger << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
+  } else {
+    for (const auto& m : d.missing) std::cout << "missing: " << m << "\n";
+    std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << evidence::phase_name(d.to) << ": "
+              << d.missing.size() << " piece(s) of evidence missing or failing; nothing was recorded\n";
+  }
+  return d.allowed() ? k_exit_ok : k_exit_failed;
+}
+
+int destructive_main(const DestructiveArgs& args) {
+  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return report_error("gate destructive", ledger.error());
+  Status allowed = args.group.empty() ? evidence::destructive_changes_allowed_everywhere(*ledger)
+                                      : evidence::destructive_changes_allowed(*ledger, args.group);
+  if (!allowed && allowed.error().code() != ErrorCode::conflict) return report_error("gate destructive", allowed.error());
+  if (args.json) {
+    std::cout << evidence::JsonValue::object()
+                     .set("ledger", args.ledger)
+                     .set("group", args.group.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(args.group))
+                     .set("allowed", bool(allowed))
+                     .set("reason", allowed ? evidence::JsonValue::null() : evidence::JsonValue::string(allowed.error().message()))
+                     .canonical()
+              << "\n";
+  } else if (allowed) {
+    std::cout << "gate destructive: allowed: "
+              << (args.group.empty() ? "every group in the ledger has reached contract" : args.group + " has reached contract")
+              << "\n";
+  } else {
+    std::cout << "gate destructive: REFUSED: " << allowed.error().message() << "\n";
+  }
+  return allowed ? k_exit_ok : k_exit_failed;
+}
+
+}  // namespace
+
+void add_gate_command(CLI::App& app, int& exit_code) {
+  auto* gate = app.add_subcommand("gate", "The phase ledger: each route group's phase and the gates between phases");
+  gate->require_subcommand(1);
+
+  auto s = std::make_shared<StatusArgs>();
+  auto* status = gate->add_subcommand("status", "Check the ledger's chain and show each group's phase");
+  status->add_option("--ledger", s->ledger, "the ledger file (JSON lines)")->required();
+  status->add_flag("--json", s->json, "print the status as JSON");
+  status->callback([s, &exit_code] { exit_code = status_main(*s); });
+
+  auto a = std::make_shared<AdvanceArgs>();
+  auto* adv = gate->add_subcommand("advance", "Move GROUP to PHASE if its gate's evidence holds, and record it");
+  adv->add_option("GROUP", a->group, "the route group, e.g. billing_l402")->required();
+  adv->add_option("PHASE", a->phase, "expand, migrate, verify, canary, cutover or contract (the next one)")->required();
+  adv->add_option("--ledger", a->ledger, "the ledger file; created by the first advance")->required();
+  adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
+  adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
+  adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
+  adv->add_option("--trust", a->trust, "a trusted public key; repeatable");
+  adv->add_option("--threshold", a->threshold, "distinct trusted keys that must have signed the bundle")->capture_default_str();
+  adv->add_option("--note", a->note, "a note recorded with the step (who, why, ticket)");
+  adv->add_option("--canary-stages", a->stages, "contract: rollout percentages, in order")->capture_default_str();
+  adv->add_option("--canary-hold", a->hold_seconds, "contract: seconds each stage must be held")->capture_default_str();
+  adv->add_option("--canary-max-gap", a->max_gap_seconds, "contract: longest gap between readings, in seconds")
+      ->capture_default_str();
+  adv->add_option("--max-5xx-rate", a->max_5xx_rate, "contract: a reading's 5xx rate must be under this")
+      ->capture_default_str();
+  adv->add_option("--max-p95-ratio", a->max_p95_ratio, "contract: p95 at most this times the baseline p95")
+      ->capture_default_str();
+  adv->add_option("--spec", a->spec_files, "a store spec file for a kind that is not built in; repeatable");
+  adv->add_flag("--json", a->json, "print the decision as JSON");
+  adv->callback([a, &exit_code] { exit_code = advance_main(*a); });
+
+  auto d = std::make_shared<DestructiveArgs>();
+  auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
+  des->add_option("--ledger", d->ledger, "the ledger file")->required();
+  des->add_option("--group", d->group, "the route group whose stores change (default: every group must be at contract)");
+  des->add_flag("--json", d->json, "print the answer as JSON");
+  des->callback([d, &exit_code] { exit_code = destructive_main(*d); });
+}
+
+}  // namespace cutover::cli

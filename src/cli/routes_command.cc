@@ -1,0 +1,144 @@
+// cutover routes evaluate PATH | status: the route-split engine offline
+// (SPEC §6), on a route config (docs/formats/route-config.md) or the built-in
+// reference, with the OA_ROUTE_SPLIT_* variables of this process applied, and
+// with the overrides a server persisted when --state-dir names its folder.
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/parser.h"
+#include "cutover/routing/report.h"
+#include "cutover/server/loader.h"
+
+namespace cutover::cli {
+namespace {
+
+struct RoutesArgs {
+  std::string config;
+  std::string state_dir;
+  std::string path;
+  std::string cohort_key;
+  bool json = false;
+};
+
+struct Loaded {
+  std::unique_ptr<routing::RouteSplit> engine;
+  routing::Overrides overrides;
+};
+
+Result<Loaded> load(const RoutesArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  TRY_ASSIGN(auto loaded, server::load_route_config(fs, args.config, server::route_environment(environ)));
+  for (const std::string& w : loaded.warnings) std::cerr << "cutover routes: warning: " << w << "\n";
+  Loaded out;
+  out.engine = std::make_unique<routing::RouteSplit>(std::move(loaded.config));
+  if (!args.state_dir.empty()) {
+    TRY_ASSIGN(auto state, server::load_override_state(fs, args.state_dir, *out.engine));
+    out.overrides = std::move(state.overrides);
+  }
+  return out;
+}
+
+// Compact JSON from the routing module, printed in canonical (pretty, sorted) form.
+void print_pretty(const std::string& compact) {
+  auto doc = json::parse(compact);
+  std::cout << (doc ? json::to_canonical_string(doc->root()) : compact) << "\n";
+}
+
+std::string optional_target(std::optional<routing::RouteTarget> t) {
+  return t ? std::string(routing::target_name(*t)) : "-";
+}
+
+int evaluate(const RoutesArgs& args) {
+  auto loaded = load(args);
+  if (!loaded) return report_error("routes evaluate", loaded.error());
+  routing::Decision d = loaded->engine->evaluate(args.path, args.cohort_key, loaded->overrides);
+  if (args.json) {
+    print_pretty(routing::decision_json(d));
+    return k_exit_ok;
+  }
+  std::cout << d.path << " -> " << routing::target_name(d.target) << " (" << d.reason << ")\n";
+  std::cout << "  route_domain:    " << d.route_domain << "\n";
+  std::cout << "  rollback_target: " << routing::target_name(d.rollback_target) << "\n";
+  std::cout << "  cohort_key:      " << d.cohort_key << "\n";
+  if (d.cohort_bucket) {
+    int percentage = loaded->engine->config().cohort_percentage;
+    std::cout << "  cohort_bucket:   " << int(*d.cohort_bucket) << (*d.cohort_bucket < percentage ? " < " : " >= ")
+              << percentage << " %\n";
+  }
+  return k_exit_ok;
+}
+
+int status(const RoutesArgs& args) {
+  auto loaded = load(args);
+  if (!loaded) return report_error("routes status", loaded.error());
+  const routing::RouteSplit& engine = *loaded->engine;
+  const routing::Overrides& o = loaded->overrides;
+  if (args.json) {
+    print_pretty(routing::status_json(engine, o));
+    return k_exit_ok;
+  }
+  const routing::RouteConfig& c = engine.config();
+  std::cout << "route split: " << (c.enabled ? "enabled" : "disabled") << ", mode " << routing::mode_name(c.mode);
+  if (c.mode == routing::RouteMode::cohort) std::cout << " (" << int(c.cohort_percentage) << " % of cohorts to rust_shell)";
+  std::cout << ", kill switch " << (c.force_legacy ? "ON (force_legacy)" : "off") << "\n";
+  std::cout << "config: " << (c.source == "built-in" ? "the built-in reference (no --config)" : c.source) << "\n";
+  for (const std::string& e : c.environment) std::cout << "environment: " << e << "\n";
+  std::cout << "new-service routes:";
+  if (c.rust_routes.empty()) std::cout << " (none)";
+  for (const auto& r : c.rust_routes) std::cout << " " << r;
+  std::cout << "\n";
+  std::cout << "legacy base URL: " << c.legacy_base_url.value_or("(none: legacy web requests get 503)") << "\n";
+  std::cout << "rust base URL: " << c.rust_base_url.value_or("(none: the server answers with the decision)") << "\n";
+  std::cout << "global override: " << optional_target(o.global) << "\n";
+  if (!c.pinned_routes.empty()) {
+    std::cout << "pinned routes (before everything else):\n";
+    for (const auto& p : c.pinned_routes) {
+      std::cout << "  " << std::left << std::setw(30) << p.prefix << " " << std::setw(10) << routing::target_name(p.target)
+                << " " << p.reason << "\n";
+    }
+  }
+  std::cout << "route groups (tried in order):\n";
+  std::cout << "  " << std::left << std::setw(26) << "GROUP" << std::setw(11) << "ROLLBACK" << std::setw(11) << "OVERRIDE"
+            << "PREFIXES\n";
+  for (const auto& g : c.route_groups) {
+    auto it = o.groups.find(g.domain);
+    std::ostringstream prefixes;
+    for (size_t i = 0; i < g.route_prefixes.size(); ++i) prefixes << (i ? " " : "") << g.route_prefixes[i];
+    std::cout << "  " << std::left << std::setw(26) << g.domain << std::setw(11) << routing::target_name(g.rollback_target)
+              << std::setw(11) << (it == o.groups.end() ? std::string("-") : std::string(routing::target_name(it->second)))
+              << prefixes.str() << "\n";
+  }
+  return k_exit_ok;
+}
+
+void add_common(CLI::App* cmd, RoutesArgs& args) {
+  cmd->add_option("--config", args.config, "route config file (docs/formats/route-config.md); default: the built-in reference");
+  cmd->add_option("--state-dir", args.state_dir, "a server's state folder: apply the overrides it persisted");
+  cmd->add_flag("--json", args.json, "print JSON (the control API's field names)");
+}
+
+}  // namespace
+
+void add_routes_command(CLI::App& app, int& exit_code) {
+  auto* routes = app.add_subcommand("routes", "Route split offline: evaluate a path or show the rollback matrix");
+  routes->require_subcommand(1);
+  auto args = std::make_shared<RoutesArgs>();
+
+  auto* eval = routes->add_subcommand("evaluate", "Decide which target serves PATH, and why");
+  eval->add_option("PATH", args->path, "request path, e.g. /chat/thread-1")->required();
+  eval->add_option("--cohort-key", args->cohort_key, "cohort key (user, device, ...); default: anonymous");
+  add_common(eval, *args);
+  eval->callback([args, &exit_code] { exit_code = evaluate(*args); });
+
+  auto* stat = routes->add_subcommand("status", "Show the route split: mode, switches, groups and rollback targets");
+  add_common(stat, *args);
+  stat->callback([args, &exit_code] { exit_code = status(*args); });
+}
+
+}  // namespace cutover::cli

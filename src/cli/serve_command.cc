@@ -1,0 +1,115 @@
+// cutover serve --config F [--listen HOST:PORT] [--state-dir DIR]: the
+// route-split control server (docs/formats/http-api.md). Prints
+// "listening on HOST:PORT" as its first line on standard output once the
+// socket is bound (PORT 0 picks a free port), and shuts down cleanly on
+// SIGTERM or SIGINT: in-flight requests finish, the audit log is synced,
+// exit status 0. SIGHUP reopens the audit log (after logrotate moved it).
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cutover/base/clock.h"
+#include "cutover/server/control_server.h"
+#include "cutover/server/loader.h"
+
+namespace cutover::cli {
+namespace {
+
+struct ServeArgs {
+  std::string config;
+  std::string listen = "127.0.0.1:8787";
+  std::string state_dir;
+};
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  auto bad = [&] {
+    return make_error(ErrorCode::invalid_argument,
+                      "--listen '" + listen + "' must be HOST:PORT with PORT 0-65535, e.g. 127.0.0.1:8787 (0: any free port)");
+  };
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return bad();
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_text = listen.substr(colon + 1);
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) return bad();
+  int port = std::stoi(port_text);
+  if (port > 65535) return bad();
+  return std::pair{host, port};
+}
+
+int serve(const ServeArgs& args) {
+  auto listen = parse_listen(args.listen);
+  if (!listen) return report_error("serve", listen.error());
+
+  // Block the shutdown signals in every thread (the server's threads inherit
+  // this mask); one thread below waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // our own wake-up when the server ends by itself
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::ServerOptions options;
+  options.config_path = args.config;
+  options.state_dir = args.state_dir;
+  options.host = listen->first;
+  options.port = listen->second;
+  options.environment = server::route_environment(environ);
+  auto srv = server::ControlServer::create(options, base::real_file_system(), base::system_clock());
+  if (!srv) return report_error("serve", srv.error());
+  for (const std::string& w : (*srv)->warnings()) std::cerr << "cutover serve: warning: " << w << "\n";
+  auto port = (*srv)->bind();
+  if (!port) return report_error("serve", port.error());
+
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::printf("listening on %s:%d\n", host.c_str(), *port);
+  std::fflush(stdout);
+  std::cerr << "cutover serve: state folder " << (*srv)->state_dir() << " (overrides.json, audit.jsonl)\n";
+
+  server::ControlServer* server = srv->get();
+  std::thread waiter([server, signals] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        Status st = server->reopen_audit_log();
+        if (st) std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
+        else std::cerr << "cutover serve: error: " << st.error().message() << "\n";
+        continue;
+      }
+      if (sig != SIGUSR1) std::cerr << "cutover serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down\n";
+      server->stop();
+      return;
+    }
+  });
+  Status st = server->run();
+  // If the server ended by itself, wake the waiter (a pending SIGUSR1 after
+  // it already left is harmless: it stays blocked).
+  ::kill(::getpid(), SIGUSR1);
+  waiter.join();
+  if (!st) return report_error("serve", st.error());
+  std::cerr << "cutover serve: stopped\n";
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("serve", "Run the route-split control server (control API, web entry, /metrics)");
+  auto args = std::make_shared<ServeArgs>();
+  cmd->add_option("--config", args->config, "route config file; it names the tokens file (docs/formats/route-config.md)")
+      ->required();
+  cmd->add_option("--listen", args->listen, "HOST:PORT to listen on; PORT 0 picks a free port")->capture_default_str();
+  cmd->add_option("--state-dir", args->state_dir, "folder for overrides.json and audit.jsonl; default: state/ beside the config");
+  cmd->callback([args, &exit_code] { exit_code = serve(*args); });
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,287 @@
+#include "cutover/evidence/canary.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+
+#include "cutover/json/parser.h"
+
+namespace cutover::evidence {
+namespace {
+
+constexpr int64_t k_ns = 1000000000;
+constexpr size_t k_max_listed = 5;  // reading problems listed per stage before "and N more"
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", fraction * 100);
+  return buf;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+double finite(double v) { return std::isfinite(v) ? v : 1e308; }
+
+std::string stage_name(uint64_t stage) { return "stage " + std::to_string(stage) + "%"; }
+
+}  // namespace
+
+Result<int64_t> parse_rfc3339(std::string_view t) {
+  auto bad = [&] {
+    return make_error(ErrorCode::invalid_argument,
+                      "'" + std::string(t) + "' is not an RFC 3339 time like 2026-11-27T03:00:00Z");
+  };
+  auto digits = [&](size_t pos, size_t n, int64_t& out) {
+    if (pos + n > t.size()) return false;
+    out = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int64_t y, mo, d, h, mi, s;
+  if (!digits(0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(5, 2, mo) || t[7] != '-' || !digits(8, 2, d) ||
+      (t[10] != 'T' && t[10] != 't') || !digits(11, 2, h) || t[13] != ':' || !digits(14, 2, mi) || t[16] != ':' ||
+      !digits(17, 2, s)) {
+    return bad();
+  }
+  static const int k_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > k_days[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 ||
+      s > 60) {
+    return bad();
+  }
+  size_t pos = 19;
+  int64_t frac_ns = 0;
+  if (pos < t.size() && t[pos] == '.') {
+    ++pos;
+    size_t start = pos;
+    int64_t scale = k_ns / 10;
+    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
+      frac_ns += (t[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return bad();
+  }
+  int64_t offset_s = 0;
+  if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
+    ++pos;
+  } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
+    int64_t oh, om;
+    if (!digits(pos + 1, 2, oh) || pos + 3 >= t.size() || t[pos + 3] != ':' || !digits(pos + 4, 2, om) || oh > 23 ||
+        om > 59) {
+      return bad();
+    }
+    offset_s = (oh * 3600 + om * 60) * (t[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return bad();
+  }
+  if (pos != t.size()) return bad();
+  if (s == 60) s = 59;  // a leap second counts as the second before it
+  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 +
+                 s - offset_s;
+  return secs * k_ns + frac_ns;
+}
+
+JsonValue CanaryThresholds::to_json() const {
+  JsonValue st = JsonValue::array();
+  for (uint64_t s : stages) st.push(JsonValue::u64(s));
+  return JsonValue::object()
+      .set("stages", std::move(st))
+      .set("hold_seconds", JsonValue::i64(hold_seconds))
+      .set("max_5xx_rate", JsonValue::f64(max_5xx_rate))
+      .set("max_p95_ratio", JsonValue::f64(max_p95_ratio))
+      .set("max_gap_seconds", JsonValue::i64(max_gap_seconds));
+}
+
+Status check_thresholds(const CanaryThresholds& t) {
+  std::vector<std::string> problems;
+  if (t.stages.empty()) problems.push_back("--canary-stages: at least one stage is needed (default 5,25,50,100)");
+  for (size_t i = 0; i < t.stages.size(); ++i) {
+    if (t.stages[i] == 0 || t.stages[i] > 100) {
+      problems.push_back("--canary-stages: " + std::to_string(t.stages[i]) + " is not a percentage from 1 to 100");
+    }
+    if (i > 0 && t.stages[i] <= t.stages[i - 1]) {
+      problems.push_back("--canary-stages: stages must increase (" + std::to_string(t.stages[i - 1]) + " then " +
+                         std::to_string(t.stages[i]) + ")");
+    }
+  }
+  if (t.hold_seconds <= 0) problems.push_back("--canary-hold: must be a positive number of seconds");
+  if (t.max_gap_seconds <= 0) problems.push_back("--canary-max-gap: must be a positive number of seconds");
+  if (!(t.max_5xx_rate > 0 && t.max_5xx_rate <= 1)) problems.push_back("--max-5xx-rate: must be above 0 and at most 1");
+  if (!(t.max_p95_ratio >= 1) || !std::isfinite(t.max_p95_ratio)) {
+    problems.push_back("--max-p95-ratio: must be at least 1 (1.2 = at most 20% above the baseline)");
+  }
+  if (!problems.empty()) return make_error(ErrorCode::invalid_argument, join_problems(problems));
+  return {};
+}
+
+Result<CanarySamples> parse_canary_samples(std::string_view text, const std::string& source) {
+  auto doc = json::parse(text);
+  if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
+  std::vector<std::string> problems;
+  CanarySamples out;
+  FieldReader r(doc->root(), "samples file", problems);
+  std::string schema = r.string("schema");
+  if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_canary_samples_schema) {
+    r.problem("schema", "is '" + schema + "', expected '" + std::string(k_canary_samples_schema) + "'");
+  }
+  out.group = r.string("group");
+  if (const json::Node* list = r.array("samples")) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      FieldReader s(list->elements()[i], "samples[" + std::to_string(i) + "]", problems);
+      CanarySample sample;
+      sample.stage = s.u64("stage");
+      sample.time = s.string("time");
+      sample.requests = s.u64("requests");
+      sample.errors_5xx = s.u64("errors_5xx");
+      sample.p95_ms = s.number("p95_ms");
+      sample.baseline_p95_ms = s.number("baseline_p95_ms");
+      if (!s.ok()) continue;
+      if (s.get("time") != nullptr && s.get("time")->is_string()) {
+        auto ns = parse_rfc3339(sample.time);
+        if (ns) sample.time_ns = *ns;
+        else s.problem("time", ns.error().message());
+      }
+      if (sample.errors_5xx > sample.requests) {
+        s.problem("errors_5xx", std::to_string(sample.errors_5xx) + " is more than requests (" +
+                                    std::to_string(sample.requests) + ")");
+      }
+      if (sample.p95_ms < 0) s.problem("p95_ms", "must not be negative");
+      if (sample.baseline_p95_ms < 0) s.problem("baseline_p95_ms", "must not be negative");
+      out.samples.push_back(std::move(sample));
+    }
+  }
+  if (!problems.empty()) {
+    return make_error(ErrorCode::invalid_argument, source + " is not a usable canary samples file: " + join_problems(problems));
+  }
+  return out;
+}
+
+CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThresholds& t) {
+  CanaryHealth health;
+  health.group = samples.group;
+  for (size_t i = 0; i < samples.samples.size(); ++i) {
+    uint64_t stage = samples.samples[i].stage;
+    if (std::find(t.stages.begin(), t.stages.end(), stage) == t.stages.end()) {
+      std::string list;
+      for (uint64_t s : t.stages) list += (list.empty() ? "" : ", ") + std::to_string(s);
+      health.problems.push_back("samples[" + std::to_string(i) + "]: stage " + std::to_string(stage) +
+                                "% is not one of the rollout stages " + list);
+    }
+  }
+  int64_t previous_end = INT64_MIN;
+  uint64_t previous_stage = 0;
+  for (uint64_t stage : t.stages) {
+    StageHealth sh;
+    sh.stage = stage;
+    std::vector<const CanarySample*> readings;
+    for (const auto& s : samples.samples) {
+      if (s.stage == stage) readings.push_back(&s);
+    }
+    std::stable_sort(readings.begin(), readings.end(),
+                     [](const CanarySample* a, const CanarySample* b) { return a->time_ns < b->time_ns; });
+    sh.readings = readings.size();
+    std::string name = stage_name(stage);
+    if (readings.empty()) {
+      sh.problems.push_back(name + ": no readings (missing data is never a pass)");
+    } else {
+      std::vector<std::string> bad;
+      for (size_t i = 0; i < readings.size(); ++i) {
+        const CanarySample& s = *readings[i];
+        std::string at = name + " at " + s.time;
+        if (s.requests == 0) {
+          bad.push_back(at + ": no requests (no data is not a pass)");
+        } else {
+          double rate = static_cast<double>(s.errors_5xx) / static_cast<double>(s.requests);
+          sh.worst_5xx_rate = std::max(sh.worst_5xx_rate, rate);
+          if (!(rate < t.max_5xx_rate)) {
+            bad.push_back(at + ": 5xx rate " + percent(rate) + " (" + std::to_string(s.errors_5xx) + " of " +
+                          std::to_string(s.requests) + ") is not under " + percent(t.max_5xx_rate));
+          }
+        }
+        if (!(s.baseline_p95_ms > 0)) {
+          bad.push_back(at + ": no stable baseline p95 to compare with (baseline_p95_ms must be above 0)");
+        } else {
+          double ratio = s.p95_ms / s.baseline_p95_ms;
+          sh.worst_p95_ratio = std::max(sh.worst_p95_ratio, ratio);
+          // A tiny tolerance, so that 120 against 100 at a 1.2 ratio passes.
+          if (ratio > t.max_p95_ratio * (1 + 1e-12)) {
+            bad.push_back(at + ": p95 " + number(s.p95_ms) + " ms is " + percent(ratio - 1) + " above the baseline " +
+                          number(s.baseline_p95_ms) + " ms (at most " + percent(t.max_p95_ratio - 1) + ")");
+          }
+        }
+        if (i > 0) {
+          int64_t gap = (s.time_ns - readings[i - 1]->time_ns) / k_ns;
+          if (gap > t.max_gap_seconds) {
+            bad.push_back(name + ": no readings for " + std::to_string(gap) + " s between " + readings[i - 1]->time +
+                          " and " + s.time + " (at most " + std::to_string(t.max_gap_seconds) +
+                          " s; missing data is never a pass)");
+          }
+        }
+      }
+      size_t listed = std::min(bad.size(), k_max_listed);
+      sh.problems.insert(sh.problems.end(), bad.begin(), bad.begin() + static_cast<ptrdiff_t>(listed));
+      if (bad.size() > listed) {
+        sh.problems.push_back(name + ": and " + std::to_string(bad.size() - listed) + " more failing readings");
+      }
+      sh.held_seconds = (readings.back()->time_ns - readings.front()->time_ns) / k_ns;
+      if (sh.held_seconds < t.hold_seconds) {
+        sh.problems.push_back(name + ": held " + std::to_string(sh.held_seconds) + " s (" + readings.front()->time +
+                              " to " + readings.back()->time + "), needs " + std::to_string(t.hold_seconds) + " s");
+      }
+      if (previous_end != INT64_MIN && readings.front()->time_ns < previous_end) {
+        sh.problems.push_back(name + ": starts at " + readings.front()->time + ", before " + stage_name(previous_stage) +
+                              " ended (stages must follow each other)");
+      }
+      previous_end = readings.back()->time_ns;
+    }
+    previous_stage = stage;
+    health.problems.insert(health.problems.end(), sh.problems.begin(), sh.problems.end());
+    health.stages.push_back(std::move(sh));
+  }
+  return health;
+}
+
+JsonValue CanaryHealth::to_json() const {
+  JsonValue st = JsonValue::array();
+  for (const auto& s : stages) {
+    JsonValue p = JsonValue::array();
+    for (const auto& x : s.problems) p.push(JsonValue::string(x));
+    st.push(JsonValue::object()
+                .set_u64("stage", s.stage)
+                .set_u64("readings", s.readings)
+                .set("held_seconds", JsonValue::i64(s.held_seconds))
+                .set_f64("worst_5xx_rate", finite(s.worst_5xx_rate))
+                .set_f64("worst_p95_ratio", finite(s.worst_p95_ratio))
+                .set("healthy", s.healthy())
+                .set("problems", std::move(p)));
+  }
+  JsonValue p = JsonValue::array();
+  for (const auto& x : problems) p.push(JsonValue::string(x));
+  return JsonValue::object()
+      .set("group", group)
+      .set("healthy", healthy())
+      .set("stages", std::move(st))
+      .set("problems", std::move(p));
+}
+
+}  // namespace cutover::evidence

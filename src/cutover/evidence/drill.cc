@@ -1,0 +1,338 @@
+#include "cutover/evidence/drill.h"
+
+#include <algorithm>
+
+#include "cutover/evidence/ledger.h"
+#include "cutover/hash/sha256.h"
+#include "cutover/json/parser.h"
+#include "cutover/verify/file_hash.h"
+#include "cutover/verify/manifest_file.h"
+
+namespace cutover::evidence {
+namespace {
+
+constexpr size_t k_copy_chunk = size_t{1} << 20;
+
+// Copies `from` to the new file `to` (created exclusively), fsynced.
+Status copy_file(base::FileSystem& fs, const std::string& from, const std::string& to) {
+  TRY_ASSIGN(auto in, fs.open_file(from));
+  TRY_ASSIGN(auto out, fs.create_new_file(to));
+  std::string buf(k_copy_chunk, '\0');
+  for (;;) {
+    auto n = in->read(buf.data(), buf.size());
+    if (!n) {
+      (void)out->close();
+      return tl::unexpected(n.error());
+    }
+    if (*n == 0) break;
+    if (auto st = out->append(std::string_view(buf.data(), *n)); !st) {
+      (void)out->close();
+      return st;
+    }
+  }
+  TRY(out->sync());
+  return out->close();
+}
+
+Status prepare_scratch(base::FileSystem& fs, const std::string& dir) {
+  TRY_ASSIGN(base::FileInfo info, fs.stat(dir));
+  if (info.exists) {
+    if (!info.is_directory || info.is_symlink) {
+      return make_error(ErrorCode::invalid_argument, "scratch folder " + dir + " exists and is not a folder");
+    }
+    TRY_ASSIGN(auto names, fs.list_directory(dir));
+    if (!names.empty()) {
+      return make_error(ErrorCode::invalid_argument,
+                        "scratch folder " + dir + " is not empty; the drill restores only into an empty or new folder "
+                                                  "(so it can never overwrite anything): give a new --scratch folder");
+    }
+    return {};
+  }
+  return fs.create_directories(dir);
+}
+
+// The group's override in a status `data` object, or nullopt for none.
+std::optional<std::string> group_override(const JsonValue& status, const std::string& group) {
+  const JsonValue* overrides = status.find("domain_overrides");
+  if (overrides == nullptr) return std::nullopt;
+  const JsonValue* v = overrides->find(group);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return v->as_string();
+}
+
+std::string show(const std::optional<std::string>& v) { return v ? *v : "none"; }
+
+void restore_stores(const verify::ManifestFile& file, const DrillOptions& options, base::FileSystem& fs,
+                    DrillReport& report) {
+  size_t restored = 0;
+  size_t failed = 0;
+  size_t index = 0;
+  for (const auto& rec : file.manifest.stores) {
+    ++index;
+    RestoredStore r;
+    r.store = rec.store;
+    r.store_path = rec.path;
+    r.existed = rec.existed;
+    r.backup_path = rec.backup_path;
+    r.before_sha256 = rec.before_sha256;
+    if (!rec.existed) {
+      r.ok = true;
+      r.detail = "created by the migration: rolling back removes it, no backup needed";
+      report.stores.push_back(std::move(r));
+      continue;
+    }
+    auto fail = [&](std::string why) {
+      r.ok = false;
+      r.detail = std::move(why);
+      ++failed;
+      report.stores.push_back(r);
+    };
+    if (!rec.backup_path || !rec.before_sha256) {
+      fail("the manifest names no backup or before_sha256 for a store that existed");
+      continue;
+    }
+    if (auto problems = verify::backup_path_problems(fs, file, rec); !problems.empty()) {
+      fail("backup " + *rec.backup_path + " is not usable: " + join_problems(problems));
+      continue;
+    }
+    std::string name = std::to_string(index) + "-" + rec.store + ".restored.json";
+    std::string target = base::join_path(options.scratch_dir, name);
+    if (base::absolute_path(target) == base::absolute_path(rec.path)) {
+      fail("the scratch copy would be the live store " + rec.path + " (refused)");
+      continue;
+    }
+    if (auto st = copy_file(fs, *rec.backup_path, target); !st) {
+      fail("cannot restore backup " + *rec.backup_path + " into " + target + ": " + st.error().message());
+      continue;
+    }
+    r.restored_path = target;
+    auto digest = verify::hash_file(fs, target);
+    if (!digest) {
+      fail("cannot read the restored copy " + target + " back: " + digest.error().message());
+      if (!options.keep_restored) (void)fs.remove(target);
+      continue;
+    }
+    r.restored_sha256 = digest->sha256;
+    r.restored_size = digest->size;
+    if (digest->sha256 != *rec.before_sha256) {
+      fail("the restored copy hashes to " + digest->sha256 + ", not before_sha256 " + *rec.before_sha256 +
+           " (the backup is not the before-state)");
+    } else {
+      r.ok = true;
+      r.detail = "restored from " + *rec.backup_path + " and hashes to before_sha256";
+      ++restored;
+      report.stores.push_back(r);
+    }
+    if (!options.keep_restored) (void)fs.remove(target);
+  }
+  DrillStep step{"store_restore", failed == 0, ""};
+  step.detail = failed == 0 ? std::to_string(restored) + " backup(s) restored into " + options.scratch_dir +
+                                  " hash to before_sha256" + (options.keep_restored ? "" : " (copies removed)")
+                            : std::to_string(failed) + " of " + std::to_string(file.manifest.stores.size()) +
+                                  " store(s) could not be restored from their backups";
+  report.steps.push_back(std::move(step));
+}
+
+void drill_route(const std::string& group, const DrillOptions& options, RouteControl& control, DrillReport& report) {
+  auto status = control.status();
+  if (!status) {
+    report.steps.push_back({"route_status", false, "cannot read the control server's status: " + status.error().message()});
+    return;
+  }
+  const JsonValue* groups = status->find("route_groups");
+  const JsonValue* entry = nullptr;
+  std::string known;
+  if (groups != nullptr && groups->is_array()) {
+    for (const auto& g : groups->items()) {
+      known += (known.empty() ? "" : ", ") + g.string_at("domain");
+      if (g.string_at("domain") == group) entry = &g;
+    }
+  }
+  if (entry == nullptr) {
+    report.steps.push_back({"route_status", false,
+                            "the control server has no route group '" + group + "' (its groups: " + known + ")"});
+    return;
+  }
+  report.rollback_target = entry->string_at("rollback_target");
+  report.previous_override = group_override(*status, group);
+  if (!options.path.empty()) {
+    report.evaluated_path = options.path;
+  } else if (const JsonValue* prefixes = entry->find("route_prefixes");
+             prefixes != nullptr && prefixes->is_array() && !prefixes->items().empty() &&
+             prefixes->items()[0].is_string()) {
+    report.evaluated_path = prefixes->items()[0].as_string();
+  }
+  if (report.rollback_target.empty() || report.evaluated_path.empty()) {
+    report.steps.push_back({"route_status", false, "the server's entry for group '" + group +
+                                                       "' has no rollback_target or route prefix"});
+    return;
+  }
+  report.steps.push_back({"route_status", true,
+                          "group " + group + ": rollback target " + report.rollback_target +
+                              ", override before the drill: " + show(report.previous_override)});
+
+  // Apply the rollback, check a decision, and always put the previous state back.
+  auto applied = control.set_group_override(group, "rollback");
+  if (!applied) {
+    report.steps.push_back({"route_rollback", false, "the server refused the rollback: " + applied.error().message()});
+  } else {
+    auto now = group_override(*applied, group);
+    bool ok = now == report.rollback_target;
+    report.steps.push_back({"route_rollback", ok,
+                            ok ? "override of " + group + " set to its rollback target " + report.rollback_target
+                               : "after the rollback the server shows the override " + show(now) + ", not " +
+                                     report.rollback_target});
+    auto decision = control.evaluate(report.evaluated_path);
+    if (!decision) {
+      report.steps.push_back({"route_decision", false, "cannot evaluate " + report.evaluated_path + ": " +
+                                                           decision.error().message()});
+    } else {
+      report.decision = *decision;
+      std::string target = decision->string_at("target");
+      std::string domain = decision->string_at("route_domain");
+      std::string reason = decision->string_at("reason");
+      bool good = target == report.rollback_target && domain == group && reason == "domain_override";
+      report.steps.push_back({"route_decision", good,
+                              good ? report.evaluated_path + " -> " + target + " (" + reason + ")"
+                                   : report.evaluated_path + " -> " + target + " (reason " + reason + ", group " +
+                                         domain + "), expected " + report.rollback_target +
+                                         " by domain_override in group " + group});
+    }
+  }
+  std::string back = report.previous_override ? *report.previous_override : "clear";
+  auto restored = control.set_group_override(group, back);
+  auto after = restored ? control.status() : restored;
+  if (!after) {
+    report.steps.push_back({"route_restore", false,
+                            "could not put the override of " + group + " back to " + show(report.previous_override) +
+                                ": " + after.error().message() + "; set it by hand now (POST .../override)"});
+    return;
+  }
+  report.override_after = group_override(*after, group);
+  bool ok = report.override_after == report.previous_override;
+  report.steps.push_back({"route_restore", ok,
+                          ok ? "override of " + group + " is back to " + show(report.previous_override)
+                             : "the override of " + group + " is " + show(report.override_after) + ", not " +
+                                   show(report.previous_override) + " as before the drill; set it by hand now"});
+}
+
+}  // namespace
+
+bool DrillReport::ok() const {
+  if (steps.empty()) return false;
+  return std::all_of(steps.begin(), steps.end(), [](const DrillStep& s) { return s.ok; });
+}
+
+Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control, base::FileSystem& fs,
+                              base::Clock& clock) {
+  TRY_ASSIGN(std::string group, normalize_group(options.group));
+  TRY_ASSIGN(verify::ManifestFile file, verify::load_manifest_file(fs, options.manifest_path));
+  TRY(prepare_scratch(fs, options.scratch_dir));
+
+  DrillReport report;
+  report.started_at = base::rfc3339_utc(clock.now_ns());
+  report.tool = std::string(k_tool);
+  report.group = group;
+  report.release_train = options.release_train.empty() ? file.run_id : options.release_train;
+  report.server = control.describe();
+  report.manifest_path = file.path;
+  report.manifest_sha256 = file.sha256;
+  report.run_id = file.run_id;
+  report.scratch_dir = base::absolute_path(options.scratch_dir);
+
+  restore_stores(file, options, fs, report);
+  drill_route(group, options, control, report);
+  report.finished_at = base::rfc3339_utc(clock.now_ns());
+  return report;
+}
+
+JsonValue DrillReport::to_json() const {
+  JsonValue st = JsonValue::array();
+  for (const auto& s : stores) {
+    st.push(JsonValue::object()
+                .set("store", s.store)
+                .set("store_path", s.store_path)
+                .set("existed", s.existed)
+                .set_optional("backup_path", s.backup_path)
+                .set_optional("before_sha256", s.before_sha256)
+                .set_optional("restored_path", s.restored_path)
+                .set_optional("restored_sha256", s.restored_sha256)
+                .set("restored_size", s.restored_size ? JsonValue::u64(*s.restored_size) : JsonValue::null())
+                .set("ok", s.ok)
+                .set("detail", s.detail));
+  }
+  JsonValue sp = JsonValue::array();
+  for (const auto& s : steps) sp.push(JsonValue::object().set("name", s.name).set("ok", s.ok).set("detail", s.detail));
+  return JsonValue::object()
+      .set("schema", schema)
+      .set("ok", ok())
+      .set("started_at", started_at)
+      .set("finished_at", finished_at)
+      .set("tool", tool)
+      .set("group", group)
+      .set("release_train", release_train)
+      .set("server", server)
+      .set("manifest", JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
+      .set("store_restore", JsonValue::object().set("scratch_dir", scratch_dir).set("stores", std::move(st)))
+      .set("route_rollback", JsonValue::object()
+                                 .set("path", evaluated_path)
+                                 .set("rollback_target", rollback_target)
+                                 .set_optional("previous_override", previous_override)
+                                 .set("decision", decision)
+                                 .set_optional("override_after", override_after))
+      .set("steps", std::move(sp));
+}
+
+std::vector<std::string> human_lines(const DrillReport& report) {
+  std::vector<std::string> lines;
+  for (const auto& s : report.stores) {
+    lines.push_back(std::string(s.ok ? "ok" : "error") + ": [" + s.store + "] " + s.detail);
+  }
+  for (const auto& s : report.steps) lines.push_back(std::string(s.ok ? "ok" : "error") + ": " + s.name + ": " + s.detail);
+  lines.push_back(std::string("drill: ") + (report.ok() ? "PASSED" : "FAILED") + " (group " + report.group +
+                  ", release train " + report.release_train + ", manifest " + report.manifest_path + ")");
+  return lines;
+}
+
+Result<DrillSummary> parse_drill_report(std::string_view text, const std::string& source) {
+  auto doc = json::parse(text);
+  if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
+  std::vector<std::string> problems;
+  FieldReader r(doc->root(), "drill report", problems);
+  DrillSummary out;
+  std::string schema = r.string("schema");
+  out.ok = r.boolean("ok");
+  out.group = r.string("group");
+  out.release_train = r.string("release_train");
+  out.finished_at = r.string("finished_at");
+  if (const json::Node* m = r.object("manifest")) {
+    FieldReader mr(*m, "drill report.manifest", problems);
+    out.manifest_sha256 = mr.string("sha256");
+    out.run_id = mr.string("run_id");
+  }
+  bool any_failed = false;
+  if (const json::Node* steps = r.array("steps")) {
+    for (size_t i = 0; i < steps->size(); ++i) {
+      FieldReader s(steps->elements()[i], "drill report.steps[" + std::to_string(i) + "]", problems);
+      std::string name = s.string("name");
+      bool ok = s.boolean("ok");
+      std::string detail = s.string("detail");
+      if (!ok) {
+        any_failed = true;
+        out.failed_steps.push_back(name + ": " + detail);
+      }
+    }
+    if (steps->size() == 0) problems.push_back("drill report.steps: is empty (a drill that ran no step proves nothing)");
+  }
+  if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_drill_report_schema) {
+    r.problem("schema", "is '" + schema + "', expected '" + std::string(k_drill_report_schema) + "'");
+  }
+  if (!problems.empty()) {
+    return make_error(ErrorCode::invalid_argument, source + " is not a usable drill report: " + join_problems(problems));
+  }
+  // A report whose verdict disagrees with its steps is not trusted as a pass.
+  if (any_failed) out.ok = false;
+  return out;
+}
+
+}  // namespace cutover::evidence

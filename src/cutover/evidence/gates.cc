@@ -1,0 +1,373 @@
+#include "cutover/evidence/gates.h"
+
+#include <algorithm>
+
+#include "cutover/hash/sha256.h"
+#include "cutover/verify/manifest_file.h"
+#include "cutover/verify/verify.h"
+
+namespace cutover::evidence {
+namespace {
+
+std::string phase_list() { return "expand, migrate, verify, canary, cutover, contract"; }
+
+std::optional<Phase> next_phase(Phase p) {
+  if (p == Phase::contract) return std::nullopt;
+  return static_cast<Phase>(static_cast<int>(p) + 1);
+}
+
+// The signed bundle of canary, cutover and contract: verified, for the
+// recorded manifest, backups still retained. Fills `evidence`; returns the
+// contents when the bundle verified.
+std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const GroupState& state,
+                                                  const GateInputs& inputs, GateDecision& d) {
+  bool usable = true;
+  if (inputs.evidence_dir.empty()) {
+    d.missing.push_back("a signed evidence bundle: pass --evidence DIR (cutover evidence collect, then evidence sign)");
+    usable = false;
+  }
+  if (inputs.trusted.empty()) {
+    d.missing.push_back("trusted keys to check the bundle's signatures: pass --trust PUBKEY for each authorised signer");
+    usable = false;
+  }
+  if (!usable) return std::nullopt;
+  VerifyBundleOptions vo;
+  vo.trusted = inputs.trusted;
+  vo.threshold = inputs.threshold;
+  vo.check_backups = true;
+  BundleCheck check = verify_bundle(fs, inputs.evidence_dir, vo);
+  for (const auto& p : check.problems) d.missing.push_back("evidence bundle " + inputs.evidence_dir + ": " + p);
+  if (!check.contents.manifest_sha256.empty() && check.contents.manifest_sha256 != state.manifest_sha256) {
+    d.missing.push_back("evidence bundle " + inputs.evidence_dir + " is for manifest " + check.contents.manifest_sha256 +
+                        ", but the group's migrate step recorded manifest " + state.manifest_sha256 + " (" +
+                        state.manifest_path + ")");
+  }
+  JsonValue signers = JsonValue::array();
+  for (const auto& k : check.trusted_signers) signers.push(JsonValue::string(k));
+  d.evidence.set("bundle", base::absolute_path(inputs.evidence_dir))
+      .set("statement_sha256", check.contents.statement_sha256)
+      .set("manifest_sha256", check.contents.manifest_sha256)
+      .set("release_train", check.contents.release_train)
+      .set("signers", std::move(signers))
+      .set_u64("threshold", inputs.threshold)
+      .set_u64("backups_rechecked", check.contents.backups.size());
+  if (!check.ok()) return std::nullopt;
+  return check.contents;
+}
+
+Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path, std::string_view what) {
+  auto bytes = fs.read_file(path);
+  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
+  return std::string(bytes->view());
+}
+
+void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
+  std::string path = inputs.manifest_path;
+  if (path.empty() && !inputs.evidence_dir.empty()) path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+  if (path.empty()) {
+    d.missing.push_back("a complete manifest: pass --manifest WORK/manifests/<run>.json (written by cutover backfill)");
+    return;
+  }
+  auto file = verify::load_manifest_file(fs, path);
+  if (!file) {
+    d.missing.push_back("a usable manifest: " + file.error().message());
+    return;
+  }
+  if (file->manifest.status != manifest::k_status_complete) {
+    d.missing.push_back("a complete manifest: " + path + " has status '" + file->manifest.status +
+                        "' (finish or roll back that run, then backfill again)");
+  }
+  d.evidence.set("manifest_path", file->path)
+      .set("manifest_sha256", file->sha256)
+      .set("run_id", file->run_id)
+      .set_u64("stores", file->manifest.stores.size());
+}
+
+void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs& inputs,
+                 const store::SpecRegistry& specs, base::Clock& clock, GateDecision& d) {
+  std::string text;
+  std::string source;
+  std::string report_path;
+  if (!inputs.verify_report_path.empty() || !inputs.evidence_dir.empty()) {
+    report_path = !inputs.verify_report_path.empty()
+                      ? inputs.verify_report_path
+                      : base::join_path(inputs.evidence_dir, std::string(k_verify_report_file));
+    source = inputs.verify_report_path.empty() ? "bundle" : "given";
+    auto t = read_file_text(fs, report_path, "verify report");
+    if (!t) {
+      d.missing.push_back("a passing verify report: " + t.error().message());
+      return;
+    }
+    text = std::move(*t);
+  } else {
+    // Verify now, the manifest the migrate step recorded.
+    source = "ran";
+    auto current = hash::sha256_file_hex(fs, state.manifest_path);
+    if (!current || *current != state.manifest_sha256) {
+      d.missing.push_back("the manifest recorded at migrate, " + state.manifest_path + ", " +
+                          (current ? "has changed since (SHA-256 now " + *current + ", recorded " + state.manifest_sha256 + ")"
+                                   : "cannot be read: " + current.error().message()));
+      return;
+    }
+    verify::VerifyOptions vo;
+    vo.manifest_path = state.manifest_path;
+    auto report = verify::verify_manifest(vo, specs, fs, clock);
+    if (!report) {
+      d.missing.push_back("a passing verification: " + report.error().message());
+      return;
+    }
+    text = verify::to_json(*report);
+  }
+  auto doc = JsonValue::parse(text, report_path.empty() ? "the verify report" : report_path);
+  if (!doc) {
+    d.missing.push_back("a passing verify report: " + doc.error().message());
+    return;
+  }
+  std::string schema = doc->string_at("schema");
+  const JsonValue* ok = doc->find("ok");
+  const JsonValue* count = doc->find("finding_count");
+  std::string manifest_sha = doc->find("manifest") != nullptr ? doc->find("manifest")->string_at("sha256") : "";
+  if (schema != verify::k_report_schema) {
+    d.missing.push_back("a verify report: " + (report_path.empty() ? std::string("the report") : report_path) +
+                        " has schema '" + schema + "', not " + std::string(verify::k_report_schema));
+  } else if (ok == nullptr || !ok->is_bool() || !ok->as_bool() || count == nullptr || !count->is_number() ||
+             count->as_double() != 0) {
+    d.missing.push_back("a passing verification: the verify report has " +
+                        (count != nullptr && count->is_number() ? std::to_string(count->as_u64()) : std::string("?")) +
+                        " finding(s); fix them and verify again");
+  }
+  if (manifest_sha != state.manifest_sha256) {
+    d.missing.push_back("a verify report for the group's manifest: the report is about manifest " + manifest_sha +
+                        ", the migrate step recorded " + state.manifest_sha256 + " (" + state.manifest_path + ")");
+  }
+  d.evidence.set("report_source", source)
+      .set("report_path", report_path.empty() ? JsonValue::null() : JsonValue::string(base::absolute_path(report_path)))
+      .set("report_sha256", hash::sha256_hex(text))
+      .set("manifest_sha256", manifest_sha);
+}
+
+void gate_contract(const GroupState& state, const BundleContents& contents, const GateInputs& inputs, GateDecision& d) {
+  if (!contents.canary) {
+    d.missing.push_back("a canary window: the bundle holds no canary samples (collect it with --canary-samples FILE)");
+  } else {
+    if (contents.canary->group != state.group) {
+      d.missing.push_back("canary samples for group " + state.group + ": the bundle's samples are for group '" +
+                          contents.canary->group + "'");
+    }
+    CanaryHealth health = evaluate_canary(*contents.canary, inputs.canary);
+    for (const auto& p : health.problems) d.missing.push_back("a healthy canary window: " + p);
+    d.evidence.set("canary", health.to_json()).set("canary_thresholds", inputs.canary.to_json());
+  }
+  if (!contents.drill) {
+    d.missing.push_back("a rollback drill: the bundle holds no drill report (run cutover drill --group " + state.group +
+                        ", then collect with --drill-report FILE)");
+    return;
+  }
+  const DrillSummary& drill = *contents.drill;
+  if (!drill.ok) d.missing.push_back("a passing rollback drill: the drill report says it failed");
+  if (drill.group != state.group) {
+    d.missing.push_back("a rollback drill of group " + state.group + ": the drill was of group '" + drill.group + "'");
+  }
+  if (drill.release_train != state.release_train) {
+    d.missing.push_back("a rollback drill from the same release train: the drill is from '" + drill.release_train +
+                        "', the group's canary and cutover evidence from '" + state.release_train + "'");
+  }
+  d.evidence.set("drill", JsonValue::object()
+                              .set("group", drill.group)
+                              .set("release_train", drill.release_train)
+                              .set("manifest_sha256", drill.manifest_sha256)
+                              .set("finished_at", drill.finished_at)
+                              .set("ok", drill.ok));
+}
+
+}  // namespace
+
+std::string_view phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::expand: return "expand";
+    case Phase::migrate: return "migrate";
+    case Phase::verify: return "verify";
+    case Phase::canary: return "canary";
+    case Phase::cutover: return "cutover";
+    case Phase::contract: return "contract";
+  }
+  return "unknown";
+}
+
+Result<Phase> parse_phase(std::string_view name) {
+  for (Phase p : k_phases) {
+    if (phase_name(p) == name) return p;
+  }
+  return make_error(ErrorCode::invalid_argument, "unknown phase '" + std::string(name) + "'; the phases are " + phase_list());
+}
+
+std::optional<Phase> GroupState::next() const { return next_phase(phase); }
+
+std::string gate_requirements(Phase phase) {
+  switch (phase) {
+    case Phase::expand: return "nothing (the first phase: readers that accept both store shapes have shipped)";
+    case Phase::migrate: return "a complete manifest (--manifest)";
+    case Phase::verify: return "a passing verify report for the recorded manifest (--verify-report, or verify runs now)";
+    case Phase::canary:
+    case Phase::cutover:
+      return "a signed evidence bundle for the recorded manifest, threshold met, backups still retained "
+             "(--evidence DIR --trust PUBKEY... --threshold N)";
+    case Phase::contract:
+      return "a signed bundle holding a healthy canary window and a passing rollback drill of the group from the same "
+             "release train";
+  }
+  return "";
+}
+
+Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
+  std::vector<GroupState> groups;
+  for (const auto& r : ledger.records) {
+    auto phase = parse_phase(r.phase);
+    if (!phase) {
+      return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": " +
+                                                   phase.error().message());
+    }
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupState& g) { return g.group == r.group; });
+    std::optional<Phase> expected = it == groups.end() ? std::optional<Phase>(Phase::expand) : it->next();
+    if (expected != *phase) {
+      return make_error(ErrorCode::corruption,
+                        "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": group " + r.group + " enters " +
+                            r.phase + (it == groups.end() ? " as its first phase" : " after " + std::string(phase_name(it->phase))) +
+                            ", which the gates never allow; the ledger was not written by cutover gate advance");
+    }
+    if (it == groups.end()) {
+      groups.push_back(GroupState{r.group, *phase, {}, "", "", ""});
+      it = groups.end() - 1;
+    }
+    it->phase = *phase;
+    it->records.push_back(&r);
+    if (*phase == Phase::migrate) {
+      it->manifest_sha256 = r.evidence.string_at("manifest_sha256");
+      it->manifest_path = r.evidence.string_at("manifest_path");
+    }
+    if (*phase == Phase::canary || *phase == Phase::cutover) it->release_train = r.evidence.string_at("release_train");
+  }
+  return groups;
+}
+
+Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_path, std::string_view group_name,
+                              std::string_view phase_text, const GateInputs& inputs, const store::SpecRegistry& specs,
+                              base::Clock& clock) {
+  TRY_ASSIGN(std::string group, normalize_group(group_name));
+  TRY_ASSIGN(Phase phase, parse_phase(phase_text));
+  if (inputs.threshold == 0) return make_error(ErrorCode::invalid_argument, "--threshold must be at least 1");
+  if (!inputs.trusted.empty() && inputs.threshold > inputs.trusted.size()) {
+    return make_error(ErrorCode::invalid_argument,
+                      "--threshold " + std::to_string(inputs.threshold) + " can never be met with " +
+                          std::to_string(inputs.trusted.size()) + " distinct trusted key(s); pin more keys with --trust");
+  }
+  TRY(check_thresholds(inputs.canary));
+  TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(writer->ledger()));
+
+  AdvanceResult result;
+  result.ledger_path = ledger_path;
+  GateDecision& d = result.decision;
+  d.group = group;
+  d.to = phase;
+  auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
+  GroupState fresh{group, Phase::expand, {}, "", "", ""};
+  const GroupState& state = it == states.end() ? fresh : *it;
+  d.from_none = it == states.end();
+  d.from = state.phase;
+  std::optional<Phase> expected = d.from_none ? std::optional<Phase>(Phase::expand) : state.next();
+  if (expected != phase) {
+    std::string where = d.from_none ? "has no record yet" : "is in phase " + std::string(phase_name(state.phase));
+    std::string next = expected ? "the next phase is " + std::string(phase_name(*expected))
+                                : std::string("contract is the last phase");
+    d.missing.push_back("the phase order: group " + group + " " + where + "; " + next +
+                        " (phases go " + phase_list() + ", none skipped or repeated)");
+    return result;
+  }
+
+  switch (phase) {
+    case Phase::expand: break;
+    case Phase::migrate: gate_migrate(fs, inputs, d); break;
+    case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
+    case Phase::canary:
+    case Phase::cutover: {
+      auto contents = check_signed_bundle(fs, state, inputs, d);
+      if (contents && phase == Phase::cutover && !state.release_train.empty() &&
+          contents->release_train != state.release_train) {
+        d.missing.push_back("evidence from the canary's release train: the bundle is from '" + contents->release_train +
+                            "', the canary step recorded '" + state.release_train + "'");
+      }
+      break;
+    }
+    case Phase::contract: {
+      auto contents = check_signed_bundle(fs, state, inputs, d);
+      if (contents) gate_contract(state, *contents, inputs, d);
+      break;
+    }
+  }
+  if (!d.allowed()) return result;
+  TRY_ASSIGN(LedgerRecord record, writer->append(group, std::string(phase_name(phase)), d.evidence, inputs.note, clock));
+  result.record = std::move(record);
+  return result;
+}
+
+Status destructive_changes_allowed(const Ledger& ledger, std::string_view group_name) {
+  TRY_ASSIGN(std::string group, normalize_group(group_name));
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(ledger));
+  auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
+  if (it == states.end()) {
+    return make_error(ErrorCode::conflict, "route group " + group + " has no record in ledger " + ledger.path +
+                                               ": destructive schema or data changes wait until it reaches contract "
+                                               "(rule 5)");
+  }
+  if (it->phase != Phase::contract) {
+    return make_error(ErrorCode::conflict, "route group " + group + " is in phase " + std::string(phase_name(it->phase)) +
+                                               " (ledger " + ledger.path +
+                                               "): both versions may still run, so destructive schema or data changes "
+                                               "wait until contract (rule 5)");
+  }
+  return {};
+}
+
+Status destructive_changes_allowed_everywhere(const Ledger& ledger) {
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(ledger));
+  std::vector<std::string> open;
+  for (const auto& g : states) {
+    if (g.phase != Phase::contract) open.push_back(g.group + " (" + std::string(phase_name(g.phase)) + ")");
+  }
+  if (!open.empty()) {
+    return make_error(ErrorCode::conflict, "route groups before contract in ledger " + ledger.path + ": " +
+                                               join_problems(open, ", ") +
+                                               "; destructive schema or data changes wait until every group has "
+                                               "reached contract (rule 5)");
+  }
+  return {};
+}
+
+JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {
+  JsonValue list = JsonValue::array();
+  for (const auto& g : groups) {
+    auto next = g.next();
+    const LedgerRecord* last = g.records.back();
+    list.push(JsonValue::object()
+                  .set("group", g.group)
+                  .set("phase", phase_name(g.phase))
+                  .set("entered_at", last->recorded_at)
+                  .set_u64("seq", last->seq)
+                  .set("next_phase", next ? JsonValue::string(phase_name(*next)) : JsonValue::null())
+                  .set("next_requires", next ? JsonValue::string(gate_requirements(*next)) : JsonValue::null())
+                  .set("release_train", g.release_train.empty() ? JsonValue::null() : JsonValue::string(g.release_train))
+                  .set("manifest_sha256", g.manifest_sha256.empty() ? JsonValue::null() : JsonValue::string(g.manifest_sha256))
+                  .set("destructive_changes_allowed", g.phase == Phase::contract));
+  }
+  return JsonValue::object()
+      .set("schema", "cutover.gate_status.v1")
+      .set("ledger", ledger.path)
+      .set("exists", ledger.exists)
+      .set("chain_ok", true)
+      .set_u64("records", ledger.records.size())
+      .set("head_sha256", ledger.head_sha256)
+      .set("groups", std::move(list));
+}
+
+}  // namespace cutover::evidence

@@ -1,0 +1,117 @@
+// Phases and gates (SPEC §7; docs/formats/ledger.md): each route group moves
+// expand -> migrate -> verify -> canary -> cutover -> contract, one phase at
+// a time, recorded in the ledger. advance() refuses a step whose evidence is
+// missing, naming every missing piece:
+//   expand:   nothing (the first phase; readers for both shapes ship first);
+//   migrate:  a complete manifest (--manifest, or the bundle's manifest.json);
+//   verify:   a passing verify report for that same manifest (--verify-report,
+//             the bundle's, or verify run now on the recorded manifest);
+//   canary,
+//   cutover:  a signed bundle (threshold met) that verifies, for the recorded
+//             manifest, whose backups are still retained now;
+//   contract: a signed bundle as above holding a healthy canary window for
+//             the group (thresholds configurable) and a passing rollback
+//             drill of the group from the same release train as the group's
+//             cutover evidence.
+// Every check is made and recorded while the ledger is locked, so two
+// operators cannot both advance a group past a gate.
+//
+// Rule 5 (no destructive change during the overlap) is
+// destructive_changes_allowed(): a group allows destructive schema or data
+// changes only once it has reached contract. Backfill does not link this
+// module; the CLI consults it (see the function's comment).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cutover/base/clock.h"
+#include "cutover/base/error.h"
+#include "cutover/base/file_system.h"
+#include "cutover/evidence/bundle.h"
+#include "cutover/evidence/canary.h"
+#include "cutover/evidence/keys.h"
+#include "cutover/evidence/ledger.h"
+#include "cutover/store/store_spec.h"
+
+namespace cutover::evidence {
+
+enum class Phase { expand, migrate, verify, canary, cutover, contract };
+inline constexpr Phase k_phases[] = {Phase::expand, Phase::migrate, Phase::verify,
+                                     Phase::canary, Phase::cutover, Phase::contract};
+
+std::string_view phase_name(Phase phase);
+// Errors: invalid_argument listing the phases.
+Result<Phase> parse_phase(std::string_view name);
+
+struct GroupState {
+  std::string group;
+  Phase phase = Phase::expand;     // the phase the group is in
+  std::vector<const LedgerRecord*> records;  // this group's records, in order
+  std::string release_train;       // from the canary/cutover evidence, "" before
+  std::string manifest_sha256;     // from the migrate record
+  std::string manifest_path;
+  std::optional<Phase> next() const;
+};
+
+// Each group's state, in the order groups first appear. Errors: corruption
+// when the records do not follow the phase order (a valid chain written by
+// something other than cutover), naming the line.
+Result<std::vector<GroupState>> group_states(const Ledger& ledger);
+
+struct GateInputs {
+  std::string manifest_path;       // migrate
+  std::string verify_report_path;  // verify
+  std::string evidence_dir;        // any phase may use it; canary, cutover, contract need it
+  std::vector<TrustedKey> trusted;
+  size_t threshold = 1;
+  CanaryThresholds canary;
+  std::string note;
+};
+
+struct GateDecision {
+  std::string group;
+  Phase from = Phase::expand;
+  bool from_none = true;  // the group has no record yet
+  Phase to = Phase::expand;
+  std::vector<std::string> missing;  // what is missing or failing; empty = allowed
+  JsonValue evidence = JsonValue::object();  // what was checked, recorded in the ledger
+  bool allowed() const { return missing.empty(); }
+};
+
+struct AdvanceResult {
+  GateDecision decision;
+  std::optional<LedgerRecord> record;  // set when the step was recorded
+  std::string ledger_path;
+};
+
+// Checks the gate for `group` entering `phase` and, when every piece of
+// evidence holds, appends the record. A refusal is not an error: the result
+// has decision.missing set and no record. Errors: invalid_argument (a bad
+// group or phase name, a threshold of 0 or above the number of trusted keys,
+// bad canary thresholds), the ledger's errors (conflict when locked,
+// corruption when its chain is broken: nothing is ever appended to a broken
+// ledger), io_error.
+Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_path, std::string_view group,
+                              std::string_view phase, const GateInputs& inputs, const store::SpecRegistry& specs,
+                              base::Clock& clock);
+
+// Rule 5. OK when `group` has reached contract, so destructive schema or data
+// changes (a spec that removes or retypes data, backfill's
+// --allow-destructive-reset) may touch its stores; otherwise
+// conflict naming the group's phase.
+Status destructive_changes_allowed(const Ledger& ledger, std::string_view group);
+
+// The same for a change whose route groups are not known (a store shared by
+// several groups): OK only when every group in the ledger has reached
+// contract. An empty ledger has no open window, so it allows.
+Status destructive_changes_allowed_everywhere(const Ledger& ledger);
+
+// Status for `gate status`: each group's phase, the next phase and what its
+// gate needs.
+JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
+std::string gate_requirements(Phase phase);
+
+}  // namespace cutover::evidence

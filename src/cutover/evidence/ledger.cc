@@ -1,0 +1,184 @@
+#include "cutover/evidence/ledger.h"
+
+#include <cctype>
+
+#include "cutover/hash/sha256.h"
+#include "cutover/json/parser.h"
+
+namespace cutover::evidence {
+namespace {
+
+
+Error broken(const std::string& path, size_t line, const std::string& why) {
+  return Error(ErrorCode::corruption,
+               "ledger " + path + " is broken at line " + std::to_string(line) + ": " + why +
+                   "; the chain of records cannot be trusted past this point: restore the ledger from its copy "
+                   "or backup, and never edit it by hand");
+}
+
+}  // namespace
+
+Result<std::string> normalize_group(std::string_view name) {
+  size_t b = 0, e = name.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(name[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(name[e - 1]))) --e;
+  std::string out;
+  for (size_t i = b; i < e; ++i) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    out += c == '-' ? '_' : c;
+  }
+  bool ok = !out.empty() && out.size() <= 64;
+  for (char c : out) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok) {
+    return make_error(ErrorCode::invalid_argument,
+                      "route group '" + std::string(name) +
+                          "' is not a group name: 1-64 characters of a-z, 0-9 and '_' (after trimming, "
+                          "lower-casing and turning '-' into '_'), e.g. billing_l402");
+  }
+  return out;
+}
+
+std::string record_line(const LedgerRecord& r) {
+  return JsonValue::object()
+      .set("schema", k_ledger_schema)
+      .set_u64("seq", r.seq)
+      .set("prev_sha256", r.prev_sha256)
+      .set("recorded_at", r.recorded_at)
+      .set("group", r.group)
+      .set("phase", r.phase)
+      .set("tool", r.tool)
+      .set("note", r.note.empty() ? JsonValue::null() : JsonValue::string(r.note))
+      .set("evidence", r.evidence)
+      .compact();
+}
+
+Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
+  Ledger ledger;
+  ledger.path = path;
+  ledger.exists = true;
+  size_t pos = 0;
+  size_t line_no = 0;
+  while (pos < bytes.size()) {
+    ++line_no;
+    size_t nl = bytes.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      return tl::unexpected(broken(path, line_no, "the last line is incomplete (no newline at its end: a write that "
+                                                  "did not finish, or a line added by hand)"));
+    }
+    std::string_view line = bytes.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) return tl::unexpected(broken(path, line_no, "an empty line"));
+    auto doc = json::parse(line);
+    if (!doc) return tl::unexpected(broken(path, line_no, "not JSON (" + doc.error().message() + ")"));
+    std::vector<std::string> problems;
+    FieldReader f(doc->root(), "record", problems);
+    LedgerRecord r;
+    std::string schema = f.string("schema");
+    r.seq = f.u64("seq");
+    r.prev_sha256 = f.string("prev_sha256");
+    r.recorded_at = f.string("recorded_at");
+    r.group = f.string("group");
+    r.phase = f.string("phase");
+    r.tool = f.string("tool");
+    r.note = f.optional_string("note").value_or("");
+    const json::Node* evidence = f.object("evidence");
+    if (!problems.empty()) return tl::unexpected(broken(path, line_no, join_problems(problems)));
+    if (schema != k_ledger_schema) {
+      return tl::unexpected(broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
+    }
+    if (r.seq != line_no) {
+      return tl::unexpected(broken(path, line_no, "seq is " + std::to_string(r.seq) + ", expected " + std::to_string(line_no) +
+                                                      " (a line was removed, inserted or moved)"));
+    }
+    if (r.prev_sha256 != ledger.head_sha256) {
+      return tl::unexpected(broken(path, line_no,
+                                   "prev_sha256 is " + r.prev_sha256 + " but the line before it hashes to " +
+                                       ledger.head_sha256 + " (a line before it was changed, removed or moved)"));
+    }
+    auto normalized = normalize_group(r.group);
+    if (!normalized || *normalized != r.group) {
+      return tl::unexpected(broken(path, line_no, "group '" + r.group + "' is not a normalised group name"));
+    }
+    r.evidence = JsonValue::from_node(*evidence);
+    r.line_sha256 = hash::sha256_hex(line);
+    ledger.head_sha256 = r.line_sha256;
+    ledger.records.push_back(std::move(r));
+  }
+  return ledger;
+}
+
+Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
+  TRY_ASSIGN(base::FileInfo info, fs.stat(path));
+  if (!info.exists) {
+    Ledger empty;
+    empty.path = path;
+    return empty;
+  }
+  if (!info.is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
+  auto bytes = fs.read_file(path);
+  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read ledger " + path));
+  return parse_ledger(bytes->view(), path);
+}
+
+Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, const std::string& path) {
+  std::string folder = base::parent_directory(path);
+  TRY_ASSIGN(base::FileInfo dir, fs.stat(folder));
+  if (!dir.exists || !dir.is_directory) {
+    return make_error(ErrorCode::not_found, "the ledger's folder " + folder + " does not exist; create it first");
+  }
+  auto lock = fs.try_lock(path + ".lock");
+  if (!lock) {
+    if (lock.error().code() == ErrorCode::conflict) {
+      return make_error(ErrorCode::conflict, "ledger " + path + " is locked by another cutover gate command (" +
+                                                 path + ".lock); wait for it to finish, then try again");
+    }
+    return tl::unexpected(lock.error());
+  }
+  TRY_ASSIGN(base::FileInfo info, fs.stat(path));
+  std::string bytes;
+  if (info.exists) {
+    if (!info.is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
+    auto buf = fs.read_file(path);
+    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path));
+    bytes.assign(buf->view());
+  }
+  TRY_ASSIGN(Ledger ledger, info.exists ? parse_ledger(bytes, path) : Result<Ledger>(Ledger{path, false, {}, std::string(k_ledger_genesis)}));
+  return std::unique_ptr<LedgerWriter>(new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
+}
+
+Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase, JsonValue evidence,
+                                          const std::string& note, base::Clock& clock) {
+  // Refuse if the file changed under us (an edit that ignored the lock).
+  TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
+  std::string now_bytes;
+  if (info.exists) {
+    auto buf = fs_.read_file(path_);
+    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path_));
+    now_bytes.assign(buf->view());
+  }
+  if (info.exists != ledger_.exists || now_bytes != bytes_) {
+    return make_error(ErrorCode::conflict, "ledger " + path_ + " changed while the gate was being checked "
+                                           "(written without its lock); nothing was recorded: run the command again");
+  }
+  LedgerRecord r;
+  r.seq = ledger_.records.size() + 1;
+  r.prev_sha256 = ledger_.head_sha256;
+  r.recorded_at = base::rfc3339_utc(clock.now_ns());
+  r.group = group;
+  r.phase = phase;
+  r.tool = std::string(k_tool);
+  r.note = note;
+  r.evidence = std::move(evidence);
+  std::string line = record_line(r);
+  r.line_sha256 = hash::sha256_hex(line);
+  std::string next = bytes_ + line + "\n";
+  auto written = base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr);
+  if (!written) return tl::unexpected(written.error().with_context("ledger " + path_ + " is unchanged"));
+  bytes_ = std::move(next);
+  ledger_.exists = true;
+  ledger_.head_sha256 = r.line_sha256;
+  ledger_.records.push_back(r);
+  return r;
+}
+
+}  // namespace cutover::evidence

@@ -1,0 +1,483 @@
+#include "cutover/routing/config.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "cutover/json/parser.h"
+#include "cutover/routing/paths.h"
+
+namespace cutover::routing {
+namespace {
+
+constexpr std::string_view k_known_keys[] = {
+    "cohort_percentage", "enabled", "force_legacy", "legacy_base_url", "mode", "pinned_routes",
+    "route_groups", "rust_base_url", "rust_routes", "salt", "tokens_file",
+};
+constexpr std::string_view k_group_keys[] = {"domain", "rollback_target", "route_prefixes"};
+constexpr std::string_view k_pinned_keys[] = {"prefix", "reason", "route_domain", "target"};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+template <size_t N>
+std::string unknown_key_message(std::string_view key, const std::string_view (&known)[N]) {
+  std::string message = "unknown field '" + std::string(key) + "'";
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view k : known) {
+    size_t d = edit_distance(key, k);
+    if (d < best_distance) best_distance = d, best = k;
+  }
+  if (!best.empty()) return message + " (did you mean '" + std::string(best) + "'?)";
+  message += " (known:";
+  for (std::string_view k : known) message += " " + std::string(k);
+  return message + ")";
+}
+
+bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
+// Group names, pinned reasons and domains appear in metric labels, response
+// headers and audit scopes: keep them to a safe alphabet.
+std::optional<std::string> check_name(std::string_view name) {
+  if (name.empty()) return "must not be blank";
+  if (name.size() > 64) return "must be at most 64 characters";
+  if (!std::all_of(name.begin(), name.end(), is_name_char)) {
+    return "'" + std::string(name) + "' may hold only a-z, 0-9 and _";
+  }
+  return std::nullopt;
+}
+
+// Normalises a base URL as the reference does (trim, strip trailing "/") and
+// checks that a redirect to base + path is safe. Sets `out` (nullopt when
+// empty); returns the problem, if any.
+std::optional<std::string> read_base_url(std::string_view raw, std::optional<std::string>& out) {
+  std::string_view t = trim(raw);
+  while (!t.empty() && t.back() == '/') t.remove_suffix(1);
+  if (t.empty()) {
+    out.reset();
+    return std::nullopt;
+  }
+  std::string_view rest;
+  if (t.substr(0, 7) == "http://") rest = t.substr(7);
+  else if (t.substr(0, 8) == "https://") rest = t.substr(8);
+  else return "'" + std::string(t) + "' must start with http:// or https://";
+  if (rest.empty() || rest.front() == '/') return "'" + std::string(t) + "' has no host";
+  for (char c : t) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F || c == '?' || c == '#') {
+      return "'" + std::string(t) + "' may not hold spaces, control characters, '?' or '#'";
+    }
+  }
+  out = std::string(t);
+  return std::nullopt;
+}
+
+// Collects problems while reading one object's fields.
+class Reader {
+ public:
+  explicit Reader(std::vector<std::string>& problems) : problems_(problems) {}
+
+  void problem(const std::string& field, const std::string& what) { problems_.push_back(field + ": " + what); }
+
+  std::optional<bool> boolean(const json::Node& v, const std::string& field) {
+    if (v.is_bool()) return v.as_bool();
+    problem(field, "must be true or false, not " + kind(v));
+    return std::nullopt;
+  }
+
+  std::optional<std::string> string(const json::Node& v, const std::string& field) {
+    if (v.is_string()) return std::string(v.as_string());
+    problem(field, "must be a string, not " + kind(v));
+    return std::nullopt;
+  }
+
+  std::optional<RouteTarget> target(const json::Node& v, const std::string& field) {
+    auto s = string(v, field);
+    if (!s) return std::nullopt;
+    auto t = parse_target_name(*s);
+    if (!t) problem(field, "unknown target '" + *s + "' (expected legacy or rust_shell)");
+    return t;
+  }
+
+  // An array of path prefixes: each normalised; blanks refused; duplicates dropped.
+  std::optional<std::vector<std::string>> paths(const json::Node& v, const std::string& field) {
+    if (!v.is_array()) {
+      problem(field, "must be an array of paths, not " + kind(v));
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::string where = field + "[" + std::to_string(i) + "]";
+      auto s = string(v.elements()[i], where);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      if (trim(*s).empty()) {
+        problem(where, "must not be blank (\"/\" is the root)");
+        ok = false;
+        continue;
+      }
+      std::string p = normalize_path(*s);
+      if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  static std::string kind(const json::Node& v) { return std::string(json::kind_name(v.kind())); }
+
+ private:
+  std::vector<std::string>& problems_;
+};
+
+template <size_t N>
+void check_keys(const json::Node& object, const std::string& where, const std::string_view (&known)[N], Reader& r) {
+  for (size_t i = 0; i < object.size(); ++i) {
+    std::string_view key = object.members()[i].key.as_string();
+    if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
+      r.problem(where.empty() ? std::string(key) : where + "." + std::string(key), unknown_key_message(key, known));
+    }
+  }
+}
+
+std::optional<RouteGroup> read_group(const json::Node& v, const std::string& where, Reader& r) {
+  if (!v.is_object()) {
+    r.problem(where, "must be an object {domain, route_prefixes, rollback_target}, not " + Reader::kind(v));
+    return std::nullopt;
+  }
+  check_keys(v, where, k_group_keys, r);
+  RouteGroup g;
+  bool ok = true;
+  if (const json::Node* d = v.find("domain")) {
+    if (auto s = r.string(*d, where + ".domain")) {
+      g.domain = normalize_group_name(*s);
+      if (auto bad = check_name(g.domain)) r.problem(where + ".domain", *bad), ok = false;
+      else if (g.domain == "unclassified") r.problem(where + ".domain", "'unclassified' is reserved for paths in no group"), ok = false;
+    } else {
+      ok = false;
+    }
+  } else {
+    r.problem(where + ".domain", "is missing");
+    ok = false;
+  }
+  if (const json::Node* p = v.find("route_prefixes")) {
+    if (auto paths = r.paths(*p, where + ".route_prefixes")) {
+      g.route_prefixes = std::move(*paths);
+      if (g.route_prefixes.empty()) r.problem(where + ".route_prefixes", "must list at least one prefix"), ok = false;
+    } else {
+      ok = false;
+    }
+  } else {
+    r.problem(where + ".route_prefixes", "is missing");
+    ok = false;
+  }
+  if (const json::Node* t = v.find("rollback_target")) {
+    if (auto target = r.target(*t, where + ".rollback_target")) g.rollback_target = *target;
+    else ok = false;
+  } else {
+    r.problem(where + ".rollback_target", "is missing (legacy or rust_shell)");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return g;
+}
+
+std::optional<PinnedRoute> read_pinned(const json::Node& v, const std::string& where, Reader& r) {
+  if (!v.is_object()) {
+    r.problem(where, "must be an object {prefix, target, reason, route_domain}, not " + Reader::kind(v));
+    return std::nullopt;
+  }
+  check_keys(v, where, k_pinned_keys, r);
+  PinnedRoute p;
+  bool ok = true;
+  if (const json::Node* n = v.find("prefix")) {
+    auto s = r.string(*n, where + ".prefix");
+    if (s && trim(*s).empty()) r.problem(where + ".prefix", "must not be blank"), ok = false;
+    else if (s) p.prefix = normalize_path(*s);
+    else ok = false;
+  } else {
+    r.problem(where + ".prefix", "is missing");
+    ok = false;
+  }
+  if (const json::Node* n = v.find("target")) {
+    if (auto t = r.target(*n, where + ".target")) p.target = *t;
+    else ok = false;
+  } else {
+    r.problem(where + ".target", "is missing (legacy or rust_shell)");
+    ok = false;
+  }
+  if (const json::Node* n = v.find("reason")) {
+    if (auto s = r.string(*n, where + ".reason")) {
+      p.reason = *s;
+      if (auto bad = check_name(p.reason)) r.problem(where + ".reason", *bad), ok = false;
+    } else {
+      ok = false;
+    }
+  } else {
+    r.problem(where + ".reason", "is missing");
+    ok = false;
+  }
+  if (const json::Node* n = v.find("route_domain")) {
+    if (auto s = r.string(*n, where + ".route_domain")) {
+      p.route_domain = *s;
+      if (auto bad = check_name(p.route_domain)) r.problem(where + ".route_domain", *bad), ok = false;
+    } else {
+      ok = false;
+    }
+  } else {
+    p.route_domain = p.reason;
+  }
+  if (!ok) return std::nullopt;
+  return p;
+}
+
+// Rust's str::parse::<u8>: an optional '+', then one or more ASCII digits, value <= 255.
+std::optional<unsigned> parse_rust_u8(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || value > 255) return std::nullopt;
+  return value;
+}
+
+bool reference_truthy(std::string_view value) {
+  std::string v = ascii_lower(trim(value));
+  return v == "1" || v == "true" || v == "yes";
+}
+
+}  // namespace
+
+std::string_view target_name(RouteTarget target) {
+  return target == RouteTarget::legacy ? "legacy" : "rust_shell";
+}
+
+std::string_view mode_name(RouteMode mode) {
+  switch (mode) {
+    case RouteMode::legacy: return "legacy";
+    case RouteMode::rust: return "rust";
+    case RouteMode::cohort: return "cohort";
+  }
+  return "legacy";
+}
+
+std::optional<RouteTarget> parse_target_name(std::string_view name) {
+  std::string n = ascii_lower(trim(name));
+  if (n == "legacy") return RouteTarget::legacy;
+  if (n == "rust_shell" || n == "rust") return RouteTarget::rust_shell;
+  return std::nullopt;
+}
+
+RouteConfig reference_config() {
+  RouteConfig c;
+  c.route_groups = {
+      {"auth_entry", {"/login", "/register", "/authenticate", "/onboarding"}, RouteTarget::legacy},
+      {"account_settings_admin", {"/account", "/settings", "/admin"}, RouteTarget::legacy},
+      {"billing_l402", {"/billing", "/l402"}, RouteTarget::legacy},
+      {"chat_pilot", {"/chat", "/feed", "/"}, RouteTarget::rust_shell},
+  };
+  c.pinned_routes = {
+      {"/api/runtime/codex/workers", RouteTarget::rust_shell, "codex_worker_control_rust_authority",
+       "runtime_codex_worker_control"},
+      {"/api", RouteTarget::rust_shell, "api_rust_authority", "api_rust_authority"},
+  };
+  return c;
+}
+
+Result<RouteConfig> parse_route_config(std::string_view text, const std::string& source) {
+  auto doc = json::parse(text);
+  if (!doc) {
+    return make_error(ErrorCode::invalid_argument,
+                      "route config " + source + ": " + doc.error().message() + " (the file must be one JSON object)");
+  }
+  const json::Node& root = doc->root();
+  if (!root.is_object()) {
+    return make_error(ErrorCode::invalid_argument, "route config " + source + ": the document must be a JSON object, not " +
+                                                       std::string(json::kind_name(root.kind())));
+  }
+  RouteConfig c = reference_config();
+  c.source = source;
+  std::vector<std::string> problems;
+  Reader r(problems);
+  check_keys(root, "", k_known_keys, r);
+
+  if (const json::Node* v = root.find("enabled")) {
+    if (auto b = r.boolean(*v, "enabled")) c.enabled = *b;
+  }
+  if (const json::Node* v = root.find("force_legacy")) {
+    if (auto b = r.boolean(*v, "force_legacy")) c.force_legacy = *b;
+  }
+  if (const json::Node* v = root.find("mode")) {
+    if (auto s = r.string(*v, "mode")) {
+      std::string m = ascii_lower(trim(*s));
+      if (m == "legacy") c.mode = RouteMode::legacy;
+      else if (m == "rust") c.mode = RouteMode::rust;
+      else if (m == "cohort") c.mode = RouteMode::cohort;
+      else r.problem("mode", "unknown mode '" + *s + "' (expected legacy, rust or cohort)");
+    }
+  }
+  if (const json::Node* v = root.find("cohort_percentage")) {
+    if (v->kind() == json::Kind::u64 && v->as_u64() <= 100) {
+      c.cohort_percentage = static_cast<uint8_t>(v->as_u64());
+    } else if (v->is_number()) {
+      r.problem("cohort_percentage", "must be a whole number from 0 to 100");
+    } else {
+      r.problem("cohort_percentage", "must be a whole number from 0 to 100, not " + Reader::kind(*v));
+    }
+  }
+  if (const json::Node* v = root.find("salt")) {
+    if (auto s = r.string(*v, "salt")) {
+      if (trim(*s).empty()) r.problem("salt", "must not be blank (leave it out for the reference salt)");
+      else c.salt = *s;
+    }
+  }
+  if (const json::Node* v = root.find("rust_routes")) {
+    if (auto paths = r.paths(*v, "rust_routes")) c.rust_routes = std::move(*paths);
+  }
+  for (auto [name, field] : {std::pair{"legacy_base_url", &c.legacy_base_url}, std::pair{"rust_base_url", &c.rust_base_url}}) {
+    const json::Node* v = root.find(name);
+    if (v == nullptr) continue;
+    if (v->is_null()) {
+      field->reset();
+      continue;
+    }
+    if (auto s = r.string(*v, name)) {
+      if (auto bad = read_base_url(*s, *field)) r.problem(name, *bad);
+    }
+  }
+  if (const json::Node* v = root.find("tokens_file")) {
+    if (v->is_null()) {
+      c.tokens_file.reset();
+    } else if (auto s = r.string(*v, "tokens_file")) {
+      if (trim(*s).empty()) r.problem("tokens_file", "must not be blank");
+      else c.tokens_file = *s;
+    }
+  }
+  if (const json::Node* v = root.find("route_groups")) {
+    if (!v->is_array()) {
+      r.problem("route_groups", "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(*v));
+    } else {
+      c.route_groups.clear();
+      std::map<std::string, std::string> prefix_owner;  // prefix -> group that claims it first
+      for (size_t i = 0; i < v->size(); ++i) {
+        std::string where = "route_groups[" + std::to_string(i) + "]";
+        auto g = read_group(v->elements()[i], where, r);
+        if (!g) continue;
+        bool duplicate = std::any_of(c.route_groups.begin(), c.route_groups.end(),
+                                     [&](const RouteGroup& other) { return other.domain == g->domain; });
+        if (duplicate) {
+          r.problem(where + ".domain", "duplicate route group '" + g->domain + "' (group names are trimmed, lower-cased and '-' becomes '_')");
+          continue;
+        }
+        for (size_t j = 0; j < g->route_prefixes.size(); ++j) {
+          auto [it, inserted] = prefix_owner.emplace(g->route_prefixes[j], g->domain);
+          if (!inserted) {
+            r.problem(where + ".route_prefixes[" + std::to_string(j) + "]",
+                      "'" + g->route_prefixes[j] + "' is already in group '" + it->second +
+                          "' (groups are tried in order, so it would never match here)");
+          }
+        }
+        c.route_groups.push_back(std::move(*g));
+      }
+    }
+  }
+  if (const json::Node* v = root.find("pinned_routes")) {
+    if (!v->is_array()) {
+      r.problem("pinned_routes", "must be an array of {prefix, target, reason, route_domain}, not " + Reader::kind(*v));
+    } else {
+      c.pinned_routes.clear();
+      for (size_t i = 0; i < v->size(); ++i) {
+        if (auto p = read_pinned(v->elements()[i], "pinned_routes[" + std::to_string(i) + "]", r)) {
+          c.pinned_routes.push_back(std::move(*p));
+        }
+      }
+    }
+  }
+  if (!problems.empty()) {
+    std::string message = "route config " + source + " is not usable: ";
+    for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+    return make_error(ErrorCode::invalid_argument, message);
+  }
+  return c;
+}
+
+Result<std::vector<std::string>> apply_environment(RouteConfig& config, const Environment& env) {
+  std::vector<std::string> warnings;
+  auto get = [&](std::string_view name) -> const std::string* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : &it->second;
+  };
+  auto record = [&](std::string_view name, const std::string& value) {
+    config.environment.push_back(std::string(name) + "=" + value);
+  };
+  if (const std::string* v = get(k_env_enabled)) {
+    config.enabled = reference_truthy(*v);
+    record(k_env_enabled, *v);
+  }
+  if (const std::string* v = get(k_env_mode); v && !trim(*v).empty()) {
+    std::string m = ascii_lower(trim(*v));
+    config.mode = m == "rust" ? RouteMode::rust : m == "cohort" ? RouteMode::cohort : RouteMode::legacy;
+    if (m != "rust" && m != "cohort" && m != "legacy") {
+      warnings.push_back(std::string(k_env_mode) + "='" + *v + "' is not legacy, rust or cohort: mode legacy, as the reference reads it");
+    }
+    record(k_env_mode, *v);
+  }
+  if (const std::string* v = get(k_env_rust_routes)) {
+    std::vector<std::string> routes;
+    std::string_view rest = *v;
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string_view item = trim(rest.substr(0, comma));
+      if (!item.empty()) {
+        std::string p = normalize_path(item);
+        if (std::find(routes.begin(), routes.end(), p) == routes.end()) routes.push_back(std::move(p));
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    config.rust_routes = std::move(routes);
+    record(k_env_rust_routes, *v);
+  }
+  if (const std::string* v = get(k_env_cohort_percentage)) {
+    if (auto p = parse_rust_u8(*v)) {
+      config.cohort_percentage = static_cast<uint8_t>(std::min(*p, 100u));
+      record(k_env_cohort_percentage, *v);
+    } else {
+      warnings.push_back(std::string(k_env_cohort_percentage) + "='" + *v +
+                         "' is not a whole number from 0 to 255: ignored, as the reference ignores it (cohort_percentage stays " +
+                         std::to_string(config.cohort_percentage) + ")");
+    }
+  }
+  if (const std::string* v = get(k_env_salt); v && !trim(*v).empty()) {
+    config.salt = *v;
+    record(k_env_salt, "(set)");
+  }
+  if (const std::string* v = get(k_env_force_legacy)) {
+    config.force_legacy = reference_truthy(*v);
+    record(k_env_force_legacy, *v);
+  }
+  if (const std::string* v = get(k_env_legacy_base_url)) {
+    if (auto bad = read_base_url(*v, config.legacy_base_url)) {
+      return make_error(ErrorCode::invalid_argument, std::string(k_env_legacy_base_url) + ": " + *bad +
+                                                         "; fix the variable or unset it to use the config file's value");
+    }
+    record(k_env_legacy_base_url, *v);
+  }
+  return warnings;
+}
+
+}  // namespace cutover::routing

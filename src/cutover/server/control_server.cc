@@ -1,0 +1,575 @@
+#include "cutover/server/control_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <httplib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cutover/json/parser.h"
+#include "cutover/routing/json_writer.h"
+#include "cutover/routing/overrides.h"
+#include "cutover/routing/paths.h"
+#include "cutover/routing/report.h"
+#include "cutover/routing/route_split.h"
+#include "cutover/server/audit_log.h"
+#include "cutover/server/loader.h"
+#include "cutover/server/metrics.h"
+#include "cutover/server/override_store.h"
+#include "cutover/server/tokens.h"
+
+namespace cutover::server {
+namespace {
+
+using routing::JsonWriter;
+
+constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
+constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
+constexpr std::string_view k_override_path = "/api/v1/control/route-split/override";
+constexpr size_t k_default_threads = 128;
+constexpr size_t k_listen_backlog = 1024;
+constexpr auto k_audit_sync_interval = std::chrono::seconds(1);
+
+// The HTTP library keeps its listening socket to itself; this widens its
+// backlog of 5, which would drop connections that arrive in a burst.
+class HttpServer : public httplib::Server {
+ public:
+  void widen_backlog() {
+    socket_t s = svr_sock_;
+    if (s != INVALID_SOCKET) ::listen(s, static_cast<int>(k_listen_backlog));
+  }
+};
+
+int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Set by the pre-routing handler, read by the logger: both run on the
+// connection's thread, around one request.
+thread_local int64_t t_request_start_ns = 0;
+thread_local HttpRoute t_request_route = HttpRoute::other;
+thread_local bool t_request_timed = false;
+
+// The raw request path and query (before any percent-decoding), as the
+// reference matches and redirects them.
+struct RawTarget {
+  std::string_view path;
+  std::string_view query;
+};
+
+RawTarget split_target(const std::string& target) {
+  std::string_view t = target;
+  size_t q = t.find('?');
+  if (q == std::string_view::npos) return {t, {}};
+  return {t.substr(0, q), t.substr(q + 1)};
+}
+
+// Bytes a Location header should not carry raw are percent-encoded.
+std::string encode_for_location(std::string_view s) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) {
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+HttpRoute classify(const std::string& method, std::string_view path) {
+  if (path == k_status_path) return HttpRoute::status;
+  if (path == k_evaluate_path) return HttpRoute::evaluate;
+  if (path == k_override_path) return HttpRoute::override_;
+  if (path == "/healthz") return HttpRoute::healthz;
+  if (path == "/readyz") return HttpRoute::readyz;
+  if (path == "/metrics") return HttpRoute::metrics;
+  if (method == "GET" || method == "HEAD") return HttpRoute::web;
+  return HttpRoute::other;
+}
+
+std::string header_value(const httplib::Request& req, const char* name) {
+  return req.has_header(name) ? req.get_header_value(name) : std::string();
+}
+
+// The first of these headers with a non-blank value, trimmed; "" if none.
+std::string cohort_key_from_headers(const httplib::Request& req) {
+  for (const char* name : {"x-oa-route-key", "x-device-id", "x-forwarded-for", "user-agent"}) {
+    if (!req.has_header(name)) continue;
+    std::string value = req.get_header_value(name);
+    std::string_view v = routing::trim(value);
+    if (!v.empty()) return std::string(v);
+  }
+  return "";
+}
+
+void send_json(httplib::Response& res, int status, std::string body) {
+  res.status = status;
+  res.set_content(std::move(body), "application/json");
+}
+
+std::string data_envelope(std::string_view data_json) {
+  std::string out;
+  out.reserve(data_json.size() + 9);
+  out += "{\"data\":";
+  out += data_json;
+  out += "}";
+  return out;
+}
+
+using FieldErrors = std::vector<std::pair<std::string, std::string>>;  // field, message; in order
+
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message,
+                const FieldErrors& errors = {}) {
+  JsonWriter w;
+  w.begin_object();
+  w.member("message", message);
+  w.key("error").begin_object().member("code", code).member("message", message).end_object();
+  if (!errors.empty()) {
+    w.key("errors").begin_object();
+    std::map<std::string, std::vector<std::string>> by_field;
+    for (const auto& [field, msg] : errors) by_field[field].push_back(msg);
+    for (const auto& [field, msgs] : by_field) {
+      w.key(field).begin_array();
+      for (const auto& m : msgs) w.string(m);
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.end_object();
+  send_json(res, status, w.take());
+}
+
+void send_field_errors(httplib::Response& res, const FieldErrors& errors) {
+  std::string message = errors.front().second;
+  if (errors.size() > 1) {
+    message += " (and " + std::to_string(errors.size() - 1) + " more error" + (errors.size() > 2 ? "s" : "") + ")";
+  }
+  send_error(res, 422, "invalid_request", message, errors);
+}
+
+// A request field: absent and null read as "not given".
+struct BodyField {
+  const json::Node* node = nullptr;
+  bool given() const { return node != nullptr && !node->is_null(); }
+};
+
+}  // namespace
+
+struct ControlServer::Impl {
+  ServerOptions options;
+  base::FileSystem& fs;
+  base::Clock& clock;
+  std::vector<std::string> warnings;
+  std::string state_dir;
+  std::unique_ptr<routing::RouteSplit> engine;
+  TokenSet tokens;
+  std::unique_ptr<OverrideStore> store;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<Metrics> metrics;
+  HttpServer http;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> running{false};  // run() is between its start and its end
+  std::atomic<uint64_t> request_counter{0};
+  std::string request_id_prefix;
+
+  std::mutex sync_mutex;
+  std::condition_variable sync_wake;
+
+  Impl(const ServerOptions& o, base::FileSystem& f, base::Clock& c) : options(o), fs(f), clock(c) {}
+
+  // --- plumbing ---------------------------------------------------------------
+
+  std::string request_id(const httplib::Request& req, httplib::Response& res) {
+    std::string id = header_value(req, "x-request-id");
+    bool usable = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+             c == '.' || c == ':';
+    });
+    if (!usable) id = request_id_prefix + std::to_string(request_counter.fetch_add(1, std::memory_order_relaxed));
+    res.set_header("x-request-id", id);
+    return id;
+  }
+
+  // The caller's token, or nullptr after answering 401.
+  const Token* authenticate(const httplib::Request& req, httplib::Response& res) {
+    std::string header = header_value(req, "Authorization");
+    std::string_view h = routing::trim(header);
+    const Token* token = nullptr;
+    if (h.substr(0, 7) == "Bearer ") {
+      std::string_view bearer = routing::trim(h.substr(7));
+      if (!bearer.empty()) token = tokens.authenticate(bearer);
+    }
+    if (token == nullptr) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "unauthorized", "Unauthenticated.");
+    }
+    return token;
+  }
+
+  // The request body as a JSON object, or nullopt after answering 400/422.
+  std::optional<json::Document> json_body(const httplib::Request& req, httplib::Response& res) {
+    auto doc = json::parse(std::string_view(req.body));
+    if (!doc) {
+      send_error(res, 400, "invalid_request", "The request body is not valid JSON: " + doc.error().message() + ".");
+      return std::nullopt;
+    }
+    if (!doc->root().is_object()) {
+      send_error(res, 422, "invalid_request", "The request body must be a JSON object.");
+      return std::nullopt;
+    }
+    return std::move(*doc);
+  }
+
+  // --- routes -------------------------------------------------------------------
+
+  void handle(const httplib::Request& req, httplib::Response& res) {
+    if (req.target.empty() || req.target.front() != '/') {
+      // Only origin-form targets: anything else could turn a redirect into
+      // one to another host (base URL + "evil.example/...").
+      send_error(res, 400, "invalid_request", "The request target must be a path starting with '/'.");
+      return;
+    }
+    RawTarget target = split_target(req.target);
+    bool get = req.method == "GET" || req.method == "HEAD";
+    bool post = req.method == "POST";
+    HttpRoute route = classify(req.method, target.path);
+    switch (route) {
+      case HttpRoute::healthz:
+        if (!get) return method_not_allowed(res, "GET, HEAD");
+        return send_json(res, 200, R"({"status":"ok","service":"cutover"})");
+      case HttpRoute::readyz:
+        if (!get) return method_not_allowed(res, "GET, HEAD");
+        return readyz(res);
+      case HttpRoute::metrics:
+        if (!get) return method_not_allowed(res, "GET, HEAD");
+        if (authenticate(req, res) == nullptr) return;
+        res.status = 200;
+        res.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
+        return;
+      case HttpRoute::status:
+        if (!get) return method_not_allowed(res, "GET, HEAD");
+        return status(req, res);
+      case HttpRoute::evaluate:
+        if (!post) return method_not_allowed(res, "POST");
+        return evaluate(req, res);
+      case HttpRoute::override_:
+        if (!post) return method_not_allowed(res, "POST");
+        return override_route(req, res);
+      case HttpRoute::web:
+        return web_entry(req, res, target);
+      case HttpRoute::other:
+      case HttpRoute::count_:
+        return method_not_allowed(res, "GET, HEAD");
+    }
+  }
+
+  void method_not_allowed(httplib::Response& res, const char* allow) {
+    res.set_header("Allow", allow);
+    send_error(res, 405, "method_not_allowed", std::string("Method not allowed; this path takes ") + allow + ".");
+  }
+
+  void readyz(httplib::Response& res) {
+    std::string problem = stopping.load() ? std::string("shutting down") : store->problem();
+    if (problem.empty()) return send_json(res, 200, R"({"status":"ready"})");
+    JsonWriter w;
+    w.begin_object().member("status", "not_ready").member("reason", problem).end_object();
+    send_json(res, 503, w.take());
+  }
+
+  void status(const httplib::Request& req, httplib::Response& res) {
+    if (authenticate(req, res) == nullptr) return;
+    std::string body = store->read([&](const routing::OverrideState& s) { return routing::status_json(*engine, s.overrides); });
+    send_json(res, 200, data_envelope(body));
+  }
+
+  void evaluate(const httplib::Request& req, httplib::Response& res) {
+    if (authenticate(req, res) == nullptr) return;
+    auto doc = json_body(req, res);
+    if (!doc) return;
+    BodyField path{doc->root().find("path")};
+    BodyField key{doc->root().find("cohort_key")};
+    FieldErrors errors;
+    if (path.given() && !path.node->is_string()) errors.push_back({"path", "Path must be a string."});
+    else if (!path.given() || routing::trim(path.node->as_string()).empty()) errors.push_back({"path", "Path is required."});
+    if (key.given() && !key.node->is_string()) errors.push_back({"cohort_key", "Cohort key must be a string."});
+    if (!errors.empty()) return send_field_errors(res, errors);
+    std::string cohort_key;
+    if (key.given() && !routing::trim(key.node->as_string()).empty()) cohort_key = std::string(key.node->as_string());
+    else cohort_key = cohort_key_from_headers(req);
+    std::string body = store->read([&](const routing::OverrideState& s) {
+      routing::Decision d = engine->evaluate(path.node->as_string(), cohort_key, s.overrides);
+      metrics->count_decision(DecisionSource::evaluate, d);
+      return routing::decision_json(d);
+    });
+    send_json(res, 200, data_envelope(body));
+  }
+
+  void override_route(const httplib::Request& req, httplib::Response& res) {
+    std::string request = request_id(req, res);
+    const Token* token = authenticate(req, res);
+    if (token == nullptr) return;
+    if (token->role != Role::operator_) {
+      return send_error(res, 403, "forbidden", "An operator token is required to change route overrides.");
+    }
+    auto doc = json_body(req, res);
+    if (!doc) return;
+    BodyField target{doc->root().find("target")};
+    BodyField domain{doc->root().find("domain")};
+    FieldErrors errors;
+    if (!target.given()) errors.push_back({"target", "Target is required."});
+    else if (!target.node->is_string()) errors.push_back({"target", "Target must be a string."});
+    if (domain.given() && !domain.node->is_string()) errors.push_back({"domain", "Domain must be a string."});
+    if (!errors.empty()) return send_field_errors(res, errors);
+    std::optional<std::string_view> domain_text;
+    if (domain.given()) domain_text = domain.node->as_string();
+
+    auto record = [&](const OverrideStore::Applied& a) -> Status {
+      JsonWriter w;
+      w.begin_object();
+      w.member("time", base::rfc3339_utc(clock.now_ns()));
+      w.member("event", "route.split.override.updated");
+      w.member("request_id", request);
+      w.member("identity", token->name);
+      w.member("role", role_name(token->role));
+      w.member("target", a.change.target);
+      w.member("scope", a.change.scope);
+      w.key("previous");
+      if (a.change.previous) w.string(routing::target_name(*a.change.previous));
+      else w.null();
+      w.key("current");
+      if (a.change.current) w.string(routing::target_name(*a.change.current));
+      else w.null();
+      w.member("revision", a.state.revision);
+      w.end_object();
+      return audit->append(w.str(), /*sync=*/true);
+    };
+    auto applied = store->apply(target.node->as_string(), domain_text, token->name, record);
+    if (!applied) {
+      std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
+      if (applied.error().code() == ErrorCode::conflict) {
+        return send_error(res, 503, "state_busy", "Another server is updating the overrides; retry.");
+      }
+      return send_error(res, 500, "internal_error",
+                        "The override could not be completed: " + applied.error().message() +
+                            " (check the status: the override may be in force without its audit line).");
+    }
+    if (!*applied) return send_field_errors(res, {{applied->error().field, applied->error().message}});
+    metrics->count_override((*applied)->change.scope, (*applied)->change.target);
+    send_json(res, 200, data_envelope(routing::status_json(*engine, (*applied)->state.overrides)));
+  }
+
+  void web_entry(const httplib::Request& req, httplib::Response& res, const RawTarget& target) {
+    std::string request = request_id(req, res);
+    std::string cohort_key = cohort_key_from_headers(req);
+    routing::Decision d = store->read([&](const routing::OverrideState& s) { return engine->evaluate(target.path, cohort_key, s.overrides); });
+    metrics->count_decision(DecisionSource::web, d);
+    res.set_header("x-cutover-target", std::string(routing::target_name(d.target)));
+    res.set_header("x-cutover-reason", std::string(d.reason));
+    std::optional<std::string> location = d.target == routing::RouteTarget::legacy
+                                              ? engine->legacy_redirect_url(target.path, target.query)
+                                              : engine->rust_redirect_url(target.path, target.query);
+    if (location) {
+      res.status = 307;
+      res.set_header("Location", encode_for_location(*location));
+    } else if (d.target == routing::RouteTarget::legacy) {
+      send_error(res, 503, "legacy_route_unavailable", "Legacy route target is not configured.");
+    } else {
+      JsonWriter w;
+      w.begin_object().key("data");
+      routing::write_decision(w, d);
+      w.end_object();
+      send_json(res, 200, w.take());
+    }
+    JsonWriter line;
+    line.begin_object();
+    line.member("time", base::rfc3339_utc(clock.now_ns()));
+    line.member("event", "route.split.decision");
+    line.member("request_id", request);
+    line.member("method", req.method);
+    line.member("path", d.path);
+    line.member("target", routing::target_name(d.target));
+    line.member("reason", d.reason);
+    line.member("route_domain", d.route_domain);
+    line.member("rollback_target", routing::target_name(d.rollback_target));
+    line.member("cohort_key", d.cohort_key);
+    if (d.cohort_bucket) line.member("cohort_bucket", static_cast<uint64_t>(*d.cohort_bucket));
+    line.member("user_agent", header_value(req, "user-agent"));
+    line.member("status", res.status);
+    if (location) line.member("location", encode_for_location(*location));
+    line.end_object();
+    if (auto st = audit->append(line.str(), /*sync=*/false); !st) {
+      std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
+    }
+  }
+
+  // Answers the library's own errors (413, 400, ...) with the envelope.
+  httplib::Server::HandlerResponse error_page(const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 413:
+        send_error(res, 413, "payload_too_large",
+                   "The request body is larger than " + std::to_string(options.max_body_bytes) + " bytes.");
+        break;
+      case 414: send_error(res, 414, "uri_too_long", "The request target is too long."); break;
+      case 404: send_error(res, 404, "not_found", "Route '" + req.path + "' was not found."); break;
+      case 405: method_not_allowed(res, "GET, HEAD"); break;
+      default: send_error(res, res.status, "invalid_request", "The request could not be read."); break;
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  void configure_http() {
+    size_t threads = options.threads ? options.threads : k_default_threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_keep_alive_max_count(1000);
+    http.set_keep_alive_timeout(2);
+    http.set_read_timeout(5);
+    http.set_write_timeout(5);
+    http.set_tcp_nodelay(true);
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+    http.Get(".*", handler);
+    http.Post(".*", handler);
+    http.Put(".*", handler);
+    http.Patch(".*", handler);
+    http.Delete(".*", handler);
+    http.Options(".*", handler);
+    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      t_request_start_ns = monotonic_ns();
+      t_request_route = classify(req.method, split_target(req.target).path);
+      t_request_timed = true;
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+      HttpRoute route = t_request_timed ? t_request_route : HttpRoute::other;
+      int64_t elapsed = t_request_timed ? monotonic_ns() - t_request_start_ns : 0;
+      t_request_timed = false;
+      metrics->observe_request(route, res.status, elapsed);
+    });
+    http.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) { return error_page(req, res); }));
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      send_error(res, 500, "internal_error", "Internal server error.");
+    });
+  }
+};
+
+ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ControlServer::~ControlServer() = default;
+
+const std::vector<std::string>& ControlServer::warnings() const { return impl_->warnings; }
+const std::string& ControlServer::state_dir() const { return impl_->state_dir; }
+
+Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions& options, base::FileSystem& fs,
+                                                             base::Clock& clock) {
+  if (options.config_path.empty()) {
+    return make_error(ErrorCode::invalid_argument, "--config is required: the route config names the tokens file");
+  }
+  auto impl = std::make_unique<Impl>(options, fs, clock);
+  // The route config, with the environment over it.
+  TRY_ASSIGN(LoadedConfig loaded, load_route_config(fs, options.config_path, options.environment));
+  impl->warnings = std::move(loaded.warnings);
+  std::string tokens_file = tokens_path(loaded.config, options.config_path);
+  impl->engine = std::make_unique<routing::RouteSplit>(std::move(loaded.config));
+
+  // The tokens: no server answers the control API without them.
+  if (tokens_file.empty()) {
+    return make_error(ErrorCode::invalid_argument, "route config " + options.config_path +
+                                                       " names no tokens_file; the control API needs one "
+                                                       "(docs/formats/tokens.md)");
+  }
+  auto tokens_text = fs.read_file(tokens_file);
+  if (!tokens_text) return tl::unexpected(tokens_text.error().with_context("tokens file " + tokens_file));
+  TRY_ASSIGN(impl->tokens, TokenSet::parse(tokens_text->view(), tokens_file));
+
+  // The state folder: overrides (a corrupt file stops us here) and the audit log.
+  impl->state_dir = options.state_dir.empty() ? base::join_path(base::parent_directory(options.config_path), "state")
+                                              : options.state_dir;
+  TRY_ASSIGN(impl->store, OverrideStore::open(fs, clock, impl->state_dir, *impl->engine));
+  TRY_ASSIGN(impl->audit, AuditLog::open(audit_log_path(impl->state_dir)));
+  impl->metrics = std::make_unique<Metrics>(*impl->engine);
+  impl->request_id_prefix = "req_" + std::to_string(::getpid()) + "_";
+  impl->configure_http();
+  return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
+}
+
+Result<int> ControlServer::bind() {
+  int port = impl_->options.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(impl_->options.host);
+    if (port < 0) port = 0;
+  } else if (!impl_->http.bind_to_port(impl_->options.host, port)) {
+    port = 0;
+  }
+  if (port <= 0) {
+    return make_error(ErrorCode::io_error, "cannot listen on " + impl_->options.host + ":" +
+                                               std::to_string(impl_->options.port) +
+                                               " (address in use, or not an address of this machine?)");
+  }
+  impl_->http.widen_backlog();
+  return port;
+}
+
+Status ControlServer::run() {
+  // stop() may come from another thread at any moment, even before the HTTP
+  // library has started: with `running` set first and `stopping` read
+  // after, either run() sees the stop, or stop() sees run() and waits for
+  // the library to be up before it stops it.
+  impl_->running.store(true);
+  if (impl_->stopping.load()) {
+    impl_->running.store(false);
+    return impl_->audit->sync();
+  }
+  std::thread syncer([this] {
+    std::unique_lock lock(impl_->sync_mutex);
+    while (!impl_->stopping.load()) {
+      impl_->sync_wake.wait_for(lock, k_audit_sync_interval);
+      if (auto st = impl_->audit->sync(); !st) std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
+    }
+  });
+  bool ok = impl_->http.listen_after_bind();
+  bool asked_to_stop = impl_->stopping.load();
+  impl_->running.store(false);
+  {
+    std::lock_guard lock(impl_->sync_mutex);
+    impl_->stopping.store(true);
+  }
+  impl_->sync_wake.notify_all();
+  syncer.join();
+  Status synced = impl_->audit->sync();
+  if (!ok && !asked_to_stop) return make_error(ErrorCode::io_error, "the HTTP server stopped unexpectedly");
+  return synced;
+}
+
+Status ControlServer::reopen_audit_log() { return impl_->audit->reopen(); }
+
+void ControlServer::stop() {
+  {
+    std::lock_guard lock(impl_->sync_mutex);
+    impl_->stopping.store(true);
+  }
+  impl_->sync_wake.notify_all();
+  // If run() has begun, wait (briefly) until the library runs, so that its
+  // stop() is not a no-op.
+  for (int i = 0; i < 5000 && impl_->running.load() && !impl_->http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  impl_->http.stop();
+}
+
+}  // namespace cutover::server

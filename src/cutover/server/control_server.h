@@ -1,0 +1,65 @@
+// The route-split control server (SPEC §6; docs/formats/http-api.md): the
+// control API (status, evaluate, override) behind bearer tokens, the web
+// entry that decides every other path and redirects it, /metrics, /healthz
+// and /readyz. Overrides persist in the state folder (OverrideStore); every
+// override and every served decision is a line in DIR/audit.jsonl.
+//
+// This is the only module that includes the HTTP library's header; it is
+// included in control_server.cc alone.
+//
+// Lifecycle: create() loads and checks everything (config, tokens, state)
+// and refuses to start on any problem; bind() takes the port; run() serves
+// until stop(), which may be called from any thread (the CLI calls it from
+// its signal thread on SIGTERM); in-flight requests finish, then run()
+// returns and the audit log is synced.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cutover/base/clock.h"
+#include "cutover/base/error.h"
+#include "cutover/base/file_system.h"
+#include "cutover/routing/config.h"
+
+namespace cutover::server {
+
+struct ServerOptions {
+  std::string config_path;  // required: the route config (it names the tokens file)
+  std::string state_dir;    // "" = "state" beside the config file
+  std::string host = "127.0.0.1";
+  int port = 8787;  // 0 = any free port (bind() says which)
+  routing::Environment environment;  // OA_ROUTE_SPLIT_* values to apply over the file
+  size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
+  size_t threads = 0;                 // worker threads; 0 = the default (128)
+};
+
+class ControlServer {
+ public:
+  static Result<std::unique_ptr<ControlServer>> create(const ServerOptions& options, base::FileSystem& fs,
+                                                       base::Clock& clock);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Environment values the config loader ignored (print them at start).
+  const std::vector<std::string>& warnings() const;
+  const std::string& state_dir() const;
+
+  // Binds the listening socket; returns the port (useful with port 0).
+  Result<int> bind();
+  // Serves until stop(). REQUIRES: bind() succeeded.
+  Status run();
+  // Asks run() to return; thread-safe, idempotent.
+  void stop();
+  // Reopens DIR/audit.jsonl (after log rotation moved it); thread-safe.
+  Status reopen_audit_log();
+
+ private:
+  struct Impl;
+  explicit ControlServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cutover::server
