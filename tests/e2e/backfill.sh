@@ -687,6 +687,17 @@ test_owner_survives_migration() {
     assert_eq "$owner" "$(stat -c %u:%g "$S/auth.json")" "owner after migration"
 }
 
+# Regression: a crash before the in-progress manifest left a store-sized
+# temporary file beside the store that nothing ever removed.
+test_stale_temp_file_of_a_crashed_run_is_removed() {
+    setup_fixtures
+    printf 'half a store' >"$S/.auth.json.cutover-20260101T000000Z.tmp"
+    printf 'not ours' >"$S/.auth.json.other.tmp"
+    backfill_ok --store "auth=$S/auth.json" --work-dir "$W"
+    assert_no_path "$S/.auth.json.cutover-20260101T000000Z.tmp" "the crashed run's temp file"
+    assert_file_exists "$S/.auth.json.other.tmp" "a file that is not ours"
+}
+
 TESTS=(
     test_reference_fixtures_manifest_and_backups
     test_migrated_fixtures_have_current_schema
@@ -717,6 +728,7 @@ TESTS=(
     test_permission_bits_survive_migration
     test_destructive_reset_invalid_json
     test_owner_survives_migration
+    test_stale_temp_file_of_a_crashed_run_is_removed
     test_canonicalize_file_and_stdin_agree
     test_canonicalize_invalid_json
     test_canonicalize_matches_manifest_checksum

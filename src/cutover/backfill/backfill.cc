@@ -162,6 +162,19 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   }
   if (auto st = fs.check_writable(folder); !st) return tl::unexpected(st.error().with_context(label));
 
+  // A crash before a run's in-progress manifest leaves its temporary file
+  // beside the store. No manifest names it and the store never depended on
+  // it (stores change only by renaming a complete temp file), so under the
+  // store-folder lock it is safe to remove.
+  std::string temp_prefix = "." + base::file_name(plan.path) + ".cutover-";
+  if (auto names = fs.list_directory(folder)) {
+    for (const auto& name : *names) {
+      if (name.rfind(temp_prefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+        (void)fs.remove(base::join_path(folder, name));
+      }
+    }
+  }
+
   plan.record.store = target.kind;
   plan.record.path = plan.path;
   plan.record.existed = info->exists;
