@@ -31,7 +31,7 @@ test_harness_passes_on_the_fixtures() {
     summary_invariants "$run/summary.json" || _e2e_fail "summary.json breaks the jq invariants"
     assert_eq passed "$(jq -r .overall_status "$run/summary.json")" "overall_status"
     assert_eq "$(jq '.totals.check_count' "$run/summary.json")" "$(wc -l <"$run/checks.jsonl" | tr -d ' ')" "one checks.jsonl line a check"
-    for id in backfill_writes_manifest manifest_found checksums_verify manifest_invariants store_rollback stores_restored runbook_present; do
+    for id in backfill_writes_manifest manifest_found checksums_verify manifest_invariants verify_baseline evidence_bundle store_rollback stores_restored route_rollback_drill runbook_present; do
         assert_eq pass "$(jq -r --arg id "$id" '.checks[] | select(.check_id == $id) | .status' "$run/summary.json")" "check $id"
     done
     # One log a check, where the summary says.
@@ -90,11 +90,25 @@ test_a_refused_backfill_fails_the_run_and_names_it() {
     assert_contains "$(cat "$TEST_TMP/out")" "FAIL backfill_writes_manifest" "the failed check is named"
 }
 
+test_a_route_server_that_cannot_start_fails_its_check_only() {
+    local rc run
+    printf '{"mode": "sideways"}' >"$TEST_TMP/routes.json"
+    "$CUTOVER" harness --out "$TEST_TMP/runs" --runbook "$RUNBOOK" --config "$TEST_TMP/routes.json" >"$TEST_TMP/out" 2>&1
+    rc=$?
+    assert_eq 1 "$rc" "exit status"
+    run="$(ls -d "$TEST_TMP"/runs/*/ | head -n 1)"
+    summary_invariants "$run/summary.json" || _e2e_fail "summary.json breaks the jq invariants"
+    assert_eq fail "$(jq -r '.checks[] | select(.check_id == "route_rollback_drill") | .status' "$run/summary.json")" "route check"
+    assert_contains "$(jq -r '.checks[] | select(.check_id == "route_rollback_drill") | .reason' "$run/summary.json")" "mode" "the reason names the field"
+    assert_eq 1 "$(jq '.totals.failed' "$run/summary.json")" "only the route check failed"
+}
+
 TESTS=(
     test_harness_passes_on_the_fixtures
     test_a_failing_check_still_writes_every_output
     test_given_stores_are_copied_and_never_touched
     test_a_refused_backfill_fails_the_run_and_names_it
+    test_a_route_server_that_cannot_start_fails_its_check_only
 )
 for t in "${TESTS[@]}"; do run_test "$t"; done
 finish_tests

@@ -5,6 +5,7 @@
 
 #include "cutover/backfill/backfill.h"
 #include "cutover/base/process.h"
+#include "cutover/routing/config.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
@@ -237,6 +238,94 @@ Outcome stores_hash_to_before(Drill& d) {
   return {true, "every store hashes to its pre-migration SHA-256"};
 }
 
+Outcome evidence_bundle(Drill& d) {
+  if (d.manifest_path.empty()) return need_manifest();
+  std::string key = base::join_path(d.run_dir, "keys/harness");
+  std::string bundle = base::join_path(d.run_dir, "evidence");
+  if (auto st = d.fs.create_directories(base::parent_directory(key)); !st) return {false, st.error().message()};
+  if (int st = run_cutover(d, {"keygen", "--out", key}); st != 0) return {false, "keygen exited with status " + std::to_string(st)};
+  std::vector<std::string> collect = {"evidence", "collect", "--manifest", d.manifest_path, "--out", bundle};
+  for (const auto& spec : d.options.spec_files) {
+    collect.push_back("--spec");
+    collect.push_back(spec);
+  }
+  if (int st = run_cutover(d, collect); st != 0) return {false, "evidence collect exited with status " + std::to_string(st)};
+  if (int st = run_cutover(d, {"evidence", "sign", bundle, "--key", key + ".key"}); st != 0) {
+    return {false, "evidence sign exited with status " + std::to_string(st)};
+  }
+  if (int st = run_cutover(d, {"evidence", "verify", bundle, "--trust", key + ".pub", "--threshold", "1"}); st != 0) {
+    return {false, "the signed bundle does not verify (exit status " + std::to_string(st) + ")"};
+  }
+  return {true, "collected, signed with a throwaway key, and verified: " + bundle};
+}
+
+// Starts a route-split server on an ephemeral port with a throwaway operator
+// token, drills every route group through the control API (rollback,
+// evaluate, restore the previous overrides), then stops the server.
+Outcome route_rollback_drill(Drill& d) {
+  if (d.manifest_path.empty()) return need_manifest();
+  std::string dir = base::join_path(d.run_dir, "routes");
+  if (auto st = d.fs.create_directories(dir); !st) return {false, st.error().message()};
+  std::string config_text = "{}";
+  std::string source = "built-in";
+  if (!d.options.routes_config.empty()) {
+    auto bytes = d.fs.read_file(d.options.routes_config);
+    if (!bytes) return {false, bytes.error().message()};
+    config_text = std::string(bytes->view());
+    source = d.options.routes_config;
+  }
+  auto config = routing::parse_route_config(config_text, source);
+  if (!config) return {false, config.error().message()};
+  // The same config with the harness's own tokens file beside it.
+  auto doc = json::parse(config_text);
+  if (!doc || !doc->root().is_object()) return {false, "route config " + source + " is not a JSON object"};
+  json::Node root = doc->with_member(doc->root(), "tokens_file", doc->make_string("tokens.txt"));
+  std::string config_path = base::join_path(dir, "config.json");
+  std::string token = hash::sha256_hex(d.run_dir + std::to_string(d.clock.now_ns()));  // throwaway
+  std::string token_file = base::join_path(dir, "operator.token");
+  for (const auto& [path, text] : std::vector<std::pair<std::string, std::string>>{
+           {config_path, json::to_canonical_string(root)},
+           {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n"},
+           {token_file, token}}) {
+    if (auto st = base::write_file_atomic(d.fs, path, text); !st) return {false, st.error().message()};
+  }
+  if (auto st = d.fs.set_mode(token_file, 0600); !st) return {false, st.error().message()};
+
+  std::string serve_line = "cutover serve --config " + quote(config_path) + " --listen 127.0.0.1:0 --state-dir " +
+                           quote(base::join_path(dir, "state"));
+  d.command = serve_line;
+  append_log(d, "$ " + serve_line + " &");
+  auto server = base::Child::spawn({d.options.cutover_binary, "serve", "--config", config_path, "--listen", "127.0.0.1:0",
+                                    "--state-dir", base::join_path(dir, "state")},
+                                   d.log_path);
+  if (!server) return {false, "cannot start the server: " + server.error().message()};
+  auto line = server->read_line(15000);
+  if (!line || line->rfind("listening on ", 0) != 0) {
+    return {false, "the server did not start: " + (line ? *line : line.error().message())};
+  }
+  std::string url = "http://" + line->substr(std::string("listening on ").size());
+  append_log(d, *line);
+
+  std::vector<std::string> failed;
+  for (const auto& group : config->route_groups) {
+    std::string report = base::join_path(dir, "drill-" + group.domain + ".json");
+    int st = run_cutover(d, {"drill", "--manifest", d.manifest_path, "--server", url, "--token-file", token_file,
+                             "--group", group.domain, "--scratch", base::join_path(dir, "scratch-" + group.domain),
+                             "--out", report});
+    if (st != 0) failed.push_back(group.domain);
+  }
+  auto stopped = server->terminate();
+  append_log(d, "server stopped, exit status " + (stopped ? std::to_string(*stopped) : stopped.error().message()));
+  if (!failed.empty()) {
+    std::string names;
+    for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
+    return {false, "route rollback failed for " + names};
+  }
+  if (!stopped || *stopped != 0) return {false, "the server did not stop cleanly on SIGTERM"};
+  return {true, std::to_string(config->route_groups.size()) +
+                    " route groups rolled back to their matrix targets through the control API, overrides restored"};
+}
+
 Outcome runbook_present(Drill& d) {
   d.command = "grep Expand/Migrate/Contract " + d.options.runbook_path;
   auto bytes = d.fs.read_file(d.options.runbook_path);
@@ -263,8 +352,10 @@ const CheckDef k_checks[] = {
     {"checksums_verify", "cutover verify: checksums, recounts and backups hold", checksums_verify},
     {"manifest_invariants", "manifest invariants: schema, stores, 64-hex after_sha256, counts", manifest_invariants},
     {"verify_baseline", "verify against the fixtures' count baseline", verify_against_baseline},
+    {"evidence_bundle", "the evidence bundle is collected, signed with a throwaway key and verified", evidence_bundle},
     {"store_rollback", "store rollback from the same manifest runs", store_rollback_runs},
     {"stores_restored", "every store hashes to its pre-migration SHA-256 again", stores_hash_to_before},
+    {"route_rollback_drill", "every route group rolls back to its matrix target through the control API", route_rollback_drill},
     {"runbook_present", "docs/RUNBOOK.md is present and names the procedure", runbook_present},
 };
 
