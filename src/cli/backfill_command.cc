@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/backfill/backfill.h"
+#include "cutover/evidence/gates.h"
+#include "cutover/evidence/ledger.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 
@@ -16,8 +18,29 @@ struct BackfillArgs {
   std::vector<std::string> spec_files;
   std::string work_dir;
   bool allow_destructive_reset = false;
+  std::string ledger;               // the phase ledger: rule 5 refuses destructive resets during the overlap
+  std::vector<std::string> groups;  // the route groups the stores belong to (default: every group)
   bool json = false;
 };
+
+// Rule 5: nothing destructive while both versions run. A destructive reset is
+// refused while the ledger shows a route group before contract.
+Status check_rule_5(const BackfillArgs& args) {
+  if (!args.allow_destructive_reset || args.ledger.empty()) return {};
+  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return tl::unexpected(ledger.error().with_context("ledger " + args.ledger));
+  if (args.groups.empty()) {
+    if (auto st = evidence::destructive_changes_allowed_everywhere(*ledger); !st) {
+      return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
+    }
+  }
+  for (const auto& group : args.groups) {
+    if (auto st = evidence::destructive_changes_allowed(*ledger, group); !st) {
+      return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
+    }
+  }
+  return {};
+}
 
 // The reference wrapper's environment variables, used when no --store is given.
 const std::pair<const char*, const char*> k_store_env[] = {
@@ -87,6 +110,7 @@ int backfill_main(const BackfillArgs& args) {
   }
   auto options = options_from(args);
   if (!options) return report_error("backfill", options.error());
+  if (auto st = check_rule_5(args); !st) return report_error("backfill", st.error());
   auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
   if (!result) return report_error("backfill", result.error());
   if (args.json) {
@@ -110,6 +134,9 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--allow-destructive-reset", args->allow_destructive_reset,
                 "reproduce the reference tool: replace a non-object root or a wrong-typed key with an empty value "
                 "(after the backup) instead of refusing");
+  cmd->add_option("--ledger", args->ledger,
+                  "the phase ledger: --allow-destructive-reset is refused while a route group is before contract");
+  cmd->add_option("--group", args->groups, "with --ledger: the route groups these stores serve (default: every group)");
   cmd->add_flag("--json", args->json, "print a machine-readable result");
   cmd->callback([args, &exit_code] { exit_code = backfill_main(*args); });
 }
