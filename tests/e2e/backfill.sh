@@ -703,17 +703,17 @@ test_destructive_reset_refused_during_the_overlap() {
     setup_fixtures
     printf '{"sessions": []}' >"$S/auth.json"
     remember_file "$S/auth.json"
-    "$CUTOVER" gate advance billing_l402 expand --ledger "$TEST_TMP/ledger.jsonl" >/dev/null 2>&1 \
+    "$BIN" gate advance billing_l402 expand --ledger "$TEST_TMP/ledger.jsonl" >/dev/null 2>&1 \
         || fatal "cannot start a ledger"
     local rc
-    "$CUTOVER" backfill --store "auth=$S/auth.json" --work-dir "$W" --allow-destructive-reset \
+    "$BIN" backfill --store "auth=$S/auth.json" --work-dir "$W" --allow-destructive-reset \
         --ledger "$TEST_TMP/ledger.jsonl" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     rc=$?
     assert_eq 1 "$rc" "exit status"
     assert_contains "$(cat "$TEST_TMP/err")" "rule 5" "stderr"
     assert_contains "$(cat "$TEST_TMP/err")" "billing_l402" "stderr names the group"
     assert_file_unchanged "$S/auth.json"
-    "$CUTOVER" backfill --store "auth=$S/auth.json" --work-dir "$W" --allow-destructive-reset \
+    "$BIN" backfill --store "auth=$S/auth.json" --work-dir "$W" --allow-destructive-reset \
         --ledger "$TEST_TMP/ledger.jsonl" --group auth_entry >/dev/null 2>"$TEST_TMP/err"
     assert_eq 1 "$?" "a group with no record in the ledger is refused too"
     assert_contains "$(cat "$TEST_TMP/err")" "auth_entry" "stderr names the group"
