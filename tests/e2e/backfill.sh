@@ -18,18 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$root/tests/e2e/lib.sh"
 
-BIN="${1:-$root/build/cutover}"
-[[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
-if [[ ! -x "$BIN" ]]; then
-    echo "backfill.sh: binary not found or not executable: $BIN" >&2
-    exit 1
-fi
-for tool in jq flock sha256sum stat timeout cmp; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "backfill.sh: needs $tool on PATH" >&2
-        exit 1
-    fi
-done
+e2e_binary backfill.sh "${1:-}" jq flock sha256sum stat timeout cmp
 # The caller's environment must not choose stores or work folders for us.
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 

@@ -20,18 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$root/tests/e2e/lib.sh"
 
-BIN="${1:-$root/build/cutover}"
-[[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
-if [[ ! -x "$BIN" ]]; then
-    echo "evidence.sh: binary not found or not executable: $BIN" >&2
-    exit 1
-fi
-for tool in jq openssl sha256sum base64 cmp curl mkfifo timeout tail flock; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "evidence.sh: needs $tool on PATH" >&2
-        exit 1
-    fi
-done
+e2e_binary evidence.sh "${1:-}" jq openssl sha256sum base64 cmp curl mkfifo timeout tail flock
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY

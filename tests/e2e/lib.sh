@@ -23,6 +23,26 @@ E2E_FAILED_NAMES=()
 ASSERT_FAILS=0
 declare -A E2E_SHA=()
 
+# e2e_binary SUITE ARG TOOL...: sets BIN to the cutover binary (ARG, or
+# build/cutover under the repository) and stops the suite unless BIN is
+# executable and every TOOL is on PATH.
+e2e_binary() {
+    local suite="$1" arg="$2" tool
+    shift 2
+    BIN="${arg:-$root/build/cutover}"
+    [[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
+    if [[ ! -x "$BIN" ]]; then
+        echo "$suite: binary not found or not executable: $BIN" >&2
+        exit 1
+    fi
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "$suite: needs $tool on PATH" >&2
+            exit 1
+        fi
+    done
+}
+
 # --- reporting --------------------------------------------------------------
 
 # _e2e_fail MESSAGE...: records one failed assertion.

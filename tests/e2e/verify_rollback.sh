@@ -17,18 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=lib.sh
 source "$root/tests/e2e/lib.sh"
 
-BIN="${1:-$root/build/cutover}"
-[[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
-if [[ ! -x "$BIN" ]]; then
-    echo "verify_rollback.sh: binary not found or not executable: $BIN" >&2
-    exit 1
-fi
-for tool in jq flock sha256sum cmp timeout; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "verify_rollback.sh: needs $tool on PATH" >&2
-        exit 1
-    fi
-done
+e2e_binary verify_rollback.sh "${1:-}" jq flock sha256sum cmp timeout
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 
 KINDS=(auth codex_threads domain)
