@@ -65,6 +65,21 @@ TEST(RoutingPaths, TrimKeepsInnerAndNonWhiteSpace) {
   EXPECT_EQ(trim(""), "");
 }
 
+// The server once trimmed a header value returned by value and kept the view
+// (AddressSanitizer: stack-use-after-scope); trim() of a temporary string no
+// longer compiles.
+template <typename T>
+constexpr bool can_trim = requires(T&& t) { trim(std::forward<T>(t)); };
+
+TEST(RoutingPaths, TrimOfATemporaryStringDoesNotCompile) {
+  static_assert(!can_trim<std::string>);
+  static_assert(can_trim<const std::string&>);
+  static_assert(can_trim<std::string_view>);
+  static_assert(can_trim<const char*>);
+  std::string kept = "  x  ";
+  EXPECT_EQ(trim(kept), "x");
+}
+
 TEST(RoutingPaths, GroupPrefixMatching) {
   EXPECT_TRUE(group_prefix_matches("/chat", "/chat"));
   EXPECT_TRUE(group_prefix_matches("/chat", "/chat/thread-1"));

@@ -163,8 +163,11 @@ test_authentication_401_and_403() {
     req GET /metrics
     expect_error 401 unauthorized
 
-    req GET "$CTRL/status" "$VIEW_TOKEN"
+    req GET "$CTRL/status" "$VIEW_TOKEN" "" -H 'x-request-id: trace-42'
     assert_eq 200 "$CODE" "viewer reads the status"
+    assert_eq trace-42 "$(header x-request-id)" "the caller's request id comes back"
+    req GET "$CTRL/status" "$VIEW_TOKEN" "" -H 'x-request-id: not usable!'
+    assert_match "$(header x-request-id)" '^req_[0-9]+_[0-9]+$' "an unusable request id is replaced"
     req POST "$CTRL/evaluate" "$VIEW_TOKEN" '{"path":"/chat"}'
     assert_eq 200 "$CODE" "viewer evaluates"
     req POST "$CTRL/override" "$VIEW_TOKEN" '{"target":"legacy"}'
@@ -525,6 +528,89 @@ test_sighup_reopens_the_audit_log_after_rotation() {
     stop_server
     assert_eq 1 "$(grep -c '"path":"/billing"' "$TEST_TMP/state/audit.jsonl.1")" "the rotated file keeps the old line"
     assert_eq 1 "$(grep -c '"path":"/login"' "$TEST_TMP/state/audit.jsonl")" "the new file gets the new line"
+}
+
+# raw_connect FD: opens a TCP connection to the server on file descriptor FD.
+raw_connect() { eval "exec $1<>/dev/tcp/127.0.0.1/${ADDR##*:}"; }
+
+# read_response FD: reads the next response on FD; sets RAW_STATUS (the
+# status line) and RAW_BODY (Content-Length bytes).
+read_response() {
+    local fd="$1" line len=0
+    RAW_STATUS=""
+    read -r -t 10 RAW_STATUS <&"$fd" || return 1
+    RAW_STATUS="${RAW_STATUS%$'\r'}"
+    while read -r -t 10 line <&"$fd"; do
+        line="${line%$'\r'}"
+        [[ -z "$line" ]] && break
+        if [[ "${line,,}" == content-length:* ]]; then len="${line#*: }"; fi
+    done
+    RAW_BODY=""
+    if ((len > 0)); then read -r -t 10 -N "$len" RAW_BODY <&"$fd" || return 1; fi
+}
+
+test_connections_pipelining_partial_requests_and_100_continue() {
+    write_setup
+    start_server
+    # Two requests in one write: two answers, in order.
+    raw_connect 7
+    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+    read_response 7 || fatal "no first answer"
+    assert_eq "HTTP/1.1 200 OK" "$RAW_STATUS" "first pipelined answer"
+    assert_contains "$RAW_BODY" '"status":"ok"'
+    read_response 7 || fatal "no second answer"
+    assert_contains "$RAW_BODY" '"status":"ready"' "second pipelined answer"
+    # Clients that send half a request hold no thread: with more of them
+    # than the server has event threads, others are still answered.
+    local fd
+    for fd in 10 11 12 13 14; do
+        raw_connect "$fd"
+        printf 'POST /api/v1/control/route-split/evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 16\r\n\r\n{"path":' "$VIEW_TOKEN" >&"$fd"
+    done
+    req GET /healthz
+    assert_eq 200 "$CODE" "answered while five requests are half sent"
+    # The halves complete: each gets its answer.
+    for fd in 10 11 12 13 14; do
+        printf '"/chat"}' >&"$fd"
+        read_response "$fd" || fatal "no answer on $fd"
+        assert_eq "HTTP/1.1 200 OK" "$RAW_STATUS" "completed request on $fd"
+        assert_contains "$RAW_BODY" '"path":"/chat"'
+        eval "exec $fd>&-"
+    done
+    # Expect: 100-continue gets its interim answer before the body is sent.
+    raw_connect 8
+    printf 'POST /api/v1/control/route-split/evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 16\r\nExpect: 100-continue\r\n\r\n' "$VIEW_TOKEN" >&8
+    local interim blank
+    read -r -t 10 interim <&8 || fatal "no interim answer"
+    assert_eq "HTTP/1.1 100 Continue" "${interim%$'\r'}"
+    read -r -t 10 blank <&8
+    printf '{"path":"/chat"}' >&8
+    read_response 8 || fatal "no answer after 100 Continue"
+    assert_eq "HTTP/1.1 200 OK" "$RAW_STATUS"
+    exec 7>&- 8>&-
+    stop_server
+}
+
+test_an_idle_keepalive_connection_is_closed_after_its_timeout() {
+    write_setup
+    start_server
+    raw_connect 7
+    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+    read_response 7 || fatal "no answer"
+    assert_eq "HTTP/1.1 200 OK" "$RAW_STATUS"
+    # The server closes the idle connection after its keep-alive timeout
+    # (2 s): the read below ends at that end of stream, not at its own limit.
+    local start end extra=""
+    start="$(date +%s%N)"
+    read -r -t 8 extra <&7
+    local rc=$?
+    end="$(date +%s%N)"
+    assert_eq 1 "$rc" "end of stream (not a timeout, 142)"
+    assert_eq "" "$extra"
+    local ms=$(((end - start) / 1000000))
+    if ((ms < 1500 || ms > 6000)); then _e2e_fail "closed after $ms ms, expected about 2000"; fi
+    exec 7>&-
+    stop_server
 }
 
 # --- cutover routes ---------------------------------------------------------------

@@ -7,9 +7,21 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,19 +45,471 @@ using routing::JsonWriter;
 constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
 constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
 constexpr std::string_view k_override_path = "/api/v1/control/route-split/override";
-constexpr size_t k_default_threads = 128;
 constexpr size_t k_listen_backlog = 1024;
 constexpr auto k_audit_sync_interval = std::chrono::seconds(1);
 
-// The HTTP library keeps its listening socket to itself; this widens its
-// backlog of 5, which would drop connections that arrive in a burst.
+int64_t monotonic_ns();
+
+// --- the connection layer ------------------------------------------------------
+//
+// cpp-httplib parses requests and writes responses; its own connection
+// handling (a pool thread per connection, a poll(2) before every read and
+// every write, both socket addresses fetched again for every request: 11
+// system calls and a thread switch a request, measured) is replaced here:
+//
+//   - the library's accept loop hands each connection to
+//     HttpServer::process_and_close_socket, which registers it with an epoll
+//     set and returns;
+//   - a few event threads (one a core) wait on that set; a readable
+//     connection's bytes are received without blocking into its buffer until
+//     a whole request is there (headers, and the body its Content-Length
+//     announces), and only then does the library's process_request() parse
+//     and answer it, reading from the buffer, so a slow client never holds a
+//     thread;
+//   - the answer goes out in one send(); the connection is re-armed
+//     (EPOLLONESHOT: one thread at a time per connection).
+// Idle keep-alive connections are closed after the keep-alive timeout, and
+// all of them when the server stops.
+
+// One connection's bytes, as the library's parser and writer see them.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(socket_t sock, int read_timeout_ms) : sock_(sock), read_timeout_ms_(read_timeout_ms) {}
+
+  bool is_readable() const override { return pos_ < buf_.size() || poll_in(read_timeout_ms_); }
+  bool is_writable() const override { return true; }  // send() blocks, bounded by SO_SNDTIMEO
+
+  // Reads from the buffer; when it is empty (a chunked body longer than what
+  // arrived), sends what is pending and waits up to the read timeout.
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ == buf_.size()) {
+      if (!flush()) return -1;
+      ssize_t n = receive_blocking();
+      if (n <= 0) return n;
+    }
+    size_t n = std::min(size, buf_.size() - pos_);
+    std::memcpy(ptr, buf_.data() + pos_, n);
+    pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    out_.append(ptr, size);
+    if (out_.size() >= k_flush_bytes && !flush()) return -1;
+    return static_cast<ssize_t>(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    if (!peer_known_) peer_known_ = address_of(::getpeername, peer_ip_, peer_port_);
+    ip = peer_ip_;
+    port = peer_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    if (!local_known_) local_known_ = address_of(::getsockname, local_ip_, local_port_);
+    ip = local_ip_;
+    port = local_port_;
+  }
+  socket_t socket() const override { return sock_; }
+
+  // Sends what is pending; false if the peer is gone or too slow.
+  bool flush() {
+    size_t done = 0;
+    while (done < out_.size()) {
+      ssize_t n = ::send(sock_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    out_.clear();
+    return true;
+  }
+
+  enum class Fill { more, eof, error, would_block };
+  // Appends what the socket holds without waiting.
+  Fill receive_available() {
+    compact();
+    for (;;) {
+      size_t old = buf_.size();
+      size_t room = std::max<size_t>(k_read_chunk, buf_.capacity() - old);
+      buf_.resize(old + room);
+      ssize_t n = ::recv(sock_, buf_.data() + old, room, MSG_DONTWAIT);
+      buf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+      if (n > 0) return Fill::more;
+      if (n == 0) return Fill::eof;
+      if (errno == EINTR) continue;
+      return (errno == EAGAIN || errno == EWOULDBLOCK) ? Fill::would_block : Fill::error;
+    }
+  }
+
+  // Whether the buffer holds a whole request: the header block, and the body
+  // its Content-Length announces (a chunked body: its last chunk). A request
+  // whose header block outgrows k_max_header_bytes, or whose body is larger
+  // than the buffer may hold, is handed over as it is: the library answers
+  // it with its own error (431/400, 413) without reading on.
+  bool has_request() const {
+    std::string_view data(buf_.data() + pos_, buf_.size() - pos_);
+    // Blank lines before a request are tolerated, as the library tolerates them.
+    size_t lead = data.find_first_not_of("\r\n");
+    if (lead == std::string_view::npos) return false;
+    size_t end = data.find("\r\n\r\n", lead);
+    if (end == std::string_view::npos) return data.size() - lead > k_max_header_bytes;
+    std::string_view headers = data.substr(lead, end + 4 - lead);
+    size_t body = data.size() - (lead + headers.size());
+    std::string_view length = header_in(headers, "content-length");
+    if (!length.empty()) {
+      size_t n = 0;
+      for (char c : length) {
+        if (c < '0' || c > '9' || n > k_max_body_bytes) return true;  // the library refuses it
+        n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      return n > k_max_body_bytes || body >= n;
+    }
+    if (!header_in(headers, "transfer-encoding").empty()) {
+      return data.find("\r\n0\r\n\r\n", lead + headers.size() - 2) != std::string_view::npos ||
+             body > k_max_body_bytes;
+    }
+    return true;
+  }
+
+  // Bytes of a request received and not yet consumed.
+  bool has_pending_input() const { return pos_ < buf_.size(); }
+
+  // A client that sent "Expect: 100-continue" waits for an interim answer
+  // before it sends the body: send it now, so the body can arrive while no
+  // thread waits for it, and rename the header in the buffer so that the
+  // library does not send a second one. Returns whether it did.
+  bool answer_expect_continue() {
+    std::string_view data(buf_.data() + pos_, buf_.size() - pos_);
+    size_t end = data.find("\r\n\r\n");
+    if (end == std::string_view::npos) return false;
+    std::string_view expect = header_in(data.substr(0, end + 4), "expect");
+    if (expect.size() != 12 || ascii_lower_copy(expect) != "100-continue") return false;
+    size_t line = static_cast<size_t>(expect.data() - buf_.data());
+    while (line > pos_ && buf_[line - 1] != '\n') --line;
+    buf_[line] = 'X';  // "Xxpect:": a header nobody reads
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+    return flush();
+  }
+
+  // The request was answered: drop what it read.
+  void done_with_request() { compact(); }
+
+  static constexpr size_t k_max_header_bytes = 16 * 1024;
+  static constexpr size_t k_max_body_bytes = 1024 * 1024;  // above the server's limit: the library answers 413
+
+ private:
+  static constexpr size_t k_read_chunk = 8 * 1024;
+  static constexpr size_t k_flush_bytes = 64 * 1024;
+
+  static std::string ascii_lower_copy(std::string_view v) { return routing::ascii_lower(v); }
+
+  // The value of header `name` (lower case) in a header block, or "".
+  static std::string_view header_in(std::string_view headers, std::string_view name) {
+    size_t line = headers.find("\r\n");
+    while (line != std::string_view::npos && line + 2 < headers.size()) {
+      size_t start = line + 2;
+      size_t next = headers.find("\r\n", start);
+      std::string_view h = headers.substr(start, next - start);
+      if (h.size() > name.size() && h[name.size()] == ':') {
+        bool same = true;
+        for (size_t i = 0; i < name.size() && same; ++i) {
+          same = static_cast<char>(std::tolower(static_cast<unsigned char>(h[i]))) == name[i];
+        }
+        if (same) return routing::trim(h.substr(name.size() + 1));
+      }
+      line = next;
+    }
+    return {};
+  }
+
+  void compact() {
+    if (pos_ == 0) return;
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    pos_ = 0;
+  }
+
+  ssize_t receive_blocking() {
+    Fill f = receive_available();
+    if (f == Fill::would_block) {
+      if (!poll_in(read_timeout_ms_)) return -1;
+      f = receive_available();
+    }
+    if (f == Fill::more) return static_cast<ssize_t>(buf_.size() - pos_);
+    return f == Fill::eof ? 0 : -1;
+  }
+
+  using AddressFn = int (*)(int, sockaddr*, socklen_t*);
+  bool address_of(AddressFn fn, std::string& ip, int& port) const {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (fn(sock_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      port = ntohs(a->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      port = ntohs(a->sin6_port);
+    }
+    ip = text;
+    return true;
+  }
+
+  bool poll_in(int timeout_ms) const {
+    pollfd p{sock_, POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    return r > 0;
+  }
+
+  socket_t sock_;
+  int read_timeout_ms_;
+  std::vector<char> buf_;
+  size_t pos_ = 0;
+  std::string out_;
+  mutable bool peer_known_ = false, local_known_ = false;
+  mutable std::string peer_ip_, local_ip_;
+  mutable int peer_port_ = -1, local_port_ = -1;
+};
+
+class HttpServer;
+
+// The epoll set and its threads.
+class EventLoop {
+ public:
+  EventLoop(HttpServer& http, size_t threads) : http_(http), threads_(threads) {}
+  ~EventLoop() { stop(); }
+
+  // REQUIRES: not started.
+  Status start();
+  // Takes over an accepted connection (closes it when the loop is stopped).
+  void add(socket_t sock);
+  // Stops the threads and closes every connection; idempotent.
+  void stop();
+
+ private:
+  struct Connection {
+    explicit Connection(socket_t s, int read_timeout_ms) : sock(s), stream(s, read_timeout_ms) {}
+    std::mutex mutex;  // held while a thread serves it
+    socket_t sock;
+    ConnectionStream stream;
+    size_t served = 0;
+    int64_t last_active_ns = 0;
+    bool closed = false;
+  };
+
+  void run(size_t index);
+  // Answers every whole request the connection holds; false once it is
+  // closed. REQUIRES: c.mutex held.
+  bool serve_locked(Connection& c);
+  void close_locked(Connection& c);  // REQUIRES: c.mutex held
+  void sweep_idle();
+
+  static constexpr size_t k_events_per_wait = 4;
+
+  HttpServer& http_;
+  size_t threads_;
+  int epoll_ = -1;
+  int wake_ = -1;  // eventfd: stop() wakes the threads through it
+  std::vector<std::thread> workers_;
+  std::atomic<bool> stopping_{false};
+  std::mutex connections_mutex_;
+  std::map<uint64_t, std::shared_ptr<Connection>> connections_;
+  uint64_t next_id_ = 1;  // 0 is the wake-up eventfd
+  std::atomic<int64_t> next_sweep_ns_{0};
+};
+
+// The HTTP library, with its connections served by an EventLoop and its
+// listening backlog widened (its backlog of 5 drops connections that arrive
+// in a burst).
 class HttpServer : public httplib::Server {
  public:
   void widen_backlog() {
     socket_t s = svr_sock_;
     if (s != INVALID_SOCKET) ::listen(s, static_cast<int>(k_listen_backlog));
   }
+  void set_event_loop(EventLoop* loop) { loop_ = loop; }
+
+  int read_timeout_ms() const { return static_cast<int>(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000); }
+  int64_t keep_alive_ns() const { return static_cast<int64_t>(keep_alive_timeout_sec_) * 1'000'000'000; }
+  size_t keep_alive_max() const { return keep_alive_max_count_; }
+  timeval send_timeout() const { return {write_timeout_sec_, static_cast<suseconds_t>(write_timeout_usec_)}; }
+
+  // Parses and answers one request that `stream` holds (the library's own).
+  bool answer(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+    return process_request(stream, close_connection, connection_closed, nullptr);
+  }
+
+ private:
+  // Called by the library's accept loop (on its pool) for each connection.
+  bool process_and_close_socket(socket_t sock) override {
+    loop_->add(sock);
+    return true;
+  }
+
+  EventLoop* loop_ = nullptr;
 };
+
+Status EventLoop::start() {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_ < 0 || wake_ < 0) return make_error(ErrorCode::io_error, std::string("epoll: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+  for (size_t i = 0; i < threads_; ++i) workers_.emplace_back([this, i] { run(i); });
+  return ok_status();
+}
+
+void EventLoop::add(socket_t sock) {
+  int one = 1;
+  ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval send_timeout = http_.send_timeout();
+  ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+  auto c = std::make_shared<Connection>(sock, http_.read_timeout_ms());
+  c->last_active_ns = monotonic_ns();
+  uint64_t id;
+  {
+    std::lock_guard lock(connections_mutex_);
+    if (stopping_.load()) {
+      ::close(sock);
+      return;
+    }
+    id = next_id_++;
+    connections_.emplace(id, c);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+  ev.data.u64 = id;
+  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, sock, &ev) != 0) {
+    std::lock_guard lock(connections_mutex_);
+    std::lock_guard conn(c->mutex);
+    close_locked(*c);
+    connections_.erase(id);
+  }
+}
+
+void EventLoop::run(size_t index) {
+  // Few events at a time: a thread that takes many would serve them one
+  // after another while another thread idles.
+  epoll_event events[k_events_per_wait];
+  while (!stopping_.load()) {
+    int n = ::epoll_wait(epoll_, events, static_cast<int>(k_events_per_wait), 100);
+    for (int i = 0; i < n && !stopping_.load(); ++i) {
+      uint64_t id = events[i].data.u64;
+      if (id == 0) continue;  // the wake-up
+      std::shared_ptr<Connection> c;
+      {
+        std::lock_guard lock(connections_mutex_);
+        auto it = connections_.find(id);
+        if (it == connections_.end()) continue;  // closed meanwhile
+        c = it->second;
+      }
+      bool alive;
+      {
+        std::lock_guard conn(c->mutex);
+        alive = serve_locked(*c);
+        if (alive) {
+          // Re-armed under the connection's lock: the sweeper cannot close
+          // it in between.
+          epoll_event ev{};
+          ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+          ev.data.u64 = id;
+          if (::epoll_ctl(epoll_, EPOLL_CTL_MOD, c->sock, &ev) != 0) {
+            close_locked(*c);
+            alive = false;
+          }
+        }
+      }
+      if (!alive) {
+        std::lock_guard lock(connections_mutex_);
+        connections_.erase(id);
+      }
+    }
+    if (index == 0) sweep_idle();
+  }
+}
+
+bool EventLoop::serve_locked(Connection& c) {
+  if (c.closed) return false;
+  for (;;) {
+    if (!c.stream.has_request()) {
+      c.stream.answer_expect_continue();
+      ConnectionStream::Fill f = c.stream.receive_available();
+      if (f == ConnectionStream::Fill::would_block) return true;  // wait for more
+      if (f != ConnectionStream::Fill::more) {
+        close_locked(c);
+        return false;
+      }
+      continue;
+    }
+    c.last_active_ns = monotonic_ns();
+    bool last = ++c.served >= http_.keep_alive_max() || stopping_.load();
+    bool connection_closed = false;
+    bool ok = http_.answer(c.stream, last, connection_closed);
+    c.stream.done_with_request();
+    c.last_active_ns = monotonic_ns();
+    if (!c.stream.flush() || !ok || connection_closed || last) {
+      close_locked(c);
+      return false;
+    }
+  }
+}
+
+void EventLoop::close_locked(Connection& c) {
+  if (c.closed) return;
+  c.closed = true;
+  ::shutdown(c.sock, SHUT_RDWR);
+  ::close(c.sock);  // also leaves the epoll set
+}
+
+void EventLoop::sweep_idle() {
+  int64_t now = monotonic_ns();
+  int64_t due = next_sweep_ns_.load();
+  if (now < due) return;
+  next_sweep_ns_.store(now + 100'000'000);
+  // Idle: no request for the keep-alive timeout; a request begun and not
+  // finished gets the read timeout on top (a slow client cannot keep a
+  // connection forever, one byte at a time).
+  int64_t idle_limit = http_.keep_alive_ns();
+  int64_t partial_limit = idle_limit + static_cast<int64_t>(http_.read_timeout_ms()) * 1'000'000;
+  std::lock_guard lock(connections_mutex_);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection& c = *it->second;
+    std::unique_lock conn(c.mutex, std::try_to_lock);  // busy connections are not idle
+    int64_t limit = conn.owns_lock() && c.stream.has_pending_input() ? partial_limit : idle_limit;
+    if (conn.owns_lock() && (c.closed || now - c.last_active_ns > limit)) {
+      close_locked(c);
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void EventLoop::stop() {
+  if (stopping_.exchange(true)) return;
+  if (wake_ >= 0) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
+  }
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard lock(connections_mutex_);
+  for (auto& [id, c] : connections_) {
+    std::lock_guard conn(c->mutex);
+    close_locked(*c);
+  }
+  connections_.clear();
+  if (epoll_ >= 0) ::close(epoll_);
+  if (wake_ >= 0) ::close(wake_);
+  epoll_ = wake_ = -1;
+}
 
 int64_t monotonic_ns() {
   timespec ts;
@@ -182,6 +646,7 @@ struct ControlServer::Impl {
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<Metrics> metrics;
   HttpServer http;
+  std::unique_ptr<EventLoop> loop;  // after http: destroyed first
   std::atomic<bool> stopping{false};
   std::atomic<bool> running{false};  // run() is between its start and its end
   std::atomic<uint64_t> request_counter{0};
@@ -245,6 +710,7 @@ struct ControlServer::Impl {
       return;
     }
     RawTarget target = split_target(req.target);
+    std::string id = request_id(req, res);
     bool get = req.method == "GET" || req.method == "HEAD";
     bool post = req.method == "POST";
     HttpRoute route = classify(req.method, target.path);
@@ -269,9 +735,9 @@ struct ControlServer::Impl {
         return evaluate(req, res);
       case HttpRoute::override_:
         if (!post) return method_not_allowed(res, "POST");
-        return override_route(req, res);
+        return override_route(req, res, id);
       case HttpRoute::web:
-        return web_entry(req, res, target);
+        return web_entry(req, res, target, id);
       case HttpRoute::other:
       case HttpRoute::count_:
         return method_not_allowed(res, "GET, HEAD");
@@ -319,8 +785,7 @@ struct ControlServer::Impl {
     send_json(res, 200, data_envelope(body));
   }
 
-  void override_route(const httplib::Request& req, httplib::Response& res) {
-    std::string request = request_id(req, res);
+  void override_route(const httplib::Request& req, httplib::Response& res, const std::string& request) {
     const Token* token = authenticate(req, res);
     if (token == nullptr) return;
     if (token->role != Role::operator_) {
@@ -373,8 +838,8 @@ struct ControlServer::Impl {
     send_json(res, 200, data_envelope(routing::status_json(*engine, (*applied)->state.overrides)));
   }
 
-  void web_entry(const httplib::Request& req, httplib::Response& res, const RawTarget& target) {
-    std::string request = request_id(req, res);
+  void web_entry(const httplib::Request& req, httplib::Response& res, const RawTarget& target,
+                 const std::string& request) {
     std::string cohort_key = cohort_key_from_headers(req);
     routing::Decision d = store->read([&](const routing::OverrideState& s) { return engine->evaluate(target.path, cohort_key, s.overrides); });
     metrics->count_decision(DecisionSource::web, d);
@@ -434,8 +899,11 @@ struct ControlServer::Impl {
   }
 
   void configure_http() {
-    size_t threads = options.threads ? options.threads : k_default_threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    size_t threads = options.threads ? options.threads : std::max(2u, std::thread::hardware_concurrency());
+    loop = std::make_unique<EventLoop>(http, threads);
+    http.set_event_loop(loop.get());
+    // The library's pool only hands accepted connections to the loop.
+    http.new_task_queue = [] { return new httplib::ThreadPool(2); };
     http.set_payload_max_length(options.max_body_bytes);
     http.set_keep_alive_max_count(1000);
     http.set_keep_alive_timeout(2);
@@ -542,8 +1010,12 @@ Status ControlServer::run() {
       if (auto st = impl_->audit->sync(); !st) std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
     }
   });
-  bool ok = impl_->http.listen_after_bind();
+  bool ok = false;
+  Status loop_started = impl_->loop->start();
+  if (loop_started) ok = impl_->http.listen_after_bind();
+  else std::fprintf(stderr, "cutover serve: error: %s\n", loop_started.error().message().c_str());
   bool asked_to_stop = impl_->stopping.load();
+  impl_->loop->stop();  // in-flight requests are answered, then every connection is closed
   impl_->running.store(false);
   {
     std::lock_guard lock(impl_->sync_mutex);

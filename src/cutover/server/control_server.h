@@ -5,7 +5,8 @@
 // override and every served decision is a line in DIR/audit.jsonl.
 //
 // This is the only module that includes the HTTP library's header; it is
-// included in control_server.cc alone.
+// included in control_server.cc alone, which also replaces the library's
+// thread-per-connection loop with an epoll loop (see there).
 //
 // Lifecycle: create() loads and checks everything (config, tokens, state)
 // and refuses to start on any problem; bind() takes the port; run() serves
@@ -32,7 +33,7 @@ struct ServerOptions {
   int port = 8787;  // 0 = any free port (bind() says which)
   routing::Environment environment;  // OA_ROUTE_SPLIT_* values to apply over the file
   size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
-  size_t threads = 0;                 // worker threads; 0 = the default (128)
+  size_t threads = 0;                 // event threads serving connections; 0 = one a core, at least 2
 };
 
 class ControlServer {
