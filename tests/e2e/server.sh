@@ -20,18 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$root/tests/e2e/lib.sh"
 
-BIN="${1:-$root/build/cutover}"
-[[ "$BIN" == /* ]] || BIN="$PWD/$BIN"
-if [[ ! -x "$BIN" ]]; then
-    echo "server.sh: binary not found or not executable: $BIN" >&2
-    exit 1
-fi
-for tool in curl jq sha256sum timeout tail mkfifo; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "server.sh: needs $tool on PATH" >&2
-        exit 1
-    fi
-done
+e2e_binary server.sh "${1:-}" curl jq sha256sum timeout tail mkfifo
 # The caller's environment must not steer the route split.
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
