@@ -4,13 +4,14 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/base/version.h"
 
 namespace cutover::cli {
 
 int run(int argc, char** argv) {
   CLI::App app{"cutover: safe mixed-version deploys (backfill, verify, rollback, route split, evidence)", "cutover"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "cutover 0.1.0");
+  app.set_version_flag("--version", std::string(base::k_tool_version));
   int exit_code = k_exit_ok;
   add_canonicalize_command(app, exit_code);
   add_backfill_command(app, exit_code);

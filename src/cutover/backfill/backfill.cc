@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "cutover/base/version.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
@@ -19,7 +20,7 @@
 namespace cutover::backfill {
 namespace {
 
-constexpr std::string_view k_tool = "cutover 0.1.0";
+constexpr std::string_view k_tool = base::k_tool_version;
 
 // One store as planned: its parsed and migrated document and what we know.
 struct StorePlan {

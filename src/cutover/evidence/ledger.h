@@ -23,6 +23,7 @@
 
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
+#include "cutover/base/version.h"
 #include "cutover/base/file_system.h"
 #include "cutover/evidence/json_value.h"
 
@@ -30,7 +31,7 @@ namespace cutover::evidence {
 
 inline constexpr std::string_view k_ledger_schema = "cutover.ledger.v1";
 // What records, statements and reports name as their writer.
-inline constexpr std::string_view k_tool = "cutover 0.1.0";
+inline constexpr std::string_view k_tool = base::k_tool_version;
 // The prev_sha256 of the first record.
 inline constexpr std::string_view k_ledger_genesis =
     "0000000000000000000000000000000000000000000000000000000000000000";

@@ -67,8 +67,16 @@ bool is_sha256_hex(std::string_view text) {
 }
 
 Result<std::string> sha256_file_hex(base::FileSystem& fs, const std::string& path) {
-  TRY_ASSIGN(base::Buffer bytes, fs.read_file(path));
-  return sha256_hex(bytes.view());
+  // Streamed: a store can be gigabytes.
+  TRY_ASSIGN(auto file, fs.open_file(path));
+  Sha256 hasher;
+  std::string chunk(size_t{1} << 20, '\0');
+  for (;;) {
+    TRY_ASSIGN(size_t n, file->read(chunk.data(), chunk.size()));
+    if (n == 0) break;
+    hasher.update(std::string_view(chunk.data(), n));
+  }
+  return to_hex(hasher.finish());
 }
 
 }  // namespace cutover::hash
