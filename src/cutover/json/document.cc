@@ -74,6 +74,15 @@ void* Arena::allocate(size_t bytes) {
   return p;
 }
 
+void Arena::absorb(Arena&& other) {
+  for (auto& block : other.blocks_) blocks_.push_back(std::move(block));
+  total_ += other.total_;
+  other.blocks_.clear();
+  other.next_ = nullptr;
+  other.left_ = 0;
+  other.total_ = 0;
+}
+
 size_t sort_and_dedupe_members(Member* members, size_t size) {
   bool sorted_unique = true;
   for (size_t i = 1; i < size; ++i) {

@@ -103,6 +103,9 @@ class Arena {
   // Uninitialised, 8-byte aligned storage.
   void* allocate(size_t bytes);
   size_t bytes_allocated() const { return total_; }
+  // Takes over `other`'s blocks (their addresses do not change), so nodes
+  // built in another arena, e.g. on another thread, can join this document.
+  void absorb(Arena&& other);
 
  private:
   std::vector<std::unique_ptr<std::byte[]>> blocks_;

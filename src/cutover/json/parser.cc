@@ -13,9 +13,13 @@
 // what we produce.
 #include "cutover/json/parser.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -83,7 +87,33 @@ class Parser {
 
   Status run();
 
+  // Speculation (see parse_split below). A fragment parser reads the
+  // children of a container whose opening bracket it has not seen, from the
+  // first byte of a child to the bracket that closes the container.
+  struct Fragment {
+    bool ok = false;
+    bool is_object = false;
+    const unsigned char* end = nullptr;  // the closing bracket, not consumed
+    size_t max_stack = 0;                // deepest nesting, the container included
+    std::vector<Node> elements;
+    std::vector<Member> members;
+    Document doc;                        // owns the fragment's arena
+  };
+  // Parses the fragment that starts at this parser's first byte; `cancelled`
+  // is polled so that a main parser that has finished can stop it early.
+  void run_fragment(Fragment& out, const std::atomic<bool>& cancelled);
+  // When the main parser, just after a comma, stands exactly at `at`, it
+  // takes the fragment `wait()` returns (if it agrees with the container
+  // there) instead of parsing those children itself.
+  void expect_fragment(const unsigned char* at, std::function<Fragment*()> wait) {
+    join_at_ = at;
+    wait_fragment_ = std::move(wait);
+  }
+  bool joined() const { return joined_; }
+
  private:
+  void loop();
+  bool join(const Frame& top);
   // Errors: remember the first one with its offset; callers return false.
   bool fail(const unsigned char* at, std::string what) {
     if (error_.empty()) {
@@ -124,12 +154,22 @@ class Parser {
   std::string decoded_;  // scratch for strings with escapes
   std::string error_;
   const unsigned char* error_at_ = nullptr;
+
+  // Speculation.
+  const unsigned char* join_at_ = nullptr;
+  std::function<Fragment*()> wait_fragment_;
+  bool joined_ = false;
+  bool fragment_mode_ = false;
+  const unsigned char* fragment_end_ = nullptr;
+  size_t max_stack_ = 0;
+  const std::atomic<bool>* cancelled_ = nullptr;
 };
 
-Status Parser::run() {
+// Each turn of this loop reads one value, then as many closing brackets as
+// follow it. It returns at the end of the root value, at the first error,
+// or (a fragment parser) at the bracket that closes the fragment's container.
+void Parser::loop() {
   Node value;
-  skip_whitespace();
-  // Each turn of this loop reads one value, then as many closing brackets as follow it.
   for (;;) {
     // -- read one value (or open a container) --
     if (p_ >= end_) {
@@ -151,6 +191,7 @@ Status Parser::run() {
         value = is_object ? Node::object_ref(nullptr, 0) : Node::array_ref(nullptr, 0);
       } else {
         stack_.push_back(Frame{is_object, is_object ? members_.size() : elements_.size()});
+        max_stack_ = std::max(max_stack_, stack_.size());
         if (is_object && !parse_key("EOF while parsing an object", "key must be a string")) break;
         continue;  // read the first child
       }
@@ -160,18 +201,23 @@ Status Parser::run() {
 
     // -- place the value; close containers as long as they end here --
     bool done = false;
+    bool have_value = true;
     for (;;) {
-      if (stack_.empty()) {
-        doc_.set_root(value);
-        done = true;
-        break;
+      if (have_value) {
+        if (stack_.empty()) {
+          doc_.set_root(value);
+          done = true;
+          break;
+        }
+        Frame& top = stack_.back();
+        if (top.is_object) {
+          members_.back().value = value;
+        } else {
+          elements_.push_back(value);
+        }
       }
+      have_value = true;
       Frame& top = stack_.back();
-      if (top.is_object) {
-        members_.back().value = value;
-      } else {
-        elements_.push_back(value);
-      }
       skip_whitespace();
       if (p_ >= end_) {
         fail(p_, top.is_object ? "EOF while parsing an object" : "EOF while parsing a list");
@@ -180,6 +226,10 @@ Status Parser::run() {
       if (*p_ == ',') {
         ++p_;
         skip_whitespace();
+        if (p_ == join_at_ && join(top)) {
+          have_value = false;  // the fragment's children are in place; its closing bracket is next
+          continue;
+        }
         if (top.is_object) {
           if (!parse_key("EOF while parsing a value", p_ < end_ && *p_ == '}' ? "trailing comma" : "key must be a string")) break;
         } else if (p_ < end_ && *p_ == ']') {
@@ -189,6 +239,11 @@ Status Parser::run() {
         break;  // read the next child
       }
       if (top.is_object ? *p_ == '}' : *p_ == ']') {
+        if (fragment_mode_ && stack_.size() == 1) {  // the fragment's own container ends here
+          fragment_end_ = p_;
+          done = true;
+          break;
+        }
         ++p_;
         value = top.is_object ? close_object(top.scratch_start) : close_array(top.scratch_start);
         stack_.pop_back();
@@ -199,9 +254,61 @@ Status Parser::run() {
     }
     if (!error_.empty()) break;
     if (done) break;
+    if (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed)) {
+      fail(p_, "cancelled");
+      break;
+    }
     skip_whitespace();
   }
+}
 
+bool Parser::join(const Frame& top) {
+  join_at_ = nullptr;  // one chance only
+  Fragment* f = wait_fragment_();
+  if (f == nullptr || !f->ok || f->is_object != top.is_object) return false;
+  // The fragment's nesting counted from its container, which is ours.
+  if (stack_.size() - 1 + f->max_stack > static_cast<size_t>(k_max_depth)) return false;
+  if (top.is_object) {
+    members_.insert(members_.end(), f->members.begin(), f->members.end());
+  } else {
+    elements_.insert(elements_.end(), f->elements.begin(), f->elements.end());
+  }
+  doc_.arena().absorb(std::move(f->doc.arena()));
+  p_ = f->end;
+  joined_ = true;
+  return true;
+}
+
+// Whether the child starting at `p` is an object member: a string followed by `:`.
+bool starts_member(const unsigned char* p, const unsigned char* end) {
+  if (p >= end || *p != '"') return false;
+  for (++p; p < end && *p != '"'; ++p) {
+    if (*p == '\\') ++p;
+  }
+  if (p >= end) return false;
+  for (++p; p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'); ++p) {
+  }
+  return p < end && *p == ':';
+}
+
+void Parser::run_fragment(Fragment& out, const std::atomic<bool>& cancelled) {
+  fragment_mode_ = true;
+  cancelled_ = &cancelled;
+  out.is_object = starts_member(p_, end_);
+  stack_.push_back(Frame{out.is_object, 0});
+  max_stack_ = 1;
+  if (!out.is_object || parse_key("EOF while parsing an object", "key must be a string")) loop();
+  out.ok = error_.empty() && fragment_end_ != nullptr;
+  if (!out.ok) return;
+  out.end = fragment_end_;
+  out.max_stack = max_stack_;
+  out.elements = std::move(elements_);
+  out.members = std::move(members_);
+}
+
+Status Parser::run() {
+  skip_whitespace();
+  loop();
   if (error_.empty()) {
     skip_whitespace();
     if (p_ != end_) fail(p_, "trailing characters");
@@ -587,20 +694,101 @@ bool Parser::parse_escaped_string(const unsigned char* start, const unsigned cha
 
 }  // namespace
 
+namespace {
+
+// Documents this large are parsed on two threads (below this, starting a
+// thread costs more than it saves).
+constexpr size_t k_split_min_bytes = size_t{4} << 20;
+// How far past the middle to look for a good place to split.
+constexpr size_t k_split_search_bytes = size_t{4} << 20;
+
+bool is_space(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Where a second thread should start: the first byte after a comma at or
+// after `from`, preferring a comma between two containers or before a key
+// (`},{`, `],[`, `},"`: rows of a big array or object), else the first comma.
+// Any byte would be correct (the main parser checks the guess); a good one
+// is one where the main parser will arrive just after a comma.
+const unsigned char* split_point(const unsigned char* begin, const unsigned char* end, size_t from) {
+  if (from >= static_cast<size_t>(end - begin)) return nullptr;
+  const unsigned char* limit = begin + from + std::min(k_split_search_bytes, static_cast<size_t>(end - begin) - from);
+  const unsigned char* first_comma = nullptr;
+  for (const unsigned char* p = begin + from; p < limit; ++p) {
+    if (*p != ',') continue;
+    const unsigned char* before = p;
+    while (before > begin && is_space(before[-1])) --before;
+    const unsigned char* after = p + 1;
+    while (after < end && is_space(*after)) ++after;
+    if (after >= end) return nullptr;
+    if (first_comma == nullptr) first_comma = after;
+    if (before > begin && (before[-1] == '}' || before[-1] == ']') && (*after == '{' || *after == '[' || *after == '"')) {
+      return after;
+    }
+  }
+  return first_comma;
+}
+
+// Parses [data, data + size) into `doc`, with a second thread speculatively
+// parsing from a split point at or after `split_from` (SIZE_MAX: no split).
+// The second thread cannot know where it stands: it guesses that the split
+// point starts a child of some container and parses children up to that
+// container's closing bracket. The main thread parses from the start; if it
+// arrives just after a comma exactly at the split point, the guess was right
+// (the bytes from there to the bracket are children of the container the
+// main thread is in, and parse exactly as the second thread parsed them), so
+// it takes the second thread's children and carries on from the bracket.
+// Otherwise (the split point was inside a string, the container kinds
+// differ, the nesting would pass the limit, or the second thread met an
+// error) the main thread parses everything itself, so every result and
+// every error message is the serial parser's.
+Status parse_split(const char* data, size_t size, Document& doc, size_t split_from, bool* joined = nullptr) {
+  Parser parser(data, size, doc);
+  const auto* begin = reinterpret_cast<const unsigned char*>(data);
+  const unsigned char* at = split_from == SIZE_MAX ? nullptr : split_point(begin, begin + size, split_from);
+  if (at == nullptr) return parser.run();
+
+  Parser::Fragment fragment;
+  std::atomic<bool> cancelled{false};
+  std::thread worker([&] {
+    Parser second(reinterpret_cast<const char*>(at), size - static_cast<size_t>(at - begin), fragment.doc);
+    second.run_fragment(fragment, cancelled);
+  });
+  parser.expect_fragment(at, [&]() -> Parser::Fragment* {
+    worker.join();
+    return &fragment;
+  });
+  Status st = parser.run();
+  if (worker.joinable()) {  // the main parser never reached the split point
+    cancelled = true;
+    worker.join();
+  }
+  if (joined != nullptr) *joined = parser.joined();
+  return st;
+}
+
+size_t default_split(size_t size) { return size >= k_split_min_bytes ? size / 2 : SIZE_MAX; }
+
+}  // namespace
+
 Result<Document> parse(base::Buffer text) {
   Document doc;
   const char* data = text.data();
   size_t size = text.size();
   doc.adopt_text(std::move(text));  // the heap bytes do not move with the buffer
-  Parser parser(data, size, doc);
-  TRY(parser.run());
+  TRY(parse_split(data, size, doc, default_split(size)));
   return doc;
 }
 
 Result<Document> parse_borrowed(std::string_view text) {
   Document doc;
-  Parser parser(text.data(), text.size(), doc);
-  TRY(parser.run());
+  TRY(parse_split(text.data(), text.size(), doc, default_split(text.size())));
+  return doc;
+}
+
+Result<Document> parse_borrowed_split(std::string_view text, size_t split_from, bool* joined) {
+  Document doc;
+  if (joined != nullptr) *joined = false;
+  TRY(parse_split(text.data(), text.size(), doc, split_from, joined));
   return doc;
 }
 

@@ -13,6 +13,7 @@
 // in bytes).
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include "cutover/base/error.h"
@@ -31,5 +32,13 @@ Result<Document> parse(base::Buffer text);
 Result<Document> parse_borrowed(std::string_view text);
 // Parses a copy of `text`.
 Result<Document> parse(std::string_view text);
+
+// Documents of 4 MiB and more are parsed on two threads: a second thread
+// starts at a comma near the middle, and the first checks its guess when it
+// gets there (parser.cc, parse_split). The result, and every error, is the
+// single-threaded parser's. For tests: parse with the second thread's start
+// searched from byte `split_from` (SIZE_MAX: one thread); `joined`, when
+// given, tells whether the second thread's work was used.
+Result<Document> parse_borrowed_split(std::string_view text, size_t split_from, bool* joined = nullptr);
 
 }  // namespace cutover::json

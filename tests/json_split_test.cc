@@ -1,0 +1,146 @@
+// Parsing on two threads (parser.cc, parse_split) gives exactly what the
+// single-threaded parser gives: the same value and, for bad input, the same
+// error message, wherever the second thread starts.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/parser.h"
+
+namespace cutover::json {
+namespace {
+
+// The canonical form, or "ERROR: <message>", of `text` parsed on one thread.
+std::string serial(std::string_view text) {
+  auto doc = parse_borrowed_split(text, SIZE_MAX);
+  if (!doc) return "ERROR: " + doc.error().message();
+  return to_canonical_string(doc->root());
+}
+
+// The same, with the second thread's start searched from `from`.
+std::string split(std::string_view text, size_t from, bool* joined = nullptr) {
+  auto doc = parse_borrowed_split(text, from, joined);
+  if (!doc) return "ERROR: " + doc.error().message();
+  return to_canonical_string(doc->root());
+}
+
+// Checks every split offset of `text` (or `samples` of them, evenly spread);
+// returns how many of them used the second thread's work.
+size_t expect_every_split_agrees(const std::string& text, const std::string& name, size_t samples = 4000) {
+  const std::string expected = serial(text);
+  size_t step = std::max<size_t>(1, text.size() / samples);
+  size_t joins = 0;
+  for (size_t from = 0; from < text.size(); from += step) {
+    bool joined = false;
+    std::string got = split(text, from, &joined);
+    joins += joined;
+    if (got != expected) {
+      ADD_FAILURE() << name << ": split from byte " << from << " gives\n" << got.substr(0, 300) << "\ninstead of\n"
+                    << expected.substr(0, 300);
+      return joins;
+    }
+  }
+  return joins;
+}
+
+std::string repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(JsonSplit, EveryCorpusCaseAtEverySplitPoint) {
+  std::filesystem::path dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "tests/data/canonical";
+  size_t cases = 0;
+  size_t joins = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    joins += expect_every_split_agrees(buffer.str(), entry.path().filename().string(), 400);
+    ++cases;
+  }
+  EXPECT_GT(cases, 600u);
+  EXPECT_GT(joins, 1000u) << "the second thread's work was hardly ever used: the test would prove little";
+}
+
+TEST(JsonSplit, ArrayOfRowsJoinsAndAgrees) {
+  std::string text = "{\"rows\":[" + repeat("{\"b\":2,\"a\":[1,2.5,\"x\"]},", 200) + "{\"last\":true}],\"z\":0}";
+  EXPECT_GT(expect_every_split_agrees(text, "rows"), text.size() / 2);
+  bool joined = false;
+  EXPECT_EQ(split(text, text.size() / 2, &joined), serial(text));
+  EXPECT_TRUE(joined);
+}
+
+TEST(JsonSplit, ObjectOfRowsWithDuplicateKeysOnBothSidesKeepsTheLast) {
+  std::string text = "{\"dup\":1,";
+  for (int i = 0; i < 300; ++i) text += "\"k" + std::to_string(i % 150) + "\":{\"v\":" + std::to_string(i) + "},";
+  text += "\"dup\":2}";
+  EXPECT_GT(expect_every_split_agrees(text, "object rows"), text.size() / 2);
+  EXPECT_NE(serial(text).find("\"dup\": 2"), std::string::npos);
+  EXPECT_NE(serial(text).find("\"v\": 299"), std::string::npos);
+}
+
+TEST(JsonSplit, StringsThatLookLikeRowBoundariesDoNotFoolIt) {
+  std::string row = "{\"note\":\"a},{\\\"fake\\\":1}],[\\\"x\\\", \\\"y\\\"},\\\"k\\\":{\",\"n\":-0.0},";
+  std::string text = "[" + repeat(row, 100) + "\"},{\\\"tail\\\":\\\"\"]";
+  expect_every_split_agrees(text, "tricky strings");
+  std::string pretty = "[\n  " + repeat("\"a,b\",\n  {\"k\" : \"],{\"} ,\n  ", 100) + "null\n]";
+  expect_every_split_agrees(pretty, "pretty with spaces");
+}
+
+TEST(JsonSplit, ErrorsAfterTheSplitPointReportTheSerialLineAndColumn) {
+  std::string rows = repeat("{\"a\":1},\n", 200);
+  for (std::string bad : {"{\"a\":01}", "{\"a\":1,}", "{\"a\" 1}", "[1,]", "\"\\q\"", "{\"a\":tru}", "\"\xff\""}) {
+    std::string text = "[" + rows + bad + "," + rows + "{}]";
+    std::string expected = serial(text);
+    ASSERT_EQ(expected.rfind("ERROR: invalid JSON at line 201", 0), 0u) << expected;
+    expect_every_split_agrees(text, "error " + bad, 800);
+  }
+  std::string unclosed = "[" + rows + "{}";
+  expect_every_split_agrees(unclosed, "unclosed", 800);
+  std::string trailing = "[" + rows + "{}] x";
+  expect_every_split_agrees(trailing, "trailing", 800);
+}
+
+TEST(JsonSplit, NestingLimitHoldsAcrossTheSplit) {
+  // Rows 126 levels deep, each one level more (at the limit); in the second
+  // document one row late in the text goes a level further (past it). The
+  // second thread alone cannot see the depth, so the first must refuse a
+  // fragment that goes too deep and find the error itself.
+  std::string open = repeat("[", 126);
+  std::string close = repeat("]", 126);
+  std::string at_limit = open + repeat("[0],", 300) + "0" + close;
+  EXPECT_EQ(serial(at_limit).find("ERROR"), std::string::npos);
+  EXPECT_GT(expect_every_split_agrees(at_limit, "at the limit", 800), 0u);
+  std::string past = open + repeat("[0],", 200) + "[[0]]," + repeat("[0],", 100) + "0" + close;
+  EXPECT_NE(serial(past).find("recursion limit exceeded"), std::string::npos) << serial(past).substr(0, 200);
+  expect_every_split_agrees(past, "past the limit", 800);
+}
+
+TEST(JsonSplit, LargeDocumentsUseTwoThreadsByDefault) {
+  // Over the 4 MiB threshold parse() splits on its own; the value must not change.
+  std::string row = "{\"id\":123456,\"name\":\"caf\\u00e9 \\\"quoted\\\"\",\"tags\":[\"a\",\"b\"],\"score\":0.1},";
+  std::string text = "{\"z\":[" + repeat(row, 70000) + "{}],\"a\":{" ;
+  for (int i = 0; i < 20000; ++i) text += "\"r" + std::to_string(i) + "\":" + row;
+  text += "\"end\":null}}";
+  ASSERT_GT(text.size(), size_t{4} << 20);
+  auto doc = parse_borrowed(text);
+  ASSERT_TRUE(doc) << doc.error().message();
+  EXPECT_EQ(to_canonical_string(doc->root()), serial(text));
+  bool joined = false;
+  (void)parse_borrowed_split(text, text.size() / 2, &joined);
+  EXPECT_TRUE(joined);
+}
+
+}  // namespace
+}  // namespace cutover::json
