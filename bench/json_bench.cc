@@ -75,9 +75,30 @@ void BM_WriteCanonical(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out));
 }
 
+void BM_WriteCanonicalParallel(benchmark::State& state) {
+  const std::string& text = store_text();
+  if (text.empty()) {
+    state.SkipWithError("set JSON_BENCH_STORE to a store file");
+    return;
+  }
+  auto doc = cutover::json::parse_borrowed(text);
+  if (!doc) {
+    state.SkipWithError(doc.error().message().c_str());
+    return;
+  }
+  size_t out = 0;
+  for (auto _ : state) {
+    NullSink sink;
+    cutover::json::write_canonical_parallel(doc->root(), sink);
+    out = sink.bytes;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out));
+}
+
 BENCHMARK(BM_ParseOneThread)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ParseTwoThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_WriteCanonical)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_WriteCanonicalParallel)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

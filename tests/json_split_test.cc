@@ -1,6 +1,8 @@
 // Parsing on two threads (parser.cc, parse_split) gives exactly what the
 // single-threaded parser gives: the same value and, for bad input, the same
-// error message, wherever the second thread starts.
+// error message, wherever the second thread starts. Writing on several
+// threads (write_canonical_parallel) gives exactly the serial writer's bytes,
+// however the document is cut into pieces.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -106,6 +108,19 @@ TEST(JsonSplit, ErrorsAfterTheSplitPointReportTheSerialLineAndColumn) {
     ASSERT_EQ(expected.rfind("ERROR: invalid JSON at line 201", 0), 0u) << expected;
     expect_every_split_agrees(text, "error " + bad, 800);
   }
+  // Children of the wrong kind for their container: the second thread would
+  // guess the container's kind from them, so the first must check it.
+  for (std::string bad : {"\"a\":1}", "\"a\":1}]", "{\"k\":[1,2}, 3]"}) {
+    std::string text = "[" + rows + bad + rows + "{}]";
+    ASSERT_EQ(serial(text).rfind("ERROR: invalid JSON at line 201", 0), 0u) << serial(text);
+    expect_every_split_agrees(text, "wrong kind " + bad, 800);
+  }
+  std::string object_rows = repeat("\"k\":{\"a\":1},\n", 200);
+  for (std::string bad : {"2]", "[1,2]}", "\"x\",\"y\"]"}) {
+    std::string text = "{" + object_rows + bad + object_rows + "\"z\":{}}";
+    ASSERT_EQ(serial(text).rfind("ERROR: invalid JSON at line 201", 0), 0u) << serial(text);
+    expect_every_split_agrees(text, "wrong kind in object " + bad, 800);
+  }
   std::string unclosed = "[" + rows + "{}";
   expect_every_split_agrees(unclosed, "unclosed", 800);
   std::string trailing = "[" + rows + "{}] x";
@@ -140,6 +155,74 @@ TEST(JsonSplit, LargeDocumentsUseTwoThreadsByDefault) {
   bool joined = false;
   (void)parse_borrowed_split(text, text.size() / 2, &joined);
   EXPECT_TRUE(joined);
+}
+
+class CollectingSink final : public ChunkSink {
+ public:
+  bool write(std::string_view chunk) override {
+    ++writes;
+    if (refuse_after >= 0 && writes > refuse_after) return false;
+    out.append(chunk);
+    return true;
+  }
+  std::string out;
+  int writes = 0;
+  int refuse_after = -1;
+};
+
+// Every way of cutting `text`'s document gives the serial writer's bytes.
+void expect_parallel_write_agrees(const std::string& text, const std::string& name) {
+  auto doc = parse_borrowed_split(text, SIZE_MAX);
+  if (!doc) return;
+  std::string expected = to_canonical_string(doc->root());
+  for (size_t split_children : {1, 2, 3, 7, 2048}) {
+    for (int threads : {2, 3}) {
+      for (size_t window : {2, 16}) {
+        CollectingSink sink;
+        EXPECT_TRUE(write_canonical_parallel(doc->root(), sink, {split_children, window, threads}));
+        if (sink.out != expected) {
+          ADD_FAILURE() << name << ": split_children " << split_children << ", threads " << threads << ", window "
+                        << window << " gives\n" << sink.out.substr(0, 300) << "\ninstead of\n" << expected.substr(0, 300);
+          return;
+        }
+      }
+    }
+  }
+}
+
+TEST(JsonParallelWrite, EveryCorpusCaseAnyCut) {
+  std::filesystem::path dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "tests/data/canonical";
+  size_t cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    expect_parallel_write_agrees(buffer.str(), entry.path().filename().string());
+    ++cases;
+  }
+  EXPECT_GT(cases, 600u);
+}
+
+TEST(JsonParallelWrite, StoreShapedDocumentsAgree) {
+  std::string row = "{\"id\":7,\"name\":\"caf\\u00e9 \\\"q\\\"\",\"tags\":[\"a\",[],{}],\"score\":0.1,\"m\":{\"z\":null,\"a\":-1}},";
+  std::string text = "{\"b\":[" + repeat(row, 50) + "{}],\"a\":{";
+  for (int i = 0; i < 40; ++i) text += "\"r" + std::to_string(i) + "\":" + row;
+  text += "\"end\":{\"deep\":[[[[1]]]]}},\"c\":[],\"d\":{},\"e\":\"x\",\"f\":[" + repeat("1,", 30) + "2]}";
+  expect_parallel_write_agrees(text, "store shaped");
+  expect_parallel_write_agrees("[" + repeat(row, 30) + "0]", "array root");
+  expect_parallel_write_agrees("\"just a string\"", "scalar root");
+  expect_parallel_write_agrees("{}", "empty root");
+}
+
+TEST(JsonParallelWrite, StopsWhenTheSinkRefuses) {
+  std::string text = "[" + repeat("\"" + std::string(300000, 'x') + "\",", 20) + "0]";
+  auto doc = parse_borrowed_split(text, SIZE_MAX);
+  ASSERT_TRUE(doc);
+  CollectingSink sink;
+  sink.refuse_after = 2;
+  EXPECT_FALSE(write_canonical_parallel(doc->root(), sink, {1, 4, 2}));
+  EXPECT_EQ(sink.writes, 3);
 }
 
 }  // namespace

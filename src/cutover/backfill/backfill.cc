@@ -121,6 +121,15 @@ class PipelinedFileSink final : public json::ChunkSink {
   std::thread worker_;  // last: starts once the members above exist
 };
 
+// A store of this size and more is written on several threads.
+constexpr size_t k_parallel_write_bytes = size_t{4} << 20;
+
+// The canonical bytes of the plan's document into `sink`; false if the sink stopped it.
+bool write_store(const StorePlan& plan, json::ChunkSink& sink) {
+  if (plan.raw.size() >= k_parallel_write_bytes) return json::write_canonical_parallel(plan.doc.root(), sink);
+  return json::write_canonical(plan.doc.root(), sink);
+}
+
 std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
 
 // Writes a backup. The run folder is new and ours (under the work-folder
@@ -217,7 +226,7 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
 
   if (info->exists) {
     CompareSink compare(plan.raw.view());
-    bool same = json::write_canonical(plan.doc.root(), compare) && compare.matched_all();
+    bool same = write_store(plan, compare) && compare.matched_all();
     plan.record.changed = !same;
     if (same) plan.record.after_sha256 = *plan.record.before_sha256;
   } else {
@@ -232,7 +241,7 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
                                    "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
   TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path));
   PipelinedFileSink sink(*file);
-  json::write_canonical(plan.doc.root(), sink);
+  write_store(plan, sink);
   TRY(sink.finish());
   TRY(file->sync());
   TRY(file->close());

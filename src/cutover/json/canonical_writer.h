@@ -31,6 +31,18 @@ inline constexpr size_t k_chunk_bytes = 1 << 20;
 // parsed document; documents built by hand must keep to it too).
 bool write_canonical(const Node& root, ChunkSink& sink);
 
+// The same bytes, rendered on several threads: the document is cut into
+// pieces (the root's children; containers near the root with many children
+// in ranges of `split_children`), threads render pieces ahead into memory,
+// at most `window` of them, and the sink receives them in order from the
+// calling thread. For large documents (a store of hundreds of megabytes).
+struct ParallelOptions {
+  size_t split_children = 2048;
+  size_t window = 16;
+  int threads = 0;  // rendering threads, the caller's included; 0: from the cores (2 to 4)
+};
+bool write_canonical_parallel(const Node& root, ChunkSink& sink, const ParallelOptions& options = {});
+
 // The canonical form as a string (for small documents).
 std::string to_canonical_string(const Node& root);
 

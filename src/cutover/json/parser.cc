@@ -87,16 +87,21 @@ class Parser {
 
   Status run();
 
-  // Speculation (see parse_split below). A fragment parser reads the
-  // children of a container whose opening bracket it has not seen, from the
-  // first byte of a child to the bracket that closes the container.
-  struct Fragment {
-    bool ok = false;
+  // Speculation (see parse_split below). A fragment parser starts at the
+  // first byte of a child of some container whose opening bracket it has not
+  // seen. It reads children up to the bracket that closes that container
+  // (level 0), then the children that follow in the container's parent up
+  // to its closing bracket (level 1), and so on to the end of the text,
+  // telling each parent's kind from what follows the bracket.
+  struct Level {
     bool is_object = false;
-    const unsigned char* end = nullptr;  // the closing bracket, not consumed
-    size_t max_stack = 0;                // deepest nesting, the container included
+    size_t max_stack = 0;                // deepest nesting, the level's container included
     std::vector<Node> elements;
     std::vector<Member> members;
+    const unsigned char* end = nullptr;  // the closing bracket
+  };
+  struct Fragment {
+    std::vector<Level> levels;           // every level that ended in its bracket
     Document doc;                        // owns the fragment's arena
   };
   // Parses the fragment that starts at this parser's first byte; `cancelled`
@@ -114,6 +119,9 @@ class Parser {
  private:
   void loop();
   bool join(const Frame& top);
+  bool apply_level(const Frame& top);
+  enum class LevelEnd { fragment_ends, next_child, parent_closes };
+  LevelEnd next_fragment_level();
   // Errors: remember the first one with its offset; callers return false.
   bool fail(const unsigned char* at, std::string what) {
     if (error_.empty()) {
@@ -159,15 +167,18 @@ class Parser {
   const unsigned char* join_at_ = nullptr;
   std::function<Fragment*()> wait_fragment_;
   bool joined_ = false;
+  Fragment* fragment_ = nullptr;
+  size_t next_level_ = 0;
+  const unsigned char* level_at_ = nullptr;  // where the next level's children start
   bool fragment_mode_ = false;
-  const unsigned char* fragment_end_ = nullptr;
+  std::vector<Level> levels_;                // a fragment parser's finished levels
   size_t max_stack_ = 0;
   const std::atomic<bool>* cancelled_ = nullptr;
 };
 
 // Each turn of this loop reads one value, then as many closing brackets as
 // follow it. It returns at the end of the root value, at the first error,
-// or (a fragment parser) at the bracket that closes the fragment's container.
+// or (a fragment parser) where it cannot go on.
 void Parser::loop() {
   Node value;
   for (;;) {
@@ -215,6 +226,7 @@ void Parser::loop() {
         } else {
           elements_.push_back(value);
         }
+        if (p_ == level_at_ && !apply_level(top)) level_at_ = nullptr;
       }
       have_value = true;
       Frame& top = stack_.back();
@@ -239,10 +251,15 @@ void Parser::loop() {
         break;  // read the next child
       }
       if (top.is_object ? *p_ == '}' : *p_ == ']') {
-        if (fragment_mode_ && stack_.size() == 1) {  // the fragment's own container ends here
-          fragment_end_ = p_;
-          done = true;
-          break;
+        if (fragment_mode_ && stack_.size() == 1) {  // a level of the fragment ends here
+          LevelEnd next = next_fragment_level();
+          if (next == LevelEnd::fragment_ends) {
+            done = true;
+            break;
+          }
+          if (next == LevelEnd::next_child) break;
+          have_value = false;
+          continue;  // the parent's bracket is next
         }
         ++p_;
         value = top.is_object ? close_object(top.scratch_start) : close_array(top.scratch_start);
@@ -264,18 +281,31 @@ void Parser::loop() {
 
 bool Parser::join(const Frame& top) {
   join_at_ = nullptr;  // one chance only
-  Fragment* f = wait_fragment_();
-  if (f == nullptr || !f->ok || f->is_object != top.is_object) return false;
-  // The fragment's nesting counted from its container, which is ours.
-  if (stack_.size() - 1 + f->max_stack > static_cast<size_t>(k_max_depth)) return false;
-  if (top.is_object) {
-    members_.insert(members_.end(), f->members.begin(), f->members.end());
-  } else {
-    elements_.insert(elements_.end(), f->elements.begin(), f->elements.end());
-  }
-  doc_.arena().absorb(std::move(f->doc.arena()));
-  p_ = f->end;
+  fragment_ = wait_fragment_();
+  if (fragment_ == nullptr || fragment_->levels.empty()) return false;
+  next_level_ = 0;
+  if (!apply_level(top)) return false;
+  doc_.arena().absorb(std::move(fragment_->doc.arena()));
   joined_ = true;
+  return true;
+}
+
+// Takes the fragment's next level as the rest of `top`'s children, if it
+// agrees with `top`, and moves to its closing bracket.
+bool Parser::apply_level(const Frame& top) {
+  if (next_level_ >= fragment_->levels.size()) return false;
+  Level& level = fragment_->levels[next_level_];
+  if (level.is_object != top.is_object) return false;
+  // The level's nesting counted from its container, which is `top`.
+  if (stack_.size() - 1 + level.max_stack > static_cast<size_t>(k_max_depth)) return false;
+  if (top.is_object) {
+    members_.insert(members_.end(), level.members.begin(), level.members.end());
+  } else {
+    elements_.insert(elements_.end(), level.elements.begin(), level.elements.end());
+  }
+  p_ = level.end;
+  level_at_ = level.end + 1;  // the parent's children follow the bracket
+  ++next_level_;
   return true;
 }
 
@@ -291,19 +321,45 @@ bool starts_member(const unsigned char* p, const unsigned char* end) {
   return p < end && *p == ':';
 }
 
+// A fragment parser at the bracket that closes its bottom container: keeps
+// that level, and sets up the parent's: after a comma its next child is to
+// be read, or the parent's own bracket comes next. The fragment ends at the
+// end of the text, or before anything that cannot follow a bracket.
+Parser::LevelEnd Parser::next_fragment_level() {
+  Level level;
+  level.is_object = stack_.back().is_object;
+  level.max_stack = max_stack_;
+  level.elements = std::move(elements_);
+  level.members = std::move(members_);
+  level.end = p_;
+  levels_.push_back(std::move(level));
+  elements_.clear();
+  members_.clear();
+  ++p_;
+  skip_whitespace();
+  max_stack_ = 1;
+  if (p_ >= end_) return LevelEnd::fragment_ends;
+  if (*p_ == '}' || *p_ == ']') {
+    stack_.back() = Frame{*p_ == '}', 0};
+    return LevelEnd::parent_closes;
+  }
+  if (*p_ != ',') return LevelEnd::fragment_ends;
+  ++p_;
+  skip_whitespace();
+  bool is_object = starts_member(p_, end_);
+  stack_.back() = Frame{is_object, 0};
+  if (is_object && !parse_key("EOF while parsing an object", "key must be a string")) return LevelEnd::fragment_ends;
+  return LevelEnd::next_child;
+}
+
 void Parser::run_fragment(Fragment& out, const std::atomic<bool>& cancelled) {
   fragment_mode_ = true;
   cancelled_ = &cancelled;
-  out.is_object = starts_member(p_, end_);
-  stack_.push_back(Frame{out.is_object, 0});
+  bool is_object = starts_member(p_, end_);
+  stack_.push_back(Frame{is_object, 0});
   max_stack_ = 1;
-  if (!out.is_object || parse_key("EOF while parsing an object", "key must be a string")) loop();
-  out.ok = error_.empty() && fragment_end_ != nullptr;
-  if (!out.ok) return;
-  out.end = fragment_end_;
-  out.max_stack = max_stack_;
-  out.elements = std::move(elements_);
-  out.members = std::move(members_);
+  if (!is_object || parse_key("EOF while parsing an object", "key must be a string")) loop();
+  out.levels = std::move(levels_);
 }
 
 Status Parser::run() {
