@@ -68,12 +68,19 @@ hyperfine --runs "$runs" --export-json "$data/verify.json" \
   --command-name "sha256sum of the store (reference verify)" --prepare "sync" "sha256sum $migrated"
 
 # Each rollback run needs a freshly migrated store: the prepare step backfills.
-prepare_rollback="$prepare && $cutover backfill --store domain=$data/s/domain.json --work-dir $data/work >/dev/null"
+# Backfill writes the store and the backup past the page cache, so rollback
+# reads them from the disk; cp gets the same cold cache where we may drop it.
+drop="sync"
+if [ -w /proc/sys/vm/drop_caches ]; then
+  drop="sync && echo 3 > /proc/sys/vm/drop_caches"
+  echo "rollback and cp run with a cold page cache"
+fi
+prepare_rollback="$prepare && $cutover backfill --store domain=$data/s/domain.json --work-dir $data/work >/dev/null && $drop"
 hyperfine --runs "$runs" --export-json "$data/rollback.json" \
   --command-name "cutover rollback" --prepare "$prepare_rollback" \
   "$cutover rollback \$(ls -1 $data/work/manifests/*.json | sort | tail -n 1)" \
-  --command-name "cp of the backup" --prepare "rm -f $data/copy.json && sync" "cp $backup $data/copy.json" \
-  --command-name "cp of the backup + sync" --prepare "rm -f $data/copy.json && sync" "cp $backup $data/copy.json && sync $data/copy.json"
+  --command-name "cp of the backup" --prepare "rm -f $data/copy.json && $drop" "cp $backup $data/copy.json" \
+  --command-name "cp of the backup + sync" --prepare "rm -f $data/copy.json && $drop" "cp $backup $data/copy.json && sync $data/copy.json"
 
 python3 - "$data" "$size" <<'PY'
 import json, sys

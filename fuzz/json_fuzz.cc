@@ -9,6 +9,10 @@
 // print differently (docs/RELIABILITY.md, "findings"). Such a difference is
 // tolerated when both tokens are floats within 2 ulps of each other, unless
 // CUTOVER_FUZZ_STRICT_FLOATS=1; every other difference is a crash.
+//
+// Parsing on two threads must give the one-thread result, value or error
+// message, wherever the second thread starts (the first input byte picks
+// where), and the parallel writer the serial writer's bytes.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -57,11 +61,21 @@ bool same_but_float_drift(std::string_view once, std::string_view twice) {
   return true;
 }
 
+// The canonical form, or "ERROR: <message>".
+std::string outcome(const cutover::Result<cutover::json::Document>& doc) {
+  return doc ? cutover::json::to_canonical_string(doc->root()) : "ERROR: " + doc.error().message();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto doc = cutover::json::parse(text);
+  size_t split_from = size == 0 ? 0 : data[0] * size / 256;
+  if (outcome(cutover::json::parse_borrowed_split(text, split_from)) != outcome(doc)) {
+    std::fprintf(stderr, "parsing on two threads from byte %zu disagrees with one thread\n", split_from);
+    std::abort();
+  }
   if (!doc) {
     if (doc.error().message().empty()) std::abort();  // a refusal must say why
     return 0;
@@ -76,6 +90,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool strict = std::getenv("CUTOVER_FUZZ_STRICT_FLOATS") != nullptr;
   if (once != twice && (strict || !same_but_float_drift(once, twice))) {
     std::fprintf(stderr, "canonical form is not a fixed point:\n%s\n---\n%s\n", once.c_str(), twice.c_str());
+    std::abort();
+  }
+  class StringSink final : public cutover::json::ChunkSink {
+   public:
+    bool write(std::string_view chunk) override {
+      out.append(chunk);
+      return true;
+    }
+    std::string out;
+  } sink;
+  cutover::json::write_canonical_parallel(doc->root(), sink, {1 + size % 5, 2 + size % 3, 2});
+  if (sink.out != once) {
+    std::fprintf(stderr, "the parallel writer disagrees with the serial one\n");
     std::abort();
   }
   // The borrowed parser must agree with the owning one.
