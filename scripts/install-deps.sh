@@ -13,6 +13,7 @@ packages=(
   jq                            # the runbook's count snapshot, used by the e2e suites
   libcpp-httplib-dev            # HTTP server of the route-split control API (server/)
   curl                          # drives the control server in tests/e2e/server.sh
+  wrk                           # load on the control server in tests/e2e/server_load.sh
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
 )
 

@@ -240,5 +240,106 @@ TEST(ParseManifest, RefusesWhatIsNotAManifestAtAll) {
   }
 }
 
+// --- hostile input (issue 7): refused with a clear error, whatever the bytes ---
+
+// `text` with the first `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+void expect_refused(const std::string& text, const std::string& part, const std::string& what) {
+  auto m = parse_manifest(text, "/w/m.json");
+  ASSERT_FALSE(m) << what << " was accepted";
+  EXPECT_EQ(m.error().code(), ErrorCode::corruption) << what;
+  EXPECT_EQ(m.error().message().rfind("manifest /w/m.json", 0), 0u) << what << ": " << m.error().message();
+  EXPECT_NE(m.error().message().find(part), std::string::npos) << what << ": " << m.error().message();
+  EXPECT_LT(m.error().message().size(), 512u) << what;
+}
+
+TEST(ParseManifest, RefusesInvalidUtf8) {
+  const std::string good = to_json(sample());
+  ASSERT_TRUE(parse_manifest(good, "m.json"));
+  const struct {
+    const char* what;
+    std::string from, to, part;
+  } cases[] = {
+      {"a 0xFF byte in a value", "\"tool\": \"cutover", "\"tool\": \"cut\xff" "over", "invalid unicode code point"},
+      {"an overlong '/' in a store kind", "\"store\": \"auth\"", "\"store\": \"au\xc0\xafth\"", "invalid unicode code point"},
+      {"a UTF-8-encoded surrogate in a count name", "\"users\"", "\"us\xed\xa0\x80" "ers\"", "invalid unicode code point"},
+      {"a sequence cut short at the end of a path", "auth.json\"", "auth.json\xe2\x82\"", "invalid unicode code point"},
+      {"a continuation byte alone in a key", "\"work_dir\"", "\"work\x80" "dir\"", "invalid unicode code point"},
+      {"a lone surrogate escape", "\"run_id\": \"", "\"run_id\": \"\\ud800", "invalid JSON"},
+  };
+  for (const auto& c : cases) expect_refused(replaced(good, c.from, c.to), c.part, c.what);
+}
+
+TEST(ParseManifest, RefusesCountsOutOfRange) {
+  const std::string good = to_json(sample());
+  for (const char* value : {"-1", "18446744073709551616", "1.5", "-0", "1e2", "1e400", "-1e400", "99999999999999999999999"}) {
+    // Numbers serde_json cannot hold refuse the document; the others are not counts.
+    bool out_of_range = std::string(value).find("e400") != std::string::npos;
+    expect_refused(replaced(good, "\"users\": 1", std::string("\"users\": ") + value),
+                   out_of_range ? "number out of range" : "stores[0].counts.users must be a non-negative integer",
+                   std::string("users = ") + value);
+  }
+  // The largest count there is still reads back.
+  auto max = parse_manifest(replaced(good, "\"users\": 1", "\"users\": 18446744073709551615"), "m.json");
+  ASSERT_TRUE(max) << max.error().message();
+  EXPECT_EQ(max->stores[0].counts.at("users"), 18446744073709551615ULL);
+}
+
+TEST(ParseManifest, RefusesDeepNesting) {
+  const std::string good = to_json(sample());
+  const std::string deep_arrays = std::string(10000, '[') + std::string(10000, ']');
+  std::string deep_objects;
+  for (int i = 0; i < 10000; ++i) deep_objects += "{\"a\":";
+  deep_objects += "1" + std::string(10000, '}');
+  expect_refused(replaced(good, "{\n", "{\n  \"note\": " + deep_arrays + ",\n"), "recursion limit exceeded",
+                 "10000 nested arrays in an extra field");
+  expect_refused(replaced(good, "\"counts\": {", "\"counts\": {\"x\": " + deep_objects + ", "),
+                 "recursion limit exceeded", "10000 nested objects as a count");
+  expect_refused(std::string(10000, '['), "recursion limit exceeded", "10000 unclosed arrays");
+}
+
+// Fixed (issue 7): a 50 MB field was quoted whole in the error (run_id,
+// stores[].store) or in verify's and rollback's messages and reports (paths,
+// status, count names): 50-150 MB on the terminal.
+TEST(ParseManifest, HugeFieldIsRefusedWithoutBeingQuoted) {
+  const Manifest m = sample();
+  const std::string good = to_json(m);
+  const std::string huge(50u << 20, 'a');
+  const struct {
+    std::string from, to, field;
+  } cases[] = {
+      {"\"run_id\": \"", "\"run_id\": \"" + huge, "run_id"},
+      {"\"status\": \"complete\"", "\"status\": \"" + huge + "\"", "status"},
+      {"\"work_dir\": \"", "\"work_dir\": \"/" + huge, "work_dir"},
+      {"\"store\": \"auth\"", "\"store\": \"" + huge + "\"", "stores[0].store"},
+      {"\"path\": \"", "\"path\": \"/" + huge, "stores[0].path"},
+      {"\"backup_path\": \"", "\"backup_path\": \"/" + huge, "stores[0].backup_path"},
+      {"\"spec_source\": \"", "\"spec_source\": \"/" + huge, "stores[0].spec_source"},
+      {"\"users\"", "\"" + huge + "\"", "stores[0].counts: a count name"},
+  };
+  for (const auto& c : cases) {
+    std::string text = replaced(good, c.from, c.to);
+    ASSERT_GT(text.size(), huge.size());
+    expect_refused(text, c.field + " is ", c.field);
+    auto refused = parse_manifest(text, "/w/m.json");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find(" bytes long (at most 4096)"), std::string::npos) << refused.error().message();
+  }
+  // 4096 bytes is still a field; readers accept extra fields of any size.
+  const std::string longest = "/" + std::string(4095, 'p');
+  auto at_limit = parse_manifest(replaced(good, "\"path\": \"/srv/stores/auth.json\"", "\"path\": \"" + longest + "\""), "m.json");
+  ASSERT_TRUE(at_limit) << at_limit.error().message();
+  EXPECT_EQ(at_limit->stores[0].path, longest);
+  auto extra = parse_manifest(replaced(good, "{\n", "{\n  \"note\": \"" + huge + "\",\n"), "m.json");
+  ASSERT_TRUE(extra) << extra.error().message();
+  EXPECT_EQ(to_json(*extra), good);
+}
+
 }  // namespace
 }  // namespace cutover::manifest

@@ -25,89 +25,11 @@ e2e_binary server.sh "${1:-}" curl jq sha256sum timeout tail mkfifo
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 
-OP_TOKEN="operator-token-e2e-0123456789"
-VIEW_TOKEN="viewer-token-e2e-9876543210"
-CTRL=/api/v1/control/route-split
-
 # --- helpers --------------------------------------------------------------------
-
-sha_of_text() { printf '%s' "$1" | sha256sum | cut -c1-64; }
-
-# write_setup [CONFIG_JSON]: tokens.txt and routes.json in $TEST_TMP. The
-# default config: cohort mode at 60 %, a legacy base URL, the tokens file.
-write_setup() {
-    local config="${1:-}"
-    if [[ -z "$config" ]]; then
-        config='{"mode": "cohort", "cohort_percentage": 60, "legacy_base_url": "https://legacy.example.test/", "tokens_file": "tokens.txt"}'
-    fi
-    {
-        echo "# e2e tokens"
-        echo "operator alice sha256:$(sha_of_text "$OP_TOKEN")"
-        echo "viewer   bob   sha256:$(sha_of_text "$VIEW_TOKEN")   # read-only"
-    } >"$TEST_TMP/tokens.txt"
-    printf '%s\n' "$config" >"$TEST_TMP/routes.json"
-}
-
-# start_server [ARGS...]: starts `cutover serve --config routes.json
-# --listen 127.0.0.1:0 --state-dir state ARGS...`; reads the first line of
-# its standard output (the bound address) from a FIFO; sets PID, ADDR, BASE.
-# SERVER_N counts servers, so a test may run several.
-SERVER_N=0
-start_server() {
-    SERVER_N=$((SERVER_N + 1))
-    local fifo="$TEST_TMP/server$SERVER_N.out"
-    mkfifo "$fifo"
-    "$BIN" serve --config "$TEST_TMP/routes.json" --listen 127.0.0.1:0 --state-dir "$TEST_TMP/state" "$@" \
-        >"$fifo" 2>"$TEST_TMP/server$SERVER_N.err" &
-    PID=$!
-    # Keep the read end open for the server's whole life.
-    eval "exec $((20 + SERVER_N))<\"\$fifo\""
-    local line=""
-    if ! read -r -t 20 line <&$((20 + SERVER_N)); then
-        fatal "server did not print its address: $(cat "$TEST_TMP/server$SERVER_N.err")"
-    fi
-    assert_match "$line" '^listening on 127\.0\.0\.1:[0-9]+$' "first line of serve"
-    ADDR="${line#listening on }"
-    BASE="http://$ADDR"
-    SERVER_ERR="$TEST_TMP/server$SERVER_N.err"
-}
-
-# stop_server [PID]: SIGTERM, then waits (at most 15 s) for the exit; the
-# exit status must be 0.
-stop_server() {
-    local pid="${1:-$PID}"
-    kill -TERM "$pid"
-    timeout 15 tail -s 0.01 --pid="$pid" -f /dev/null || fatal "server $pid did not exit within 15 s of SIGTERM"
-    wait "$pid"
-    local rc=$?
-    assert_eq 0 "$rc" "exit status after SIGTERM"
-}
-
-# req METHOD PATH [TOKEN] [BODY] [CURL_ARGS...]: sets CODE, BODY, HDRS.
-req() {
-    local method="$1" path="$2" token="${3:-}" body="${4:-}"
-    shift 4 2>/dev/null || shift $#
-    local args=(-s -S -X "$method" -o "$TEST_TMP/.body" -D "$TEST_TMP/.hdrs" -w '%{http_code}' --max-time 10)
-    [[ -n "$token" ]] && args+=(-H "Authorization: Bearer $token")
-    [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-    CODE="$(curl "${args[@]}" "$@" "$BASE$path")"
-    BODY="$(cat "$TEST_TMP/.body")"
-    HDRS="$(tr -d '\r' <"$TEST_TMP/.hdrs")"
-}
-
-# header NAME: the value of response header NAME in $HDRS (case-insensitive).
-header() { printf '%s\n' "$HDRS" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1)==n {print $2; exit}'; }
-
-# jqb FILTER: FILTER applied to $BODY (raw output).
-jqb() { printf '%s' "$BODY" | jq -r "$1"; }
-
-# expect_error STATUS CODE [MESSAGE]: the response is the error envelope.
-expect_error() {
-    assert_eq "$1" "$CODE" "HTTP status"
-    assert_eq "$2" "$(jqb '.error.code')" "error.code"
-    assert_eq "$(jqb '.message')" "$(jqb '.error.message')" "message repeats error.message"
-    if [[ $# -ge 3 ]]; then assert_eq "$3" "$(jqb '.message')" "message"; fi
-}
+#
+# The server helpers (write_setup, start_server, stop_server, req, header,
+# jqb, expect_error, raw_connect, read_response) and the tokens are in
+# lib.sh, shared with server_load.sh.
 
 # cutover ARGS...: runs the binary; sets RC, OUT, ERR.
 cutover() {
@@ -517,25 +439,6 @@ test_sighup_reopens_the_audit_log_after_rotation() {
     stop_server
     assert_eq 1 "$(grep -c '"path":"/billing"' "$TEST_TMP/state/audit.jsonl.1")" "the rotated file keeps the old line"
     assert_eq 1 "$(grep -c '"path":"/login"' "$TEST_TMP/state/audit.jsonl")" "the new file gets the new line"
-}
-
-# raw_connect FD: opens a TCP connection to the server on file descriptor FD.
-raw_connect() { eval "exec $1<>/dev/tcp/127.0.0.1/${ADDR##*:}"; }
-
-# read_response FD: reads the next response on FD; sets RAW_STATUS (the
-# status line) and RAW_BODY (Content-Length bytes).
-read_response() {
-    local fd="$1" line len=0
-    RAW_STATUS=""
-    read -r -t 10 RAW_STATUS <&"$fd" || return 1
-    RAW_STATUS="${RAW_STATUS%$'\r'}"
-    while read -r -t 10 line <&"$fd"; do
-        line="${line%$'\r'}"
-        [[ -z "$line" ]] && break
-        if [[ "${line,,}" == content-length:* ]]; then len="${line#*: }"; fi
-    done
-    RAW_BODY=""
-    if ((len > 0)); then read -r -t 10 -N "$len" RAW_BODY <&"$fd" || return 1; fi
 }
 
 test_connections_pipelining_partial_requests_and_100_continue() {

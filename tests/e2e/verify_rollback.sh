@@ -422,6 +422,79 @@ test_verify_after_rollback_reports_rolled_back_stores() {
     assert_contains "$OUT" "looks rolled back"
 }
 
+# --- hostile manifests (issue 7) ------------------------------------------------
+
+# snapshot: every file under the stores and work folders, with its hash.
+snapshot() { find "$S" "$W" -type f -print0 | sort -z | xargs -0 sha256sum; }
+
+# splice_huge LINE_REGEX PREFIX SUFFIX OUT: the manifest with its first line
+# matching LINE_REGEX replaced by PREFIX, 50 MiB of 'a', SUFFIX.
+splice_huge() {
+    local n
+    n="$(grep -n -m 1 -E -- "$1" "$MANIFEST" | cut -d: -f1)"
+    [[ -n "$n" ]] || fatal "no line matches $1 in the manifest"
+    {
+        head -n $((n - 1)) "$MANIFEST"
+        printf '%s' "$2"
+        head -c 52428800 /dev/zero | tr '\0' a
+        printf '%s\n' "$3"
+        tail -n +$((n + 1)) "$MANIFEST"
+    } >"$4"
+}
+
+test_hostile_manifests_are_refused_and_nothing_is_written() {
+    migrated
+    local dir="$TEST_TMP/hostile"
+    mkdir -p "$dir"
+    # Invalid UTF-8: a 0xFF byte, an overlong '/', a UTF-8-encoded surrogate, a lone surrogate escape.
+    sed 's/"tool": "cutover/"tool": "cut\xffover/' "$MANIFEST" >"$dir/utf8_ff.json"
+    sed '0,/"store": "auth"/s//"store": "au\xc0\xafth"/' "$MANIFEST" >"$dir/utf8_overlong.json"
+    sed '0,/"users"/s//"us\xed\xa0\x80ers"/' "$MANIFEST" >"$dir/utf8_surrogate.json"
+    sed '0,/"run_id": "/s//"run_id": "\\ud800/' "$MANIFEST" >"$dir/utf8_lone_escape.json"
+    # Counts out of range, negative, or not whole.
+    local count
+    for count in 1e400:out_of_range -1:negative 18446744073709551616:u64_max_plus_1 1.5:fraction -0:negative_zero; do
+        sed -E "0,/(\"users\": )[0-9]+/s//\\1${count%%:*}/" "$MANIFEST" >"$dir/count_${count#*:}.json"
+    done
+    # 10000 levels of nesting, in an extra field and as a count.
+    local deep i
+    deep="$(head -c 10000 /dev/zero | tr '\0' '[')$(head -c 10000 /dev/zero | tr '\0' ']')"
+    sed "1s/^{\$/{\"note\": $deep,/" "$MANIFEST" >"$dir/deep_arrays.json"
+    deep="$(for ((i = 0; i < 10000; i++)); do printf '{"a":'; done)1$(head -c 10000 /dev/zero | tr '\0' '}')"
+    sed "0,/\"counts\": {/s//\"counts\": {\"x\": $deep,/" "$MANIFEST" >"$dir/deep_objects.json"
+    # 50 MiB strings where verify and rollback would quote them.
+    splice_huge '^  "run_id": ' '  "run_id": "' '",' "$dir/huge_run_id.json"
+    splice_huge '^      "path": ' '      "path": "/' '",' "$dir/huge_path.json"
+    splice_huge '^      "backup_path": ' '      "backup_path": "/' '",' "$dir/huge_backup_path.json"
+    splice_huge '^  "work_dir": ' '  "work_dir": "/' '"' "$dir/huge_work_dir.json"
+    splice_huge '^  "status": ' '  "status": "' '",' "$dir/huge_status.json"
+    splice_huge '^        "users": ' '        "' '": 1' "$dir/huge_count_name.json"
+
+    local before f name
+    before="$(snapshot)"
+    for f in "$dir"/*.json; do
+        name="$(basename "$f")"
+        cmp -s "$f" "$MANIFEST" && _e2e_fail "$name is the manifest unchanged; the case tests nothing"
+        cutover verify "$f"
+        assert_eq 2 "$RC" "verify of $name"
+        ((${#ERR} < 1024 && ${#OUT} == 0)) || _e2e_fail "verify of $name printed ${#ERR} + ${#OUT} bytes"
+        assert_contains "${ERR:0:1024}" "cutover verify: error: manifest $f" "verify stderr for $name"
+        cutover rollback "$f"
+        assert_eq 2 "$RC" "rollback of $name"
+        ((${#ERR} < 1024 && ${#OUT} == 0)) || _e2e_fail "rollback of $name printed ${#ERR} + ${#OUT} bytes"
+        assert_contains "${ERR:0:1024}" "rollback refused, nothing was changed: manifest $f" "rollback stderr for $name"
+        assert_eq "$before" "$(snapshot)" "the stores and work folder after $name"
+    done
+    assert_contains "$(cutover verify "$dir/huge_path.json"; echo "$ERR")" "stores[0].path is 52428801 bytes long (at most 4096)"
+    assert_contains "$(cutover verify "$dir/count_out_of_range.json"; echo "$ERR")" "number out of range"
+    assert_contains "$(cutover verify "$dir/count_u64_max_plus_1.json"; echo "$ERR")" \
+        "stores[0].counts.users must be a non-negative integer"
+    assert_contains "$(cutover verify "$dir/deep_arrays.json"; echo "$ERR")" "recursion limit exceeded"
+    assert_contains "$(cutover verify "$dir/utf8_ff.json"; echo "$ERR")" "invalid unicode code point"
+    [[ -e "$W/reports" ]] && _e2e_fail "a refused manifest left a report"
+    no_temp_files
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
     run_test "$t"
 done

@@ -17,6 +17,20 @@ json::Node string_list(json::Document& doc, const std::vector<std::string>& item
   return doc.make_array(nodes);
 }
 
+// Fields (and count names) longer than this are refused without being
+// quoted: no path the OS accepts is longer (PATH_MAX), backfill writes
+// nothing near it, and verify and rollback quote these values in their
+// messages and reports, which a hostile manifest could otherwise fill with
+// megabytes.
+constexpr size_t k_max_field_bytes = 4096;
+
+bool short_enough(const std::string& field, std::string_view value, std::vector<std::string>& problems) {
+  if (value.size() <= k_max_field_bytes) return true;
+  problems.push_back(field + " is " + std::to_string(value.size()) + " bytes long (at most " +
+                     std::to_string(k_max_field_bytes) + ")");
+  return false;
+}
+
 // Reads the fields of one manifest object, collecting problems.
 class FieldReader {
  public:
@@ -35,6 +49,7 @@ class FieldReader {
       problems_.push_back(path(name) + " must be a string, not " + std::string(json::kind_name(v->kind())));
       return "";
     }
+    if (!short_enough(path(name), v->as_string(), problems_)) return "";
     return std::string(v->as_string());
   }
   std::optional<std::string> nullable_string(std::string_view name) {
@@ -44,6 +59,7 @@ class FieldReader {
       problems_.push_back(path(name) + " must be a string or null, not " + std::string(json::kind_name(v->kind())));
       return std::nullopt;
     }
+    if (!short_enough(path(name), v->as_string(), problems_)) return std::nullopt;
     return std::string(v->as_string());
   }
   bool boolean(std::string_view name) {
@@ -158,16 +174,23 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
       }
       check_sha(s.before_sha256, where + ".before_sha256", problems);
       check_sha(s.after_sha256, where + ".after_sha256", problems);
-      if (s.existed && (!s.backup_path || !s.before_sha256)) {
+      auto given = [&](std::string_view name) {
+        const json::Node* v = node.find(name);
+        return v != nullptr && !v->is_null();
+      };
+      if (s.existed && (!given("backup_path") || !given("before_sha256"))) {
         problems.push_back(where + " existed before the migration but has no backup_path or before_sha256");
       }
-      if (s.path.empty() && node.find("path") != nullptr) problems.push_back(where + ".path is empty");
+      if (const json::Node* p = node.find("path"); p != nullptr && p->is_string() && p->as_string().empty()) {
+        problems.push_back(where + ".path is empty");
+      }
       if (const json::Node* counts = r.get("counts")) {
         if (!counts->is_object()) {
           problems.push_back(where + ".counts must be an object");
         } else {
           for (size_t j = 0; j < counts->size(); ++j) {
             const json::Member& c = counts->members()[j];
+            if (!short_enough(where + ".counts: a count name", c.key.as_string(), problems)) continue;
             if (c.value.kind() != json::Kind::u64) {
               problems.push_back(where + ".counts." + std::string(c.key.as_string()) + " must be a non-negative integer");
               continue;

@@ -54,7 +54,8 @@ std::string to_json(const Manifest& manifest);
 // Parses and checks a manifest. Every problem is listed in the error (not
 // just the first), each naming the field, e.g. "stores[1].after_sha256 is
 // not 64 lower-case hex characters". Errors are corruption (the file is
-// not a usable manifest) naming `source`.
+// not a usable manifest) naming `source`. A string field or count name over
+// 4096 bytes is refused by its length, without quoting it.
 Result<Manifest> parse_manifest(std::string_view text, const std::string& source);
 
 }  // namespace cutover::manifest

@@ -17,7 +17,6 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -25,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cutover/json/parser.h"
+#include "cutover/routing/control_request.h"
 #include "cutover/routing/json_writer.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
@@ -65,7 +64,11 @@ int64_t monotonic_ns();
 //     a whole request is there (headers, and the body its Content-Length
 //     announces), and only then does the library's process_request() parse
 //     and answer it, reading from the buffer, so a slow client never holds a
-//     thread;
+//     thread. The library never waits for more bytes either: a request
+//     whose framing asks for bytes beyond the buffer (a POST without
+//     Content-Length, a header block or a body over the limits below, a
+//     chunked body that lied about its end) reads the end of the stream
+//     there; it is answered (400, 413, 414) and its connection closed;
 //   - the answer goes out in one send(); the connection is re-armed
 //     (EPOLLONESHOT: one thread at a time per connection).
 // Idle keep-alive connections are closed after the keep-alive timeout, and
@@ -74,18 +77,20 @@ int64_t monotonic_ns();
 // One connection's bytes, as the library's parser and writer see them.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(socket_t sock, int read_timeout_ms) : sock_(sock), read_timeout_ms_(read_timeout_ms) {}
+  explicit ConnectionStream(socket_t sock) : sock_(sock) {}
 
-  bool is_readable() const override { return pos_ < buf_.size() || poll_in(read_timeout_ms_); }
+  bool is_readable() const override { return pos_ < buf_.size(); }
   bool is_writable() const override { return true; }  // send() blocks, bounded by SO_SNDTIMEO
 
-  // Reads from the buffer; when it is empty (a chunked body longer than what
-  // arrived), sends what is pending and waits up to the read timeout.
+  // Reads from the buffer. An empty buffer is the end of the stream, never a
+  // wait: the request was handed over whole, so the library asks for more
+  // only when the request's framing is missing or wrong (see overran()).
+  // Waiting here held an event thread for the read timeout (5 s) a request,
+  // and two such clients stalled the server.
   ssize_t read(char* ptr, size_t size) override {
     if (pos_ == buf_.size()) {
-      if (!flush()) return -1;
-      ssize_t n = receive_blocking();
-      if (n <= 0) return n;
+      overran_ = true;
+      return 0;
     }
     size_t n = std::min(size, buf_.size() - pos_);
     std::memcpy(ptr, buf_.data() + pos_, n);
@@ -145,7 +150,7 @@ class ConnectionStream final : public httplib::Stream {
   // its Content-Length announces (a chunked body: its last chunk). A request
   // whose header block outgrows k_max_header_bytes, or whose body is larger
   // than the buffer may hold, is handed over as it is: the library answers
-  // it with its own error (431/400, 413) without reading on.
+  // it with its own error (400 or 414, 413) without reading on.
   bool has_request() const {
     std::string_view data(buf_.data() + pos_, buf_.size() - pos_);
     // Blank lines before a request are tolerated, as the library tolerates them.
@@ -173,6 +178,11 @@ class ConnectionStream final : public httplib::Stream {
 
   // Bytes of a request received and not yet consumed.
   bool has_pending_input() const { return pos_ < buf_.size(); }
+
+  // Whether the library read past what the connection had received: where
+  // the next request begins is unknown, so the connection must be closed
+  // after the answer.
+  bool overran() const { return overran_; }
 
   // A client that sent "Expect: 100-continue" waits for an interim answer
   // before it sends the body: send it now, so the body can arrive while no
@@ -228,16 +238,6 @@ class ConnectionStream final : public httplib::Stream {
     pos_ = 0;
   }
 
-  ssize_t receive_blocking() {
-    Fill f = receive_available();
-    if (f == Fill::would_block) {
-      if (!poll_in(read_timeout_ms_)) return -1;
-      f = receive_available();
-    }
-    if (f == Fill::more) return static_cast<ssize_t>(buf_.size() - pos_);
-    return f == Fill::eof ? 0 : -1;
-  }
-
   using AddressFn = int (*)(int, sockaddr*, socklen_t*);
   bool address_of(AddressFn fn, std::string& ip, int& port) const {
     sockaddr_storage addr{};
@@ -257,19 +257,10 @@ class ConnectionStream final : public httplib::Stream {
     return true;
   }
 
-  bool poll_in(int timeout_ms) const {
-    pollfd p{sock_, POLLIN, 0};
-    int r;
-    do {
-      r = ::poll(&p, 1, timeout_ms);
-    } while (r < 0 && errno == EINTR);
-    return r > 0;
-  }
-
   socket_t sock_;
-  int read_timeout_ms_;
   std::vector<char> buf_;
   size_t pos_ = 0;
+  bool overran_ = false;
   std::string out_;
   mutable bool peer_known_ = false, local_known_ = false;
   mutable std::string peer_ip_, local_ip_;
@@ -293,7 +284,7 @@ class EventLoop {
 
  private:
   struct Connection {
-    explicit Connection(socket_t s, int read_timeout_ms) : sock(s), stream(s, read_timeout_ms) {}
+    explicit Connection(socket_t s) : sock(s), stream(s) {}
     std::mutex mutex;  // held while a thread serves it
     socket_t sock;
     ConnectionStream stream;
@@ -371,7 +362,7 @@ void EventLoop::add(socket_t sock) {
   ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   timeval send_timeout = http_.send_timeout();
   ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-  auto c = std::make_shared<Connection>(sock, http_.read_timeout_ms());
+  auto c = std::make_shared<Connection>(sock);
   c->last_active_ns = monotonic_ns();
   uint64_t id;
   {
@@ -454,7 +445,7 @@ bool EventLoop::serve_locked(Connection& c) {
     bool ok = http_.answer(c.stream, last, connection_closed);
     c.stream.done_with_request();
     c.last_active_ns = monotonic_ns();
-    if (!c.stream.flush() || !ok || connection_closed || last) {
+    if (!c.stream.flush() || !ok || connection_closed || last || c.stream.overran()) {
       close_locked(c);
       return false;
     }
@@ -626,11 +617,17 @@ void send_field_errors(httplib::Response& res, const FieldErrors& errors) {
   send_error(res, 422, "invalid_request", message, errors);
 }
 
-// A request field: absent and null read as "not given".
-struct BodyField {
-  const json::Node* node = nullptr;
-  bool given() const { return node != nullptr && !node->is_null(); }
-};
+// A refused request body (routing/control_request.h): 400 when it is not
+// JSON, 422 otherwise.
+void send_request_error(httplib::Response& res, const routing::RequestError& error) {
+  if (error.kind != routing::RequestError::Kind::invalid_fields) {
+    return send_error(res, error.kind == routing::RequestError::Kind::not_json ? 400 : 422, "invalid_request",
+                      error.message);
+  }
+  FieldErrors errors;
+  for (const routing::FieldError& e : error.fields) errors.push_back({e.field, e.message});
+  send_field_errors(res, errors);
+}
 
 }  // namespace
 
@@ -686,23 +683,12 @@ struct ControlServer::Impl {
     return token;
   }
 
-  // The request body as a JSON object, or nullopt after answering 400/422.
-  std::optional<json::Document> json_body(const httplib::Request& req, httplib::Response& res) {
-    auto doc = json::parse(std::string_view(req.body));
-    if (!doc) {
-      send_error(res, 400, "invalid_request", "The request body is not valid JSON: " + doc.error().message() + ".");
-      return std::nullopt;
-    }
-    if (!doc->root().is_object()) {
-      send_error(res, 422, "invalid_request", "The request body must be a JSON object.");
-      return std::nullopt;
-    }
-    return std::move(*doc);
-  }
-
   // --- routes -------------------------------------------------------------------
 
   void handle(const httplib::Request& req, httplib::Response& res) {
+    // The library holds a Content-Length to the limit itself, but not a
+    // chunked body: the event loop buffers one up to its own cap (1 MiB).
+    if (req.body.size() > options.max_body_bytes) return payload_too_large(res);
     if (req.target.empty() || req.target.front() != '/') {
       // Only origin-form targets: anything else could turn a redirect into
       // one to another host (base URL + "evil.example/...").
@@ -744,6 +730,11 @@ struct ControlServer::Impl {
     }
   }
 
+  void payload_too_large(httplib::Response& res) {
+    send_error(res, 413, "payload_too_large",
+               "The request body is larger than " + std::to_string(options.max_body_bytes) + " bytes.");
+  }
+
   void method_not_allowed(httplib::Response& res, const char* allow) {
     res.set_header("Allow", allow);
     send_error(res, 405, "method_not_allowed", std::string("Method not allowed; this path takes ") + allow + ".");
@@ -765,20 +756,11 @@ struct ControlServer::Impl {
 
   void evaluate(const httplib::Request& req, httplib::Response& res) {
     if (authenticate(req, res) == nullptr) return;
-    auto doc = json_body(req, res);
-    if (!doc) return;
-    BodyField path{doc->root().find("path")};
-    BodyField key{doc->root().find("cohort_key")};
-    FieldErrors errors;
-    if (path.given() && !path.node->is_string()) errors.push_back({"path", "Path must be a string."});
-    else if (!path.given() || routing::trim(path.node->as_string()).empty()) errors.push_back({"path", "Path is required."});
-    if (key.given() && !key.node->is_string()) errors.push_back({"cohort_key", "Cohort key must be a string."});
-    if (!errors.empty()) return send_field_errors(res, errors);
-    std::string cohort_key;
-    if (key.given() && !routing::trim(key.node->as_string()).empty()) cohort_key = std::string(key.node->as_string());
-    else cohort_key = cohort_key_from_headers(req);
+    auto request = routing::parse_evaluate_request(req.body);
+    if (!request) return send_request_error(res, request.error());
+    std::string cohort_key = request->cohort_key ? *request->cohort_key : cohort_key_from_headers(req);
     std::string body = store->read([&](const routing::OverrideState& s) {
-      routing::Decision d = engine->evaluate(path.node->as_string(), cohort_key, s.overrides);
+      routing::Decision d = engine->evaluate(request->path, cohort_key, s.overrides);
       metrics->count_decision(DecisionSource::evaluate, d);
       return routing::decision_json(d);
     });
@@ -791,17 +773,10 @@ struct ControlServer::Impl {
     if (token->role != Role::operator_) {
       return send_error(res, 403, "forbidden", "An operator token is required to change route overrides.");
     }
-    auto doc = json_body(req, res);
-    if (!doc) return;
-    BodyField target{doc->root().find("target")};
-    BodyField domain{doc->root().find("domain")};
-    FieldErrors errors;
-    if (!target.given()) errors.push_back({"target", "Target is required."});
-    else if (!target.node->is_string()) errors.push_back({"target", "Target must be a string."});
-    if (domain.given() && !domain.node->is_string()) errors.push_back({"domain", "Domain must be a string."});
-    if (!errors.empty()) return send_field_errors(res, errors);
+    auto body = routing::parse_override_request(req.body);
+    if (!body) return send_request_error(res, body.error());
     std::optional<std::string_view> domain_text;
-    if (domain.given()) domain_text = domain.node->as_string();
+    if (body->domain) domain_text = *body->domain;
 
     auto record = [&](const OverrideStore::Applied& a) -> Status {
       JsonWriter w;
@@ -823,7 +798,7 @@ struct ControlServer::Impl {
       w.end_object();
       return audit->append(w.str(), /*sync=*/true);
     };
-    auto applied = store->apply(target.node->as_string(), domain_text, token->name, record);
+    auto applied = store->apply(body->target, domain_text, token->name, record);
     if (!applied) {
       std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
       if (applied.error().code() == ErrorCode::conflict) {
@@ -886,10 +861,7 @@ struct ControlServer::Impl {
   httplib::Server::HandlerResponse error_page(const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     switch (res.status) {
-      case 413:
-        send_error(res, 413, "payload_too_large",
-                   "The request body is larger than " + std::to_string(options.max_body_bytes) + " bytes.");
-        break;
+      case 413: payload_too_large(res); break;
       case 414: send_error(res, 414, "uri_too_long", "The request target is too long."); break;
       case 404: send_error(res, 404, "not_found", "Route '" + req.path + "' was not found."); break;
       case 405: method_not_allowed(res, "GET, HEAD"); break;
