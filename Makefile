@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test test-asan bench clean
 
 all: build
 
@@ -22,11 +22,38 @@ build: configure
 run: build
 	@$(BUILD_DIR)/cutover harness --out cutover-runs
 
+# The Release tests, then the same unit and end-to-end tests under ASan+UBSan.
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan
+
+# Every suite but fuzz_smoke (its targets are sanitized already) on a build
+# with -DCUTOVER_SANITIZE=ON (docs/RELIABILITY.md, "Sanitizers"). A report of
+# any kind (ASan, LeakSanitizer, UBSan) aborts the process (exit 134, which no
+# test expects) and is written to $(ASAN_BUILD_DIR)/sanitizer-reports/; the
+# target fails if that folder is not empty after the run, and prints it, so a
+# report in a process whose exit status no test checks is caught as well.
+# DETECT_LEAKS=0 turns LeakSanitizer off where ptrace is refused (the build
+# runs unit_tests too, to list its tests).
+ASAN_BUILD_DIR ?= $(BUILD_DIR)-asan
+DETECT_LEAKS ?= 1
+SANITIZER_REPORTS = $(abspath $(ASAN_BUILD_DIR))/sanitizer-reports
+SANITIZER_OPTIONS = halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(SANITIZER_REPORTS)/report
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DCUTOVER_SANITIZE=ON >/dev/null
+	@ASAN_OPTIONS=detect_leaks=$(DETECT_LEAKS) cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) || \
+	  { echo "test-asan: build failed (if LeakSanitizer says it does not work under ptrace: DETECT_LEAKS=0)" >&2; exit 1; }
+	@rm -rf $(SANITIZER_REPORTS) && mkdir -p $(SANITIZER_REPORTS)
+	@cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=$(DETECT_LEAKS):$(SANITIZER_OPTIONS) UBSAN_OPTIONS=$(SANITIZER_OPTIONS) \
+	  ctest --output-on-failure -j $(JOBS) -E '^fuzz_smoke$$'; rc=$$?; \
+	  if [ -n "$$(ls -A $(SANITIZER_REPORTS))" ]; then \
+	    for f in $(SANITIZER_REPORTS)/*; do echo "== $$f"; cat "$$f"; done; \
+	    echo "test-asan: sanitizer reports above (in $(SANITIZER_REPORTS))" >&2; exit 1; \
+	  fi; exit $$rc
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
