@@ -390,5 +390,58 @@ TEST_F(RollbackTest, AFailureWhileActingIsReportedAndARerunFinishes) {
   expect_fixtures_restored();
 }
 
+TEST_F(RollbackTest, ASymlinkPlantedAtTheTemporaryPathIsNotWrittenThrough) {
+  backfill();
+  std::string victim = tmp_.file("victim.txt");
+  write_text(victim, "precious");
+  std::string temp = stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp";
+  ASSERT_EQ(::symlink(victim.c_str(), temp.c_str()), 0);
+  auto before = snapshot();
+  auto r = rollback();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("rollback refused, nothing was changed"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("symbolic link"), std::string::npos) << r.error().message();
+  EXPECT_EQ(read_text(victim), "precious");
+  EXPECT_EQ(snapshot(), before);
+}
+
+// Swaps the domain store for a symlink to its own bytes (moved beside it)
+// once rollback has finished its preflight, as it acts on that store.
+class SwapInSymlink final : public testing::ForwardingFileSystem {
+ public:
+  SwapInSymlink(base::FileSystem& target, std::string store) : ForwardingFileSystem(target), store_(std::move(store)) {}
+  Status set_mode(const std::string& path, uint32_t mode) override {
+    if (!swapped_ && path.find(".domain.json.cutover-") != std::string::npos) {
+      swapped_ = true;
+      std::string real = store_ + ".real";
+      if (::rename(store_.c_str(), real.c_str()) != 0 || ::symlink(real.c_str(), store_.c_str()) != 0) {
+        return make_error(ErrorCode::io_error, "test setup failed");
+      }
+    }
+    return target_.set_mode(path, mode);
+  }
+
+ private:
+  std::string store_;
+  bool swapped_ = false;
+};
+
+TEST_F(RollbackTest, ASymlinkSwappedInAfterPreflightIsRefused) {
+  backfill();
+  std::string migrated = read_text(store("domain"));
+  SwapInSymlink fs(base::real_file_system(), store("domain"));
+  auto r = rollback(false, "", fs);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->failure->code(), ErrorCode::conflict);
+  EXPECT_EQ(actions(*r), (std::vector<std::string>{"auth:restored", "codex_threads:restored", "domain:failed"}));
+  EXPECT_NE(r->stores[2].error.find("changed while rollback was running"), std::string::npos) << r->stores[2].error;
+  struct stat st {};
+  ASSERT_EQ(::lstat(store("domain").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));  // left as it was found
+  EXPECT_EQ(read_text(store("domain") + ".real"), migrated);
+  EXPECT_FALSE(std::filesystem::exists(stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp"));
+}
+
 }  // namespace
 }  // namespace cutover::rollback

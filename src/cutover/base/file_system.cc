@@ -351,7 +351,7 @@ class RealFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) override {
-    return open_for_write(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
+    return open_for_write(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
   }
 
   Status append_file(const std::string& path, std::string_view data) override {
@@ -363,9 +363,9 @@ class RealFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT | O_NOFOLLOW, 0644);
     if (fd < 0 && errno == EINVAL) return create_file(path);  // no O_DIRECT on this file system
-    if (fd < 0) return tl::unexpected(os_error("cannot create", path, errno));
+    if (fd < 0) return tl::unexpected(create_error(path, errno));
     return std::unique_ptr<WritableFile>(new DirectWritableFile(path, fd));
   }
 
@@ -485,8 +485,19 @@ class RealFileSystem final : public FileSystem {
  private:
   Result<std::unique_ptr<WritableFile>> open_for_write(const std::string& path, int flags) {
     int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return tl::unexpected(os_error("cannot create", path, errno));
+    if (fd < 0) return tl::unexpected(create_error(path, errno));
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+  }
+
+  // O_NOFOLLOW: a symlink planted where we create a file (a temporary file
+  // beside a store, say) would make us truncate and write its target.
+  static Error create_error(const std::string& path, int err) {
+    if (err == ELOOP) {
+      return Error(ErrorCode::permission_denied,
+                   "cannot create " + path + ": it is a symbolic link, and cutover does not write through one; "
+                                             "remove it and run again");
+    }
+    return os_error("cannot create", path, err);
   }
 };
 

@@ -75,7 +75,8 @@ class FileSystem {
   // fields describe the target. A missing path is {exists = false}, not an error.
   virtual Result<FileInfo> stat(const std::string& path) = 0;
   virtual Result<Buffer> read_file(const std::string& path) = 0;
-  // Creates (truncating) `path` for writing, mode 0644.
+  // Creates (truncating) `path` for writing, mode 0644. Never writes through
+  // a symlink at `path` (permission_denied); create_bulk_file neither.
   virtual Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) = 0;
   // Like create_file, for a large file written once from start to end (a
   // store, a backup): the real file system writes it with O_DIRECT where the

@@ -98,7 +98,8 @@ std::string temp_path_for(const std::string& store_path, const std::string& run_
 // out; this catches a service that is still writing).
 Status check_unchanged(base::FileSystem& fs, const StorePlan& plan) {
   TRY_ASSIGN(base::FileInfo now, fs.stat(plan.record->path));
-  if (now.exists != plan.info.exists || now.inode != plan.info.inode || now.size != plan.info.size) {
+  if (now.exists != plan.info.exists || now.is_symlink != plan.info.is_symlink || now.inode != plan.info.inode ||
+      now.size != plan.info.size) {
     return make_error(ErrorCode::conflict, plan.record->path +
                                                " changed while rollback was running; stop the service that writes it "
                                                "and run rollback again");
