@@ -55,7 +55,7 @@ class NullSink final : public cutover::json::ChunkSink {
   size_t bytes = 0;
 };
 
-void BM_WriteCanonical(benchmark::State& state) {
+void write_with(benchmark::State& state, bool parallel) {
   const std::string& text = store_text();
   if (text.empty()) {
     state.SkipWithError("set JSON_BENCH_STORE to a store file");
@@ -69,31 +69,15 @@ void BM_WriteCanonical(benchmark::State& state) {
   size_t out = 0;
   for (auto _ : state) {
     NullSink sink;
-    cutover::json::write_canonical(doc->root(), sink);
+    if (parallel) cutover::json::write_canonical_parallel(doc->root(), sink);
+    else cutover::json::write_canonical(doc->root(), sink);
     out = sink.bytes;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out));
 }
 
-void BM_WriteCanonicalParallel(benchmark::State& state) {
-  const std::string& text = store_text();
-  if (text.empty()) {
-    state.SkipWithError("set JSON_BENCH_STORE to a store file");
-    return;
-  }
-  auto doc = cutover::json::parse_borrowed(text);
-  if (!doc) {
-    state.SkipWithError(doc.error().message().c_str());
-    return;
-  }
-  size_t out = 0;
-  for (auto _ : state) {
-    NullSink sink;
-    cutover::json::write_canonical_parallel(doc->root(), sink);
-    out = sink.bytes;
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out));
-}
+void BM_WriteCanonical(benchmark::State& state) { write_with(state, false); }
+void BM_WriteCanonicalParallel(benchmark::State& state) { write_with(state, true); }
 
 BENCHMARK(BM_ParseOneThread)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ParseTwoThreads)->Unit(benchmark::kMillisecond)->UseRealTime();
