@@ -42,10 +42,8 @@ RouteConfig cohort_config() {
   return c;
 }
 
-void BM_decision_cohort(benchmark::State& state) {
-  RouteSplit engine(cohort_config());
-  Overrides overrides;
-  overrides.groups["billing_l402"] = RouteTarget::legacy;  // one override in place, as during a rollback drill
+// Decisions over the paths and cohort keys, in turn; counts the share that hashed.
+void run_decisions(benchmark::State& state, const RouteSplit& engine, const Overrides& overrides) {
   auto k = keys(4096);
   const auto& p = paths();
   size_t i = 0, hashed = 0;
@@ -58,6 +56,13 @@ void BM_decision_cohort(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.counters["hashed_share"] = static_cast<double>(hashed) / static_cast<double>(i ? i : 1);
 }
+
+void BM_decision_cohort(benchmark::State& state) {
+  RouteSplit engine(cohort_config());
+  Overrides overrides;
+  overrides.groups["billing_l402"] = RouteTarget::legacy;  // one override in place, as during a rollback drill
+  run_decisions(state, engine, overrides);
+}
 BENCHMARK(BM_decision_cohort);
 
 // Every decision hashes: all paths are cohort-routed.
@@ -65,31 +70,13 @@ void BM_decision_cohort_every_hash(benchmark::State& state) {
   RouteConfig c = cohort_config();
   c.rust_routes = {"/"};
   RouteSplit engine(std::move(c));
-  Overrides none;
-  auto k = keys(4096);
-  const auto& p = paths();
-  size_t i = 0;
-  for (auto _ : state) {
-    Decision d = engine.evaluate(p[i % p.size()], k[i % k.size()], none);
-    benchmark::DoNotOptimize(d);
-    ++i;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  run_decisions(state, engine, Overrides{});
 }
 BENCHMARK(BM_decision_cohort_every_hash);
 
 void BM_decision_rust_mode(benchmark::State& state) {
   RouteSplit engine(reference_config());
-  Overrides none;
-  auto k = keys(4096);
-  const auto& p = paths();
-  size_t i = 0;
-  for (auto _ : state) {
-    Decision d = engine.evaluate(p[i % p.size()], k[i % k.size()], none);
-    benchmark::DoNotOptimize(d);
-    ++i;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  run_decisions(state, engine, Overrides{});
 }
 BENCHMARK(BM_decision_rust_mode);
 

@@ -336,12 +336,7 @@ class ParallelWriter {
         continue;
       }
       if (claimable()) {
-        size_t i = next_++;
-        lock.unlock();
-        target.retarget(out_[i]);
-        render(writer, pieces_[i]);
-        lock.lock();
-        done_[i] = 1;
+        render_next(lock, writer, target);
         continue;
       }
       changed_.wait(lock);
@@ -363,14 +358,20 @@ class ParallelWriter {
     for (;;) {
       changed_.wait(lock, [&] { return stopping_ || claimable(); });
       if (stopping_) return;
-      size_t i = next_++;
-      lock.unlock();
-      target.retarget(out_[i]);
-      render(writer, pieces_[i]);
-      lock.lock();
-      done_[i] = 1;
-      changed_.notify_all();
+      render_next(lock, writer, target);
     }
+  }
+
+  // Claims the next piece and renders it with the lock released.
+  // REQUIRES: claimable(), `lock` held.
+  void render_next(std::unique_lock<std::mutex>& lock, Writer& writer, StringSink& target) {
+    size_t i = next_++;
+    lock.unlock();
+    target.retarget(out_[i]);
+    render(writer, pieces_[i]);
+    lock.lock();
+    done_[i] = 1;
+    changed_.notify_all();
   }
 
   void stop() {
