@@ -547,6 +547,18 @@ Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_vi
   return fs.sync_directory(parent_directory(path));
 }
 
+Status prepare_empty_folder(FileSystem& fs, const std::string& dir, const std::string& label, const std::string& advice,
+                            bool allow_symlink) {
+  TRY_ASSIGN(FileInfo info, fs.stat(dir));
+  if (!info.exists) return fs.create_directories(dir);
+  if (!info.is_directory || (info.is_symlink && !allow_symlink)) {
+    return make_error(ErrorCode::invalid_argument, label + " exists and is not a folder");
+  }
+  TRY_ASSIGN(auto names, fs.list_directory(dir));
+  if (!names.empty()) return make_error(ErrorCode::invalid_argument, label + " is not empty; " + advice);
+  return {};
+}
+
 std::string parent_directory(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

@@ -119,6 +119,14 @@ FileSystem& real_file_system();
 Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data,
                          const FileInfo* like = nullptr);
 
+// Makes sure `dir` is a new or empty folder for a command to fill (it never
+// writes over anything): creates it when missing, accepts it when it is an
+// empty folder. Otherwise invalid_argument "<label> exists and is not a
+// folder" or "<label> is not empty; <advice>". `allow_symlink`: whether a
+// symlink to an empty folder will do.
+Status prepare_empty_folder(FileSystem& fs, const std::string& dir, const std::string& label, const std::string& advice,
+                            bool allow_symlink);
+
 // Path helpers (pure string work, no I/O).
 std::string parent_directory(const std::string& path);  // "." for a bare name
 std::string file_name(const std::string& path);

@@ -184,18 +184,10 @@ JsonValue count_snapshot(const verify::ManifestFile& file, const JsonValue& repo
 }
 
 Status prepare_out_dir(base::FileSystem& fs, const std::string& dir) {
-  TRY_ASSIGN(base::FileInfo info, fs.stat(dir));
-  if (info.exists) {
-    if (!info.is_directory) return make_error(ErrorCode::invalid_argument, "--out " + dir + " exists and is not a folder");
-    TRY_ASSIGN(auto names, fs.list_directory(dir));
-    if (!names.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "--out " + dir + " is not empty; a bundle is collected into a new or empty folder "
-                                         "(one folder per cutover, never overwritten): choose a new folder");
-    }
-    return {};
-  }
-  return fs.create_directories(dir);
+  return base::prepare_empty_folder(fs, dir, "--out " + dir,
+                                    "a bundle is collected into a new or empty folder (one folder per cutover, never "
+                                    "overwritten): choose a new folder",
+                                    /*allow_symlink=*/true);
 }
 
 bool plain_name(const std::string& name) {

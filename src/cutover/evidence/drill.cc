@@ -35,20 +35,10 @@ Status copy_file(base::FileSystem& fs, const std::string& from, const std::strin
 }
 
 Status prepare_scratch(base::FileSystem& fs, const std::string& dir) {
-  TRY_ASSIGN(base::FileInfo info, fs.stat(dir));
-  if (info.exists) {
-    if (!info.is_directory || info.is_symlink) {
-      return make_error(ErrorCode::invalid_argument, "scratch folder " + dir + " exists and is not a folder");
-    }
-    TRY_ASSIGN(auto names, fs.list_directory(dir));
-    if (!names.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "scratch folder " + dir + " is not empty; the drill restores only into an empty or new folder "
-                                                  "(so it can never overwrite anything): give a new --scratch folder");
-    }
-    return {};
-  }
-  return fs.create_directories(dir);
+  return base::prepare_empty_folder(fs, dir, "scratch folder " + dir,
+                                    "the drill restores only into an empty or new folder (so it can never overwrite "
+                                    "anything): give a new --scratch folder",
+                                    /*allow_symlink=*/false);
 }
 
 // The group's override in a status `data` object, or nullopt for none.
