@@ -3,6 +3,7 @@
 // breaks one call.
 #include "cutover/rollback/rollback.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -441,6 +442,110 @@ TEST_F(RollbackTest, ASymlinkSwappedInAfterPreflightIsRefused) {
   EXPECT_TRUE(S_ISLNK(st.st_mode));  // left as it was found
   EXPECT_EQ(read_text(store("domain") + ".real"), migrated);
   EXPECT_FALSE(std::filesystem::exists(stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp"));
+}
+
+// Writes the domain store's staged copy with its first byte changed: a file
+// system that does not keep the bytes it was given.
+class CorruptingStagedCopy final : public testing::ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
+    TRY_ASSIGN(auto file, target_.create_file(path));
+    if (path.find(".domain.json.cutover-") == std::string::npos) return file;
+    return std::unique_ptr<base::WritableFile>(new Corrupting(std::move(file)));
+  }
+
+ private:
+  class Corrupting final : public testing::ForwardingWritableFile {
+   public:
+    using ForwardingWritableFile::ForwardingWritableFile;
+    Status append(std::string_view data) override {
+      std::string bytes(data);
+      if (first_ && !bytes.empty()) bytes[0] ^= 0x20;
+      first_ = false;
+      return target_->append(bytes);
+    }
+
+   private:
+    bool first_ = true;
+  };
+};
+
+TEST_F(RollbackTest, ACopyThatDoesNotReadBackAsWrittenIsRefusedAndNothingChanges) {
+  backfill();
+  auto before = snapshot();
+  CorruptingStagedCopy fs(base::real_file_system());
+  auto r = rollback(false, "", fs);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::io_error);
+  const std::string& m = r.error().message();
+  EXPECT_NE(m.find("rollback refused, nothing was changed"), std::string::npos) << m;
+  EXPECT_NE(m.find("[domain] " + store("domain") + ": cannot copy backup"), std::string::npos) << m;
+  EXPECT_NE(m.find("does not read back as the bytes written at offset 0"), std::string::npos) << m;
+  EXPECT_EQ(snapshot(), before);  // the temporary copies are gone too
+}
+
+// Once the domain store has been restored, replaces its bytes with others
+// of the same size, either in place with a new modification time or as a
+// new file with the old one's modification time.
+class TamperAfterRestore final : public testing::ForwardingFileSystem {
+ public:
+  enum class How { in_place, new_file };
+  TamperAfterRestore(base::FileSystem& target, std::string store, How how)
+      : ForwardingFileSystem(target), store_(std::move(store)), how_(how) {}
+  Status rename(const std::string& from, const std::string& to) override {
+    TRY(target_.rename(from, to));
+    if (to != store_) return {};
+    std::string bytes = testing::read_text(store_);
+    bytes[0] ^= 0x20;
+    struct stat st {};
+    if (::stat(store_.c_str(), &st) != 0) return make_error(ErrorCode::io_error, "test setup failed");
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    if (how_ == How::in_place) {
+      int fd = ::open(store_.c_str(), O_WRONLY);
+      bool wrote = fd >= 0 && ::pwrite(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+      if (fd >= 0) ::close(fd);
+      times[1].tv_sec += 1;
+      if (!wrote || ::utimensat(AT_FDCWD, store_.c_str(), times, 0) != 0) {
+        return make_error(ErrorCode::io_error, "test setup failed");
+      }
+    } else {
+      std::string other = store_ + ".other";
+      testing::write_text(other, bytes);
+      if (::utimensat(AT_FDCWD, other.c_str(), times, 0) != 0 || ::rename(other.c_str(), store_.c_str()) != 0) {
+        return make_error(ErrorCode::io_error, "test setup failed");
+      }
+    }
+    return {};
+  }
+
+ private:
+  std::string store_;
+  How how_;
+};
+
+TEST_F(RollbackTest, AStoreChangedAfterItsRestoreIsHashedAgainAndNotVerified) {
+  for (auto how : {TamperAfterRestore::How::in_place, TamperAfterRestore::How::new_file}) {
+    SCOPED_TRACE(how == TamperAfterRestore::How::in_place ? "in place" : "new file");
+    backfill();
+    TamperAfterRestore fs(base::real_file_system(), store("domain"), how);
+    auto r = rollback(false, "", fs);
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_FALSE(r->ok());
+    EXPECT_EQ(r->failure->code(), ErrorCode::corruption);
+    EXPECT_EQ(actions(*r), (std::vector<std::string>{"auth:restored", "codex_threads:restored", "domain:restored"}));
+    EXPECT_TRUE(r->stores[0].verified);
+    const StoreOutcome& domain = r->stores[2];
+    EXPECT_FALSE(domain.verified);
+    std::string now = read_text(store("domain"));
+    EXPECT_NE(now, fixture_["domain"]);
+    EXPECT_EQ(domain.final_sha256, hash::sha256_hex(now));  // what is there, not what was staged
+    EXPECT_NE(domain.error.find("after the restore the store hashes to " + hash::sha256_hex(now)), std::string::npos)
+        << domain.error;
+    // Start again from the migrated state for the next case.
+    std::filesystem::remove_all(work_);
+    for (const auto& [kind, bytes] : fixture_) write_text(store(kind), bytes);
+  }
 }
 
 }  // namespace

@@ -326,6 +326,7 @@ class RealFileSystem final : public FileSystem {
     info.mode = static_cast<uint32_t>(st.st_mode & 07777);
     info.uid = static_cast<uint32_t>(st.st_uid);
     info.gid = static_cast<uint32_t>(st.st_gid);
+    info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     return info;
   }
 

@@ -41,9 +41,12 @@ struct FileInfo {
   uint32_t mode = 0;  // permission bits
   uint32_t uid = 0;
   uint32_t gid = 0;
+  int64_t mtime_ns = 0;  // last change of the contents
 };
 
-// A file being written. append() buffers; sync() makes the bytes durable.
+// A file being written. sync() makes the bytes durable. What append() took
+// is readable through the file's path at once, except in a bulk file
+// (create_bulk_file), which may hold a few MiB until sync().
 class WritableFile {
  public:
   virtual ~WritableFile() = default;

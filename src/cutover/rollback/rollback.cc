@@ -33,7 +33,12 @@ struct StorePlan {
   // The backup copied beside the store (and synced) in preflight.
   std::string temp_path;
   std::unique_ptr<base::WritableFile> temp;
-  std::optional<std::string> staged_sha256;
+  std::optional<std::string> staged_sha256;  // the backup, as read while copying it
+  // The staged copy after its sync. It read back as the bytes that hashed to
+  // staged_sha256, so that is its hash for as long as it is this file,
+  // unchanged: the restored store's proof, if the store path names it after
+  // the rename.
+  base::FileInfo staged_info;
   std::string stage_error;
   bool backup_missing = false;
   // The replaced store, held open across the rename so that the file
@@ -44,20 +49,38 @@ struct StorePlan {
 
 std::string label(const manifest::StoreRecord& s) { return "[" + s.store + "] " + s.path; }
 
-// Copies `from` into `to` front to back, hashing what it copies.
-Result<verify::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to) {
+// Copies `from` into `to`, the new file at `to_path`, front to back, and
+// returns the hash of what it read. Each piece is read back from `to_path`
+// as soon as it is written and compared with what was written, so the copy,
+// as the file system serves it, holds exactly the bytes that were hashed:
+// the restored file's proof, taken as the copy is made rather than by a
+// second pass over it. A copy that reads back otherwise is an io_error.
+Result<verify::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
+                                       const std::string& to_path) {
   TRY_ASSIGN(auto in, fs.open_file(from));
-  auto buffer = std::make_unique_for_overwrite<char[]>(verify::k_read_chunk_bytes);
+  auto back = fs.open_file(to_path);
+  if (!back) return make_error(ErrorCode::io_error, "cannot read back the copy: " + back.error().message());
+  constexpr size_t chunk = verify::k_read_chunk_bytes;
+  auto buffer = std::make_unique_for_overwrite<char[]>(2 * chunk);
+  char* echo = buffer.get() + chunk;
   hash::Sha256 hasher;
   verify::FileDigest digest;
   for (;;) {
-    TRY_ASSIGN(size_t n, in->read(buffer.get(), verify::k_read_chunk_bytes));
+    TRY_ASSIGN(size_t n, in->read(buffer.get(), chunk));
     if (n == 0) break;
-    std::string_view chunk(buffer.get(), n);
-    hasher.update(chunk);
-    TRY(to.append(chunk));
+    std::string_view piece(buffer.get(), n);
+    hasher.update(piece);
+    TRY(to.append(piece));
+    TRY_ASSIGN(size_t echoed, (*back)->read(echo, n));
+    if (std::string_view(echo, echoed) != piece) {
+      return make_error(ErrorCode::io_error, "the copy " + to_path + " does not read back as the bytes written at offset " +
+                                                 std::to_string(digest.size) +
+                                                 ": the file system did not keep them; check the disk");
+    }
     digest.size += n;
   }
+  TRY_ASSIGN(size_t extra, (*back)->read(echo, 1));
+  if (extra != 0) return make_error(ErrorCode::io_error, "the copy " + to_path + " holds more bytes than were written to it");
   digest.sha256 = hash::to_hex(hasher.finish());
   return digest;
 }
@@ -75,7 +98,7 @@ Result<std::string> unused_path(base::FileSystem& fs, const std::string& dir, co
 // Copies `from` to a new file `to`, fsynced, and checks it hashes to `expected`.
 Status save_copy(base::FileSystem& fs, const std::string& from, const std::string& to, const std::string& expected) {
   TRY_ASSIGN(auto file, fs.create_new_file(to));
-  auto digest = copy_hashed(fs, from, *file);
+  auto digest = copy_hashed(fs, from, *file, to);
   Status st = digest ? file->sync() : Status(tl::unexpected(digest.error()));
   if (st) st = file->close();
   if (st && digest->sha256 != expected) {
@@ -141,7 +164,16 @@ Status act(base::FileSystem& fs, StorePlan& plan, const std::string& backup_dir)
   return {};
 }
 
+// `now` is the file `staged` described, with the same contents: the same
+// inode, size and modification time.
+bool same_file(const base::FileInfo& now, const base::FileInfo& staged) {
+  return now.exists && staged.exists && now.is_regular && !now.is_symlink && now.device == staged.device &&
+         now.inode == staged.inode && now.size == staged.size && now.mtime_ns == staged.mtime_ns;
+}
+
 // Step 5 for one store: what is on disk now, and whether it is the before-state.
+// A restored store was proven as it was staged (copy_hashed); the store path
+// must now name that file, unchanged, or the store is hashed again.
 void prove(base::FileSystem& fs, StorePlan& plan) {
   StoreOutcome& o = plan.outcome;
   const manifest::StoreRecord& s = *plan.record;
@@ -152,9 +184,14 @@ void prove(base::FileSystem& fs, StorePlan& plan) {
   }
   auto info = fs.stat(s.path);
   if (info && info->exists) {
-    auto digest = verify::hash_file(fs, s.path);
-    if (digest) o.final_sha256 = digest->sha256;
-    else if (o.error.empty()) o.error = digest.error().message();
+    bool restored = o.action == StoreAction::restored || o.action == StoreAction::restored_drifted;
+    if (restored && plan.staged_sha256 && same_file(*info, plan.staged_info)) {
+      o.final_sha256 = plan.staged_sha256;  // the restored file read back as the bytes that hash to this
+    } else if (auto digest = verify::hash_file(fs, s.path)) {
+      o.final_sha256 = digest->sha256;
+    } else if (o.error.empty()) {
+      o.error = digest.error().message();
+    }
   } else {
     o.final_sha256.reset();
   }
@@ -261,14 +298,16 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
         continue;
       }
       p.temp = std::move(*file);
-      auto digest = copy_hashed(fs, *s.backup_path, *p.temp);
+      auto digest = copy_hashed(fs, *s.backup_path, *p.temp, p.temp_path);
       // Sync now, while the other thread is still hashing the stores: the
       // copy is usually needed, and its write-back then overlaps that work.
       Status synced = digest ? p.temp->sync() : Status(tl::unexpected(digest.error()));
-      if (digest && synced) {
+      auto staged_info = synced ? fs.stat(p.temp_path) : Result<base::FileInfo>(tl::unexpected(synced.error()));
+      if (digest && staged_info) {
         p.staged_sha256 = digest->sha256;
+        p.staged_info = *staged_info;
       } else if (digest) {
-        p.stage_error = synced.error().message();
+        p.stage_error = staged_info.error().message();
       } else {
         p.stage_error = digest.error().message();
         p.backup_missing = digest.error().code() == ErrorCode::not_found;
