@@ -55,11 +55,12 @@ int harness_main(const HarnessArgs& args) {
   }
   bool terminal = ::isatty(STDERR_FILENO) != 0;
   auto progress = [&](const harness::CheckRecord& r, size_t i, size_t total) {
-    std::cerr << (terminal ? "\r\033[K" : "") << "[" << (i + 1) << "/" << total << "] " << (r.passed ? "pass" : "FAIL")
+    if (terminal) write_terminal_control("\r\033[K");
+    std::cerr << "[" << (i + 1) << "/" << total << "] " << (r.passed ? "pass" : "FAIL")
               << " " << r.check_id << (r.passed ? "" : ": " + r.reason) << (terminal && r.passed ? "" : "\n");
   };
   auto result = harness::run_harness(options, fs, base::system_clock(), progress);
-  if (terminal) std::cerr << "\r\033[K";
+  if (terminal) write_terminal_control("\r\033[K");
   if (!result) return report_error("harness", result.error());
   if (args.json) {
     auto summary = fs.read_file(result->summary_path);

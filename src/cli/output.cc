@@ -9,6 +9,62 @@
 
 namespace cutover::cli {
 
+namespace {
+
+// Passes text on to another stream buffer, C0 control characters other than
+// newline and tab written as \xNN.
+class ControlEscapingBuffer final : public std::streambuf {
+ public:
+  explicit ControlEscapingBuffer(std::streambuf* target) : target_(target) {}
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    char c = traits_type::to_char_type(ch);
+    return xsputn(&c, 1) == 1 ? ch : traits_type::eof();
+  }
+
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::streamsize start = 0;
+    for (std::streamsize i = 0; i < n; ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 || c == '\n' || c == '\t') continue;
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      if (target_->sputn(s + start, i - start) != i - start || target_->sputn(escaped, 4) != 4) return start;
+      start = i + 1;
+    }
+    if (target_->sputn(s + start, n - start) != n - start) return start;
+    return n;
+  }
+
+  int sync() override { return target_->pubsync(); }
+
+ private:
+  std::streambuf* target_;
+};
+
+}  // namespace
+
+ControlCharacterGuard::ControlCharacterGuard()
+    : out_(new ControlEscapingBuffer(std::cout.rdbuf())),
+      err_(new ControlEscapingBuffer(std::cerr.rdbuf())),
+      original_out_(std::cout.rdbuf(out_.get())),
+      original_err_(std::cerr.rdbuf(err_.get())) {}
+
+ControlCharacterGuard::~ControlCharacterGuard() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::cout.rdbuf(original_out_);
+  std::cerr.rdbuf(original_err_);
+}
+
+void write_terminal_control(std::string_view control) {
+  std::cerr.flush();
+  std::fwrite(control.data(), 1, control.size(), stderr);
+  std::fflush(stderr);
+}
+
 int exit_code_for(const Error& error) {
   switch (error.code()) {
     case ErrorCode::invalid_argument:

@@ -1,6 +1,6 @@
 // Where errors become messages and exit codes, and shared output helpers.
 //
-// Exit codes (docs/cli.md):
+// Exit codes (README.md):
 //   0  success
 //   1  a check failed, or a step was refused for safety (drift, lock held,
 //      corrupt data)
@@ -9,6 +9,8 @@
 //   3  the operating system refused a read or write
 #pragma once
 
+#include <memory>
+#include <streambuf>
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,29 @@ inline constexpr int k_exit_io = 3;
 int exit_code_for(const Error& error);
 // Prints "cutover <command>: error: <message>" to stderr; returns the exit code.
 int report_error(std::string_view command, const Error& error);
+
+// While it lives, what is written to std::cout and std::cerr reaches them
+// with every C0 control character other than newline and tab written as
+// \xNN: a value quoted from a manifest, a config or a request can never move
+// the cursor, recolour the terminal or hide a line of output. JSON output
+// passes unchanged (its writers escape those characters already).
+class ControlCharacterGuard {
+ public:
+  ControlCharacterGuard();
+  ~ControlCharacterGuard();
+  ControlCharacterGuard(const ControlCharacterGuard&) = delete;
+  ControlCharacterGuard& operator=(const ControlCharacterGuard&) = delete;
+
+ private:
+  std::unique_ptr<std::streambuf> out_;
+  std::unique_ptr<std::streambuf> err_;
+  std::streambuf* original_out_;
+  std::streambuf* original_err_;
+};
+
+// Writes a terminal control sequence of cutover's own (progress lines) to
+// standard error as it is, past the guard.
+void write_terminal_control(std::string_view control);
 
 // Reads FILE, or standard input for "" or "-".
 Result<base::Buffer> read_input(const std::string& path);

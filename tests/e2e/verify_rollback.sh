@@ -495,6 +495,23 @@ test_hostile_manifests_are_refused_and_nothing_is_written() {
     no_temp_files
 }
 
+# Values quoted from a manifest reach the terminal with their control
+# characters written as \xNN (docs/RELIABILITY.md, finding 9).
+test_control_characters_from_a_manifest_are_escaped_in_refusals() {
+    migrated
+    local f="$TEST_TMP/control.json" cmd
+    jq '.run_id = "\u001b[31mRED\u0007" | .stores[0].store = "k\u001b[2J\r"' "$MANIFEST" >"$f"
+    for cmd in verify rollback; do
+        cutover "$cmd" "$f"
+        assert_eq 2 "$RC" "$cmd of a manifest with control characters"
+        assert_contains "$ERR" "run_id '\\x1b[31mRED\\x07' is not a plain name" "$cmd stderr"
+        assert_contains "$ERR" "stores[0].store 'k\\x1b[2J\\x0d' is not a plain name" "$cmd stderr"
+        case "$ERR" in
+        *$'\x1b'* | *$'\a'* | *$'\r'*) _e2e_fail "$cmd wrote a control character to the terminal: $(printf '%s' "$ERR" | od -c | head -3)" ;;
+        esac
+    done
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
     run_test "$t"
 done
