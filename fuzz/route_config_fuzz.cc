@@ -13,13 +13,16 @@
 // Properties: no reader crashes (ASan/UBSan) and every refusal is explained
 // (the right error code, the file or variable named). An accepted config
 // holds what the format promises (docs/formats/route-config.md: normalised
-// paths and names, unique groups, no prefix in two groups, safe base URLs,
-// a percentage of at most 100), before and after the environment; the engine
-// built from it decides paths without crashing, with labels that match, and
-// its status and decisions are valid JSON. There is no config writer, so no
-// round trip for the config; the state file has one (state_to_json): an
-// accepted state file written again reads back the same, and that writing is
-// a fixed point.
+// paths and names, every string valid UTF-8 (a variable that is not is
+// unset), unique groups, no prefix that an earlier group's prefix matches,
+// no pinned route that an earlier one matches, at most 1,000 groups and
+// pinned routes, safe base URLs, a percentage of at most 100), before and
+// after the environment; the engine built from it decides paths without
+// crashing, each prefix in the group that lists it, with labels that match,
+// and its status and decisions are valid JSON. There is no config writer, so
+// no round trip for the config; the state file has one (state_to_json): an
+// accepted state file written again reads back the same, and that writing
+// is a fixed point.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -82,21 +85,20 @@ bool is_name(std::string_view name) {
 }
 
 // A path as the config keeps it: it starts with "/", has no "//", no
-// trailing "/" (but "/" itself), and, when it came from the config file
-// (JSON), is valid UTF-8. A variable may hold any bytes, and they are kept
-// (the reference reads a value that is not UTF-8 as unset;
-// docs/RELIABILITY.md, findings).
+// trailing "/" (but "/" itself), and is valid UTF-8, whether it came from
+// the config file (JSON) or from a variable (one that is not UTF-8 is unset,
+// as the reference reads it; docs/RELIABILITY.md, finding 7).
 //
 // Normalisation is not always a fixed point (normalize_path(p) == p): the
 // reference trims white space before it strips the trailing "/", so
 // "/a/\u2028/" keeps "/a/\u2028", which normalises again to "/a". That is
 // the reference's rule (docs/RELIABILITY.md, findings), so only the shape is
 // checked here.
-void check_path(std::string_view p, const std::string& where, bool utf8) {
+void check_path(std::string_view p, const std::string& where) {
   require(!p.empty() && p.front() == '/', where + ": a kept path must start with '/'");
   require(p.find("//") == std::string_view::npos, where + ": a kept path holds '//'");
   require(p.size() == 1 || p.back() != '/', where + ": a kept path ends with '/'");
-  require(!utf8 || is_valid_utf8(p), where + ": a kept path is not valid UTF-8");
+  require(is_valid_utf8(p), where + ": a kept path is not valid UTF-8");
 }
 
 void check_base_url(const std::optional<std::string>& url, const std::string& where) {
@@ -104,38 +106,55 @@ void check_base_url(const std::optional<std::string>& url, const std::string& wh
   const std::string& u = *url;
   require(starts_with(u, "http://") || starts_with(u, "https://"), where + " is not http(s): " + u);
   require(u.back() != '/', where + " ends with '/'");
+  require(is_valid_utf8(u), where + " is not valid UTF-8");
   for (char c : u) {
     auto b = static_cast<unsigned char>(c);
     require(b > 0x20 && b != 0x7F && c != '?' && c != '#', where + " holds a character the redirect cannot take");
   }
 }
 
-// What docs/formats/route-config.md promises about an accepted config
-// (`with_env`: after the environment, which may bring bytes that are not
-// UTF-8).
-void check_config(const RouteConfig& c, bool with_env) {
+// What docs/formats/route-config.md promises about an accepted config,
+// before and after the environment.
+void check_config(const RouteConfig& c) {
   require(c.cohort_percentage <= 100, "cohort_percentage over 100");
   require(!trim(c.salt).empty(), "blank salt");
+  require(is_valid_utf8(c.salt), "the salt is not valid UTF-8");
+  for (const std::string& e : c.environment) require(is_valid_utf8(e), "a recorded variable is not valid UTF-8");
   std::set<std::string> seen;
   for (const std::string& r : c.rust_routes) {
-    check_path(r, "rust_routes", !with_env);
+    check_path(r, "rust_routes");
     require(seen.insert(r).second, "rust_routes holds " + r + " twice");
   }
+  require(c.route_groups.size() <= k_max_route_groups, "more route groups than k_max_route_groups");
+  require(c.pinned_routes.size() <= k_max_pinned_routes, "more pinned routes than k_max_pinned_routes");
   std::set<std::string> groups, prefixes;
-  for (const RouteGroup& g : c.route_groups) {
+  for (size_t i = 0; i < c.route_groups.size(); ++i) {
+    const RouteGroup& g = c.route_groups[i];
     require(is_name(g.domain), "route group name '" + g.domain + "' is not 1-64 of a-z 0-9 _");
     require(g.domain != "unclassified", "a route group is named 'unclassified'");
     require(normalize_group_name(g.domain) == g.domain, "route group name '" + g.domain + "' is not normalised");
     require(groups.insert(g.domain).second, "route group '" + g.domain + "' twice");
     require(!g.route_prefixes.empty(), "route group '" + g.domain + "' without a prefix");
     for (const std::string& p : g.route_prefixes) {
-      check_path(p, "route group '" + g.domain + "'", true);
+      check_path(p, "route group '" + g.domain + "'");
       require(prefixes.insert(p).second, "prefix " + p + " in two groups (or twice in one)");
+      // Groups are tried in order: an earlier group's prefix must not match it.
+      for (size_t j = 0; j < i; ++j) {
+        for (const std::string& q : c.route_groups[j].route_prefixes) {
+          require(!group_prefix_matches(q, p), "prefix " + p + " of group '" + g.domain + "' lies under " + q +
+                                                   " of the earlier group '" + c.route_groups[j].domain + "'");
+        }
+      }
     }
   }
-  for (const PinnedRoute& p : c.pinned_routes) {
-    check_path(p.prefix, "pinned route", true);
+  for (size_t i = 0; i < c.pinned_routes.size(); ++i) {
+    const PinnedRoute& p = c.pinned_routes[i];
+    check_path(p.prefix, "pinned route");
     require(is_name(p.reason) && is_name(p.route_domain), "pinned route reason or domain is not a safe name");
+    for (size_t j = 0; j < i; ++j) {
+      require(!group_prefix_matches(c.pinned_routes[j].prefix, p.prefix),
+              "pinned route " + p.prefix + " lies under the earlier pinned route " + c.pinned_routes[j].prefix);
+    }
   }
   check_base_url(c.legacy_base_url, "legacy_base_url");
   check_base_url(c.rust_base_url, "rust_base_url");
@@ -169,9 +188,10 @@ void check_engine(const RouteSplit& engine, const Overrides& overrides) {
     for (const std::string& p : g.route_prefixes) {
       check_decision(engine, p, "user:1", overrides);
       // Outside the pinned routes, a path is decided in the first group (in
-      // order) with a prefix that matches it. That is not always the group
-      // that lists it: an earlier group may hold a parent prefix
-      // (docs/RELIABILITY.md, findings).
+      // order) with a prefix that matches it. No earlier group holds a prefix
+      // that matches one of a later group (docs/RELIABILITY.md, finding 11),
+      // so for the prefixes that is the group that lists them; a prefix that
+      // normalises to another path (finding 10) is decided as that path.
       Decision d = engine.evaluate(p, "", overrides);
       if (std::none_of(config.pinned_routes.begin(), config.pinned_routes.end(),
                        [&](const PinnedRoute& pin) { return group_prefix_matches(pin.prefix, d.path); })) {
@@ -185,6 +205,8 @@ void check_engine(const RouteSplit& engine, const Overrides& overrides) {
         }
         require(d.route_domain == expected, "prefix " + p + " is decided in '" + std::string(d.route_domain) +
                                                  "', not in the first group that matches it");
+        require(d.path != p || d.route_domain == g.domain,
+                "prefix " + p + " is decided in '" + std::string(d.route_domain) + "', not in its group '" + g.domain + "'");
       }
     }
   }
@@ -214,7 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   bool changed = parsed.has_value();  // from the reference: the engine must be checked again
   RouteConfig config = parsed ? std::move(*parsed) : reference_config();
-  if (changed) check_config(config, false);
+  if (changed) check_config(config);
 
   // 3. The environment over it (the loader applies it before the state is read).
   if (sections.size() == 3) {
@@ -235,8 +257,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(starts_with(warnings.error().message(), "OA_ROUTE_SPLIT_"),
               "a refusal does not name the variable: " + warnings.error().message());
     } else {
-      for (const std::string& w : *warnings) require(starts_with(w, "OA_ROUTE_SPLIT_"), "a warning names no variable");
-      check_config(with_env, true);
+      for (const std::string& w : *warnings) {
+        require(starts_with(w, "OA_ROUTE_SPLIT_"), "a warning names no variable");
+        require(is_valid_utf8(w), "a warning is not valid UTF-8");
+      }
+      check_config(with_env);
       config = std::move(with_env);
       changed = true;
     }

@@ -228,6 +228,105 @@ TEST(RoutingConfig, PrefixClaimedByTwoGroupsIsRefused) {
                  {"route_groups[1].route_prefixes[1]", "already in group 'a'"});
 }
 
+// Finding 11: a prefix below an earlier group's prefix was accepted, though
+// every path it matches is decided in the earlier group.
+TEST(RoutingConfig, PrefixUnderAnEarlierGroupsPrefixIsRefused) {
+  expect_refused(R"({"route_groups": [
+      {"domain": "a", "route_prefixes": ["/chat"], "rollback_target": "legacy"},
+      {"domain": "b", "route_prefixes": ["/feed", "/chat/x"], "rollback_target": "rust"}]})",
+                 {"route_groups[1].route_prefixes[1]: '/chat/x' of group 'b' lies under '/chat' of the earlier group 'a' "
+                  "(route_groups[0])",
+                  "list 'b' before 'a'"});
+  // Several levels down, and in a group listed further on.
+  expect_refused(R"({"route_groups": [
+      {"domain": "a", "route_prefixes": ["/x", "/chat"], "rollback_target": "legacy"},
+      {"domain": "b", "route_prefixes": ["/y"], "rollback_target": "legacy"},
+      {"domain": "c", "route_prefixes": [" chat//1/2/ "], "rollback_target": "legacy"}]})",
+                 {"route_groups[2].route_prefixes[0]: '/chat/1/2' of group 'c' lies under '/chat' of the earlier "
+                  "group 'a'"});
+  // When several earlier prefixes match, the group that decides the paths
+  // (the first in order) is named.
+  expect_refused(R"({"route_groups": [
+      {"domain": "first", "route_prefixes": ["/a/b"], "rollback_target": "legacy"},
+      {"domain": "second", "route_prefixes": ["/a"], "rollback_target": "legacy"},
+      {"domain": "third", "route_prefixes": ["/a/b/c"], "rollback_target": "legacy"}]})",
+                 {"'/a/b/c' of group 'third' lies under '/a/b' of the earlier group 'first' (route_groups[0])"});
+  // The same matching rule as the decisions: not "/chatter" under "/chat",
+  // nothing under "/" (which matches only "/"), a parent after its child,
+  // and a group's own prefixes below each other are all accepted, and each
+  // prefix is then decided in the group that lists it.
+  auto c = parse_route_config(R"({"route_groups": [
+      {"domain": "a", "route_prefixes": ["/chat/x", "/", "/docs", "/docs/intro"], "rollback_target": "legacy"},
+      {"domain": "b", "route_prefixes": ["/chatter", "/chat", "/x", "/do"], "rollback_target": "rust"}]})",
+                              "r.json");
+  ASSERT_TRUE(c) << c.error().message();
+  RouteSplit engine(std::move(*c));
+  for (const RouteGroup& g : engine.config().route_groups) {
+    for (const std::string& p : g.route_prefixes) EXPECT_EQ(engine.evaluate(p, "k", {}).route_domain, g.domain) << p;
+  }
+}
+
+// Pinned routes are tried in order as well: a pin that an earlier pin's
+// prefix matches never takes effect. A pin over a group's prefix is by design
+// (pins come before the groups).
+TEST(RoutingConfig, PinnedRouteUnderOrEqualToAnEarlierPinIsRefused) {
+  expect_refused(R"({"pinned_routes": [
+      {"prefix": "/api", "target": "rust_shell", "reason": "api_rust_authority"},
+      {"prefix": "/api/runtime/codex/workers", "target": "rust_shell", "reason": "codex"}]})",
+                 {"pinned_routes[1].prefix: '/api/runtime/codex/workers' lies under '/api' of the earlier pinned_routes[0] "
+                  "(reason 'api_rust_authority')",
+                  "list it before pinned_routes[0]"});
+  expect_refused(R"({"pinned_routes": [
+      {"prefix": "/api", "target": "rust_shell", "reason": "one"},
+      {"prefix": "/api/", "target": "legacy", "reason": "two"}]})",
+                 {"pinned_routes[1].prefix: '/api' is already pinned by pinned_routes[0] (reason 'one')"});
+  auto c = parse_route_config(R"({"pinned_routes": [
+      {"prefix": "/chat/export", "target": "legacy", "reason": "export"},
+      {"prefix": "/chat", "target": "rust_shell", "reason": "chat"},
+      {"prefix": "/chatter", "target": "legacy", "reason": "chatter"}]})",
+                              "r.json");
+  ASSERT_TRUE(c) << c.error().message();
+}
+
+// Builds a config file with `groups` route groups of three prefixes each and
+// `pins` pinned routes, each with its own domain.
+std::string many_groups_and_pins(size_t groups, size_t pins) {
+  std::string text = R"({"route_groups": [)";
+  for (size_t i = 0; i < groups; ++i) {
+    std::string n = std::to_string(i);
+    text += (i ? "," : "") + std::string(R"({"domain": "g)") + n + R"(", "route_prefixes": ["/g)" + n + R"(", "/g)" + n +
+            R"(x/a", "/h/)" + n + R"("], "rollback_target": "legacy"})";
+  }
+  text += R"(], "pinned_routes": [)";
+  for (size_t i = 0; i < pins; ++i) {
+    std::string n = std::to_string(i);
+    text += (i ? "," : "") + std::string(R"({"prefix": "/api/)") + n + R"(", "target": "rust", "reason": "p)" + n +
+            R"(", "route_domain": "d)" + n + R"("})";
+  }
+  return text + "]}";
+}
+
+// Finding 12: any number of groups and pins was accepted, and past 65,535
+// their 16-bit decision ids wrapped (a decision counted under another
+// group's label).
+TEST(RoutingConfig, MoreRouteGroupsOrPinnedRoutesThanTheLimitAreRefused) {
+  static_assert(k_max_route_groups == 1000 && k_max_pinned_routes == 1000);
+  expect_refused(many_groups_and_pins(1001, 1), {"route_groups: holds 1001 groups; at most 1000 are allowed"});
+  expect_refused(many_groups_and_pins(1, 1001), {"pinned_routes: holds 1001 pinned routes; at most 1000 are allowed"});
+  auto c = parse_route_config(many_groups_and_pins(1000, 1000), "r.json");
+  ASSERT_TRUE(c) << c.error().message();
+  RouteSplit engine(std::move(*c));
+  EXPECT_EQ(engine.domain_count(), 1000u + 1000u + 1u);
+  EXPECT_EQ(engine.reason_count(), k_fixed_reason_count + 1000u);
+  for (const char* path : {"/g999x/a/1", "/h/998", "/api/999/x", "/api/0", "/nowhere"}) {
+    Decision d = engine.evaluate(path, "k", {});
+    EXPECT_EQ(engine.domain_label(d.domain_id), d.route_domain) << path;
+    EXPECT_EQ(engine.reason_label(d.reason_id), d.reason) << path;
+  }
+  EXPECT_EQ(engine.evaluate("/h/998", "k", {}).route_domain, "g998");
+  EXPECT_EQ(engine.evaluate("/api/999/x", "k", {}).route_domain, "d999");
+}
+
 TEST(RoutingConfig, PercentageOutsideRangeIsRefused) {
   expect_refused(R"({"cohort_percentage": 101})", {"cohort_percentage", "0 to 100"});
   expect_refused(R"({"cohort_percentage": -1})", {"cohort_percentage", "0 to 100"});
@@ -345,6 +444,44 @@ TEST(RoutingEnvironment, OverridesTheFileAndIsRecorded) {
   EXPECT_EQ(c->mode, RouteMode::cohort);
   EXPECT_EQ(c->cohort_percentage, 10);
   EXPECT_EQ(c->environment, std::vector<std::string>{"OA_ROUTE_SPLIT_MODE=cohort"});
+}
+
+// Finding 7: a value that is not UTF-8 was used as it was; the reference's
+// std::env::var refuses it, so the variable is unset there.
+TEST(RoutingEnvironment, ValueThatIsNotUtf8IsUnsetWithAWarning) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"OA_ROUTE_SPLIT_ENABLED", "yes\xff"},
+      {"OA_ROUTE_SPLIT_MODE", "cohort\xc0\xaf"},                  // an overlong "/"
+      {"OA_ROUTE_SPLIT_RUST_ROUTES", "/chat,/\xed\xa0\x80"},      // a surrogate
+      {"OA_ROUTE_SPLIT_COHORT_PERCENTAGE", "5\xf4\x90\x80\x80"},  // over U+10FFFF
+      {"OA_ROUTE_SPLIT_SALT", "pepper\xe2\x82"},                  // a cut sequence
+      {"OA_ROUTE_SPLIT_FORCE_LEGACY", "\x80"},                    // a lone continuation byte
+      {"OA_ROUTE_SPLIT_LEGACY_BASE_URL", "https://legacy.example/\xfe"},
+  };
+  for (const auto& [name, value] : cases) {
+    RouteConfig file = reference_config();  // as if from a file
+    file.mode = RouteMode::cohort;
+    file.cohort_percentage = 30;
+    file.rust_routes = {"/login"};
+    file.force_legacy = true;
+    file.legacy_base_url = "https://from-file.example";
+    RouteConfig c = file;
+    auto w = apply_environment(c, {{name, value}});
+    ASSERT_TRUE(w) << name << ": " << w.error().message();
+    EXPECT_EQ(c, file) << name;  // nothing changed, nothing recorded
+    ASSERT_EQ(w->size(), 1u) << name;
+    EXPECT_THAT((*w)[0], HasSubstr(name + " is not valid UTF-8 (at byte "));
+    EXPECT_THAT((*w)[0], HasSubstr("treated as unset"));
+  }
+  std::vector<std::string> warnings;
+  with_env({{"OA_ROUTE_SPLIT_RUST_ROUTES", "/chat,/x\xff"}}, &warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("(at byte 8)"));
+  // Valid UTF-8 of every length is used.
+  warnings.clear();
+  RouteConfig valid = with_env({{"OA_ROUTE_SPLIT_RUST_ROUTES", "/\xc3\xa9t\xc3\xa9,/\xe2\x82\xac,/\xf0\x9f\x98\x80"}}, &warnings);
+  EXPECT_EQ(valid.rust_routes, (std::vector<std::string>{"/\xc3\xa9t\xc3\xa9", "/\xe2\x82\xac", "/\xf0\x9f\x98\x80"}));
+  EXPECT_TRUE(warnings.empty());
 }
 
 // --- the decision order ----------------------------------------------------------

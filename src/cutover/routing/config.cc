@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
+#include <set>
 
 #include "cutover/json/parser.h"
 #include "cutover/routing/paths.h"
@@ -82,6 +84,92 @@ std::optional<std::string> read_base_url(std::string_view raw, std::optional<std
   }
   out = std::string(t);
   return std::nullopt;
+}
+
+// The prefixes read so far (of earlier route groups, or of earlier pinned
+// routes), as a tree of path segments: "/chat/x" is the node "x" below
+// "chat" below the root, and "/" is the root itself. The prefixes that match
+// a new one by group_prefix_matches (the same prefix, or a parent of it at a
+// "/"; "/" matches only "/") all lie on the walk from the root down the new
+// prefix's segments, so a check costs the new prefix's length, whatever the
+// number of prefixes read before it.
+class PrefixTree {
+ public:
+  // Who listed a prefix: its index in the file's array, and its name (the
+  // group's domain, the pinned route's reason).
+  struct Claim {
+    size_t index = 0;
+    std::string name;
+  };
+  struct Match {
+    const Claim* claim;
+    std::string_view prefix;  // the earlier prefix: a leading part of the new one
+  };
+
+  // The prefix read so far that matches `prefix`, from the earliest claim
+  // (lowest index) when several do; nullopt when none does.
+  // REQUIRES: `prefix` is normalised (normalize_path).
+  std::optional<Match> first_match(std::string_view prefix) const {
+    if (prefix == "/") {
+      if (root_.claim) return Match{&*root_.claim, prefix};
+      return std::nullopt;
+    }
+    std::optional<Match> best;
+    const Node* node = &root_;
+    for (size_t begin = 1; begin <= prefix.size();) {
+      size_t end = std::min(prefix.find('/', begin), prefix.size());
+      auto it = node->children.find(prefix.substr(begin, end - begin));
+      if (it == node->children.end()) break;
+      node = it->second.get();
+      if (node->claim && (!best || node->claim->index < best->claim->index)) {
+        best = Match{&*node->claim, prefix.substr(0, end)};
+      }
+      begin = end + 1;
+    }
+    return best;
+  }
+
+  // Records `prefix` for `claim`, unless an earlier claim holds it already.
+  // REQUIRES: `prefix` is normalised.
+  void add(std::string_view prefix, const Claim& claim) {
+    Node* node = &root_;
+    for (size_t begin = 1; prefix != "/" && begin <= prefix.size();) {
+      size_t end = std::min(prefix.find('/', begin), prefix.size());
+      std::string_view segment = prefix.substr(begin, end - begin);
+      auto it = node->children.find(segment);
+      if (it == node->children.end()) it = node->children.emplace(std::string(segment), std::make_unique<Node>()).first;
+      node = it->second.get();
+      begin = end + 1;
+    }
+    if (!node->claim) node->claim = claim;
+  }
+
+ private:
+  struct Node {
+    std::optional<Claim> claim;
+    std::map<std::string, std::unique_ptr<Node>, std::less<>> children;
+  };
+  Node root_;
+};
+
+// The offset of the first byte of `s` that does not start a valid UTF-8
+// sequence as Rust's str::from_utf8 judges it (no overlong forms, no
+// surrogates, nothing over U+10FFFF), or npos when all of `s` is valid.
+size_t first_invalid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto at = [&](size_t k) -> unsigned { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+    auto cont = [&](size_t k, unsigned low = 0x80, unsigned high = 0xBF) { return at(k) >= low && at(k) <= high; };
+    unsigned c = at(0);
+    size_t n = 0;
+    if (c < 0x80) n = 1;
+    else if (c >= 0xC2 && c <= 0xDF) n = cont(1) ? 2 : 0;
+    else if (c >= 0xE0 && c <= 0xEF) n = cont(1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) && cont(2) ? 3 : 0;
+    else if (c >= 0xF0 && c <= 0xF4) n = cont(1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) && cont(2) && cont(3) ? 4 : 0;
+    if (n == 0) return i;
+    i += n;
+  }
+  return std::string_view::npos;
 }
 
 // Collects problems while reading one object's fields.
@@ -370,27 +458,43 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
   if (const json::Node* v = root.find("route_groups")) {
     if (!v->is_array()) {
       r.problem("route_groups", "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(*v));
+    } else if (v->size() > k_max_route_groups) {
+      r.problem("route_groups", "holds " + std::to_string(v->size()) + " groups; at most " +
+                                    std::to_string(k_max_route_groups) +
+                                    " are allowed: merge groups that share a rollback target");
     } else {
       c.route_groups.clear();
-      std::map<std::string, std::string> prefix_owner;  // prefix -> group that claims it first
+      std::set<std::string> names;
+      PrefixTree earlier;  // the prefixes of the groups before this one
       for (size_t i = 0; i < v->size(); ++i) {
         std::string where = "route_groups[" + std::to_string(i) + "]";
         auto g = read_group(v->elements()[i], where, r);
         if (!g) continue;
-        bool duplicate = std::any_of(c.route_groups.begin(), c.route_groups.end(),
-                                     [&](const RouteGroup& other) { return other.domain == g->domain; });
-        if (duplicate) {
+        if (!names.insert(g->domain).second) {
           r.problem(where + ".domain", "duplicate route group '" + g->domain + "' (group names are trimmed, lower-cased and '-' becomes '_')");
           continue;
         }
+        // Groups are tried in order: a prefix that an earlier group's prefix
+        // matches could never match in this group.
         for (size_t j = 0; j < g->route_prefixes.size(); ++j) {
-          auto [it, inserted] = prefix_owner.emplace(g->route_prefixes[j], g->domain);
-          if (!inserted) {
-            r.problem(where + ".route_prefixes[" + std::to_string(j) + "]",
-                      "'" + g->route_prefixes[j] + "' is already in group '" + it->second +
-                          "' (groups are tried in order, so it would never match here)");
+          const std::string& prefix = g->route_prefixes[j];
+          auto match = earlier.first_match(prefix);
+          if (!match) continue;
+          const PrefixTree::Claim& owner = *match->claim;
+          std::string field = where + ".route_prefixes[" + std::to_string(j) + "]";
+          std::string owner_text = "group '" + owner.name + "' (route_groups[" + std::to_string(owner.index) + "])";
+          if (match->prefix == prefix) {
+            r.problem(field, "'" + prefix + "' of group '" + g->domain + "' is already in " + owner_text +
+                                 "; groups are tried in order, so it would never match in '" + g->domain +
+                                 "': remove it from one of them");
+          } else {
+            r.problem(field, "'" + prefix + "' of group '" + g->domain + "' lies under '" + std::string(match->prefix) +
+                                 "' of the earlier " + owner_text + "; groups are tried in order, so every path it "
+                                 "matches is decided in '" + owner.name + "': list '" + g->domain + "' before '" +
+                                 owner.name + "', or remove the prefix");
           }
         }
+        for (const std::string& prefix : g->route_prefixes) earlier.add(prefix, {i, g->domain});
         c.route_groups.push_back(std::move(*g));
       }
     }
@@ -398,12 +502,35 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
   if (const json::Node* v = root.find("pinned_routes")) {
     if (!v->is_array()) {
       r.problem("pinned_routes", "must be an array of {prefix, target, reason, route_domain}, not " + Reader::kind(*v));
+    } else if (v->size() > k_max_pinned_routes) {
+      r.problem("pinned_routes", "holds " + std::to_string(v->size()) + " pinned routes; at most " +
+                                     std::to_string(k_max_pinned_routes) +
+                                     " are allowed: pin a common parent instead (a pin matches every path below it)");
     } else {
       c.pinned_routes.clear();
+      PrefixTree earlier;  // the prefixes of the pinned routes before this one
       for (size_t i = 0; i < v->size(); ++i) {
-        if (auto p = read_pinned(v->elements()[i], "pinned_routes[" + std::to_string(i) + "]", r)) {
-          c.pinned_routes.push_back(std::move(*p));
+        std::string where = "pinned_routes[" + std::to_string(i) + "]";
+        auto p = read_pinned(v->elements()[i], where, r);
+        if (!p) continue;
+        // Pinned routes are tried in order too (and before the groups, by
+        // design: a pin overrides the groups).
+        if (auto match = earlier.first_match(p->prefix)) {
+          const PrefixTree::Claim& owner = *match->claim;
+          std::string owner_text = "pinned_routes[" + std::to_string(owner.index) + "] (reason '" + owner.name + "')";
+          if (match->prefix == p->prefix) {
+            r.problem(where + ".prefix", "'" + p->prefix + "' is already pinned by " + owner_text +
+                                             "; pinned routes are tried in order, so this one would never match: "
+                                             "remove one of them");
+          } else {
+            r.problem(where + ".prefix", "'" + p->prefix + "' lies under '" + std::string(match->prefix) +
+                                             "' of the earlier " + owner_text + "; pinned routes are tried in order, "
+                                             "so every path it matches takes that pin: list it before pinned_routes[" +
+                                             std::to_string(owner.index) + "], or remove it");
+          }
         }
+        earlier.add(p->prefix, {i, p->reason});
+        c.pinned_routes.push_back(std::move(*p));
       }
     }
   }
@@ -417,9 +544,18 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
 
 Result<std::vector<std::string>> apply_environment(RouteConfig& config, const Environment& env) {
   std::vector<std::string> warnings;
+  // The value of `name`, or nullptr when it is not set or (as std::env::var
+  // reads it in the reference) not valid UTF-8.
   auto get = [&](std::string_view name) -> const std::string* {
     auto it = env.find(name);
-    return it == env.end() ? nullptr : &it->second;
+    if (it == env.end()) return nullptr;
+    if (size_t bad = first_invalid_utf8(it->second); bad != std::string_view::npos) {
+      warnings.push_back(std::string(name) + " is not valid UTF-8 (at byte " + std::to_string(bad) +
+                         "): treated as unset, as the reference treats it (the config file's or built-in value stays); "
+                         "fix the variable or unset it");
+      return nullptr;
+    }
+    return &it->second;
   };
   auto record = [&](std::string_view name, const std::string& value) {
     config.environment.push_back(std::string(name) + "=" + value);

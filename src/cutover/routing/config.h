@@ -12,6 +12,7 @@
 // Pure: no I/O. Every function here is thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -72,10 +73,21 @@ struct RouteConfig {
 // "openagents-route-split-v1", enabled, no kill switch, no base URLs.
 RouteConfig reference_config();
 
+// The most route groups and pinned routes a config file may hold. Decision
+// ids (Decision::domain_id, reason_id) are 16-bit and the load-time checks
+// and the decisions grow with these counts; a rollback matrix holds tens.
+inline constexpr size_t k_max_route_groups = 1000;
+inline constexpr size_t k_max_pinned_routes = 1000;
+
 // Parses a config file's text over the reference defaults. `source` names the
 // file in errors. Every problem is collected; the error (invalid_argument)
 // lists them all, each with its field ("route_groups[1].rollback_target:
-// unknown target 'legcy' (expected legacy or rust_shell)").
+// unknown target 'legcy' (expected legacy or rust_shell)"). Besides each
+// field's own rules, it refuses what could never take effect: a prefix that
+// an earlier group's prefix matches (group_prefix_matches: the same prefix,
+// or one below it), since groups are tried in order, and likewise a pinned
+// route that an earlier pinned route matches; and more than
+// k_max_route_groups groups or k_max_pinned_routes pinned routes.
 Result<RouteConfig> parse_route_config(std::string_view text, const std::string& source);
 
 // The reference's variables and how each is read when it is set:
@@ -89,6 +101,8 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
 //   OA_ROUTE_SPLIT_SALT               used as is unless blank (blank -> not set)
 //   OA_ROUTE_SPLIT_FORCE_LEGACY       like ENABLED
 //   OA_ROUTE_SPLIT_LEGACY_BASE_URL    trimmed, trailing "/" removed; empty -> no legacy target
+// A value that is not valid UTF-8 is not set (with a warning): the reference
+// reads the variables with std::env::var, which refuses such a value.
 // "Not set" keeps the file's value (the reference falls back to its default,
 // which is where the file sits here).
 using Environment = std::map<std::string, std::string, std::less<>>;

@@ -20,6 +20,11 @@ std::optional<std::string> redirect_url(const std::optional<std::string>& base, 
   return url;
 }
 
+// Decision ids are 16-bit: every domain (groups, pinned domains,
+// "unclassified") and every reason must have one.
+static_assert(k_max_route_groups + k_max_pinned_routes + 1 <= UINT16_MAX + 1u, "domain ids overflow");
+static_assert(k_fixed_reason_count + k_max_pinned_routes <= UINT16_MAX + 1u, "reason ids overflow");
+
 }  // namespace
 
 RouteSplit::RouteSplit(RouteConfig config) : config_(std::move(config)) {
@@ -40,6 +45,7 @@ RouteSplit::RouteSplit(RouteConfig config) : config_(std::move(config)) {
     pinned_domain_ids_.push_back(domain_id(p.route_domain));
   }
   unclassified_id_ = domain_id(k_unclassified);
+  assert(domains_.size() <= UINT16_MAX + 1u && reasons_.size() <= UINT16_MAX + 1u);
 }
 
 int RouteSplit::group_index(std::string_view normalized_path) const {
