@@ -42,8 +42,8 @@ struct StorePlan {
   std::string stage_error;
   bool backup_missing = false;
   // The replaced store, held open across the rename so that the file
-  // system frees its blocks when this closes (off the critical path, while
-  // the restored file is re-hashed) rather than inside rename().
+  // system frees its blocks when this closes, on a thread of its own while
+  // the stores are proven, rather than inside rename().
   std::unique_ptr<base::ReadableFile> replaced;
 };
 
@@ -289,8 +289,8 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
         continue;
       }
       p.temp_path = temp_path_for(s.path, mf.run_id, ".rollback.tmp");
-      // Through the page cache (not create_bulk_file's O_DIRECT): the
-      // restored file is hashed again at the end, and then reads from memory.
+      // Through the page cache (not create_bulk_file's O_DIRECT): copy_hashed
+      // reads each piece back as soon as it is written, from memory.
       auto file = fs.create_file(p.temp_path);
       if (!file) {
         p.stage_error = file.error().message();

@@ -79,7 +79,7 @@ struct StoreOutcome {
   std::string after_sha256;                  // the manifest's
   std::optional<std::string> backup_path;
   std::optional<std::string> found_sha256;   // the store when the rollback began; nullopt: absent
-  std::optional<std::string> final_sha256;   // hashed again at the end; nullopt: absent
+  std::optional<std::string> final_sha256;   // the store at the end (see prove() in rollback.cc); nullopt: absent
   bool verified = false;  // the end state is proven: final == before, or absent for a created store
   std::optional<std::string> saved_path;     // the drifted bytes, or the moved-aside store
   std::string error;

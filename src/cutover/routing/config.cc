@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cutover/json/parser.h"
+#include "cutover/routing/json_writer.h"
 #include "cutover/routing/paths.h"
 
 namespace cutover::routing {
@@ -151,26 +152,6 @@ class PrefixTree {
   };
   Node root_;
 };
-
-// The offset of the first byte of `s` that does not start a valid UTF-8
-// sequence as Rust's str::from_utf8 judges it (no overlong forms, no
-// surrogates, nothing over U+10FFFF), or npos when all of `s` is valid.
-size_t first_invalid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto at = [&](size_t k) -> unsigned { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
-    auto cont = [&](size_t k, unsigned low = 0x80, unsigned high = 0xBF) { return at(k) >= low && at(k) <= high; };
-    unsigned c = at(0);
-    size_t n = 0;
-    if (c < 0x80) n = 1;
-    else if (c >= 0xC2 && c <= 0xDF) n = cont(1) ? 2 : 0;
-    else if (c >= 0xE0 && c <= 0xEF) n = cont(1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) && cont(2) ? 3 : 0;
-    else if (c >= 0xF0 && c <= 0xF4) n = cont(1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) && cont(2) && cont(3) ? 4 : 0;
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::string_view::npos;
-}
 
 // Collects problems while reading one object's fields.
 class Reader {

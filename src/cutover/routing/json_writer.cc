@@ -28,6 +28,15 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 
 }  // namespace
 
+size_t first_invalid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = static_cast<unsigned char>(s[i]) < 0x80 ? 1 : utf8_sequence_length(s, i);
+    if (n == 0) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 void append_json_string(std::string& out, std::string_view value) {
   static const char hex[] = "0123456789abcdef";
   out.push_back('"');

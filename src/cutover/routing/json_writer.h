@@ -12,6 +12,7 @@
 // Thread safety: one writer per thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -56,5 +57,11 @@ class JsonWriter {
 
 // Appends `value` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view value);
+
+// The offset of the first byte of `s` that does not start a valid UTF-8
+// sequence (the judgement that turns bytes into \ufffd above, and Rust's
+// str::from_utf8's: no overlong forms, no surrogates, nothing over
+// U+10FFFF), or npos when all of `s` is valid.
+size_t first_invalid_utf8(std::string_view s);
 
 }  // namespace cutover::routing
