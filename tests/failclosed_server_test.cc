@@ -203,6 +203,7 @@ int connect_to(int port) {
 struct Exchange {
   std::string bytes;     // all the server sent
   bool closed = false;   // it closed the connection (rather than the guard expiring)
+  bool sent_all = false;  // every byte of the request was sent (no reset from the server)
   std::vector<int> statuses;
   std::vector<std::string> bodies;
   std::string rest;  // bytes after the last whole response
@@ -240,6 +241,7 @@ Exchange talk(int port, std::string_view request) {
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
+  x.sent_all = sent == request.size();
   char buf[4096];
   for (;;) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -333,6 +335,20 @@ TEST_F(FailClosedServer, BareLineFeedsAre400AndClose) {
                              "one bare LF");
   expect_one_400_then_closed(with_smuggled("GET /healthz HTTP/1.1\r\nHost: x\r\n folded: 1\r\n\r\n"),
                              "obsolete line folding", "obs-fold");
+}
+
+TEST_F(FailClosedServer, TheRefusalSurvivesAClientThatKeepsSending) {
+  // The server answers 400 as soon as the header block is wrong, while the
+  // client is still sending 16 MiB (more than the socket buffers hold): the
+  // server must read and drop the rest (lingering close), not reset the
+  // connection, which fails the client's sends and can destroy the 400
+  // before the client reads it.
+  std::string request = k_evaluate + "Content-Length: 1x\r\n\r\n" + std::string(size_t{16} << 20, 'a');
+  Exchange x = talk(port_, request);
+  EXPECT_TRUE(x.sent_all) << "the server reset the connection";
+  EXPECT_TRUE(x.closed);
+  ASSERT_EQ(x.statuses, std::vector<int>{400}) << x.bytes;
+  EXPECT_THAT(x.bodies[0], HasSubstr("not all digits"));
 }
 
 TEST_F(FailClosedServer, GetAndHeadBodiesAreFramedByContentLengthNeverReadAsARequest) {

@@ -295,6 +295,7 @@ class EventLoop {
     size_t served = 0;
     int64_t last_active_ns = 0;
     bool closed = false;
+    bool draining = false;  // answered its last request; reads are discarded until the client closes
   };
 
   void run(size_t index);
@@ -302,6 +303,14 @@ class EventLoop {
   // closed. REQUIRES: c.mutex held.
   bool serve_locked(Connection& c);
   void close_locked(Connection& c);  // REQUIRES: c.mutex held
+  // Ends a connection after its last answer (RFC 9112 §9.6): the sending
+  // side is shut, and what the client still sends is read and dropped until
+  // it closes too (or the keep-alive timeout passes). Closing at once with
+  // unread bytes would send a reset, which can destroy the answer (a 400
+  // that says why) before the client reads it. Returns whether the
+  // connection stays open. REQUIRES: c.mutex held.
+  bool end_locked(Connection& c);
+  bool drain_locked(Connection& c);  // REQUIRES: c.mutex held, c.draining
   void sweep_idle();
 
   static constexpr size_t k_events_per_wait = 4;
@@ -512,6 +521,7 @@ void EventLoop::run(size_t index) {
 
 bool EventLoop::serve_locked(Connection& c) {
   if (c.closed) return false;
+  if (c.draining) return drain_locked(c);
   for (;;) {
     RequestFrame frame = c.stream.frame();
     if (frame.kind == RequestFrame::Kind::incomplete) {
@@ -528,9 +538,11 @@ bool EventLoop::serve_locked(Connection& c) {
     if (frame.kind == RequestFrame::Kind::invalid) {
       // Where the next request would begin is unknown: nothing more is read.
       http_.refuse(c.stream, frame.problem);
-      c.stream.flush();
-      close_locked(c);
-      return false;
+      if (!c.stream.flush()) {
+        close_locked(c);
+        return false;
+      }
+      return end_locked(c);
     }
     c.stream.begin_request(frame);
     bool too_large = frame.kind == RequestFrame::Kind::too_large;
@@ -539,10 +551,29 @@ bool EventLoop::serve_locked(Connection& c) {
     bool ok = http_.answer(c.stream, last, connection_closed);
     c.stream.done_with_request();
     c.last_active_ns = monotonic_ns();
-    if (!c.stream.flush() || !ok || connection_closed || last || c.stream.overran()) {
+    if (!c.stream.flush()) {
       close_locked(c);
       return false;
     }
+    if (!ok || connection_closed || last || c.stream.overran()) return end_locked(c);
+  }
+}
+
+bool EventLoop::end_locked(Connection& c) {
+  ::shutdown(c.sock, SHUT_WR);
+  c.draining = true;
+  return drain_locked(c);
+}
+
+bool EventLoop::drain_locked(Connection& c) {
+  char scratch[4096];
+  for (;;) {
+    ssize_t n = ::recv(c.sock, scratch, sizeof scratch, MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // wait for the client's end
+    close_locked(c);
+    return false;
   }
 }
 
@@ -567,7 +598,7 @@ void EventLoop::sweep_idle() {
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& c = *it->second;
     std::unique_lock conn(c.mutex, std::try_to_lock);  // busy connections are not idle
-    int64_t limit = conn.owns_lock() && c.stream.has_pending_input() ? partial_limit : idle_limit;
+    int64_t limit = conn.owns_lock() && c.stream.has_pending_input() && !c.draining ? partial_limit : idle_limit;
     if (conn.owns_lock() && (c.closed || now - c.last_active_ns > limit)) {
       close_locked(c);
       it = connections_.erase(it);
