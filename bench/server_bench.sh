@@ -45,7 +45,7 @@ echo "load: -t$threads -c$connections -d$duration, $rounds rounds"
 
 # --- cutover ---------------------------------------------------------------------
 token="bench-viewer-token"
-printf 'viewer bench sha256:%s\n' "$(printf %s "$token" | sha256sum | cut -c1-64)" >"$tmp/tokens.txt"
+(umask 077 && printf 'viewer bench sha256:%s\n' "$(printf %s "$token" | sha256sum | cut -c1-64)" >"$tmp/tokens.txt")
 cat >"$tmp/routes.json" <<'EOF'
 {"mode": "cohort", "cohort_percentage": 25, "legacy_base_url": "https://legacy.example.com", "tokens_file": "tokens.txt"}
 EOF

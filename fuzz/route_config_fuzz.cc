@@ -109,8 +109,11 @@ void check_base_url(const std::optional<std::string>& url, const std::string& wh
   require(is_valid_utf8(u), where + " is not valid UTF-8");
   for (char c : u) {
     auto b = static_cast<unsigned char>(c);
-    require(b > 0x20 && b != 0x7F && c != '?' && c != '#', where + " holds a character the redirect cannot take");
+    require(b > 0x20 && b < 0x7F && c != '?' && c != '#' && c != '\\',
+            where + " holds a character the redirect cannot take");
   }
+  std::string_view rest = std::string_view(u).substr(u.find("//") + 2);
+  require(rest.substr(0, rest.find('/')).find('@') == std::string_view::npos, where + " holds user info");
 }
 
 // What docs/formats/route-config.md promises about an accepted config,

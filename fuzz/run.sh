@@ -13,7 +13,7 @@ root="$(dirname "$here")"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(json_fuzz manifest_fuzz store_spec_fuzz route_config_fuzz control_api_fuzz)
+[ ${#targets[@]} -eq 0 ] && targets=(json_fuzz manifest_fuzz store_spec_fuzz route_config_fuzz control_api_fuzz http_framing_fuzz)
 build="${BUILD_DIR:-$root/build-fuzz}"
 
 command -v clang++-14 >/dev/null || { echo "fuzz/run.sh: clang++-14 is missing; run scripts/install-deps.sh" >&2; exit 2; }

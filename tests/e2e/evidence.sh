@@ -109,7 +109,7 @@ samples() {
 # start_server: `cutover serve` on 127.0.0.1:0 with the reference matrix and
 # an operator token; reads its address from the first line of its stdout.
 start_server() {
-    printf 'operator drill sha256:%s\n' "$(printf '%s' "$OP_TOKEN" | sha256sum | cut -c1-64)" >"$TEST_TMP/tokens.txt"
+    (umask 077 && printf 'operator drill sha256:%s\n' "$(printf '%s' "$OP_TOKEN" | sha256sum | cut -c1-64)" >"$TEST_TMP/tokens.txt")
     printf '%s\n' '{"mode": "rust", "tokens_file": "tokens.txt"}' >"$TEST_TMP/routes.json"
     mkfifo "$TEST_TMP/server.out"
     "$BIN" serve --config "$TEST_TMP/routes.json" --listen 127.0.0.1:0 --state-dir "$TEST_TMP/state" \

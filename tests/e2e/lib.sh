@@ -213,18 +213,22 @@ CTRL=/api/v1/control/route-split
 
 sha_of_text() { printf '%s' "$1" | sha256sum | cut -c1-64; }
 
-# write_setup [CONFIG_JSON]: tokens.txt and routes.json in $TEST_TMP. The
-# default config: cohort mode at 60 %, a legacy base URL, the tokens file.
+# write_setup [CONFIG_JSON]: tokens.txt (mode 0600: serve refuses a tokens
+# file others may read) and routes.json in $TEST_TMP. The default config:
+# cohort mode at 60 %, a legacy base URL, the tokens file.
 write_setup() {
     local config="${1:-}"
     if [[ -z "$config" ]]; then
         config='{"mode": "cohort", "cohort_percentage": 60, "legacy_base_url": "https://legacy.example.test/", "tokens_file": "tokens.txt"}'
     fi
-    {
-        echo "# e2e tokens"
-        echo "operator alice sha256:$(sha_of_text "$OP_TOKEN")"
-        echo "viewer   bob   sha256:$(sha_of_text "$VIEW_TOKEN")   # read-only"
-    } >"$TEST_TMP/tokens.txt"
+    (
+        umask 077
+        {
+            echo "# e2e tokens"
+            echo "operator alice sha256:$(sha_of_text "$OP_TOKEN")"
+            echo "viewer   bob   sha256:$(sha_of_text "$VIEW_TOKEN")   # read-only"
+        } >"$TEST_TMP/tokens.txt"
+    )
     printf '%s\n' "$config" >"$TEST_TMP/routes.json"
 }
 

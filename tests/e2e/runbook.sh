@@ -192,7 +192,7 @@ provision() {
     remember_file "$SRV/auth.json" "$SRV/codex_threads.json" "$SRV/domain.json"
     token="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
     (umask 077 && printf '%s\n' "$token" >"$c/operator.token")
-    printf 'operator runbook-e2e sha256:%s\n' "$(printf '%s' "$token" | sha256sum | cut -c1-64)" >"$c/tokens.txt"
+    (umask 077 && printf 'operator runbook-e2e sha256:%s\n' "$(printf '%s' "$token" | sha256sum | cut -c1-64)" >"$c/tokens.txt")
     printf '%s\n' '{"tokens_file": "tokens.txt"}' >"$c/routes.json"
     jq -n '{schema: "cutover.baseline.v1", description: "the built-in fixtures",
             environments: {e2e: {stores: {

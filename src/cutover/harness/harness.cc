@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
+
+#include <unistd.h>
 
 #include "cutover/backfill/backfill.h"
 #include "cutover/base/process.h"
@@ -283,13 +286,18 @@ Outcome route_rollback_drill(Drill& d) {
   std::string config_path = base::join_path(dir, "config.json");
   std::string token = hash::sha256_hex(d.run_dir + std::to_string(d.clock.now_ns()));  // throwaway
   std::string token_file = base::join_path(dir, "operator.token");
-  for (const auto& [path, text] : std::vector<std::pair<std::string, std::string>>{
-           {config_path, json::to_canonical_string(root)},
-           {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n"},
-           {token_file, token}}) {
-    if (auto st = base::write_file_atomic(d.fs, path, text); !st) return {false, st.error().message()};
+  // The tokens file and the token are private to this user (serve refuses
+  // a tokens file others may read).
+  base::FileInfo owner_only;
+  owner_only.mode = 0600;
+  owner_only.uid = ::getuid();
+  owner_only.gid = ::getgid();
+  for (const auto& [path, text, like] : std::vector<std::tuple<std::string, std::string, const base::FileInfo*>>{
+           {config_path, json::to_canonical_string(root), nullptr},
+           {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n", &owner_only},
+           {token_file, token, &owner_only}}) {
+    if (auto st = base::write_file_atomic(d.fs, path, text, like); !st) return {false, st.error().message()};
   }
-  if (auto st = d.fs.set_mode(token_file, 0600); !st) return {false, st.error().message()};
 
   std::string serve_line = "cutover serve --config " + quote(config_path) + " --listen 127.0.0.1:0 --state-dir " +
                            quote(base::join_path(dir, "state"));

@@ -77,11 +77,21 @@ std::optional<std::string> read_base_url(std::string_view raw, std::optional<std
   else if (t.substr(0, 8) == "https://") rest = t.substr(8);
   else return "'" + std::string(t) + "' must start with http:// or https://";
   if (rest.empty() || rest.front() == '/') return "'" + std::string(t) + "' has no host";
+  // Printable ASCII only: white space of any kind (U+00A0, U+3000 too) and
+  // a backslash are read differently by different clients, so the host a
+  // redirect reaches would depend on the browser.
   for (char c : t) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7F || c == '?' || c == '#') {
-      return "'" + std::string(t) + "' may not hold spaces, control characters, '?' or '#'";
+    if (u <= 0x20 || u >= 0x7F || c == '?' || c == '#' || c == '\\') {
+      return "'" + std::string(t) +
+             "' may hold only printable ASCII without spaces, '?', '#' or '\\' (write an international host name "
+             "in its xn-- form)";
     }
+  }
+  // User info ("https://legacy.example.com@evil.example"): the host is what
+  // follows the '@', whatever the text before it looks like.
+  if (rest.substr(0, rest.find('/')).find('@') != std::string_view::npos) {
+    return "'" + std::string(t) + "' holds user info ('@' before the host); give the scheme and host only";
   }
   out = std::string(t);
   return std::nullopt;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,9 +12,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +34,7 @@
 #include "cutover/routing/report.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/server/audit_log.h"
+#include "cutover/server/http_framing.h"
 #include "cutover/server/loader.h"
 #include "cutover/server/metrics.h"
 #include "cutover/server/override_store.h"
@@ -61,13 +65,17 @@ int64_t monotonic_ns();
 //     set and returns;
 //   - a few event threads (one a core) wait on that set; a readable
 //     connection's bytes are received without blocking into its buffer until
-//     a whole request is there (headers, and the body its Content-Length
-//     announces), and only then does the library's process_request() parse
-//     and answer it, reading from the buffer, so a slow client never holds a
-//     thread. The library never waits for more bytes either: a request
-//     whose framing asks for bytes beyond the buffer (a POST without
-//     Content-Length, a header block or a body over the limits below, a
-//     chunked body that lied about its end) reads the end of the stream
+//     a whole request is there, as frame_request() (http_framing.h) frames
+//     it, strictly: a request it refuses (both Content-Length and
+//     Transfer-Encoding, a bare LF, a bad chunk size, ...) is answered 400
+//     here and its connection closed, unread. Only then does the library's
+//     process_request() parse and answer it, reading from the buffer up to
+//     the request's end and no further, so a slow client never holds a
+//     thread, and the library and the server never disagree about where a
+//     request ends (what the library leaves unread, such as a GET's body, is
+//     dropped). The library never waits for more bytes either: a request
+//     it frames differently, or one over the limits (a header block or a
+//     body larger than the buffer may hold), reads the end of the stream
 //     there; it is answered (400, 413, 414) and its connection closed;
 //   - the answer goes out in one send(); the connection is re-armed
 //     (EPOLLONESHOT: one thread at a time per connection).
@@ -79,20 +87,20 @@ class ConnectionStream final : public httplib::Stream {
  public:
   explicit ConnectionStream(socket_t sock) : sock_(sock) {}
 
-  bool is_readable() const override { return pos_ < buf_.size(); }
+  bool is_readable() const override { return pos_ < limit_; }
   bool is_writable() const override { return true; }  // send() blocks, bounded by SO_SNDTIMEO
 
-  // Reads from the buffer. An empty buffer is the end of the stream, never a
-  // wait: the request was handed over whole, so the library asks for more
-  // only when the request's framing is missing or wrong (see overran()).
-  // Waiting here held an event thread for the read timeout (5 s) a request,
-  // and two such clients stalled the server.
+  // Reads the current request from the buffer. Its end is the end of the
+  // stream, never a wait: the request was handed over whole, so the library
+  // asks for more only when it frames the request differently (see
+  // overran()). Waiting here held an event thread for the read timeout (5 s)
+  // a request, and two such clients stalled the server.
   ssize_t read(char* ptr, size_t size) override {
-    if (pos_ == buf_.size()) {
+    if (pos_ >= limit_) {
       overran_ = true;
       return 0;
     }
-    size_t n = std::min(size, buf_.size() - pos_);
+    size_t n = std::min(size, limit_ - pos_);
     std::memcpy(ptr, buf_.data() + pos_, n);
     pos_ += n;
     return static_cast<ssize_t>(n);
@@ -146,34 +154,24 @@ class ConnectionStream final : public httplib::Stream {
     }
   }
 
-  // Whether the buffer holds a whole request: the header block, and the body
-  // its Content-Length announces (a chunked body: its last chunk). A request
-  // whose header block outgrows k_max_header_bytes, or whose body is larger
-  // than the buffer may hold, is handed over as it is: the library answers
-  // it with its own error (400 or 414, 413) without reading on.
-  bool has_request() const {
-    std::string_view data(buf_.data() + pos_, buf_.size() - pos_);
-    // Blank lines before a request are tolerated, as the library tolerates them.
-    size_t lead = data.find_first_not_of("\r\n");
-    if (lead == std::string_view::npos) return false;
-    size_t end = data.find("\r\n\r\n", lead);
-    if (end == std::string_view::npos) return data.size() - lead > k_max_header_bytes;
-    std::string_view headers = data.substr(lead, end + 4 - lead);
-    size_t body = data.size() - (lead + headers.size());
-    std::string_view length = header_in(headers, "content-length");
-    if (!length.empty()) {
-      size_t n = 0;
-      for (char c : length) {
-        if (c < '0' || c > '9' || n > k_max_body_bytes) return true;  // the library refuses it
-        n = n * 10 + static_cast<size_t>(c - '0');
-      }
-      return n > k_max_body_bytes || body >= n;
+  // Where the request at the head of the buffer ends, if it is all there
+  // (http_framing.h). A request over the limits is handed over as it is
+  // (begin_request), and the library answers it with its own error (400 or
+  // 414, 413) without reading on.
+  RequestFrame frame() const {
+    return frame_request(std::string_view(buf_.data() + pos_, buf_.size() - pos_), k_limits);
+  }
+
+  // Makes the library see exactly the framed request: reads stop at its end
+  // (reading on is an overrun). A request over the limits is handed over
+  // with all that was received. REQUIRES: frame.kind is complete or too_large.
+  void begin_request(const RequestFrame& frame) {
+    if (frame.kind == RequestFrame::Kind::complete) {
+      limit_ = pos_ + frame.end;
+      pos_ += frame.begin;
+    } else {
+      limit_ = buf_.size();
     }
-    if (!header_in(headers, "transfer-encoding").empty()) {
-      return data.find("\r\n0\r\n\r\n", lead + headers.size() - 2) != std::string_view::npos ||
-             body > k_max_body_bytes;
-    }
-    return true;
   }
 
   // Bytes of a request received and not yet consumed.
@@ -201,11 +199,15 @@ class ConnectionStream final : public httplib::Stream {
     return flush();
   }
 
-  // The request was answered: drop what it read.
-  void done_with_request() { compact(); }
+  // The request was answered: drop it, with any of its body the library
+  // did not read (a GET's body is never read as the next request).
+  void done_with_request() {
+    pos_ = std::max(pos_, limit_);
+    compact();
+  }
 
-  static constexpr size_t k_max_header_bytes = 16 * 1024;
-  static constexpr size_t k_max_body_bytes = 1024 * 1024;  // above the server's limit: the library answers 413
+  // Above the server's body limit: the library answers 413.
+  static constexpr FramingLimits k_limits{.max_header_bytes = 16 * 1024, .max_body_bytes = 1024 * 1024};
 
  private:
   static constexpr size_t k_read_chunk = 8 * 1024;
@@ -235,6 +237,7 @@ class ConnectionStream final : public httplib::Stream {
   void compact() {
     if (pos_ == 0) return;
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    limit_ -= std::min(limit_, pos_);
     pos_ = 0;
   }
 
@@ -260,6 +263,7 @@ class ConnectionStream final : public httplib::Stream {
   socket_t sock_;
   std::vector<char> buf_;
   size_t pos_ = 0;
+  size_t limit_ = 0;  // the end of the request being answered
   bool overran_ = false;
   std::string out_;
   mutable bool peer_known_ = false, local_known_ = false;
@@ -291,6 +295,7 @@ class EventLoop {
     size_t served = 0;
     int64_t last_active_ns = 0;
     bool closed = false;
+    bool draining = false;  // answered its last request; reads are discarded until the client closes
   };
 
   void run(size_t index);
@@ -298,6 +303,14 @@ class EventLoop {
   // closed. REQUIRES: c.mutex held.
   bool serve_locked(Connection& c);
   void close_locked(Connection& c);  // REQUIRES: c.mutex held
+  // Ends a connection after its last answer (RFC 9112 §9.6): the sending
+  // side is shut, and what the client still sends is read and dropped until
+  // it closes too (or the keep-alive timeout passes). Closing at once with
+  // unread bytes would send a reset, which can destroy the answer (a 400
+  // that says why) before the client reads it. Returns whether the
+  // connection stays open. REQUIRES: c.mutex held.
+  bool end_locked(Connection& c);
+  bool drain_locked(Connection& c);  // REQUIRES: c.mutex held, c.draining
   void sweep_idle();
 
   static constexpr size_t k_events_per_wait = 4;
@@ -314,14 +327,74 @@ class EventLoop {
   std::atomic<int64_t> next_sweep_ns_{0};
 };
 
-// The HTTP library, with its connections served by an EventLoop and its
-// listening backlog widened (its backlog of 5 drops connections that arrive
-// in a burst).
+// The HTTP library, with its connections served by an EventLoop and a
+// listening socket of our own (see listen_on).
 class HttpServer : public httplib::Server {
  public:
-  void widen_backlog() {
-    socket_t s = svr_sock_;
-    if (s != INVALID_SOCKET) ::listen(s, static_cast<int>(k_listen_backlog));
+  HttpServer() = default;
+  // The library closes its socket only in stop(), after a run: a server
+  // bound and never run must not keep the port.
+  ~HttpServer() override {
+    socket_t s = svr_sock_.exchange(INVALID_SOCKET);
+    if (s != INVALID_SOCKET) ::close(s);
+  }
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens on host:port (port 0: any free port) and hands the
+  // socket to the library; returns the port. Unlike the library's own bind,
+  // the socket never shares its port: the library sets SO_REUSEPORT, with
+  // which a second server on the same port starts and silently takes half
+  // of the connections (with the old overrides, the old config). Only
+  // SO_REUSEADDR is set, which on Linux lets a restart bind while the last
+  // run's connections linger in TIME_WAIT, but never while another socket
+  // listens there. The backlog is wide (the library's 5 drops connections
+  // that arrive in a burst). Errors (io_error; permission_denied for a
+  // privileged port) say why, from errno.
+  Result<int> listen_on(const std::string& host, int port) {
+    std::string where = host + ":" + std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &found);
+        rc != 0) {
+      return make_error(ErrorCode::invalid_argument,
+                        "cannot listen on " + where + ": " + ::gai_strerror(rc) + "; give --listen an address of this machine");
+    }
+    int first_errno = 0;
+    socket_t sock = INVALID_SOCKET;
+    for (addrinfo* a = found; a != nullptr && sock == INVALID_SOCKET; a = a->ai_next) {
+      sock = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (sock == INVALID_SOCKET) {
+        if (first_errno == 0) first_errno = errno;
+        continue;
+      }
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      if (::bind(sock, a->ai_addr, a->ai_addrlen) != 0 || ::listen(sock, static_cast<int>(k_listen_backlog)) != 0) {
+        if (first_errno == 0) first_errno = errno;
+        ::close(sock);
+        sock = INVALID_SOCKET;
+      }
+    }
+    ::freeaddrinfo(found);
+    if (sock == INVALID_SOCKET) {
+      std::string why = first_errno == EADDRINUSE      ? "address in use (another server listens there; stop it, or "
+                                                         "choose another port with --listen)"
+                        : first_errno == EADDRNOTAVAIL ? "not an address of this machine"
+                                                       : std::strerror(first_errno);
+      return make_error(first_errno == EACCES ? ErrorCode::permission_denied : ErrorCode::io_error,
+                        "cannot listen on " + where + ": " + why);
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(sock, reinterpret_cast<sockaddr*>(&bound), &len);
+    int bound_port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                       : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    svr_sock_ = sock;
+    return bound_port;
   }
   void set_event_loop(EventLoop* loop) { loop_ = loop; }
 
@@ -335,6 +408,25 @@ class HttpServer : public httplib::Server {
     return process_request(stream, close_connection, connection_closed, nullptr);
   }
 
+  // Fills the answer (400) to a request refused before the library saw it
+  // (its framing: http_framing.h): headers and body.
+  using RefusalHandler = std::function<void(httplib::Response&, const std::string& problem)>;
+  void set_refusal_handler(RefusalHandler handler) { refusal_handler_ = std::move(handler); }
+
+  // Writes that answer, which closes the connection.
+  void refuse(httplib::Stream& stream, const std::string& problem) {
+    httplib::Response res;
+    res.status = 400;
+    if (refusal_handler_) refusal_handler_(res, problem);
+    std::string head = "HTTP/1.1 400 Bad Request\r\n";
+    for (const auto& [name, value] : res.headers) {
+      if (!name.empty() && name != "Content-Length" && name != "Connection") head += name + ": " + value + "\r\n";
+    }
+    head += "Content-Length: " + std::to_string(res.body.size()) + "\r\nConnection: close\r\n\r\n";
+    stream.write(head.data(), head.size());
+    stream.write(res.body.data(), res.body.size());
+  }
+
  private:
   // Called by the library's accept loop (on its pool) for each connection.
   bool process_and_close_socket(socket_t sock) override {
@@ -343,6 +435,7 @@ class HttpServer : public httplib::Server {
   }
 
   EventLoop* loop_ = nullptr;
+  RefusalHandler refusal_handler_;
 };
 
 Status EventLoop::start() {
@@ -428,8 +521,10 @@ void EventLoop::run(size_t index) {
 
 bool EventLoop::serve_locked(Connection& c) {
   if (c.closed) return false;
+  if (c.draining) return drain_locked(c);
   for (;;) {
-    if (!c.stream.has_request()) {
+    RequestFrame frame = c.stream.frame();
+    if (frame.kind == RequestFrame::Kind::incomplete) {
       c.stream.answer_expect_continue();
       ConnectionStream::Fill f = c.stream.receive_available();
       if (f == ConnectionStream::Fill::would_block) return true;  // wait for more
@@ -440,15 +535,45 @@ bool EventLoop::serve_locked(Connection& c) {
       continue;
     }
     c.last_active_ns = monotonic_ns();
-    bool last = ++c.served >= http_.keep_alive_max() || stopping_.load();
+    if (frame.kind == RequestFrame::Kind::invalid) {
+      // Where the next request would begin is unknown: nothing more is read.
+      http_.refuse(c.stream, frame.problem);
+      if (!c.stream.flush()) {
+        close_locked(c);
+        return false;
+      }
+      return end_locked(c);
+    }
+    c.stream.begin_request(frame);
+    bool too_large = frame.kind == RequestFrame::Kind::too_large;
+    bool last = ++c.served >= http_.keep_alive_max() || stopping_.load() || too_large;
     bool connection_closed = false;
     bool ok = http_.answer(c.stream, last, connection_closed);
     c.stream.done_with_request();
     c.last_active_ns = monotonic_ns();
-    if (!c.stream.flush() || !ok || connection_closed || last || c.stream.overran()) {
+    if (!c.stream.flush()) {
       close_locked(c);
       return false;
     }
+    if (!ok || connection_closed || last || c.stream.overran()) return end_locked(c);
+  }
+}
+
+bool EventLoop::end_locked(Connection& c) {
+  ::shutdown(c.sock, SHUT_WR);
+  c.draining = true;
+  return drain_locked(c);
+}
+
+bool EventLoop::drain_locked(Connection& c) {
+  char scratch[4096];
+  for (;;) {
+    ssize_t n = ::recv(c.sock, scratch, sizeof scratch, MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // wait for the client's end
+    close_locked(c);
+    return false;
   }
 }
 
@@ -473,7 +598,7 @@ void EventLoop::sweep_idle() {
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& c = *it->second;
     std::unique_lock conn(c.mutex, std::try_to_lock);  // busy connections are not idle
-    int64_t limit = conn.owns_lock() && c.stream.has_pending_input() ? partial_limit : idle_limit;
+    int64_t limit = conn.owns_lock() && c.stream.has_pending_input() && !c.draining ? partial_limit : idle_limit;
     if (conn.owns_lock() && (c.closed || now - c.last_active_ns > limit)) {
       close_locked(c);
       it = connections_.erase(it);
@@ -903,6 +1028,11 @@ struct ControlServer::Impl {
     });
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) { return error_page(req, res); }));
+    http.set_refusal_handler([this](httplib::Response& res, const std::string& problem) {
+      send_error(res, 400, "invalid_request",
+                 "The request is not valid HTTP/1.1: " + problem + "; the connection is closed.");
+      metrics->observe_request(HttpRoute::other, res.status, 0);
+    });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       send_error(res, 500, "internal_error", "Internal server error.");
     });
@@ -933,6 +1063,18 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
                                                        " names no tokens_file; the control API needs one "
                                                        "(docs/formats/tokens.md)");
   }
+  // Anyone who may rewrite the file may add a token of their own, and
+  // anyone who may read it may try guesses offline: owner-only, as ssh keeps
+  // its keys.
+  auto tokens_info = fs.stat(tokens_file);
+  if (!tokens_info) return tl::unexpected(tokens_info.error().with_context("tokens file " + tokens_file));
+  if (tokens_info->exists && (tokens_info->mode & 0066) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(tokens_info->mode & 07777));
+    return make_error(ErrorCode::invalid_argument,
+                      "tokens file " + tokens_file + " is readable or writable by group or others (mode " + mode +
+                          "); make it private to the server's user: chmod 600 " + tokens_file);
+  }
   auto tokens_text = fs.read_file(tokens_file);
   if (!tokens_text) return tl::unexpected(tokens_text.error().with_context("tokens file " + tokens_file));
   TRY_ASSIGN(impl->tokens, TokenSet::parse(tokens_text->view(), tokens_file));
@@ -949,20 +1091,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
 }
 
 Result<int> ControlServer::bind() {
-  int port = impl_->options.port;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(impl_->options.host);
-    if (port < 0) port = 0;
-  } else if (!impl_->http.bind_to_port(impl_->options.host, port)) {
-    port = 0;
-  }
-  if (port <= 0) {
-    return make_error(ErrorCode::io_error, "cannot listen on " + impl_->options.host + ":" +
-                                               std::to_string(impl_->options.port) +
-                                               " (address in use, or not an address of this machine?)");
-  }
-  impl_->http.widen_backlog();
-  return port;
+  return impl_->http.listen_on(impl_->options.host, impl_->options.port);
 }
 
 Status ControlServer::run() {
