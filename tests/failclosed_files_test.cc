@@ -17,7 +17,11 @@
 #include "cutover/evidence/keys.h"
 #include "cutover/evidence/ledger.h"
 #include "cutover/rollback/rollback.h"
+#include "cutover/routing/config.h"
+#include "cutover/routing/route_split.h"
 #include "cutover/server/audit_log.h"
+#include "cutover/server/loader.h"
+#include "cutover/server/override_store.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
@@ -379,6 +383,33 @@ TEST_F(FailClosedFilesTest, AuditLogSymlinkIsRefused) {
   EXPECT_EQ(opened.error().code(), ErrorCode::permission_denied);
   EXPECT_NE(opened.error().message().find("symbolic link"), std::string::npos) << opened.error().message();
   EXPECT_FALSE(path_exists(victim));
+}
+
+TEST_F(FailClosedFilesTest, StateFileAndStateLockAreNotFollowedThroughLinks) {
+  routing::RouteSplit engine(routing::reference_config());
+  std::string state = tmp_.file("state");
+  std::filesystem::create_directories(state);
+  std::string elsewhere = tmp_.file("elsewhere.json");
+  write_text(elsewhere, "{}");
+  ASSERT_EQ(::symlink(elsewhere.c_str(), server::state_file_path(state).c_str()), 0);
+  auto loaded = server::load_override_state(base::real_file_system(), state, engine);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code(), ErrorCode::permission_denied);
+  EXPECT_NE(loaded.error().message().find("is a symbolic link"), std::string::npos) << loaded.error().message();
+
+  // The state folder's lock file.
+  std::string other = tmp_.file("state2");
+  std::filesystem::create_directories(other);
+  std::string victim = tmp_.file("victim");
+  ASSERT_EQ(::symlink(victim.c_str(), server::lock_file_path(other).c_str()), 0);
+  auto store = server::OverrideStore::open(base::real_file_system(), clock_, other, engine);
+  ASSERT_TRUE(store) << store.error().message();
+  auto applied = (*store)->apply("legacy", std::nullopt, "alice",
+                                 [](const server::OverrideStore::Applied&) { return ok_status(); });
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message().find("is a symbolic link"), std::string::npos) << applied.error().message();
+  EXPECT_FALSE(path_exists(victim));
+  EXPECT_FALSE(path_exists(server::state_file_path(other)));
 }
 
 }  // namespace
