@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include <unistd.h>
-
 #include "cutover/backfill/backfill.h"
 #include "cutover/base/process.h"
 #include "cutover/routing/config.h"
@@ -289,14 +287,9 @@ Outcome route_rollback_drill(Drill& d) {
            {config_path, json::to_canonical_string(root)},
            {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n"},
            {token_file, token}}) {
-    // The token is a secret: 0600 from its first byte, not chmod-ed afterwards.
-    base::FileInfo secret;
-    secret.mode = 0600;
-    secret.uid = static_cast<uint32_t>(::geteuid());
-    secret.gid = static_cast<uint32_t>(::getegid());
-    auto st = base::write_file_atomic(d.fs, path, text, path == token_file ? &secret : nullptr);
-    if (!st) return {false, st.error().message()};
+    if (auto st = base::write_file_atomic(d.fs, path, text); !st) return {false, st.error().message()};
   }
+  if (auto st = d.fs.set_mode(token_file, 0600); !st) return {false, st.error().message()};
 
   std::string serve_line = "cutover serve --config " + quote(config_path) + " --listen 127.0.0.1:0 --state-dir " +
                            quote(base::join_path(dir, "state"));
