@@ -510,14 +510,14 @@ class FaultyFileSystem final : public testing::ForwardingFileSystem {
     }
     return target_.rename(from, to);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
-    return wrap(path, target_.create_file(path));
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
+    return wrap(path, target_.create_file(path, mode));
   }
-  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
-    return wrap(path, target_.create_bulk_file(path));
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
+    return wrap(path, target_.create_bulk_file(path, mode));
   }
-  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
-    return wrap(path, target_.create_new_file(path));
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
+    return wrap(path, target_.create_new_file(path, mode));
   }
 
  private:
@@ -715,17 +715,17 @@ class RecordingFileSystem final : public testing::ForwardingFileSystem {
     events_.push_back(std::move(event));
   }
 
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
     record("create " + path);
-    return wrap(path, target_.create_file(path));
+    return wrap(path, target_.create_file(path, mode));
   }
-  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
     record("create " + path);
-    return wrap(path, target_.create_bulk_file(path));
+    return wrap(path, target_.create_bulk_file(path, mode));
   }
-  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
     record("create " + path);
-    return wrap(path, target_.create_new_file(path));
+    return wrap(path, target_.create_new_file(path, mode));
   }
   Status rename(const std::string& from, const std::string& to) override {
     Status st = target_.rename(from, to);

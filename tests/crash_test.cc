@@ -97,17 +97,17 @@ class CrashingFileSystem final : public testing::ForwardingFileSystem {
   int64_t count() const { return count_; }
   const std::vector<OpRecord>& log() const { return log_; }
 
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
     tick(Op::create, path);
-    return wrap(target_.create_file(path), path);
+    return wrap(target_.create_file(path, mode), path);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
     tick(Op::create, path);
-    return wrap(target_.create_bulk_file(path), path);
+    return wrap(target_.create_bulk_file(path, mode), path);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
     tick(Op::create, path);
-    return wrap(target_.create_new_file(path), path);
+    return wrap(target_.create_new_file(path, mode), path);
   }
   Status rename(const std::string& from, const std::string& to) override {
     tick(Op::rename, to);
@@ -211,17 +211,17 @@ class FaultyFileSystem final : public testing::ForwardingFileSystem {
   int64_t count() const { return count_; }
   bool injected() const { return injected_; }
 
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
     TRY(hit(Fault::create, "create", path));
-    return wrap(target_.create_file(path), path);
+    return wrap(target_.create_file(path, mode), path);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
     TRY(hit(Fault::create, "create", path));
-    return wrap(target_.create_bulk_file(path), path);
+    return wrap(target_.create_bulk_file(path, mode), path);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
     TRY(hit(Fault::create, "create", path));
-    return wrap(target_.create_new_file(path), path);
+    return wrap(target_.create_new_file(path, mode), path);
   }
   Status rename(const std::string& from, const std::string& to) override {
     TRY(hit(Fault::rename, "rename", from + " to " + to));

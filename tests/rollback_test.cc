@@ -449,8 +449,8 @@ TEST_F(RollbackTest, ASymlinkSwappedInAfterPreflightIsRefused) {
 class CorruptingStagedCopy final : public testing::ForwardingFileSystem {
  public:
   using ForwardingFileSystem::ForwardingFileSystem;
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
-    TRY_ASSIGN(auto file, target_.create_file(path));
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
+    TRY_ASSIGN(auto file, target_.create_file(path, mode));
     if (path.find(".domain.json.cutover-") == std::string::npos) return file;
     return std::unique_ptr<base::WritableFile>(new Corrupting(std::move(file)));
   }

@@ -11,6 +11,11 @@
 
 namespace cutover::testing {
 
+// The tests must not depend on the caller's umask: verify and rollback
+// refuse a manifest in a group- or world-writable folder, which a test's
+// own files would be under umask 002.
+[[maybe_unused]] const mode_t k_previous_umask = ::umask(022);
+
 TempDir::TempDir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/cutover-test-XXXXXX";

@@ -52,14 +52,14 @@ class ForwardingFileSystem : public base::FileSystem {
 
   Result<base::FileInfo> stat(const std::string& path) override { return target_.stat(path); }
   Result<base::Buffer> read_file(const std::string& path) override { return target_.read_file(path); }
-  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path) override {
-    return target_.create_file(path);
+  Result<std::unique_ptr<base::WritableFile>> create_file(const std::string& path, uint32_t mode) override {
+    return target_.create_file(path, mode);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path) override {
-    return target_.create_bulk_file(path);
+  Result<std::unique_ptr<base::WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
+    return target_.create_bulk_file(path, mode);
   }
-  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path) override {
-    return target_.create_new_file(path);
+  Result<std::unique_ptr<base::WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
+    return target_.create_new_file(path, mode);
   }
   Status rename(const std::string& from, const std::string& to) override { return target_.rename(from, to); }
   Status remove(const std::string& path) override { return target_.remove(path); }

@@ -2,8 +2,9 @@
 // "ok: [store] path" per healthy store, "error: [store] ..." per finding and
 // a one-line verdict, or the JSON report with --json
 // (docs/formats/verify-report.md). Exit 0 when everything holds, 1 when an
-// invariant fails, 2 for a usage error or an unreadable or malformed
-// manifest, baseline or spec.
+// invariant fails or the manifest is not trusted (its work folder is not
+// the one that holds it, or others can write there), 2 for a usage error or
+// an unreadable or malformed manifest, baseline or spec.
 #include <iostream>
 
 #include "cli/commands.h"
@@ -34,9 +35,10 @@ int verify_main(const VerifyArgs& args) {
   verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous};
   auto report = verify::verify_manifest(options, specs, fs, base::system_clock());
   if (!report) {
-    // Nothing to verify against: always a usage error, never "checked and failed".
+    // Nothing to verify against: a usage error, never "checked and failed";
+    // except a manifest that is not trusted (conflict), refused for safety.
     report_error("verify", report.error());
-    return k_exit_usage;
+    return report.error().code() == ErrorCode::conflict ? k_exit_failed : k_exit_usage;
   }
   if (args.json) {
     std::cout << verify::to_json(*report) << "\n";

@@ -16,9 +16,11 @@
 # The last section drives `cutover serve` (server.sh, server_load.sh):
 # write_setup, start_server / stop_server, req and the raw-socket helpers.
 #
-# The suites must not depend on the caller's locale or time zone.
+# The suites must not depend on the caller's locale, time zone or umask
+# (verify and rollback refuse a group- or world-writable work folder).
 export LC_ALL=C
 export TZ=UTC
+umask 022
 
 E2E_PASSED=0
 E2E_FAILED=0

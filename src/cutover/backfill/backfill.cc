@@ -132,13 +132,18 @@ bool write_store(const StorePlan& plan, json::ChunkSink& sink) {
 
 std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
 
+// Permission bits for a copy of the store (a backup, a temporary file):
+// the store's own, from the first byte, so that a copy is never readable by
+// more users than the store (the umask may make it less).
+uint32_t copy_mode(const base::FileInfo& store) { return store.exists ? store.mode & 0777 : 0644; }
+
 // Writes a backup. The run folder is new and ours (under the work-folder
 // lock), so a file already there is a bug or an intruder: refuse it. Written
 // as a bulk file: on the real file system that skips the page cache copy.
-Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes) {
+Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes, uint32_t mode) {
   TRY_ASSIGN(base::FileInfo info, fs.stat(path));
   if (info.exists) return make_error(ErrorCode::conflict, path + " already exists; refusing to overwrite a backup");
-  TRY_ASSIGN(auto file, fs.create_bulk_file(path));
+  TRY_ASSIGN(auto file, fs.create_bulk_file(path, mode));
   TRY(file->append(bytes));
   TRY(file->sync());
   return file->close();
@@ -239,15 +244,15 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
 Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs) {
   plan.temp_path = base::join_path(base::parent_directory(plan.path),
                                    "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
-  TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path));
+  TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path, copy_mode(plan.info)));
   PipelinedFileSink sink(*file);
   write_store(plan, sink);
   TRY(sink.finish());
   TRY(file->sync());
   TRY(file->close());
-  if (plan.info.exists) {  // the new file keeps the store's permissions and owner
-    TRY(fs.set_mode(plan.temp_path, plan.info.mode));
+  if (plan.info.exists) {  // the new file keeps the store's owner, and exactly its permissions
     TRY(fs.set_owner(plan.temp_path, plan.info.uid, plan.info.gid));
+    TRY(fs.set_mode(plan.temp_path, plan.info.mode));
   }
   plan.record.after_sha256 = sink.hex();
   return {};
@@ -376,7 +381,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   auto backups_done = std::async(std::launch::async, [&]() -> Status {
     for (auto& plan : plans) {
       if (!plan.record.backup_path) continue;
-      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.raw.view()); !st) {
+      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.raw.view(), copy_mode(plan.info)); !st) {
         return tl::unexpected(st.error().with_context("backup of " + store_label(plan.record.store, plan.path)));
       }
     }

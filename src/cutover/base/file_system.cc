@@ -43,6 +43,56 @@ class FdCloser {
   int fd_;
 };
 
+// What a non-regular file is, in words.
+std::string_view file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+// A FIFO, socket or device where cutover expects one of its files or a
+// store: refused at once (a FIFO would block the open or the read forever,
+// with a lock held).
+Error not_regular_error(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) return Error(ErrorCode::invalid_argument, path + " is a folder, not a file");
+  return Error(ErrorCode::invalid_argument, path + " is " + std::string(file_kind(mode)) +
+                                                ", not a regular file; cutover reads and writes only regular files "
+                                                "there: find out who put it there, move it away and run again");
+}
+
+// O_NOFOLLOW refused `path` (ELOOP): a symlink where cutover keeps its own file.
+Error symlink_error(const std::string& path) {
+  return Error(ErrorCode::permission_denied,
+               path + " is a symbolic link; cutover does not follow links to its own files (lock, ledger, state, "
+                      "audit log): remove the link, put the real file there, and run again");
+}
+
+// Opens `path` read-only without blocking (a FIFO without a writer would
+// block open(2)) and checks that it is a regular file before any read.
+// `extra` adds flags, e.g. O_NOFOLLOW.
+Result<int> open_regular_for_read(const std::string& path, int extra) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra);
+  if (fd < 0) {
+    if (errno == ELOOP && (extra & O_NOFOLLOW) != 0) return tl::unexpected(symlink_error(path));
+    return tl::unexpected(os_error("cannot open", path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return tl::unexpected(os_error("cannot stat", path, err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return tl::unexpected(not_regular_error(path, st.st_mode));
+  }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
@@ -330,13 +380,15 @@ class RealFileSystem final : public FileSystem {
     return info;
   }
 
-  Result<Buffer> read_file(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
+  Result<Buffer> read_file(const std::string& path) override { return read_regular(path, 0); }
+
+  Result<Buffer> read_file_no_follow(const std::string& path) override { return read_regular(path, O_NOFOLLOW); }
+
+  Result<Buffer> read_regular(const std::string& path, int extra) {
+    TRY_ASSIGN(int fd, open_regular_for_read(path, extra));
     FdCloser closer(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) return tl::unexpected(os_error("cannot stat", path, errno));
-    if (S_ISDIR(st.st_mode)) return make_error(ErrorCode::invalid_argument, path + " is a folder, not a file");
     Buffer buffer(static_cast<size_t>(st.st_size));
     size_t done = 0;
     while (done < buffer.size()) {
@@ -351,27 +403,36 @@ class RealFileSystem final : public FileSystem {
     return buffer;
   }
 
-  Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) override {
-    return open_for_write(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+  Result<std::unique_ptr<WritableFile>> create_file(const std::string& path, uint32_t mode) override {
+    TRY_ASSIGN(int fd, open_fresh(path, O_WRONLY | O_CLOEXEC, mode));
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
   }
 
   Status append_file(const std::string& path, std::string_view data) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0 && errno == ELOOP) return tl::unexpected(symlink_error(path));
     if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
     PosixWritableFile file(path, fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return tl::unexpected(os_error("cannot stat", path, errno));
+    if (!S_ISREG(st.st_mode)) return tl::unexpected(not_regular_error(path, st.st_mode));
     TRY(file.append(data));
     return file.close();
   }
 
-  Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT | O_NOFOLLOW, 0644);
-    if (fd < 0 && errno == EINVAL) return create_file(path);  // no O_DIRECT on this file system
-    if (fd < 0) return tl::unexpected(create_error(path, errno));
-    return std::unique_ptr<WritableFile>(new DirectWritableFile(path, fd));
+  Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path, uint32_t mode) override {
+    bool einval = false;
+    auto fd = open_fresh(path, O_WRONLY | O_CLOEXEC | O_DIRECT, mode, &einval);
+    if (!fd && einval) return create_file(path, mode);  // no O_DIRECT on this file system
+    if (!fd) return tl::unexpected(fd.error());
+    return std::unique_ptr<WritableFile>(new DirectWritableFile(path, *fd));
   }
 
-  Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path) override {
-    return open_for_write(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+  Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path, uint32_t mode) override {
+    // O_EXCL: nothing at `path`, not even a symlink, is opened.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return tl::unexpected(create_error(path, errno));
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
   }
 
   Status rename(const std::string& from, const std::string& to) override {
@@ -422,11 +483,20 @@ class RealFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<Lock>> try_lock(const std::string& path) override {
+    // A folder (a store's folder, reached through links or not) is locked as
+    // it is; a lock file is opened without following a link and without
+    // blocking, and must be a regular file.
     struct stat st {};
     bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     int fd = is_dir ? ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                    : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+                    : ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0 && errno == ELOOP && !is_dir) return tl::unexpected(symlink_error(path));
     if (fd < 0) return tl::unexpected(os_error("cannot open lock", path, errno));
+    if (!is_dir && (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+      mode_t kind = st.st_mode;
+      ::close(fd);
+      return tl::unexpected(not_regular_error(path, kind).with_context("lock file"));
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
       ::close(fd);
@@ -447,15 +517,7 @@ class RealFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<ReadableFile>> open_file(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-      int err = errno;
-      ::close(fd);
-      if (S_ISDIR(st.st_mode)) return make_error(ErrorCode::invalid_argument, path + " is a folder, not a file");
-      return tl::unexpected(os_error("cannot stat", path, err));
-    }
+    TRY_ASSIGN(int fd, open_regular_for_read(path, 0));
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return std::unique_ptr<ReadableFile>(new PosixReadableFile(path, fd));
   }
@@ -484,10 +546,26 @@ class RealFileSystem final : public FileSystem {
   }
 
  private:
-  Result<std::unique_ptr<WritableFile>> open_for_write(const std::string& path, int flags) {
-    int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return tl::unexpected(create_error(path, errno));
-    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+  // A new file at `path` with `mode` from the start: O_EXCL, so that the
+  // mode applies (open(2) keeps an existing file's mode) and nobody can hold
+  // the file open from before. A regular file already there (a leftover
+  // temporary file) is removed first; a symlink or special file is refused.
+  // `einval`, if given, is set when open(2) said EINVAL (O_DIRECT refused).
+  Result<int> open_fresh(const std::string& path, int flags, uint32_t mode, bool* einval = nullptr) {
+    for (int attempt = 0;; ++attempt) {
+      int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW, static_cast<mode_t>(mode));
+      if (fd >= 0) return fd;
+      if (errno == EINVAL && einval != nullptr) *einval = true;
+      if (errno != EEXIST || attempt > 0) return tl::unexpected(create_error(path, errno));
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;
+        return tl::unexpected(os_error("cannot stat", path, errno));
+      }
+      if (S_ISLNK(st.st_mode)) return tl::unexpected(create_error(path, ELOOP));
+      if (!S_ISREG(st.st_mode)) return tl::unexpected(not_regular_error(path, st.st_mode).with_context("cannot create"));
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return tl::unexpected(os_error("cannot replace", path, errno));
+    }
   }
 
   // O_NOFOLLOW: a symlink planted where we create a file (a temporary file
@@ -505,6 +583,12 @@ class RealFileSystem final : public FileSystem {
 }  // namespace
 
 Buffer::Buffer(size_t size) : data_(std::make_unique_for_overwrite<char[]>(size + 1)), size_(size) {}
+
+Result<Buffer> FileSystem::read_file_no_follow(const std::string& path) {
+  TRY_ASSIGN(FileInfo info, stat(path));
+  if (info.is_symlink) return tl::unexpected(symlink_error(path));
+  return read_file(path);
+}
 
 Result<std::unique_ptr<ReadableFile>> FileSystem::open_file(const std::string& path) {
   TRY_ASSIGN(Buffer buffer, read_file(path));
@@ -530,12 +614,13 @@ Status FileSystem::append_file(const std::string& path, std::string_view data) {
 Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data, const FileInfo* like) {
   std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   {
-    TRY_ASSIGN(auto file, fs.create_file(tmp));
+    TRY_ASSIGN(auto file, fs.create_file(tmp, like != nullptr ? like->mode & 0777 : 0644));
     Status st = file->append(data);
     if (st) st = file->sync();
     if (st) st = file->close();
-    if (st && like != nullptr) st = fs.set_mode(tmp, like->mode);
+    // The owner first: chown(2) may clear set-id bits that set_mode then restores.
     if (st && like != nullptr) st = fs.set_owner(tmp, like->uid, like->gid);
+    if (st && like != nullptr) st = fs.set_mode(tmp, like->mode);
     if (!st) {
       (void)fs.remove(tmp);
       return st;

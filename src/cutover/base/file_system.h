@@ -77,17 +77,31 @@ class FileSystem {
   // Does not follow a symlink at the last component for is_symlink; the other
   // fields describe the target. A missing path is {exists = false}, not an error.
   virtual Result<FileInfo> stat(const std::string& path) = 0;
+  // Reads a whole regular file. A FIFO, socket or device is refused at once
+  // (invalid_argument; it is never waited on), as is a folder.
   virtual Result<Buffer> read_file(const std::string& path) = 0;
-  // Creates (truncating) `path` for writing, mode 0644. Never writes through
-  // a symlink at `path` (permission_denied); create_bulk_file neither.
-  virtual Result<std::unique_ptr<WritableFile>> create_file(const std::string& path) = 0;
+  // Like read_file, for cutover's own files (ledger, state file): a symbolic
+  // link at `path` is refused (permission_denied) rather than followed. The
+  // default checks stat() first, so wrappers need not override it.
+  virtual Result<Buffer> read_file_no_follow(const std::string& path);
+  // Creates `path` for writing as a new, empty file whose permission bits are
+  // `mode` from the first byte (open(2)'s mode: the umask may take bits away,
+  // never add them). A regular file already at `path` is replaced by the new
+  // one (never truncated and reused: it may carry looser permissions, or be
+  // held open by a reader). Never writes through a symlink at `path`
+  // (permission_denied); create_bulk_file neither.
+  virtual Result<std::unique_ptr<WritableFile>> create_file(const std::string& path, uint32_t mode = 0644) = 0;
   // Like create_file, for a large file written once from start to end (a
   // store, a backup): the real file system writes it with O_DIRECT where the
   // file system allows, which skips the page cache copy.
-  virtual Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path) { return create_file(path); }
-  // Creates `path` exclusively (fails with conflict if it exists).
-  virtual Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path) = 0;
-  // Appends to `path` (created if missing), for logs; not synced.
+  virtual Result<std::unique_ptr<WritableFile>> create_bulk_file(const std::string& path, uint32_t mode = 0644) {
+    return create_file(path, mode);
+  }
+  // Creates `path` exclusively, with `mode` as create_file (fails with
+  // conflict if anything, a symlink included, is at `path`).
+  virtual Result<std::unique_ptr<WritableFile>> create_new_file(const std::string& path, uint32_t mode = 0644) = 0;
+  // Appends to `path` (created if missing, mode 0644), for logs; not synced.
+  // Never through a symlink at `path`.
   virtual Status append_file(const std::string& path, std::string_view data);
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status remove(const std::string& path) = 0;
@@ -96,7 +110,9 @@ class FileSystem {
   virtual Status sync_directory(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_directory(const std::string& path) = 0;
   // Takes an exclusive lock on `path` (a file, created if missing, or a
-  // folder) without waiting; conflict if another process holds it.
+  // folder) without waiting; conflict if another process holds it. A lock
+  // file is never opened through a symbolic link (permission_denied) and
+  // must be a regular file (invalid_argument for a FIFO, socket or device).
   virtual Result<std::unique_ptr<Lock>> try_lock(const std::string& path) = 0;
   // The absolute path with every symlink resolved; not_found if missing.
   virtual Result<std::string> real_path(const std::string& path) = 0;
@@ -105,7 +121,8 @@ class FileSystem {
   virtual Status set_mode(const std::string& path, uint32_t mode) = 0;
   // Gives `path` this owner and group (needs root unless they are already ours).
   virtual Status set_owner(const std::string& path, uint32_t uid, uint32_t gid) = 0;
-  // Opens `path` for reading front to back; not_found if it is missing. The
+  // Opens `path` for reading front to back; not_found if it is missing;
+  // invalid_argument, at once, for anything but a regular file. The
   // default reads the whole file with read_file() and hands it out in pieces,
   // so a wrapper that injects faults into read_file() sees them here too;
   // RealFileSystem streams from the file without holding it in memory.
@@ -117,8 +134,10 @@ FileSystem& real_file_system();
 
 // Writes `data` to `path` atomically: a temporary file beside it, fsync,
 // rename over `path`, fsync of the folder. A reader sees old or new bytes.
-// With `like`, the new file gets like->mode and like->uid/gid before the
-// rename (a restored store keeps its permissions and owner).
+// With `like`, the temporary file is created with like->mode (never more
+// open than that, whatever the umask) and gets like->uid/gid and exactly
+// like->mode before the rename (a restored store keeps its permissions and
+// owner, and its bytes are never readable by more users than the store's).
 Status write_file_atomic(FileSystem& fs, const std::string& path, std::string_view data,
                          const FileInfo* like = nullptr);
 

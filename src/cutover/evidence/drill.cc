@@ -13,10 +13,13 @@ namespace {
 
 constexpr size_t k_copy_chunk = size_t{1} << 20;
 
-// Copies `from` to the new file `to` (created exclusively), fsynced.
+// Copies `from` to the new file `to` (created exclusively, with `from`'s
+// permission bits from the first byte: a backup of a secret store stays
+// secret), fsynced.
 Status copy_file(base::FileSystem& fs, const std::string& from, const std::string& to) {
   TRY_ASSIGN(auto in, fs.open_file(from));
-  TRY_ASSIGN(auto out, fs.create_new_file(to));
+  TRY_ASSIGN(base::FileInfo from_info, fs.stat(from));
+  TRY_ASSIGN(auto out, fs.create_new_file(to, from_info.mode & 0777));
   std::string buf(k_copy_chunk, '\0');
   for (;;) {
     auto n = in->read(buf.data(), buf.size());

@@ -3,11 +3,11 @@
 namespace cutover::evidence {
 namespace {
 
-// Creates `path` exclusively with `mode` before writing `bytes`; fsyncs it.
+// Creates `path` exclusively with `mode` (given to open(2): a private key is
+// never readable by others, not even while empty); writes `bytes`, fsyncs.
 Status write_new_file(base::FileSystem& fs, const std::string& path, uint32_t mode, std::string_view bytes) {
-  TRY_ASSIGN(auto file, fs.create_new_file(path));
+  TRY_ASSIGN(auto file, fs.create_new_file(path, mode));
   auto written = [&]() -> Status {
-    TRY(fs.set_mode(path, mode));
     TRY(file->append(bytes));
     TRY(file->sync());
     return file->close();

@@ -16,6 +16,17 @@ Error broken(const std::string& path, size_t line, const std::string& why) {
                    "or backup, and never edit it by hand");
 }
 
+// The ledger is cutover's own file: a symbolic link is not followed, and
+// only a regular file is read (a FIFO would block with the lock held).
+tl::unexpected<Error> not_a_ledger_file(const std::string& path, const base::FileInfo& info) {
+  if (info.is_symlink) {
+    return make_error(ErrorCode::permission_denied,
+                      "ledger " + path + " is a symbolic link; cutover does not follow links to its ledger: give "
+                                         "the real path of the ledger with --ledger");
+  }
+  return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
+}
+
 }  // namespace
 
 Result<std::string> normalize_group(std::string_view name) {
@@ -114,8 +125,8 @@ Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
     empty.path = path;
     return empty;
   }
-  if (!info.is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
-  auto bytes = fs.read_file(path);
+  if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
+  auto bytes = fs.read_file_no_follow(path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read ledger " + path));
   return parse_ledger(bytes->view(), path);
 }
@@ -137,8 +148,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
   TRY_ASSIGN(base::FileInfo info, fs.stat(path));
   std::string bytes;
   if (info.exists) {
-    if (!info.is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
-    auto buf = fs.read_file(path);
+    if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
+    auto buf = fs.read_file_no_follow(path);
     if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path));
     bytes.assign(buf->view());
   }
@@ -152,7 +163,7 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
   std::string now_bytes;
   if (info.exists) {
-    auto buf = fs_.read_file(path_);
+    auto buf = fs_.read_file_no_follow(path_);
     if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path_));
     now_bytes.assign(buf->view());
   }

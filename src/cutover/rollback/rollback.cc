@@ -95,9 +95,11 @@ Result<std::string> unused_path(base::FileSystem& fs, const std::string& dir, co
   return make_error(ErrorCode::conflict, "too many files named " + stem + "*.json in " + dir);
 }
 
-// Copies `from` to a new file `to`, fsynced, and checks it hashes to `expected`.
+// Copies `from` to a new file `to`, fsynced, and checks it hashes to
+// `expected`. The copy has `from`'s permission bits from its first byte.
 Status save_copy(base::FileSystem& fs, const std::string& from, const std::string& to, const std::string& expected) {
-  TRY_ASSIGN(auto file, fs.create_new_file(to));
+  TRY_ASSIGN(base::FileInfo from_info, fs.stat(from));
+  TRY_ASSIGN(auto file, fs.create_new_file(to, from_info.mode & 0777));
   auto digest = copy_hashed(fs, from, *file, to);
   Status st = digest ? file->sync() : Status(tl::unexpected(digest.error()));
   if (st) st = file->close();
@@ -136,9 +138,9 @@ Status act(base::FileSystem& fs, StorePlan& plan, const std::string& backup_dir)
   std::string folder = base::parent_directory(s.path);
   if (plan.need == Need::restore) {
     TRY(plan.temp->close());  // synced in preflight
-    if (plan.info.exists) {  // the restored file keeps the store's permissions and owner, as backfill does
-      TRY(fs.set_mode(plan.temp_path, plan.info.mode));
+    if (plan.info.exists) {  // the restored file keeps the store's owner and permissions, as backfill does
       TRY(fs.set_owner(plan.temp_path, plan.info.uid, plan.info.gid));
+      TRY(fs.set_mode(plan.temp_path, plan.info.mode));
     }
     TRY(check_unchanged(fs, plan));
     if (auto old = fs.open_file(s.path)) plan.replaced = std::move(*old);
@@ -247,6 +249,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     return make_error(ErrorCode::not_found, "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path +
                                                 " does not exist");
   }
+  TRY(verify::check_trusted(fs, mf, "rollback refused, nothing was changed"));
 
   // 2. The same locks as backfill: the work folder, then each store's folder.
   std::vector<std::unique_ptr<base::Lock>> locks;
@@ -289,9 +292,13 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
         continue;
       }
       p.temp_path = temp_path_for(s.path, mf.run_id, ".rollback.tmp");
+      // The staged copy holds the backup's bytes: from its first byte it is
+      // no more open than the backup, nor than the store it will replace.
+      uint32_t mode = info ? info->mode & 0777 : 0600;
+      if (auto store = fs.stat(s.path); store && store->exists) mode &= store->mode;
       // Through the page cache (not create_bulk_file's O_DIRECT): copy_hashed
       // reads each piece back as soon as it is written, from memory.
-      auto file = fs.create_file(p.temp_path);
+      auto file = fs.create_file(p.temp_path, mode);
       if (!file) {
         p.stage_error = file.error().message();
         p.temp_path.clear();

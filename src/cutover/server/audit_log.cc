@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace cutover::server {
@@ -15,11 +16,32 @@ Error os_error(const std::string& what, int err) {
   return Error(code, what + ": " + std::strerror(err));
 }
 
+// Opens the audit log for appending: never through a symbolic link (the
+// server would append to whatever file the link names), never blocking on
+// a FIFO, and only if it is a regular file.
+Result<int> open_log(const std::string& path, const std::string& what) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
+  if (fd < 0 && errno == ELOOP) {
+    return make_error(ErrorCode::permission_denied,
+                      what + " " + path + ": it is a symbolic link, and cutover does not follow links to its own "
+                                          "files: remove the link, put the real audit log there, and start again");
+  }
+  if (fd < 0) return tl::unexpected(os_error(what + " " + path, errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::invalid_argument, what + " " + path +
+                                                       ": not a regular file (a FIFO, socket or device?); move it "
+                                                       "away and start again");
+  }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return tl::unexpected(os_error("cannot open audit log " + path, errno));
+  TRY_ASSIGN(int fd, open_log(path, "cannot open audit log"));
   return std::unique_ptr<AuditLog>(new AuditLog(fd, path));
 }
 
@@ -64,8 +86,7 @@ Status AuditLog::sync() {
 }
 
 Status AuditLog::reopen() {
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return tl::unexpected(os_error("cannot reopen audit log " + path_, errno));
+  TRY_ASSIGN(int fd, open_log(path_, "cannot reopen audit log"));
   std::unique_lock lock(fd_mutex_);
   int old = fd_;
   fd_ = fd;

@@ -54,10 +54,15 @@ Result<routing::OverrideState> load_override_state(base::FileSystem& fs, const s
   auto info = fs.stat(path);
   if (!info) return tl::unexpected(info.error().with_context("state file " + path));
   if (!info->exists) return routing::OverrideState{};
+  if (info->is_symlink) {
+    return make_error(ErrorCode::permission_denied, "state file " + path +
+                                                        " is a symbolic link; cutover does not follow links to its "
+                                                        "own files: put the real state file there");
+  }
   if (!info->is_regular) {
     return make_error(ErrorCode::corruption, "state file " + path + " is not a regular file; move it aside");
   }
-  auto bytes = fs.read_file(path);
+  auto bytes = fs.read_file_no_follow(path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("state file " + path));
   return routing::parse_state(bytes->view(), path, engine);
 }

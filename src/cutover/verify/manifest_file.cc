@@ -1,6 +1,9 @@
 #include "cutover/verify/manifest_file.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include <unistd.h>
 
 #include "cutover/hash/sha256.h"
 
@@ -41,7 +44,71 @@ std::string plain_path_problem(const std::string& path) {
   return "";
 }
 
+std::string octal_mode(uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
+
+// Why `path` (a folder of the work folder, or the manifest) lets someone
+// other than this user or root change it; "" when it does not.
+std::string ownership_problem(const std::string& path, const base::FileInfo& info) {
+  auto uid = static_cast<uint32_t>(::geteuid());
+  std::string why;
+  if ((info.mode & 022) != 0) {
+    why = (info.mode & 022) == 022 ? "group- and world-writable" : (info.mode & 020) != 0 ? "group-writable" : "world-writable";
+    why += " (mode " + octal_mode(info.mode) + ")";
+  }
+  if (info.uid != uid && info.uid != 0) {
+    why += std::string(why.empty() ? "" : " and ") + "owned by uid " + std::to_string(info.uid) +
+           ", another user than this one (uid " + std::to_string(uid) + ") and not root";
+  }
+  if (why.empty()) return "";
+  return path + " is " + why + ": someone else could plant a manifest or a backup there. Make it yours and writable "
+                              "only by you (chown, chmod go-w), after checking that nothing in it was changed";
+}
+
 }  // namespace
+
+std::vector<std::string> trust_problems(base::FileSystem& fs, const ManifestFile& file) {
+  std::vector<std::string> problems;
+  auto real_manifest = fs.real_path(file.path);
+  if (!real_manifest) return {"manifest " + file.path + " cannot be resolved: " + real_manifest.error().message()};
+  std::string holder = base::parent_directory(*real_manifest);
+  auto real_work = fs.real_path(file.work_dir);
+  if (!real_work) {
+    problems.push_back("work_dir " + file.work_dir + " cannot be resolved: " + real_work.error().message());
+  } else if (base::file_name(holder) != "manifests" || base::parent_directory(holder) != *real_work) {
+    problems.push_back("work_dir " + file.work_dir + (*real_work != file.work_dir ? " (resolved: " + *real_work + ")" : "") +
+                       " is not the folder that holds this manifest's folder " + holder +
+                       ": a manifest is trusted only in WORK/manifests/ of the work folder it names (a copy "
+                       "elsewhere could point a restore at backups it does not own). Use the manifest in " +
+                       base::join_path(file.work_dir, "manifests") + "/");
+  }
+  std::vector<std::string> paths;
+  if (real_work) {
+    paths = {*real_work, base::join_path(*real_work, "manifests"), base::join_path(*real_work, "backups")};
+  }
+  if (holder != base::join_path(real_work ? *real_work : "", "manifests")) paths.push_back(holder);
+  paths.push_back(*real_manifest);
+  for (const auto& path : paths) {
+    auto info = fs.stat(path);
+    if (!info) {
+      problems.push_back(info.error().message());
+    } else if (info->exists) {
+      if (std::string p = ownership_problem(path, *info); !p.empty()) problems.push_back(p);
+    }
+  }
+  return problems;
+}
+
+Status check_trusted(base::FileSystem& fs, const ManifestFile& file, const std::string& refusal) {
+  std::vector<std::string> problems = trust_problems(fs, file);
+  if (problems.empty()) return {};
+  std::string message = refusal + ": manifest " + file.path + " is not trusted:";
+  for (const auto& p : problems) message += "\n  " + p;
+  return make_error(ErrorCode::conflict, message);
+}
 
 bool is_plain_absolute_path(const std::string& path) { return plain_path_problem(path).empty(); }
 
@@ -118,6 +185,9 @@ std::vector<std::string> backup_path_problems(base::FileSystem& fs, const Manife
     problems.push_back(info.error().message());
   } else if (info->is_symlink) {
     problems.push_back("backup path " + backup + " is a symbolic link; backups are plain files");
+  } else if (info->exists && !info->is_regular) {
+    problems.push_back("backup path " + backup + " is not a regular file (a FIFO, socket, device or folder); "
+                       "backups are plain files");
   } else if (info->exists) {
     // Resolve symlinked folders: the backup must still be inside the backups folder.
     auto real_backup = fs.real_path(backup);

@@ -32,6 +32,22 @@ struct ManifestFile {
 // a work_dir or run id that is not a plain absolute path or name.
 Result<ManifestFile> load_manifest_file(base::FileSystem& fs, const std::string& path);
 
+// Whether the manifest may be trusted to say what to restore and from where
+// (nothing is trusted by default): the folder that really holds the file,
+// symlinks resolved, is the manifests/ folder of the manifest's own
+// work_dir (resolved too); and the work folder, its manifests/ and
+// backups/ folders and the manifest file are writable by nobody but their
+// owner, who is this process's user or root (as ssh's StrictModes: a
+// group- or world-writable folder, or one owned by another non-root user,
+// lets someone else plant a manifest or a backup). One line per problem,
+// naming the path and why; empty when trusted. verify and rollback refuse
+// an untrusted manifest.
+std::vector<std::string> trust_problems(base::FileSystem& fs, const ManifestFile& file);
+
+// trust_problems as an error (conflict: refused for safety), or ok.
+// `refusal` starts the message, e.g. "rollback refused, nothing was changed".
+Status check_trusted(base::FileSystem& fs, const ManifestFile& file, const std::string& refusal);
+
 // True for an absolute path with no "", "." or ".." component and no
 // trailing slash: the form backfill records.
 bool is_plain_absolute_path(const std::string& path);

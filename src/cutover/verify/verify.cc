@@ -304,6 +304,7 @@ Result<VerifyReport> verify_manifest(const VerifyOptions& options, const store::
                                      base::FileSystem& fs, base::Clock& clock) {
   // 1. The manifest, the baseline and the previous manifest: problems here are usage errors.
   TRY_ASSIGN(ManifestFile mf, load_manifest_file(fs, options.manifest_path));
+  TRY(check_trusted(fs, mf, "verify refused"));
   std::optional<Baseline> baseline;
   const EnvironmentBaseline* env = nullptr;
   std::optional<ManifestFile> previous;
