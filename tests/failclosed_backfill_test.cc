@@ -211,6 +211,23 @@ TEST_F(FailClosedBackfill, StoreWrittenInPlaceAtTheRenameIsSeenAfterItAndPutBack
   EXPECT_TRUE(path_exists(manifest_path() + ".failed"));
 }
 
+// A store the run does not rewrite (already migrated) is checked too: a write
+// into it means a writer is running, and the manifest would be stale.
+TEST_F(FailClosedBackfill, UnchangedStoreWrittenDuringTheRunRefusesIt) {
+  ASSERT_TRUE(run());
+  std::map<std::string, std::string> migrated = stores();
+  std::string codex = store_path("codex_threads");
+  HookedFileSystem fs(".json.in-progress", false, [&] { write_in_place(codex, k_writers_bytes); });
+  auto result = run(fs);
+  ASSERT_TRUE(fs.fired());
+  ASSERT_FALSE(result) << "backfill recorded a store written while it ran as unchanged";
+  expect_names_store_and_says_stop(result.error(), codex);
+  EXPECT_NE(result.error().message().find("changed while backfill ran"), std::string::npos) << result.error().message();
+  migrated["codex_threads.json"] = k_writers_bytes;
+  EXPECT_EQ(stores(), migrated);
+  EXPECT_FALSE(path_exists(work_dir_ + "/manifests/20231114T221321Z.json"));
+}
+
 // A write into a store while backfill reads it refuses the run before anything is written.
 TEST_F(FailClosedBackfill, StoreWrittenWhileBeingReadIsRefusedWithNothingWritten) {
   std::string codex = store_path("codex_threads");

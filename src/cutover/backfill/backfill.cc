@@ -324,14 +324,20 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
 
 // Step 5, just before the rename: the store path still names the file that
 // was read, unchanged (absent, for a store this run creates). Also takes the
-// temporary file's identity, to know it again after the rename.
+// temporary file's identity, to know it again after the rename. For an
+// unchanged store (not replaced), the same check after the last rename.
 Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
   std::string label = store_label(plan.record.store, plan.path);
-  TRY_ASSIGN(plan.new_info, fs.stat(plan.temp_path));
+  if (plan.record.changed) {
+    auto temp = fs.stat(plan.temp_path);
+    if (!temp) return tl::unexpected(temp.error().with_context(label));
+    plan.new_info = *temp;
+  }
   auto now = fs.stat(plan.path);
   if (!now) return tl::unexpected(now.error().with_context(label));
   if (!same_file(plan.info, *now, true)) {
-    return tl::unexpected(changed_error(label, "after backfill read it, before it was replaced", plan.info, *now));
+    return tl::unexpected(changed_error(
+        label, plan.record.changed ? "after backfill read it, before it was replaced" : "while backfill ran", plan.info, *now));
   }
   return {};
 }
@@ -647,6 +653,20 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
   }
 
+  // Undoes step 5 so far (restore_replaced); when every store is back, the
+  // attempt is kept as .json.failed, out of the way of the manifests glob,
+  // instead of the in-progress manifest. The sentence for the error message.
+  auto undo = [&]() {
+    std::string outcome = restore_replaced(plans, fs);
+    remove_temps(plans, fs);
+    m.status = std::string(manifest::k_status_failed_restored);
+    if (outcome.find("COULD NOT") == std::string::npos) {
+      (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
+      (void)fs.remove(in_progress_path);
+    }
+    return outcome;
+  };
+
   // 5. Replace the stores, each only while its path still names the file
   // that was read, unchanged; and check again after the rename that no write
   // went into the replaced file meanwhile.
@@ -662,18 +682,20 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
       if (st) st = fs.sync_directory(base::parent_directory(plan.path));
     }
     if (!st) {
-      std::string outcome = restore_replaced(plans, fs);
-      remove_temps(plans, fs);
-      m.status = std::string(manifest::k_status_failed_restored);
-      bool all_restored = outcome.find("COULD NOT") == std::string::npos;
-      if (all_restored) {
-        // Keep the record of the attempt, out of the way of the manifests glob.
-        (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
-        (void)fs.remove(in_progress_path);
-      }
+      std::string outcome = undo();
       if (identity) return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
       return tl::unexpected(Error(st.error().code(), store_label(plan.record.store, plan.path) +
                                                          ": cannot replace the store: " + st.error().message() + outcome));
+    }
+  }
+  // An unchanged store is not replaced, but a write into it means a writer
+  // is still running (and the manifest would record a stale after_sha256):
+  // the run is undone all the same.
+  for (auto& plan : plans) {
+    if (plan.record.changed) continue;
+    if (Status st = check_before_replace(plan, fs); !st) {
+      std::string outcome = undo();
+      return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
     }
   }
 
