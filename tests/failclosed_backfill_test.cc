@@ -318,6 +318,51 @@ TEST_F(FailClosedBackfill, FailedRunBlocksANewBackfillUntilRolledBack) {
   ASSERT_TRUE(again) << again.error().message();
 }
 
+// The same stores, from another work folder: the marker the killed run left
+// beside each store it was replacing names its in-progress manifest.
+TEST_F(FailClosedBackfill, KilledRunInAnotherWorkFolderBlocksABackfillOfTheSameStores) {
+  run_killed_after_first_replace(options(), specs_);
+  std::string in_progress = manifest_path() + ".in-progress";
+  auto half_migrated = stores();
+  BackfillOptions other = options();
+  other.work_dir = tmp_.file("other-work");
+
+  auto refused = run(other);
+  ASSERT_FALSE(refused) << "a backfill from another work folder ran over a half-migrated store";
+  EXPECT_EQ(refused.error().code(), ErrorCode::conflict) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("store auth (" + store_path("auth") + "): a backfill run from work folder " +
+                                           work_dir_ + " did not finish"),
+            std::string::npos)
+      << refused.error().message();
+  EXPECT_NE(refused.error().message().find("cutover rollback " + in_progress), std::string::npos)
+      << refused.error().message();
+  EXPECT_EQ(stores(), half_migrated);
+  EXPECT_TRUE(list_names(other.work_dir + "/manifests").empty());
+
+  rollback::RollbackOptions ro;
+  ro.manifest_path = in_progress;
+  auto rolled = rollback::run_rollback(ro, base::real_file_system(), clock_);
+  ASSERT_TRUE(rolled && rolled->ok());
+  // The rollback took the markers away with the run.
+  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+  auto again = run(other);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+}
+
+// A marker whose run finished (a crash after the final manifest, say) is stale: removed, not a refusal.
+TEST_F(FailClosedBackfill, AMarkerOfAFinishedRunIsRemoved) {
+  auto first = run();
+  ASSERT_TRUE(first) << first.error().message();
+  std::string marker = stores_dir_ + "/.auth.json.cutover-run";
+  write_text(marker, first->manifest_path + ".in-progress\n");
+  BackfillOptions other = options();
+  other.work_dir = tmp_.file("other-work");
+  auto again = run(other);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_FALSE(path_exists(marker));
+}
+
 // A path with a space is printed so that the command can be pasted.
 TEST_F(FailClosedBackfill, TheRollbackCommandQuotesAPathWithASpace) {
   BackfillOptions o = options();

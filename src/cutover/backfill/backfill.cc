@@ -180,9 +180,53 @@ Status write_new_file(base::FileSystem& fs, const std::string& path, std::string
   return file->close();
 }
 
+std::string shell_word(const std::string& path);
+Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
+                         const std::string& manifest_path);
+
+// A run that did not finish over this store, from another work folder: the
+// marker beside the store (manifest::unfinished_run_marker_path) names its
+// in-progress manifest. A marker whose run completed, was undone or rolled
+// back, or that names this work folder (check_no_unfinished_run has judged
+// that one) is stale and removed, under the store-folder lock.
+Status check_run_marker(base::FileSystem& fs, const std::string& store_path, const std::string& work_dir,
+                        const std::string& label) {
+  std::string marker = manifest::unfinished_run_marker_path(store_path);
+  TRY_ASSIGN(base::FileInfo info, fs.stat(marker));
+  if (!info.exists) return {};
+  std::string named;
+  if (info.is_regular) {
+    TRY_ASSIGN(base::Buffer bytes, fs.read_file(marker));
+    named = std::string(bytes.view().substr(0, bytes.view().find('\n')));
+  }
+  constexpr std::string_view k_suffix = ".json.in-progress";
+  bool stale = !named.ends_with(k_suffix) || named.front() != '/';
+  std::string run_work_dir;
+  if (!stale) {
+    std::string manifests_dir = base::parent_directory(named);
+    run_work_dir = base::parent_directory(manifests_dir);
+    std::string name = base::file_name(named);
+    std::string run_id = name.substr(0, name.size() - k_suffix.size());
+    TRY_ASSIGN(base::FileInfo in_progress, fs.stat(named));
+    TRY_ASSIGN(base::FileInfo complete, fs.stat(base::join_path(manifests_dir, run_id + ".json")));
+    stale = run_work_dir == work_dir || !in_progress.exists || complete.exists;
+    if (!stale) {
+      TRY_ASSIGN(stale, rolled_back(fs, run_work_dir, run_id, named));
+    }
+  }
+  if (stale) {
+    if (info.is_regular) (void)fs.remove(marker);
+    return {};
+  }
+  return make_error(ErrorCode::conflict,
+                    label + ": a backfill run from work folder " + run_work_dir + " did not finish over this store, "
+                    "which may be half-migrated; a new run would record that as its before-state. Roll it back "
+                    "first: cutover rollback " + shell_word(named));
+}
+
 // Step 2 for one store. Errors name the store.
 Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
-                             const BackfillOptions& options) {
+                             const BackfillOptions& options, const std::string& work_dir) {
   StorePlan plan;
   plan.path = base::absolute_path(target.path);
   std::string label = store_label(target.kind, plan.path);
@@ -226,6 +270,8 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
     return make_error(ErrorCode::invalid_argument, label + ": " + folder + " is not a folder");
   } else if (auto st = fs.check_writable(folder); !st) {
     return tl::unexpected(st.error().with_context(label));
+  } else {
+    TRY(check_run_marker(fs, plan.path, work_dir, label));
   }
 
   // A crash before a run's in-progress manifest leaves its temporary file
@@ -556,7 +602,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   std::string refusals;
   ErrorCode refusal_code = ErrorCode::invalid_argument;
   for (const auto& target : options.stores) {
-    auto plan = plan_store(target, specs, fs, options);
+    auto plan = plan_store(target, specs, fs, options, work_dir);
     if (!plan) {
       refusals += (refusals.empty() ? "" : "\n") + plan.error().message();
       refusal_code = plan.error().code();
@@ -647,8 +693,24 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   for (const auto& plan : plans) m.stores.push_back(plan.record);
   std::string manifest_path = base::join_path(manifests_dir, run_id + ".json");
   std::string in_progress_path = manifest_path + ".in-progress";
+  // The markers beside the stores to be replaced, before the manifest they name.
+  auto remove_markers = [&] {
+    for (auto& plan : plans) {
+      if (plan.record.changed) (void)fs.remove(manifest::unfinished_run_marker_path(plan.path));
+    }
+  };
+  for (auto& plan : plans) {
+    if (!plan.record.changed) continue;
+    std::string marker = manifest::unfinished_run_marker_path(plan.path);
+    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n"); !st) {
+      remove_temps(plans, fs);
+      remove_markers();
+      return tl::unexpected(st.error().with_context("marker " + marker).with_context("no store was changed"));
+    }
+  }
   if (auto st = base::write_file_atomic(fs, in_progress_path, manifest::to_json(m)); !st) {
     remove_temps(plans, fs);
+    remove_markers();
     (void)fs.remove(in_progress_path);  // renamed into place before a failed folder fsync: it records nothing
     return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
   }
@@ -663,6 +725,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     if (outcome.find("COULD NOT") == std::string::npos) {
       (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
       (void)fs.remove(in_progress_path);
+      remove_markers();
     }
     return outcome;
   };
@@ -713,6 +776,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   }
   Status st = fs.remove(in_progress_path);
   if (st) st = fs.sync_directory(manifests_dir);
+  remove_markers();  // a marker left by a crash here names a completed run: stale
   if (!st) {
     return tl::unexpected(Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
                                                        " records the run, but the in-progress manifest " +
