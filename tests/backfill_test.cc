@@ -21,6 +21,7 @@
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/rollback/rollback.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/store/migration.h"
 #include "test_util.h"
@@ -425,12 +426,13 @@ INSTANTIATE_TEST_SUITE_P(
                     },
                     ErrorCode::invalid_argument,
                     {"store domain (", "symbolic link", "Pass the real path"}},
-        RefusalCase{"missing_folder",
+        // A missing folder is created (failclosed_backfill_test.cc); one under a file cannot be.
+        RefusalCase{"folder_under_a_file",
                     [](BackfillTest& fixture, BackfillOptions& o) {
-                      o.stores[2].path = fixture.tmp_.file("no-such-folder/domain.json");
+                      o.stores[2].path = fixture.store_path("auth") + "/no-such-folder/domain.json";
                     },
-                    ErrorCode::not_found,
-                    {"store domain (", "no-such-folder does not exist", "nothing was changed"}},
+                    ErrorCode::invalid_argument,
+                    {"store domain (", "cannot create folder", "auth.json is not a folder", "nothing was changed"}},
         RefusalCase{"store_is_a_folder",
                     [](BackfillTest& fixture, BackfillOptions&) {
                       ASSERT_EQ(::unlink(fixture.store_path("domain").c_str()), 0);
@@ -574,7 +576,12 @@ TEST_P(StoreRenameFault, RestoresTheStoresAlreadyReplaced) {
   // The backups stay: they are the record of what was there.
   EXPECT_EQ(list_names(backups_dir() + "/" + k_run).size(), 3u);
 
-  // A later run works normally.
+  // A later run works normally once the failed one is rolled back (issue 12: an
+  // unfinished run blocks a new backfill until then).
+  rollback::RollbackOptions ro;
+  ro.manifest_path = manifest_path(k_run) + ".failed";
+  auto rolled = rollback::run_rollback(ro, base::real_file_system(), clock_);
+  ASSERT_TRUE(rolled && rolled->ok());
   auto again = run();
   ASSERT_TRUE(again) << again.error().message();
   EXPECT_EQ(again->manifest.run_id, k_next_run);
@@ -634,7 +641,10 @@ TEST_F(BackfillTest, WhenTheRestoreFailsTooTheInProgressManifestStaysForRollback
   ASSERT_TRUE(m->stores[0].backup_path.has_value());
   EXPECT_EQ(read_text(*m->stores[0].backup_path), fixture_["auth"]);
   EXPECT_TRUE(json_manifests().empty());
-  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+  // Beside the stores, only the markers of the unfinished run (issue 12: they stay until it is rolled back).
+  EXPECT_EQ(list_names(stores_dir_),
+            (std::vector<std::string>{".auth.json.cutover-run", ".codex_threads.json.cutover-run",
+                                      ".domain.json.cutover-run", "auth.json", "codex_threads.json", "domain.json"}));
 }
 
 TEST_F(BackfillTest, FailedFinalManifestLeavesTheInProgressOne) {

@@ -742,8 +742,14 @@ TEST_F(CrashTest, BackfillWithInjectedIoErrorsFailsClearlyAndLeavesStoresAtBefor
       const std::string& message = result.error().message();
       EXPECT_EQ(result.error().code(), error.code) << what << ": " << message;
       EXPECT_NE(message.find(error.text), std::string::npos) << what << ": the cause is not in: " << message;
-      EXPECT_EQ(trial.strays(), std::vector<std::string>{}) << what << ": files left beside the stores";
       std::string manifest = trial.manifest_on_disk();
+      // A run left unfinished (its in-progress manifest on disk) keeps the
+      // markers beside its stores until it is rolled back (issue 12).
+      std::vector<std::string> strays = trial.strays();
+      bool in_progress_left = false;
+      for (const auto& name : list_names(trial.work() + "/manifests")) in_progress_left |= name.ends_with(".in-progress");
+      if (in_progress_left) std::erase_if(strays, [](const std::string& n) { return n.ends_with(".cutover-run"); });
+      EXPECT_EQ(strays, std::vector<std::string>{}) << what << ": files left beside the stores";
       if (message.starts_with("every store is migrated")) {
         // A failure after the last store was replaced (the final manifest):
         // the stores are migrated, the message names the manifest to roll
@@ -753,6 +759,7 @@ TEST_F(CrashTest, BackfillWithInjectedIoErrorsFailsClearlyAndLeavesStoresAtBefor
         ASSERT_FALSE(manifest.empty()) << what;
         EXPECT_NE(message.find(manifest), std::string::npos) << what << ": " << message << " does not name " << manifest;
         expect_rollback_restores(trial, what);
+        EXPECT_EQ(trial.strays(), std::vector<std::string>{}) << what << ": files left beside the stores after rollback";
       } else {
         EXPECT_TRUE(message.find("no store was changed") != std::string::npos ||
                     message.find("no store had been changed") != std::string::npos ||

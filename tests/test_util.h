@@ -42,7 +42,7 @@ struct FileStamp {
 FileStamp file_stamp(const std::string& path);
 
 // Forwards every call to `target`, including the calls that have a default
-// in FileSystem (create_bulk_file, open_file), so the real code paths run.
+// in FileSystem (create_bulk_file, open_file, hold_file), so the real code paths run.
 // Subclasses override what they fault or record; one that faults file
 // creation should override create_file, create_bulk_file and create_new_file.
 // Thread-safe as far as `target` is.
@@ -77,6 +77,9 @@ class ForwardingFileSystem : public base::FileSystem {
   }
   Result<std::unique_ptr<base::ReadableFile>> open_file(const std::string& path) override {
     return target_.open_file(path);
+  }
+  Result<std::unique_ptr<base::HeldFile>> hold_file(const std::string& path) override {
+    return target_.hold_file(path);
   }
 
  protected:

@@ -78,6 +78,7 @@ void print_human(const backfill::BackfillResult& result) {
   for (const auto& s : result.manifest.stores) changed += s.changed ? 1 : 0;
   std::cout << "backfill " << result.manifest.run_id << ": " << result.manifest.stores.size() << " store"
             << (result.manifest.stores.size() == 1 ? "" : "s") << ", " << changed << " changed\n";
+  for (const auto& folder : result.created_folders) std::cout << "created folder " << folder << "\n";
   for (const auto& s : result.manifest.stores) {
     std::cout << "ok: [" << s.store << "] " << s.path << " " << (s.existed ? "" : "created, ")
               << (s.changed ? "changed" : "unchanged") << ", sha256 " << s.after_sha256 << ",";
@@ -94,7 +95,10 @@ void print_human(const backfill::BackfillResult& result) {
 void print_json(const backfill::BackfillResult& result) {
   auto manifest_doc = json::parse(manifest::to_json(result.manifest));
   json::Document doc;
+  std::vector<json::Node> folders;
+  for (const auto& folder : result.created_folders) folders.push_back(doc.make_string(folder));
   json::Node root = doc.make_object({
+      {doc.make_string("created_folders"), doc.make_array(folders)},
       {doc.make_string("manifest_path"), doc.make_string(result.manifest_path)},
       {doc.make_string("backup_dir"), doc.make_string(result.backup_dir)},
       {doc.make_string("manifest"), manifest_doc->root()},

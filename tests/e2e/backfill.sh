@@ -383,13 +383,13 @@ test_refuses_symlinked_store() {
     [[ -L "$S/auth.json" ]] || _e2e_fail "$S/auth.json is no longer a symbolic link"
 }
 
-test_refuses_store_in_missing_folder() {
+# A missing folder is created (failclosed_backfill.sh); one under a file cannot be.
+test_refuses_store_in_folder_under_a_file() {
     setup_fixtures
     remember_file "$S/auth.json" "$S/domain.json"
-    cutover backfill --store "auth=$S/auth.json" --store "codex_threads=$TEST_TMP/nowhere/codex.json" \
+    cutover backfill --store "auth=$S/auth.json" --store "codex_threads=$S/auth.json/nowhere/codex.json" \
         --store "domain=$S/domain.json" --work-dir "$W"
-    expect_refusal 2 "$TEST_TMP/nowhere/codex.json" "does not exist"
-    assert_no_path "$TEST_TMP/nowhere" "missing store folder"
+    expect_refusal 2 "$S/auth.json/nowhere/codex.json" "cannot create folder" "is not a folder"
 }
 
 test_refuses_malformed_spec_file() {
@@ -724,7 +724,7 @@ TESTS=(
     test_refuses_unknown_store_kind
     test_refuses_malformed_store_flag
     test_refuses_symlinked_store
-    test_refuses_store_in_missing_folder
+    test_refuses_store_in_folder_under_a_file
     test_refuses_malformed_spec_file
     test_refuses_spec_with_unknown_operation
     test_refuses_spec_that_retypes_a_key

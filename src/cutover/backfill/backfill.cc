@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -32,6 +33,14 @@ struct StorePlan {
   manifest::StoreRecord record;
   std::string temp_path;  // where the new bytes wait before the rename
   bool replaced = false;  // the rename happened
+  // The store file as read, held open: a write into it after the read is
+  // seen even once the new file has been renamed over its path.
+  std::unique_ptr<base::HeldFile> held;
+  base::FileInfo new_info;  // the temporary file just before its rename
+  // A write into the store between the last check and the rename: its bytes,
+  // which the undo puts back instead of the bytes that were read.
+  std::optional<base::Buffer> late_write;
+  bool create_folder = false;  // the store's folder does not exist yet
 };
 
 // Compares the canonical stream against the current bytes; stops at the first difference.
@@ -137,6 +146,33 @@ std::string store_label(const std::string& kind, const std::string& path) { retu
 // more users than the store (the umask may make it less).
 uint32_t copy_mode(const base::FileInfo& store) { return store.exists ? store.mode & 0777 : 0644; }
 
+constexpr std::string_view k_stop_writers =
+    "a service is still writing it: stop the services that write the stores, or point them at other files, for the "
+    "whole migrate step, then run backfill again";
+
+// The same file, unchanged: device, inode, size, modification time and,
+// with `with_ctime`, change time (a rename over the path or an unlink
+// changes a file's ctime, so the checks after a rename leave it out).
+bool same_file(const base::FileInfo& a, const base::FileInfo& b, bool with_ctime) {
+  return a.exists == b.exists && a.device == b.device && a.inode == b.inode && a.size == b.size &&
+         a.mtime_ns == b.mtime_ns && (!with_ctime || a.ctime_ns == b.ctime_ns);
+}
+
+// What happened to a file, in words, from its stat before and after.
+std::string what_changed(const base::FileInfo& before, const base::FileInfo& now) {
+  if (before.exists && !now.exists) return "it was removed";
+  if (!before.exists && now.exists) return "it was created";
+  if (before.device != now.device || before.inode != now.inode) return "another file was renamed over it";
+  return "it was written (size " + std::to_string(before.size) + " -> " + std::to_string(now.size) +
+         ", or its modification or change time moved)";
+}
+
+Error changed_error(const std::string& label, const std::string& when, const base::FileInfo& before,
+                    const base::FileInfo& now) {
+  return Error(ErrorCode::conflict,
+               label + ": the store changed " + when + ": " + what_changed(before, now) + "; " + std::string(k_stop_writers));
+}
+
 // Writes a backup. The run folder is new and ours (under the work-folder
 // lock), so a file already there is a bug or an intruder: refuse it. Written
 // as a bulk file: on the real file system that skips the page cache copy.
@@ -149,9 +185,53 @@ Status write_new_file(base::FileSystem& fs, const std::string& path, std::string
   return file->close();
 }
 
+std::string shell_word(const std::string& path);
+Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
+                         const std::string& manifest_path);
+
+// A run that did not finish over this store, from another work folder: the
+// marker beside the store (manifest::unfinished_run_marker_path) names its
+// in-progress manifest. A marker whose run completed, was undone or rolled
+// back, or that names this work folder (check_no_unfinished_run has judged
+// that one) is stale and removed, under the store-folder lock.
+Status check_run_marker(base::FileSystem& fs, const std::string& store_path, const std::string& work_dir,
+                        const std::string& label) {
+  std::string marker = manifest::unfinished_run_marker_path(store_path);
+  TRY_ASSIGN(base::FileInfo info, fs.stat(marker));
+  if (!info.exists) return {};
+  std::string named;
+  if (info.is_regular) {
+    TRY_ASSIGN(base::Buffer bytes, fs.read_file(marker));
+    named = std::string(bytes.view().substr(0, bytes.view().find('\n')));
+  }
+  constexpr std::string_view k_suffix = ".json.in-progress";
+  bool stale = !named.ends_with(k_suffix) || named.front() != '/';
+  std::string run_work_dir;
+  if (!stale) {
+    std::string manifests_dir = base::parent_directory(named);
+    run_work_dir = base::parent_directory(manifests_dir);
+    std::string name = base::file_name(named);
+    std::string run_id = name.substr(0, name.size() - k_suffix.size());
+    TRY_ASSIGN(base::FileInfo in_progress, fs.stat(named));
+    TRY_ASSIGN(base::FileInfo complete, fs.stat(base::join_path(manifests_dir, run_id + ".json")));
+    stale = run_work_dir == work_dir || !in_progress.exists || complete.exists;
+    if (!stale) {
+      TRY_ASSIGN(stale, rolled_back(fs, run_work_dir, run_id, named));
+    }
+  }
+  if (stale) {
+    if (info.is_regular) (void)fs.remove(marker);
+    return {};
+  }
+  return make_error(ErrorCode::conflict,
+                    label + ": a backfill run from work folder " + run_work_dir + " did not finish over this store, "
+                    "which may be half-migrated; a new run would record that as its before-state. Roll it back "
+                    "first: cutover rollback " + shell_word(named));
+}
+
 // Step 2 for one store. Errors name the store.
 Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
-                             const BackfillOptions& options) {
+                             const BackfillOptions& options, const std::string& work_dir) {
   StorePlan plan;
   plan.path = base::absolute_path(target.path);
   std::string label = store_label(target.kind, plan.path);
@@ -172,17 +252,39 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   std::string folder = base::parent_directory(plan.path);
   auto folder_info = fs.stat(folder);
   if (!folder_info) return tl::unexpected(folder_info.error().with_context(label));
-  if (!folder_info->exists || !folder_info->is_directory) {
-    return make_error(ErrorCode::not_found, label + ": folder " + folder + " does not exist; create it first");
+  if (!folder_info->exists) {
+    // Created with its folder, as the reference tool did (step 3): the
+    // nearest folder that exists must be one we may create folders in.
+    std::string existing = folder;
+    base::FileInfo existing_info;
+    do {
+      existing = base::parent_directory(existing);
+      auto st = fs.stat(existing);
+      if (!st) return tl::unexpected(st.error().with_context(label));
+      existing_info = *st;
+    } while (!existing_info.exists && existing != "/");
+    if (!existing_info.is_directory) {
+      return make_error(ErrorCode::invalid_argument,
+                        label + ": cannot create folder " + folder + ": " + existing + " is not a folder");
+    }
+    if (auto st = fs.check_writable(existing); !st) {
+      return tl::unexpected(st.error().with_context(label + ": cannot create folder " + folder));
+    }
+    plan.create_folder = true;
+  } else if (!folder_info->is_directory) {
+    return make_error(ErrorCode::invalid_argument, label + ": " + folder + " is not a folder");
+  } else if (auto st = fs.check_writable(folder); !st) {
+    return tl::unexpected(st.error().with_context(label));
+  } else {
+    TRY(check_run_marker(fs, plan.path, work_dir, label));
   }
-  if (auto st = fs.check_writable(folder); !st) return tl::unexpected(st.error().with_context(label));
 
   // A crash before a run's in-progress manifest leaves its temporary file
   // beside the store. No manifest names it and the store never depended on
   // it (stores change only by renaming a complete temp file), so under the
   // store-folder lock it is safe to remove.
   std::string temp_prefix = "." + base::file_name(plan.path) + ".cutover-";
-  if (auto names = fs.list_directory(folder)) {
+  if (auto names = fs.list_directory(folder); names && !plan.create_folder) {
     for (const auto& name : *names) {
       if (name.rfind(temp_prefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
         (void)fs.remove(base::join_path(folder, name));
@@ -195,9 +297,22 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   plan.record.existed = info->exists;
   plan.record.spec_source = plan.spec->source;
   if (info->exists) {
+    // Hold the file, read it, and check that the path named this very file,
+    // unchanged, from before the read to after it.
+    auto held = fs.hold_file(plan.path);
+    if (!held) return tl::unexpected(held.error().with_context(label));
+    plan.held = std::move(*held);
+    auto held_info = plan.held->stat();
+    if (!held_info) return tl::unexpected(held_info.error().with_context(label));
+    if (!same_file(*info, *held_info, true)) return tl::unexpected(changed_error(label, "while it was read", *info, *held_info));
     auto bytes = fs.read_file(plan.path);
     if (!bytes) return tl::unexpected(bytes.error().with_context(label));
     plan.raw = std::move(*bytes);
+    auto after_read = fs.stat(plan.path);
+    if (!after_read) return tl::unexpected(after_read.error().with_context(label));
+    if (!same_file(*info, *after_read, true) || plan.raw.size() != info->size) {
+      return tl::unexpected(changed_error(label, "while it was read", *info, *after_read));
+    }
     // Hash the raw bytes on a second thread while this one parses them.
     auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
     auto doc = json::parse_borrowed(plan.raw.view());
@@ -258,6 +373,54 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
   return {};
 }
 
+// Step 5, just before the rename: the store path still names the file that
+// was read, unchanged (absent, for a store this run creates). Also takes the
+// temporary file's identity, to know it again after the rename. For an
+// unchanged store (not replaced), the same check after the last rename.
+Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
+  std::string label = store_label(plan.record.store, plan.path);
+  if (plan.record.changed) {
+    auto temp = fs.stat(plan.temp_path);
+    if (!temp) return tl::unexpected(temp.error().with_context(label));
+    plan.new_info = *temp;
+  }
+  auto now = fs.stat(plan.path);
+  if (!now) return tl::unexpected(now.error().with_context(label));
+  if (!same_file(plan.info, *now, true)) {
+    return tl::unexpected(changed_error(
+        label, plan.record.changed ? "after backfill read it, before it was replaced" : "while backfill ran", plan.info, *now));
+  }
+  return {};
+}
+
+// Step 5, just after the rename: the file that was read took no write
+// between the check above and the rename (the held file shows it), and the
+// path names the new file. A late write's bytes are kept for the undo.
+Status check_after_replace(StorePlan& plan, base::FileSystem& fs) {
+  std::string label = store_label(plan.record.store, plan.path);
+  if (plan.held) {
+    auto held = plan.held->stat();
+    if (!held) return tl::unexpected(held.error().with_context(label));
+    if (!same_file(plan.info, *held, false)) {
+      Error e = changed_error(label, "while backfill replaced it", plan.info, *held);
+      auto bytes = plan.held->read_all();
+      if (bytes) {
+        plan.late_write = std::move(*bytes);
+      } else {
+        e = Error(e.code(), e.message() + " (its new bytes could not be read back: " + bytes.error().message() +
+                                "; the backup holds the bytes that were read)");
+      }
+      return tl::unexpected(e);
+    }
+  }
+  auto now = fs.stat(plan.path);
+  if (!now) return tl::unexpected(now.error().with_context(label));
+  if (!same_file(plan.new_info, *now, false)) {
+    return tl::unexpected(changed_error(label, "just after backfill replaced it", plan.new_info, *now));
+  }
+  return {};
+}
+
 void remove_temps(std::vector<StorePlan>& plans, base::FileSystem& fs) {
   for (auto& plan : plans) {
     if (!plan.temp_path.empty() && !plan.replaced) (void)fs.remove(plan.temp_path);
@@ -271,10 +434,22 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
   std::string failed;
   for (auto& plan : plans) {
     if (!plan.replaced) continue;
-    Status st = plan.info.exists ? base::write_file_atomic(fs, plan.path, plan.raw.view(), &plan.info) : fs.remove(plan.path);
+    // Only the file this run put there is undone: one written or replaced
+    // since is someone's newer data, left as it is.
+    Status st = ok_status();
+    auto now = fs.stat(plan.path);
+    if (!now) {
+      st = tl::unexpected(now.error());
+    } else if (!same_file(plan.new_info, *now, false)) {
+      st = make_error(ErrorCode::conflict, "left as it is: " + what_changed(plan.new_info, *now) +
+                                               " after this run replaced it");
+    }
+    const base::Buffer& bytes = plan.late_write ? *plan.late_write : plan.raw;
+    if (st) st = plan.info.exists ? base::write_file_atomic(fs, plan.path, bytes.view(), &plan.info) : fs.remove(plan.path);
     if (st && !plan.info.exists) st = fs.sync_directory(base::parent_directory(plan.path));
     std::string& list = st ? restored : failed;
     list += (list.empty() ? "" : ", ") + plan.record.store;
+    if (st && plan.late_write) restored += " (with the write made while it was replaced)";
     if (!st) failed += " (" + st.error().message() + ")";
   }
   std::string out;
@@ -282,6 +457,89 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
   if (!failed.empty()) out += "; COULD NOT RESTORE " + failed + ": run `cutover rollback` on the in-progress manifest";
   if (restored.empty() && failed.empty()) out += "; no store had been changed";
   return out;
+}
+
+// A path as one shell word: as it is when that is safe, else single-quoted.
+std::string shell_word(const std::string& path) {
+  bool plain = !path.empty();
+  for (char c : path) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("/._-+:,=@%").find(c) != std::string_view::npos;
+    plain = plain && ok;
+  }
+  if (plain) return path;
+  std::string out = "'";
+  for (char c : path) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Whether a rollback report in WORK/reports/ says that this manifest (the
+// same bytes) was rolled back to the end (ok: true).
+Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
+                         const std::string& manifest_path) {
+  std::string reports_dir = base::join_path(work_dir, "reports");
+  TRY_ASSIGN(base::FileInfo info, fs.stat(reports_dir));
+  if (!info.exists) return false;
+  TRY_ASSIGN(auto names, fs.list_directory(reports_dir));
+  std::optional<std::string> manifest_sha256;
+  std::string prefix = run_id + "-rollback";
+  for (const auto& name : names) {
+    if (!name.starts_with(prefix) || !name.ends_with(".json")) continue;
+    auto bytes = fs.read_file(base::join_path(reports_dir, name));
+    if (!bytes) continue;
+    auto doc = json::parse(bytes->view());
+    if (!doc || !doc->root().is_object()) continue;
+    const json::Node* ok = doc->root().find("ok");
+    const json::Node* manifest = doc->root().find("manifest");
+    if (ok == nullptr || !ok->is_bool() || !ok->as_bool() || manifest == nullptr || !manifest->is_object()) continue;
+    const json::Node* path = manifest->find("path");
+    const json::Node* sha = manifest->find("sha256");
+    if (path == nullptr || !path->is_string() || sha == nullptr || !sha->is_string()) continue;
+    if (base::file_name(std::string(path->as_string())) != base::file_name(manifest_path)) continue;
+    if (!manifest_sha256) {
+      TRY_ASSIGN(base::Buffer manifest_bytes, fs.read_file(manifest_path));
+      manifest_sha256 = hash::sha256_hex(manifest_bytes.view());
+    }
+    if (sha->as_string() == *manifest_sha256) return true;
+  }
+  return false;
+}
+
+// A run killed after its in-progress manifest appeared, or one that failed
+// part-way, leaves manifests/<run>.json.in-progress or .json.failed. Until it
+// is rolled back, its stores may be half-migrated, and a new run would record
+// that as their before-state: refuse, naming the rollback to run.
+Status check_no_unfinished_run(base::FileSystem& fs, const std::string& work_dir) {
+  std::string manifests_dir = base::join_path(work_dir, "manifests");
+  TRY_ASSIGN(base::FileInfo info, fs.stat(manifests_dir));
+  if (!info.exists) return {};
+  TRY_ASSIGN(auto names, fs.list_directory(manifests_dir));
+  std::set<std::string> all(names.begin(), names.end());
+  std::string refusals;
+  for (const auto& name : all) {
+    std::string_view suffix;
+    for (std::string_view s : {std::string_view(".json.in-progress"), std::string_view(".json.failed")}) {
+      if (name.ends_with(s)) suffix = s;
+    }
+    if (suffix.empty()) continue;
+    std::string run_id = name.substr(0, name.size() - suffix.size());
+    bool in_progress = suffix == ".json.in-progress";
+    // Killed after its final manifest was written: the run completed.
+    if (in_progress && all.contains(run_id + ".json")) continue;
+    std::string path = base::join_path(manifests_dir, name);
+    auto done = rolled_back(fs, work_dir, run_id, path);
+    if (!done) return tl::unexpected(done.error().with_context("checking whether " + path + " was rolled back"));
+    if (*done) continue;
+    refusals += std::string(refusals.empty() ? "" : "\n") + "  " + path + " (" +
+                (in_progress ? "a run that did not finish: its stores may be half-migrated"
+                             : "a run that failed part-way") +
+                "): cutover rollback " + shell_word(path);
+  }
+  if (refusals.empty()) return {};
+  return make_error(ErrorCode::conflict,
+                    "work folder " + work_dir + " holds a backfill run that was not rolled back; a new run would "
+                    "record its stores' current state as their before-state. Roll it back first, then run backfill again:\n" +
+                    refusals + "\nnothing was changed");
 }
 
 Result<int64_t> run_id_seconds(std::string_view name) {
@@ -342,12 +600,14 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     locks.push_back(std::move(*lock));
   }
 
+  TRY(check_no_unfinished_run(fs, work_dir));
+
   // 2. Plan every store; collect every refusal before stopping.
   std::vector<StorePlan> plans;
   std::string refusals;
   ErrorCode refusal_code = ErrorCode::invalid_argument;
   for (const auto& target : options.stores) {
-    auto plan = plan_store(target, specs, fs, options);
+    auto plan = plan_store(target, specs, fs, options, work_dir);
     if (!plan) {
       refusals += (refusals.empty() ? "" : "\n") + plan.error().message();
       refusal_code = plan.error().code();
@@ -356,6 +616,30 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     plans.push_back(std::move(*plan));
   }
   if (!refusals.empty()) return make_error(refusal_code, refusals + "\nnothing was changed");
+
+  // A store whose folder is missing: create the folder (and its missing
+  // parents) and lock it like the others.
+  std::vector<std::string> created_folders;
+  for (auto& plan : plans) {
+    if (!plan.create_folder) continue;
+    std::string folder = base::parent_directory(plan.path);
+    std::vector<std::string> missing;
+    for (std::string f = folder;; f = base::parent_directory(f)) {
+      TRY_ASSIGN(base::FileInfo info, fs.stat(f));
+      if (info.exists || f == "/") break;
+      missing.insert(missing.begin(), f);
+    }
+    if (auto st = fs.create_directories(folder); !st) {
+      return tl::unexpected(st.error().with_context(store_label(plan.record.store, plan.path) + ": cannot create its folder")
+                                .with_context("no store was changed"));
+    }
+    created_folders.insert(created_folders.end(), missing.begin(), missing.end());
+    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
+    if (!locked_folders.insert({info.device, info.inode}).second) continue;
+    auto lock = fs.try_lock(folder);
+    if (!lock) return tl::unexpected(lock.error().with_context(store_label(plan.record.store, plan.path)));
+    locks.push_back(std::move(*lock));
+  }
 
   // The run id names the manifest and the backup folder.
   std::string manifests_dir = base::join_path(work_dir, "manifests");
@@ -414,32 +698,72 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   for (const auto& plan : plans) m.stores.push_back(plan.record);
   std::string manifest_path = base::join_path(manifests_dir, run_id + ".json");
   std::string in_progress_path = manifest_path + ".in-progress";
+  // The markers beside the stores to be replaced, before the manifest they name.
+  auto remove_markers = [&] {
+    for (auto& plan : plans) {
+      if (plan.record.changed) (void)fs.remove(manifest::unfinished_run_marker_path(plan.path));
+    }
+  };
+  for (auto& plan : plans) {
+    if (!plan.record.changed) continue;
+    std::string marker = manifest::unfinished_run_marker_path(plan.path);
+    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n"); !st) {
+      remove_temps(plans, fs);
+      remove_markers();
+      return tl::unexpected(st.error().with_context("marker " + marker).with_context("no store was changed"));
+    }
+  }
   if (auto st = base::write_file_atomic(fs, in_progress_path, manifest::to_json(m)); !st) {
     remove_temps(plans, fs);
+    remove_markers();
     (void)fs.remove(in_progress_path);  // renamed into place before a failed folder fsync: it records nothing
     return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
   }
 
-  // 5. Replace the stores.
+  // Undoes step 5 so far (restore_replaced); when every store is back, the
+  // attempt is kept as .json.failed, out of the way of the manifests glob,
+  // instead of the in-progress manifest. The sentence for the error message.
+  auto undo = [&]() {
+    std::string outcome = restore_replaced(plans, fs);
+    remove_temps(plans, fs);
+    m.status = std::string(manifest::k_status_failed_restored);
+    if (outcome.find("COULD NOT") == std::string::npos) {
+      (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
+      (void)fs.remove(in_progress_path);
+      remove_markers();
+    }
+    return outcome;
+  };
+
+  // 5. Replace the stores, each only while its path still names the file
+  // that was read, unchanged; and check again after the rename that no write
+  // went into the replaced file meanwhile.
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
-    Status st = fs.rename(plan.temp_path, plan.path);
+    Status st = check_before_replace(plan, fs);
+    bool identity = !st;
+    if (st) st = fs.rename(plan.temp_path, plan.path);
     if (st) {
       plan.replaced = true;
-      st = fs.sync_directory(base::parent_directory(plan.path));
+      st = check_after_replace(plan, fs);
+      identity = !st;
+      if (st) st = fs.sync_directory(base::parent_directory(plan.path));
     }
     if (!st) {
-      std::string outcome = restore_replaced(plans, fs);
-      remove_temps(plans, fs);
-      m.status = std::string(manifest::k_status_failed_restored);
-      bool all_restored = outcome.find("COULD NOT") == std::string::npos;
-      if (all_restored) {
-        // Keep the record of the attempt, out of the way of the manifests glob.
-        (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
-        (void)fs.remove(in_progress_path);
-      }
+      std::string outcome = undo();
+      if (identity) return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
       return tl::unexpected(Error(st.error().code(), store_label(plan.record.store, plan.path) +
                                                          ": cannot replace the store: " + st.error().message() + outcome));
+    }
+  }
+  // An unchanged store is not replaced, but a write into it means a writer
+  // is still running (and the manifest would record a stale after_sha256):
+  // the run is undone all the same.
+  for (auto& plan : plans) {
+    if (plan.record.changed) continue;
+    if (Status st = check_before_replace(plan, fs); !st) {
+      std::string outcome = undo();
+      return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
     }
   }
 
@@ -457,13 +781,14 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   }
   Status st = fs.remove(in_progress_path);
   if (st) st = fs.sync_directory(manifests_dir);
+  remove_markers();  // a marker left by a crash here names a completed run: stale
   if (!st) {
     return tl::unexpected(Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
                                                        " records the run, but the in-progress manifest " +
                                                        in_progress_path + " could not be removed: " +
                                                        st.error().message() + "; remove it by hand"));
   }
-  return BackfillResult{std::move(m), manifest_path, backup_dir};
+  return BackfillResult{std::move(m), manifest_path, backup_dir, std::move(created_folders)};
 }
 
 }  // namespace cutover::backfill

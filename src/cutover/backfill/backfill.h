@@ -12,6 +12,13 @@
 //   5. rename each temporary file over its store and fsync the folder;
 //   6. write the final manifest (manifests/<run>.json) and drop the
 //      in-progress one.
+// Before step 1's plan, a run that did not finish in the same work folder
+// (an in-progress or failed manifest that no rollback report covers)
+// refuses the run. In step 5 each store is replaced only while its path
+// still names the file that was read, unchanged (device, inode, size, mtime,
+// ctime), and is checked again after the rename; a store that changed
+// undoes the run like a failed rename. A store whose folder is missing is
+// created with its folder (as the reference did), just before step 3.
 // A failure in step 5 restores the stores already replaced and says so. A
 // crash leaves every store either as it was or fully migrated, and the
 // in-progress manifest tells rollback which.
@@ -48,10 +55,13 @@ struct BackfillResult {
   manifest::Manifest manifest;
   std::string manifest_path;
   std::string backup_dir;
+  std::vector<std::string> created_folders;  // store folders this run created, parents first
 };
 
 // Runs the protocol above. Errors: invalid_argument (bad store, spec or
-// option; nothing written), conflict (another run holds a lock), io_error or
+// option; nothing written), conflict (another run holds a lock; an
+// unfinished run in the work folder was not rolled back; a store changed
+// while the run read or replaced it, and what the run replaced was undone), io_error or
 // permission_denied (with the restore outcome in the message when stores had
 // already been replaced).
 Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,

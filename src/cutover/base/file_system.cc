@@ -350,6 +350,65 @@ class PosixLock final : public Lock {
   int fd_;
 };
 
+// FileInfo from a stat(2) result (is_symlink is the caller's).
+void fill_info(const struct stat& st, FileInfo& info) {
+  info.exists = true;
+  info.is_regular = S_ISREG(st.st_mode);
+  info.is_directory = S_ISDIR(st.st_mode);
+  info.size = static_cast<uint64_t>(st.st_size);
+  info.device = static_cast<uint64_t>(st.st_dev);
+  info.inode = static_cast<uint64_t>(st.st_ino);
+  info.mode = static_cast<uint32_t>(st.st_mode & 07777);
+  info.uid = static_cast<uint32_t>(st.st_uid);
+  info.gid = static_cast<uint32_t>(st.st_gid);
+  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+// hold_file() on the real file system: the descriptor, fstat on demand.
+class PosixHeldFile final : public HeldFile {
+ public:
+  PosixHeldFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixHeldFile() override { ::close(fd_); }
+  Result<FileInfo> stat() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return tl::unexpected(os_error("cannot stat", path_, errno));
+    FileInfo info;
+    fill_info(st, info);
+    return info;
+  }
+  Result<Buffer> read_all() override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return tl::unexpected(os_error("cannot stat", path_, errno));
+    Buffer buffer(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < buffer.size()) {
+      ssize_t n = ::pread(fd_, buffer.data() + done, buffer.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return tl::unexpected(os_error("cannot read", path_, errno));
+      if (n == 0) return make_error(ErrorCode::io_error, "cannot read " + path_ + ": it shrank while being read");
+      done += static_cast<size_t>(n);
+    }
+    return buffer;
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+// The default hold_file(): no descriptor, so the path is stat()ed each time.
+class PathHeldFile final : public HeldFile {
+ public:
+  PathHeldFile(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+  Result<FileInfo> stat() override { return fs_.stat(path_); }
+  Result<Buffer> read_all() override { return fs_.read_file(path_); }
+
+ private:
+  FileSystem& fs_;
+  std::string path_;
+};
+
 class RealFileSystem final : public FileSystem {
  public:
   Result<FileInfo> stat(const std::string& path) override {
@@ -367,16 +426,7 @@ class RealFileSystem final : public FileSystem {
       }
       return tl::unexpected(os_error("cannot stat", path, errno));
     }
-    info.exists = true;
-    info.is_regular = S_ISREG(st.st_mode);
-    info.is_directory = S_ISDIR(st.st_mode);
-    info.size = static_cast<uint64_t>(st.st_size);
-    info.device = static_cast<uint64_t>(st.st_dev);
-    info.inode = static_cast<uint64_t>(st.st_ino);
-    info.mode = static_cast<uint32_t>(st.st_mode & 07777);
-    info.uid = static_cast<uint32_t>(st.st_uid);
-    info.gid = static_cast<uint32_t>(st.st_gid);
-    info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    fill_info(st, info);
     return info;
   }
 
@@ -522,6 +572,12 @@ class RealFileSystem final : public FileSystem {
     return std::unique_ptr<ReadableFile>(new PosixReadableFile(path, fd));
   }
 
+  Result<std::unique_ptr<HeldFile>> hold_file(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return tl::unexpected(os_error("cannot open", path, errno));
+    return std::unique_ptr<HeldFile>(new PosixHeldFile(path, fd));
+  }
+
   Status check_writable(const std::string& folder) override {
     if (::access(folder.c_str(), W_OK | X_OK) != 0) {
       return tl::unexpected(os_error("cannot write in folder", folder, errno));
@@ -593,6 +649,12 @@ Result<Buffer> FileSystem::read_file_no_follow(const std::string& path) {
 Result<std::unique_ptr<ReadableFile>> FileSystem::open_file(const std::string& path) {
   TRY_ASSIGN(Buffer buffer, read_file(path));
   return std::unique_ptr<ReadableFile>(new BufferReadableFile(std::move(buffer)));
+}
+
+Result<std::unique_ptr<HeldFile>> FileSystem::hold_file(const std::string& path) {
+  TRY_ASSIGN(FileInfo info, stat(path));
+  if (!info.exists) return make_error(ErrorCode::not_found, "cannot open " + path + ": no such file");
+  return std::unique_ptr<HeldFile>(new PathHeldFile(*this, path));
 }
 
 FileSystem& real_file_system() {

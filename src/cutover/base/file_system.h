@@ -42,6 +42,18 @@ struct FileInfo {
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t mtime_ns = 0;  // last change of the contents
+  int64_t ctime_ns = 0;  // last change of the contents or the inode (links, mode, owner)
+};
+
+// An open file kept to ask later what became of it (fstat), even once
+// another file has been renamed over its path: backfill holds each store it
+// read, so a write into it after the read is seen (see backfill.cc).
+class HeldFile {
+ public:
+  virtual ~HeldFile() = default;
+  virtual Result<FileInfo> stat() = 0;
+  // Its whole contents now (what a write into it after the hold left there).
+  virtual Result<Buffer> read_all() = 0;
 };
 
 // A file being written. sync() makes the bytes durable. What append() took
@@ -127,6 +139,11 @@ class FileSystem {
   // so a wrapper that injects faults into read_file() sees them here too;
   // RealFileSystem streams from the file without holding it in memory.
   virtual Result<std::unique_ptr<ReadableFile>> open_file(const std::string& path);
+  // Opens `path` (a regular file; never a symlink, never blocking on a FIFO)
+  // and keeps it open; not_found if it is missing. The default stats the
+  // path each time, which is what a wrapper without an open file can do;
+  // RealFileSystem keeps the descriptor and fstats it.
+  virtual Result<std::unique_ptr<HeldFile>> hold_file(const std::string& path);
 };
 
 // The operating system's file system.

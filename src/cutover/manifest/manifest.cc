@@ -1,5 +1,6 @@
 #include "cutover/manifest/manifest.h"
 
+#include "cutover/base/file_system.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
@@ -208,6 +209,10 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
     return make_error(ErrorCode::corruption, message);
   }
   return m;
+}
+
+std::string unfinished_run_marker_path(const std::string& store_path) {
+  return base::join_path(base::parent_directory(store_path), "." + base::file_name(store_path) + ".cutover-run");
 }
 
 }  // namespace cutover::manifest

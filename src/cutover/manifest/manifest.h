@@ -58,4 +58,12 @@ std::string to_json(const Manifest& manifest);
 // 4096 bytes is refused by its length, without quoting it.
 Result<Manifest> parse_manifest(std::string_view text, const std::string& source);
 
+// Beside each store a backfill is about to replace:
+// `.<store file name>.cutover-run`, holding the absolute path of the run's
+// in-progress manifest and a newline. It is written before the in-progress
+// manifest and removed when the run completes, is undone by backfill
+// itself, or is rolled back, so a backfill from another work folder sees
+// that a store is in a run that did not finish (docs/formats/manifest.md).
+std::string unfinished_run_marker_path(const std::string& store_path);
+
 }  // namespace cutover::manifest

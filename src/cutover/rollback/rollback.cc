@@ -467,6 +467,20 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     }
   }
 
+  // A backfill of this run that did not finish left a marker beside each
+  // store it was replacing (manifest::unfinished_run_marker_path); the run
+  // is rolled back now, so the markers that name it go.
+  if (!report.failure) {
+    std::string in_progress = base::join_path(base::join_path(mf.work_dir, "manifests"), mf.run_id + ".json.in-progress");
+    for (auto& p : plans) {
+      std::string marker = manifest::unfinished_run_marker_path(p.record->path);
+      auto info = fs.stat(marker);
+      if (!info || !info->exists || !info->is_regular) continue;
+      auto bytes = fs.read_file(marker);
+      if (bytes && bytes->view().substr(0, bytes->view().find('\n')) == in_progress) (void)fs.remove(marker);
+    }
+  }
+
   // 6. The report, beside the other records of the work folder.
   std::string reports_dir = base::join_path(mf.work_dir, "reports");
   Status st = fs.create_directories(reports_dir);

@@ -103,8 +103,15 @@ Result<MigrationResult> migrate(json::Document& doc, const StoreSpec& spec, cons
         }
         uint64_t max = max_row_id(current(op.collection), op.id_field);
         if (max == UINT64_MAX) {
-          return make_error(ErrorCode::invalid_argument, "counter '" + op.key + "': the largest " + op.collection + "." +
-                                                             op.id_field + " is the largest u64; no next id exists");
+          std::string what = "counter '" + op.key + "': the largest " + op.collection + "." + op.id_field +
+                             " is the largest u64; no next id exists";
+          if (!options.allow_destructive_reset) return make_error(ErrorCode::invalid_argument, what);
+          // The reference tool adds 1 saturating: the counter becomes the
+          // largest u64, an id a row already has.
+          result.resets.push_back(what + "; set to 18446744073709551615 as the reference tool does (the next id "
+                                         "handed out is one a row already has)");
+          set(op.key, json::Node::u64(UINT64_MAX));
+          break;
         }
         set(op.key, json::Node::u64(max + 1));
         break;
