@@ -707,7 +707,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
     std::string marker = manifest::unfinished_run_marker_path(plan.path);
-    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n"); !st) {
+    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n", plan.info.exists ? &plan.info : nullptr); !st) {
       remove_temps(plans, fs);
       remove_markers();
       return tl::unexpected(st.error().with_context("marker " + marker).with_context("no store was changed"));
