@@ -26,9 +26,11 @@ struct BackfillArgs {
 // Rule 5: nothing destructive while both versions run. A destructive reset is
 // refused while the ledger shows a route group before contract.
 Status check_rule_5(const BackfillArgs& args) {
-  if (!args.allow_destructive_reset || args.ledger.empty()) return {};
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
-  if (!ledger) return tl::unexpected(ledger.error().with_context("ledger " + args.ledger));
+  if (args.ledger.empty()) return {};
+  // A ledger that is named must be readable, flag or not: a typo never reads as "no open window".
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return tl::unexpected(ledger.error().with_context("--ledger"));
+  if (!args.allow_destructive_reset) return {};
   if (args.groups.empty()) {
     if (auto st = evidence::destructive_changes_allowed_everywhere(*ledger); !st) {
       return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));

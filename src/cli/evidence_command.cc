@@ -34,7 +34,7 @@ struct SignArgs {
 struct VerifyArgs {
   std::string dir;
   std::vector<std::string> trust;
-  size_t threshold = 1;
+  std::string threshold = "1";
   bool check_backups = false;
   bool json = false;
 };
@@ -108,18 +108,11 @@ int verify_main(const VerifyArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   auto trusted = evidence::load_trusted_keys(fs, args.trust);
   if (!trusted) return report_error("evidence verify", trusted.error());
-  if (args.threshold == 0) {
-    return report_error("evidence verify", Error(ErrorCode::invalid_argument, "--threshold must be at least 1"));
-  }
-  if (args.threshold > trusted->size()) {
-    return report_error("evidence verify",
-                        Error(ErrorCode::invalid_argument,
-                              "--threshold " + std::to_string(args.threshold) + " can never be met with " +
-                                  std::to_string(trusted->size()) + " distinct trusted key(s); pin more with --trust"));
-  }
+  auto threshold = evidence::parse_threshold(args.threshold, trusted->size());
+  if (!threshold) return report_error("evidence verify", threshold.error());
   evidence::VerifyBundleOptions options;
   options.trusted = std::move(*trusted);
-  options.threshold = args.threshold;
+  options.threshold = *threshold;
   options.check_backups = args.check_backups;
   evidence::BundleCheck check = evidence::verify_bundle(fs, args.dir, options);
   if (args.json) {

@@ -33,8 +33,10 @@ struct AdvanceArgs {
   std::string verify_report;
   std::string evidence_dir;
   std::vector<std::string> trust;
-  size_t threshold = 1;
+  std::string threshold;  // checked against the keys only when given
+  bool threshold_given = false;
   std::string note;
+  bool new_ledger = false;
   std::string stages = "5,25,50,100";
   int64_t hold_seconds = 600;
   int64_t max_gap_seconds = 120;
@@ -51,7 +53,7 @@ struct DestructiveArgs {
 };
 
 int status_main(const StatusArgs& args) {
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
@@ -67,11 +69,6 @@ int status_main(const StatusArgs& args) {
   }
   if (args.json) {
     std::cout << evidence::ledger_status_json(*ledger, *groups).canonical() << "\n";
-    return k_exit_ok;
-  }
-  if (!ledger->exists) {
-    std::cout << "ledger " << args.ledger << " does not exist yet: no group has entered a phase "
-              << "(the first `cutover gate advance GROUP expand` creates it)\n";
     return k_exit_ok;
   }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
@@ -113,8 +110,8 @@ int advance_main(const AdvanceArgs& args) {
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;
-  inputs.threshold = args.threshold;
   inputs.note = args.note;
+  inputs.new_ledger = args.new_ledger;
   auto stages = parse_stages(args.stages);
   if (!stages) return report_error("gate advance", stages.error());
   inputs.canary.stages = *stages;
@@ -125,6 +122,13 @@ int advance_main(const AdvanceArgs& args) {
   auto trusted = evidence::load_trusted_keys(fs, args.trust);
   if (!trusted) return report_error("gate advance", trusted.error());
   inputs.trusted = std::move(*trusted);
+  // Without --trust (expand, migrate, verify) there is nothing to count; a
+  // given --threshold must still be a whole number from 1 to the keys.
+  if (args.threshold_given) {
+    auto threshold = evidence::parse_threshold(args.threshold, inputs.trusted.size());
+    if (!threshold) return report_error("gate advance", threshold.error());
+    inputs.threshold = *threshold;
+  }
 
   auto result = evidence::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
   if (!result) return report_error("gate advance", result.error());
@@ -160,7 +164,7 @@ int advance_main(const AdvanceArgs& args) {
 }
 
 int destructive_main(const DestructiveArgs& args) {
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
   Status allowed = args.group.empty() ? evidence::destructive_changes_allowed_everywhere(*ledger)
                                       : evidence::destructive_changes_allowed(*ledger, args.group);
@@ -199,12 +203,16 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   auto* adv = gate->add_subcommand("advance", "Move GROUP to PHASE if its gate's evidence holds, and record it");
   adv->add_option("GROUP", a->group, "the route group, e.g. billing_l402")->required();
   adv->add_option("PHASE", a->phase, "expand, migrate, verify, canary, cutover or contract (the next one)")->required();
-  adv->add_option("--ledger", a->ledger, "the ledger file; created by the first advance")->required();
+  adv->add_option("--ledger", a->ledger, "the ledger file; it must exist unless --new-ledger")->required();
+  adv->add_flag("--new-ledger", a->new_ledger,
+                "start a new ledger at --ledger with this first expand (refused when the file exists)");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
   adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
   adv->add_option("--trust", a->trust, "a trusted public key; repeatable");
-  adv->add_option("--threshold", a->threshold, "distinct trusted keys that must have signed the bundle")->capture_default_str();
+  auto* threshold = adv->add_option("--threshold", a->threshold,
+                                    "distinct trusted keys that must have signed the bundle: 1 to the number of "
+                                    "--trust keys (default 1)");
   adv->add_option("--note", a->note, "a note recorded with the step (who, why, ticket)");
   adv->add_option("--canary-stages", a->stages, "contract: rollout percentages, in order")->capture_default_str();
   adv->add_option("--canary-hold", a->hold_seconds, "contract: seconds each stage must be held")->capture_default_str();
@@ -216,7 +224,10 @@ void add_gate_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   adv->add_option("--spec", a->spec_files, "a store spec file for a kind that is not built in; repeatable");
   adv->add_flag("--json", a->json, "print the decision as JSON");
-  adv->callback([a, &exit_code] { exit_code = advance_main(*a); });
+  adv->callback([a, threshold, &exit_code] {
+    a->threshold_given = threshold->count() > 0;
+    exit_code = advance_main(*a);
+  });
 
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");

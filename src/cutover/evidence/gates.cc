@@ -262,7 +262,21 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
                           std::to_string(inputs.trusted.size()) + " distinct trusted key(s); pin more keys with --trust");
   }
   TRY(check_thresholds(inputs.canary));
+  if (inputs.new_ledger && phase != Phase::expand) {
+    return make_error(ErrorCode::invalid_argument, "--new-ledger starts a ledger with a group's first step, expand; "
+                                                   "drop it for " + std::string(phase_name(phase)));
+  }
   TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
+  if (!writer->ledger().exists && !inputs.new_ledger) {
+    return make_error(ErrorCode::not_found,
+                      "ledger " + ledger_path + " does not exist: check the path; to start a new ledger, pass "
+                      "--new-ledger with the first `gate advance GROUP expand`");
+  }
+  if (writer->ledger().exists && inputs.new_ledger) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + ledger_path + " already exists (" +
+                                                       std::to_string(writer->ledger().records.size()) +
+                                                       " record(s)): drop --new-ledger to add to it, or give a new path");
+  }
   TRY_ASSIGN(std::vector<GroupState> states, group_states(writer->ledger()));
 
   AdvanceResult result;

@@ -69,6 +69,10 @@ struct GateInputs {
   size_t threshold = 1;
   CanaryThresholds canary;
   std::string note;
+  // Start a new ledger at `ledger_path` with this step: only for expand, and
+  // only when no file is there. Without it a missing ledger is an error (a
+  // typo in the path must not start a second ledger).
+  bool new_ledger = false;
 };
 
 struct GateDecision {
@@ -89,9 +93,11 @@ struct AdvanceResult {
 
 // Checks the gate for `group` entering `phase` and, when every piece of
 // evidence holds, appends the record. A refusal is not an error: the result
-// has decision.missing set and no record. Errors: invalid_argument (a bad
+// has decision.missing set and no record. Errors: not_found (the ledger does
+// not exist and inputs.new_ledger is not set), invalid_argument (a bad
 // group or phase name, a threshold of 0 or above the number of trusted keys,
-// bad canary thresholds), the ledger's errors (conflict when locked,
+// bad canary thresholds, new_ledger for a phase other than expand or for a
+// ledger that exists), the ledger's errors (conflict when locked,
 // corruption when its chain is broken: nothing is ever appended to a broken
 // ledger), io_error.
 Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_path, std::string_view group,

@@ -120,6 +120,26 @@ Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
   return parse_ledger(bytes->view(), path);
 }
 
+Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& path) {
+  auto info = fs.stat(path);
+  if (!info) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + info.error().message() +
+                                                       "): check the path and its permissions");
+  }
+  if (!info->exists) {
+    return make_error(ErrorCode::not_found,
+                      "ledger " + path + " does not exist: check the path (a ledger is never created by reading it; "
+                      "a new one is started by `cutover gate advance GROUP expand --ledger " + path + " --new-ledger`)");
+  }
+  if (!info->is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
+  auto bytes = fs.read_file(path);
+  if (!bytes) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + bytes.error().message() +
+                                                       "): check its permissions");
+  }
+  return parse_ledger(bytes->view(), path);
+}
+
 Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, const std::string& path) {
   std::string folder = base::parent_directory(path);
   TRY_ASSIGN(base::FileInfo dir, fs.stat(folder));

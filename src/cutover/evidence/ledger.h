@@ -67,6 +67,14 @@ Result<std::string> normalize_group(std::string_view name);
 // incomplete last line, an empty line); io_error or permission_denied.
 Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path);
 
+// Reads a ledger that must already exist: every command but the
+// `gate advance ... expand --new-ledger` that starts one. A path that does
+// not exist or cannot be read is never an empty ledger (a typo must not read
+// as "no open window"). Errors: not_found naming the path when it does not
+// exist; invalid_argument when it is not a regular file or cannot be read
+// (permissions, a folder on the way that is not one); read_ledger's others.
+Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& path);
+
 // Parses ledger bytes (read_ledger without the file system).
 Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path);
 

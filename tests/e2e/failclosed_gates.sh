@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# End-to-end suite for issue 12's gate and evidence items (9-13, and the
+# --ledger part of 3): each test drives the real binary on real files and
+# shows a place where "could not check" used to read as "allowed".
+#
+#   tests/e2e/failclosed_gates.sh [BIN]
+#
+# Needs bash, jq, sha256sum, openssl, xxd and base64. Nothing sleeps.
+# shellcheck disable=SC2317,SC2031
+set -u
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$root/tests/e2e/lib.sh"
+
+e2e_binary failclosed_gates.sh "${1:-}" jq sha256sum openssl xxd base64
+unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
+for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
+
+# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
+cutover() {
+    mkdir -p "$TEST_TMP/.io"
+    TMPDIR="$TEST_TMP" timeout 30 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
+    RC=$?
+    OUT="$(cat "$TEST_TMP/.io/out")"
+    ERR="$(cat "$TEST_TMP/.io/err")"
+}
+
+# must ARGS...: cutover ARGS..., which must succeed.
+must() {
+    cutover "$@"
+    ((RC == 0)) || fatal "cutover $* failed with status $RC: $ERR $OUT"
+}
+
+# migrated: the reference fixtures in $S backfilled into $W; sets MANIFEST.
+migrated() {
+    S="$TEST_TMP/stores"
+    W="$TEST_TMP/work"
+    must fixtures "$S"
+    must backfill --store "auth=$S/auth.json" --store "codex_threads=$S/codex_threads.json" \
+        --store "domain=$S/domain.json" --work-dir "$W"
+    MANIFEST="$(sed -n 's/^manifest: //p' <<<"$OUT")"
+    [[ -f "$MANIFEST" ]] || fatal "no manifest named on stdout: $OUT"
+}
+
+# --- item 9: a ledger that cannot be read is an error ----------------------------
+
+test_a_missing_ledger_is_a_usage_error_never_allowed() {
+    cutover gate destructive --ledger "$TEST_TMP/typo/l.jsonl"
+    assert_eq 2 "$RC" "gate destructive with a ledger that does not exist"
+    assert_not_contains "$OUT" "allowed" "gate destructive's answer"
+    assert_contains "$ERR" "ledger $TEST_TMP/typo/l.jsonl does not exist"
+    cutover gate destructive --ledger "$TEST_TMP/l.jsonl" --group billing_l402
+    assert_eq 2 "$RC" "gate destructive --group with a ledger that does not exist"
+    cutover gate status --ledger "$TEST_TMP/l.jsonl"
+    assert_eq 2 "$RC" "gate status with a ledger that does not exist"
+    mkdir "$TEST_TMP/dir.jsonl"
+    cutover gate destructive --ledger "$TEST_TMP/dir.jsonl"
+    assert_eq 2 "$RC" "gate destructive with a folder for a ledger"
+    if ((EUID != 0)); then
+        : >"$TEST_TMP/secret.jsonl"
+        chmod 000 "$TEST_TMP/secret.jsonl"
+        cutover gate destructive --ledger "$TEST_TMP/secret.jsonl"
+        assert_eq 2 "$RC" "gate destructive with an unreadable ledger"
+        assert_contains "$ERR" "cannot be read"
+    fi
+}
+
+test_backfill_refuses_a_ledger_that_does_not_exist() {
+    S="$TEST_TMP/stores"
+    must fixtures "$S"
+    printf '[]\n' >"$S/auth.json"  # a root of the wrong type: only a destructive reset replaces it
+    remember_file "$S/auth.json"
+    cutover backfill --store "auth=$S/auth.json" --work-dir "$TEST_TMP/work" --allow-destructive-reset \
+        --ledger "$TEST_TMP/typo"
+    assert_eq 2 "$RC" "backfill --allow-destructive-reset --ledger TYPO"
+    assert_contains "$ERR" "ledger $TEST_TMP/typo does not exist"
+    assert_file_unchanged "$S/auth.json" "the store"
+    assert_no_path "$TEST_TMP/work/manifests" "a manifest"
+}
+
+test_a_new_ledger_is_started_only_with_new_ledger_at_expand() {
+    local L="$TEST_TMP/ledger.jsonl"
+    cutover gate advance billing_l402 expand --ledger "$L"
+    assert_eq 2 "$RC" "expand into a ledger that does not exist, without --new-ledger"
+    assert_contains "$ERR" "--new-ledger"
+    assert_no_path "$L" "the ledger"
+    cutover gate advance billing_l402 migrate --ledger "$L" --new-ledger
+    assert_eq 2 "$RC" "--new-ledger for another phase than expand"
+    assert_no_path "$L" "the ledger"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    assert_eq 1 "$(wc -l <"$L")" "records in the new ledger"
+    cutover gate advance chat_pilot expand --ledger "$L" --new-ledger
+    assert_eq 2 "$RC" "--new-ledger for a ledger that exists"
+    assert_contains "$ERR" "already exists"
+    must gate advance chat_pilot expand --ledger "$L"
+    assert_eq 2 "$(wc -l <"$L")" "records after the second group's expand"
+}
+
+# --- item 13: signatures -------------------------------------------------------------
+
+# pub_pem RAW_HEX OUT: an ed25519 SubjectPublicKeyInfo PEM holding the 32 raw bytes.
+pub_pem() {
+    { echo "-----BEGIN PUBLIC KEY-----"
+      printf '302a300506032b6570032100%s' "$1" | xxd -r -p | base64
+      echo "-----END PUBLIC KEY-----"; } >"$2"
+}
+
+test_small_order_and_non_canonical_trusted_keys_are_refused() {
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    local zeros ff name hex
+    zeros="$(printf '0%.0s' {1..62})"
+    ff="$(printf 'f%.0s' {1..60})"
+    # identity; order 4 (y = 0, sign set); order 8 (sign set); y = p (non-canonical 0); y = p+1 (non-canonical 1)
+    local -A weak=(
+        [identity]="01${zeros}"
+        [order4]="${zeros}0080"
+        [order8]="c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+        [p]="ed${ff}7f"
+        [p_plus_1]="ee${ff}7f"
+    )
+    for name in "${!weak[@]}"; do
+        hex="${weak[$name]}"
+        pub_pem "$hex" "$TEST_TMP/keys/$name.pub"
+        openssl pkey -pubin -in "$TEST_TMP/keys/$name.pub" -noout 2>/dev/null ||
+            fatal "openssl cannot read the test key $name"
+        cutover evidence verify "$TEST_TMP/nowhere" --trust "$TEST_TMP/keys/alice.pub" "$TEST_TMP/keys/$name.pub"
+        assert_eq 2 "$RC" "evidence verify trusting the $name key"
+        assert_contains "$ERR" "trusted key $TEST_TMP/keys/$name.pub is refused" "$name"
+        cutover gate advance billing_l402 expand --ledger "$TEST_TMP/l.jsonl" --new-ledger --trust "$TEST_TMP/keys/$name.pub"
+        assert_eq 2 "$RC" "gate advance trusting the $name key"
+    done
+    assert_no_path "$TEST_TMP/l.jsonl" "the ledger"
+}
+
+test_an_envelope_with_one_key_twice_is_refused() {
+    migrated
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    must keygen --out "$TEST_TMP/keys/bob"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/b"
+    must evidence sign "$TEST_TMP/b" --key "$TEST_TMP/keys/alice.key"
+    must evidence verify "$TEST_TMP/b" --trust "$TEST_TMP/keys/alice.pub"
+    # The same signature twice, in the canonical form cutover writes.
+    jq -S '.signatures += .signatures' "$TEST_TMP/b/statement.dsse.json" >"$TEST_TMP/dup.json"
+    cp "$TEST_TMP/dup.json" "$TEST_TMP/b/statement.dsse.json"
+    cutover evidence verify "$TEST_TMP/b" --trust "$TEST_TMP/keys/alice.pub" "$TEST_TMP/keys/bob.pub" --threshold 1
+    assert_eq 1 "$RC" "evidence verify of an envelope with alice's signature twice"
+    assert_contains "$OUT" "signed already in signatures[0]"
+}
+
+test_threshold_is_a_whole_number_from_one_to_the_trusted_keys() {
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    must keygen --out "$TEST_TMP/keys/bob"
+    local t trust=(--trust "$TEST_TMP/keys/alice.pub" "$TEST_TMP/keys/bob.pub")
+    for t in 0 3 -1 +1 " 1" 0x1 1.0 1e0 ""; do
+        cutover evidence verify "$TEST_TMP/nowhere" "${trust[@]}" --threshold "$t"
+        assert_eq 2 "$RC" "evidence verify --threshold '$t'"
+        cutover gate advance billing_l402 expand --ledger "$TEST_TMP/l.jsonl" --new-ledger "${trust[@]}" --threshold "$t"
+        assert_eq 2 "$RC" "gate advance --threshold '$t'"
+    done
+    assert_contains "$ERR" "--threshold" "the message names the flag"
+    assert_no_path "$TEST_TMP/l.jsonl" "the ledger"
+    cutover evidence verify "$TEST_TMP/nowhere" "${trust[@]}" --threshold 2
+    assert_eq 1 "$RC" "--threshold 2 of 2 is usable (the folder is not a bundle)"
+}
+
+run_test test_a_missing_ledger_is_a_usage_error_never_allowed
+run_test test_backfill_refuses_a_ledger_that_does_not_exist
+run_test test_a_new_ledger_is_started_only_with_new_ledger_at_expand
+run_test test_small_order_and_non_canonical_trusted_keys_are_refused
+run_test test_an_envelope_with_one_key_twice_is_refused
+run_test test_threshold_is_a_whole_number_from_one_to_the_trusted_keys
+finish_tests
