@@ -76,6 +76,46 @@ TEST(FailClosedLedger, AdvanceStartsANewLedgerOnlyWhenAsked) {
 }
 
 // ---------------------------------------------------------------------------
+// Item 12: a hash chain cannot show lines cut from its end; a pinned head can.
+
+Ledger ledger_of(const testing::TempDir& tmp, const std::string& name, const std::vector<std::string>& groups) {
+  std::string path = tmp.file(name);
+  auto writer = LedgerWriter::open(base::real_file_system(), path);
+  EXPECT_TRUE(writer);
+  for (const auto& g : groups) EXPECT_TRUE((*writer)->append(g, "expand", JsonValue::object(), "", base::system_clock()));
+  return (*writer)->ledger();
+}
+
+TEST(FailClosedLedger, APinnedHeadCatchesTruncationAndRewriting) {
+  testing::TempDir tmp;
+  Ledger full = ledger_of(tmp, "full.jsonl", {"auth_entry", "billing_l402", "chat_pilot"});
+  LedgerHead pinned{2, full.records[1].line_sha256};
+  EXPECT_TRUE(check_ledger_head(full, pinned));  // grown since: fine
+  EXPECT_TRUE(check_ledger_head(full, LedgerHead{}));
+  EXPECT_EQ(parse_ledger_head(pinned.text())->sha256, pinned.sha256);
+
+  // A prefix is a valid chain: parse_ledger cannot tell; the head can.
+  std::string bytes = testing::read_text(tmp.file("full.jsonl"));
+  auto prefix = parse_ledger(bytes.substr(0, bytes.find('\n') + 1), "cut.jsonl");
+  ASSERT_TRUE(prefix) << prefix.error().message();
+  auto truncated = check_ledger_head(*prefix, pinned);
+  ASSERT_FALSE(truncated);
+  EXPECT_EQ(truncated.error().code(), ErrorCode::conflict);
+  EXPECT_NE(truncated.error().message().find("was truncated"), std::string::npos) << truncated.error().message();
+
+  Ledger other = ledger_of(tmp, "other.jsonl", {"chat_pilot", "auth_entry"});
+  auto rewritten = check_ledger_head(other, pinned);
+  ASSERT_FALSE(rewritten);
+  EXPECT_NE(rewritten.error().message().find("was rewritten"), std::string::npos) << rewritten.error().message();
+
+  for (const char* bad : {"", "2", "2:", ":abc", "x:0000", "2:ABCDEF",
+                          "+2:0000000000000000000000000000000000000000000000000000000000000000",
+                          "0:1111111111111111111111111111111111111111111111111111111111111111"}) {
+    EXPECT_FALSE(parse_ledger_head(bad)) << bad;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Item 13: signatures.
 
 TEST(FailClosedSignatures, SmallOrderAndNonCanonicalKeysAreWeak) {

@@ -151,6 +151,9 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   collect->add_option("--canary-samples", c->options.canary_samples_path,
                       "the canary samples file (docs/formats/canary-samples.md)");
   collect->add_option("--release-train", c->options.release_train, "the release train (default: the manifest's run id)");
+  collect->add_option("--ledger", c->options.ledger_path,
+                      "the phase ledger: its head (records, last SHA-256) is recorded, and the gates refuse the "
+                      "bundle for a ledger that no longer holds it");
   collect->add_option("--spec", c->spec_files, "a store spec file for a kind that is not built in; repeatable");
   collect->add_flag("--json", c->json, "print the result as JSON");
   collect->callback([c, &exit_code] { exit_code = collect_main(*c); });

@@ -6,6 +6,10 @@
 //           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
 //                                     records the step when its gate holds;
 //                                     exit 1 naming every missing piece otherwise
+//   verify --ledger FILE --head COUNT:SHA256
+//                                     exit 0 when the chain is intact and still
+//                                     holds the pinned head, 1 when it was
+//                                     truncated or rewritten
 //   destructive --ledger FILE [--group G]
 //                                     rule 5: exit 0 when destructive changes are
 //                                     allowed (the group, or every group, is at
@@ -46,6 +50,12 @@ struct AdvanceArgs {
   bool json = false;
 };
 
+struct VerifyLedgerArgs {
+  std::string ledger;
+  std::string head;
+  bool json = false;
+};
+
 struct DestructiveArgs {
   std::string ledger;
   std::string group;
@@ -73,6 +83,10 @@ int status_main(const StatusArgs& args) {
   }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
             << ledger->head_sha256 << ")\n";
+  // The chain cannot show lines cut from the end: the operator pins the head elsewhere.
+  std::cout << "head: " << evidence::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
+            << "--ledger " << args.ledger << " --head " << evidence::head_of(*ledger).text()
+            << "` proves the ledger still holds it)\n";
   for (const auto& g : *groups) {
     auto next = g.next();
     std::cout << g.group << ": " << evidence::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
@@ -163,6 +177,34 @@ int advance_main(const AdvanceArgs& args) {
   return d.allowed() ? k_exit_ok : k_exit_failed;
 }
 
+// gate verify: the chain is intact and still holds the pinned head (a ledger
+// cut after any record is a valid shorter chain; only the head shows it).
+int verify_ledger_main(const VerifyLedgerArgs& args) {
+  auto head = evidence::parse_ledger_head(args.head);
+  if (!head) return report_error("gate verify", head.error().with_context("--head"));
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return report_error("gate verify", ledger.error());
+  auto groups = evidence::group_states(*ledger);
+  Status held = groups ? evidence::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
+  if (args.json) {
+    std::cout << evidence::JsonValue::object()
+                     .set("schema", "cutover.ledger_verify.v1")
+                     .set("ledger", args.ledger)
+                     .set("pinned_head", head->text())
+                     .set("head", evidence::head_of(*ledger).text())
+                     .set("ok", bool(held))
+                     .set("error", held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
+                     .canonical()
+              << "\n";
+  }
+  if (!held) return report_error("gate verify", held.error());
+  if (!args.json) {
+    std::cout << "gate verify: ok: ledger " << args.ledger << " holds the pinned head " << head->text() << " (now "
+              << evidence::head_of(*ledger).text() << ")\n";
+  }
+  return k_exit_ok;
+}
+
 int destructive_main(const DestructiveArgs& args) {
   auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
@@ -228,6 +270,13 @@ void add_gate_command(CLI::App& app, int& exit_code) {
     a->threshold_given = threshold->count() > 0;
     exit_code = advance_main(*a);
   });
+
+  auto v = std::make_shared<VerifyLedgerArgs>();
+  auto* ver = gate->add_subcommand("verify", "Check the ledger's chain and that it still holds a pinned head");
+  ver->add_option("--ledger", v->ledger, "the ledger file")->required();
+  ver->add_option("--head", v->head, "COUNT:SHA256 as `gate status` printed it (head:), kept elsewhere")->required();
+  ver->add_flag("--json", v->json, "print the answer as JSON");
+  ver->callback([v, &exit_code] { exit_code = verify_ledger_main(*v); });
 
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");

@@ -167,10 +167,75 @@ test_threshold_is_a_whole_number_from_one_to_the_trusted_keys() {
     assert_eq 1 "$RC" "--threshold 2 of 2 is usable (the folder is not a bundle)"
 }
 
+# --- item 12: ledger truncation ------------------------------------------------------
+
+test_gate_status_prints_the_head_and_gate_verify_pins_it() {
+    local L="$TEST_TMP/ledger.jsonl" head
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance chat_pilot expand --ledger "$L"
+    must gate status --ledger "$L"
+    head="$(sed -n 's/^head: \([0-9]*:[0-9a-f]*\) .*/\1/p' <<<"$OUT")"
+    assert_eq "2:$(sed -n 2p "$L" | tr -d '\n' | sha256sum | cut -c1-64)" "$head" "the head gate status prints"
+    cutover gate status --ledger "$L" --json
+    assert_eq "$head" "$(jq -r .head <<<"$OUT")" "gate status --json head"
+    must gate verify --ledger "$L" --head "$head"
+    must gate advance auth_entry expand --ledger "$L"
+    must gate verify --ledger "$L" --head "$head"
+    assert_contains "$OUT" "holds the pinned head $head"
+
+    # Cut after the first record: a valid, shorter chain, which status accepts.
+    head -n 1 "$L" >"$TEST_TMP/cut" && cp "$TEST_TMP/cut" "$L"
+    must gate status --ledger "$L"
+    cutover gate verify --ledger "$L" --head "$head"
+    assert_eq 1 "$RC" "gate verify of a truncated ledger"
+    assert_contains "$ERR" "was truncated: it holds 1 record(s)"
+
+    # Another ledger with as many records.
+    rm "$L"
+    must gate advance auth_entry expand --ledger "$L" --new-ledger
+    must gate advance chat_pilot expand --ledger "$L"
+    cutover gate verify --ledger "$L" --head "$head"
+    assert_eq 1 "$RC" "gate verify of a rewritten ledger"
+    assert_contains "$ERR" "was rewritten: record 2 hashes to"
+
+    for bad in "" 2 "2:" "x:$(printf 'a%.0s' {1..64})" "2:ABC" "-1:$(printf 'a%.0s' {1..64})"; do
+        cutover gate verify --ledger "$L" --head "$bad"
+        assert_eq 2 "$RC" "gate verify --head '$bad'"
+    done
+    cutover gate verify --ledger "$TEST_TMP/typo" --head "$head"
+    assert_eq 2 "$RC" "gate verify of a ledger that does not exist"
+}
+
+test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused() {
+    migrated
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
+    must gate advance billing_l402 verify --ledger "$L"
+    must gate advance chat_pilot expand --ledger "$L"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/b" --ledger "$L"
+    assert_eq "4 $(sed -n 4p "$L" | tr -d '\n' | sha256sum | cut -c1-64)" \
+        "$(jq -r '"\(.predicate.ledger.records) \(.predicate.ledger.head_sha256)"' "$TEST_TMP/b/statement.json")" \
+        "the head the statement records"
+    must evidence sign "$TEST_TMP/b" --key "$TEST_TMP/keys/alice.key"
+    cp "$L" "$TEST_TMP/full"
+    head -n 3 "$TEST_TMP/full" >"$L"
+    cutover gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/b" "${trust[@]}"
+    assert_eq 1 "$RC" "canary on a ledger cut below the bundle's head"
+    assert_contains "$OUT" "was truncated: it holds 3 record(s)"
+    assert_eq 3 "$(wc -l <"$L")" "nothing was recorded"
+    cp "$TEST_TMP/full" "$L"
+    must gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/b" "${trust[@]}"
+}
+
 run_test test_a_missing_ledger_is_a_usage_error_never_allowed
 run_test test_backfill_refuses_a_ledger_that_does_not_exist
 run_test test_a_new_ledger_is_started_only_with_new_ledger_at_expand
 run_test test_small_order_and_non_canonical_trusted_keys_are_refused
 run_test test_an_envelope_with_one_key_twice_is_refused
 run_test test_threshold_is_a_whole_number_from_one_to_the_trusted_keys
+run_test test_gate_status_prints_the_head_and_gate_verify_pins_it
+run_test test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused
 finish_tests

@@ -19,7 +19,7 @@ std::optional<Phase> next_phase(Phase p) {
 // The signed bundle of canary, cutover and contract: verified, for the
 // recorded manifest, backups still retained. Fills `evidence`; returns the
 // contents when the bundle verified.
-std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const GroupState& state,
+std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Ledger& ledger, const GroupState& state,
                                                   const GateInputs& inputs, GateDecision& d) {
   bool usable = true;
   if (inputs.evidence_dir.empty()) {
@@ -41,6 +41,17 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Gr
     d.missing.push_back("evidence bundle " + inputs.evidence_dir + " is for manifest " + check.contents.manifest_sha256 +
                         ", but the group's migrate step recorded manifest " + state.manifest_sha256 + " (" +
                         state.manifest_path + ")");
+  }
+  // A bundle that pinned the ledger's head: this ledger must still hold it
+  // (a ledger cut back to before a rollback record must not pass).
+  if (check.contents.ledger_head) {
+    if (*check.contents.ledger_path != base::absolute_path(ledger.path)) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " was collected for ledger " +
+                          *check.contents.ledger_path + ", not " + base::absolute_path(ledger.path));
+    } else if (auto held = check_ledger_head(ledger, *check.contents.ledger_head); !held) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " pinned the ledger's head " +
+                          check.contents.ledger_head->text() + ": " + held.error().message());
+    }
   }
   JsonValue signers = JsonValue::array();
   for (const auto& k : check.trusted_signers) signers.push(JsonValue::string(k));
@@ -305,7 +316,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
     case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
     case Phase::canary:
     case Phase::cutover: {
-      auto contents = check_signed_bundle(fs, state, inputs, d);
+      auto contents = check_signed_bundle(fs, writer->ledger(), state, inputs, d);
       if (contents && phase == Phase::cutover && !state.release_train.empty() &&
           contents->release_train != state.release_train) {
         d.missing.push_back("evidence from the canary's release train: the bundle is from '" + contents->release_train +
@@ -314,7 +325,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
       break;
     }
     case Phase::contract: {
-      auto contents = check_signed_bundle(fs, state, inputs, d);
+      auto contents = check_signed_bundle(fs, writer->ledger(), state, inputs, d);
       if (contents) gate_contract(state, *contents, inputs, d);
       break;
     }
@@ -381,6 +392,7 @@ JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>
       .set("chain_ok", true)
       .set_u64("records", ledger.records.size())
       .set("head_sha256", ledger.head_sha256)
+      .set("head", head_of(ledger).text())
       .set("groups", std::move(list));
 }
 
