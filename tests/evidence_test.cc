@@ -1003,7 +1003,8 @@ TEST_F(GateTest, OneGroupFromExpandToContract) {
   EXPECT_EQ(ledger->records.size(), 6u);
   EXPECT_TRUE(destructive_changes_allowed(*ledger, "billing_l402"));
   EXPECT_FALSE(destructive_changes_allowed(*ledger, "chat_pilot"));
-  EXPECT_TRUE(destructive_changes_allowed_everywhere(*ledger));
+  EXPECT_TRUE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402"}, "test", "", ""}));
+  EXPECT_FALSE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402", "chat_pilot"}, "test", "", ""}));
   auto states = group_states(*ledger);
   ASSERT_TRUE(states);
   EXPECT_EQ((*states)[0].phase, Phase::contract);

@@ -76,6 +76,31 @@ TEST(FailClosedLedger, AdvanceStartsANewLedgerOnlyWhenAsked) {
 }
 
 // ---------------------------------------------------------------------------
+// Item 10: "every group" means every group of the route configuration.
+
+TEST(FailClosedRuleFive, AConfiguredGroupWithNoRecordIsStillOpen) {
+  testing::TempDir tmp;
+  write_text(tmp.file("routes.json"), "{}\n");  // the reference matrix
+  auto configured = read_configured_groups(base::real_file_system(), tmp.file("routes.json"));
+  ASSERT_TRUE(configured) << configured.error().message();
+  EXPECT_EQ(configured->groups,
+            (std::vector<std::string>{"auth_entry", "account_settings_admin", "billing_l402", "chat_pilot"}));
+
+  Ledger empty;
+  empty.path = tmp.file("l.jsonl");
+  empty.exists = true;
+  auto open = destructive_changes_allowed_everywhere(empty, *configured);
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.error().code(), ErrorCode::conflict);
+  EXPECT_NE(open.error().message().find("billing_l402 (no record)"), std::string::npos) << open.error().message();
+
+  auto none = recorded_configured_groups(empty);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), ErrorCode::invalid_argument);
+  EXPECT_FALSE(read_configured_groups(base::real_file_system(), tmp.file("typo.json")));
+}
+
+// ---------------------------------------------------------------------------
 // Item 12: a hash chain cannot show lines cut from its end; a pinned head can.
 
 Ledger ledger_of(const testing::TempDir& tmp, const std::string& name, const std::vector<std::string>& groups) {

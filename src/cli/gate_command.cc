@@ -33,6 +33,7 @@ struct AdvanceArgs {
   std::string group;
   std::string phase;
   std::string ledger;
+  std::string routes;
   std::string manifest;
   std::string verify_report;
   std::string evidence_dir;
@@ -59,6 +60,7 @@ struct VerifyLedgerArgs {
 struct DestructiveArgs {
   std::string ledger;
   std::string group;
+  std::string routes;
   bool json = false;
 };
 
@@ -121,6 +123,7 @@ int advance_main(const AdvanceArgs& args) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("gate advance", st.error());
   }
   evidence::GateInputs inputs;
+  inputs.routes_path = args.routes;
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;
@@ -208,8 +211,15 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
 int destructive_main(const DestructiveArgs& args) {
   auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
-  Status allowed = args.group.empty() ? evidence::destructive_changes_allowed_everywhere(*ledger)
-                                      : evidence::destructive_changes_allowed(*ledger, args.group);
+  Status allowed;
+  if (args.group.empty()) {
+    // "Every group" is every group of the route configuration, not only those with a record.
+    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    if (!configured) return report_error("gate destructive", configured.error());
+    allowed = evidence::destructive_changes_allowed_everywhere(*ledger, *configured);
+  } else {
+    allowed = evidence::destructive_changes_allowed(*ledger, args.group);
+  }
   if (!allowed && allowed.error().code() != ErrorCode::conflict) return report_error("gate destructive", allowed.error());
   if (args.json) {
     std::cout << evidence::JsonValue::object()
@@ -221,7 +231,8 @@ int destructive_main(const DestructiveArgs& args) {
               << "\n";
   } else if (allowed) {
     std::cout << "gate destructive: allowed: "
-              << (args.group.empty() ? "every group in the ledger has reached contract" : args.group + " has reached contract")
+              << (args.group.empty() ? "every group of the route config has reached contract"
+                                     : args.group + " has reached contract")
               << "\n";
   } else {
     std::cout << "gate destructive: REFUSED: " << allowed.error().message() << "\n";
@@ -248,6 +259,8 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   adv->add_option("--ledger", a->ledger, "the ledger file; it must exist unless --new-ledger")->required();
   adv->add_flag("--new-ledger", a->new_ledger,
                 "start a new ledger at --ledger with this first expand (refused when the file exists)");
+  adv->add_option("--routes", a->routes,
+                  "expand: the route config the service runs with; recorded, so rule 5 knows every group");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
   adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
@@ -282,6 +295,9 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
   des->add_option("--ledger", d->ledger, "the ledger file")->required();
   des->add_option("--group", d->group, "the route group whose stores change (default: every group must be at contract)");
+  des->add_option("--routes", d->routes,
+                  "without --group: the route config whose groups must all be at contract (default: the one "
+                  "recorded at expand)");
   des->add_flag("--json", d->json, "print the answer as JSON");
   des->callback([d, &exit_code] { exit_code = destructive_main(*d); });
 }

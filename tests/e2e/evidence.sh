@@ -617,7 +617,7 @@ test_full_walk_of_one_group_from_expand_to_contract() {
     must gate destructive --ledger "$L" --group billing_l402
     assert_contains "$OUT" "allowed"
     must gate advance chat_pilot expand --ledger "$L"
-    cutover gate destructive --ledger "$L"
+    cutover gate destructive --ledger "$L" --routes "$TEST_TMP/routes.json"
     assert_eq 1 "$RC" "another group is still open"
     assert_contains "$OUT" "chat_pilot (expand)"
     assert_eq null "$(override_of billing_l402)" "the drills left no override behind"

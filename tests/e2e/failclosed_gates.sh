@@ -230,6 +230,97 @@ test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused() {
     must gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/b" "${trust[@]}"
 }
 
+# --- item 10: "every group" means every group of the route configuration -----------------
+
+# forge_ledger FILE GROUP:PHASE...: a ledger with a valid chain and phase order
+# (as gate advance writes it, evidence left empty), for rule 5's answers.
+forge_ledger() {
+    local file="$1" prev seq=0 gp line
+    shift
+    prev="$(printf '0%.0s' {1..64})"
+    : >"$file"
+    for gp in "$@"; do
+        seq=$((seq + 1))
+        line="$(jq -cnS --arg g "${gp%%:*}" --arg p "${gp##*:}" --arg prev "$prev" --argjson seq "$seq" \
+            '{schema: "cutover.ledger.v1", seq: $seq, prev_sha256: $prev, recorded_at: "2026-11-27T04:00:00Z",
+              group: $g, phase: $p, tool: "cutover 0.1.0", note: null, evidence: {}}')"
+        printf '%s\n' "$line" >>"$file"
+        prev="$(printf '%s' "$line" | sha256sum | cut -c1-64)"
+    done
+}
+
+# only_billing FILE: a route config whose one group is billing_l402.
+only_billing() {
+    printf '%s\n' '{"route_groups": [{"domain": "billing_l402", "route_prefixes": ["/billing"], "rollback_target": "legacy"}]}' >"$1"
+}
+
+test_every_group_means_every_configured_group() {
+    local L="$TEST_TMP/ledger.jsonl" walk=()
+    printf '{}\n' >"$TEST_TMP/reference.json"
+    only_billing "$TEST_TMP/billing.json"
+    # An empty ledger: no group has a record, so none has an open window?
+    : >"$L"
+    cutover gate destructive --ledger "$L"
+    assert_eq 2 "$RC" "gate destructive on an empty ledger, without a route config"
+    assert_contains "$ERR" "needs the route configuration"
+    assert_not_contains "$OUT" "allowed"
+    cutover gate destructive --ledger "$L" --routes "$TEST_TMP/reference.json"
+    assert_eq 1 "$RC" "gate destructive with the reference groups and no record"
+    assert_contains "$OUT" "auth_entry (no record), account_settings_admin (no record), billing_l402 (no record), chat_pilot (no record)"
+
+    # billing_l402 at contract, the only group in the ledger.
+    for p in expand migrate verify canary cutover contract; do walk+=("billing_l402:$p"); done
+    forge_ledger "$L" "${walk[@]}"
+    must gate status --ledger "$L"
+    cutover gate destructive --ledger "$L" --routes "$TEST_TMP/reference.json"
+    assert_eq 1 "$RC" "gate destructive while configured groups never entered the ledger"
+    assert_contains "$OUT" "chat_pilot (no record)"
+    assert_not_contains "$OUT" "billing_l402 (" "billing_l402 is at contract"
+    must gate destructive --ledger "$L" --routes "$TEST_TMP/billing.json"
+    assert_contains "$OUT" "every group of the route config has reached contract"
+    cutover gate destructive --ledger "$L" --routes "$TEST_TMP/typo.json"
+    assert_eq 2 "$RC" "a route config that does not exist"
+}
+
+test_the_route_config_recorded_at_expand_is_every_group() {
+    local L="$TEST_TMP/ledger.jsonl"
+    printf '{}\n' >"$TEST_TMP/reference.json"
+    cutover gate advance nosuch_group expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json"
+    assert_eq 1 "$RC" "expand of a group the route config does not have"
+    assert_contains "$OUT" "has no route group nosuch_group"
+    assert_no_path "$L" "the ledger"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json"
+    assert_eq "billing_l402 chat_pilot" \
+        "$(sed -n 1p "$L" | jq -r '.evidence.routes.groups | map(select(. == "billing_l402" or . == "chat_pilot")) | join(" ")')" \
+        "the groups the expand record keeps"
+    assert_eq "$(sha256sum <"$TEST_TMP/reference.json" | cut -c1-64)" "$(sed -n 1p "$L" | jq -r .evidence.routes.sha256)"
+    cutover gate destructive --ledger "$L" --json
+    assert_eq 1 "$RC" "gate destructive with the recorded route config"
+    assert_eq false "$(jq -r .allowed <<<"$OUT")"
+    assert_contains "$(jq -r .reason <<<"$OUT")" "recorded in ledger"
+    assert_contains "$(jq -r .reason <<<"$OUT")" "chat_pilot (no record)"
+}
+
+test_backfill_rule_5_needs_the_route_config() {
+    S="$TEST_TMP/stores"
+    must fixtures "$S"
+    printf '[]\n' >"$S/auth.json"
+    remember_file "$S/auth.json"
+    local L="$TEST_TMP/ledger.jsonl" walk=() p
+    for p in expand migrate verify canary cutover contract; do walk+=("billing_l402:$p"); done
+    forge_ledger "$L" "${walk[@]}"
+    printf '{}\n' >"$TEST_TMP/reference.json"
+    cutover backfill --store "auth=$S/auth.json" --work-dir "$TEST_TMP/work" --allow-destructive-reset --ledger "$L"
+    assert_eq 2 "$RC" "backfill --allow-destructive-reset without a route config"
+    assert_contains "$ERR" "needs the route configuration"
+    cutover backfill --store "auth=$S/auth.json" --work-dir "$TEST_TMP/work" --allow-destructive-reset --ledger "$L" \
+        --routes "$TEST_TMP/reference.json"
+    assert_eq 1 "$RC" "backfill --allow-destructive-reset while configured groups are open"
+    assert_contains "$ERR" "chat_pilot (no record)"
+    assert_file_unchanged "$S/auth.json" "the store"
+    assert_no_path "$TEST_TMP/work/manifests" "a manifest"
+}
+
 run_test test_a_missing_ledger_is_a_usage_error_never_allowed
 run_test test_backfill_refuses_a_ledger_that_does_not_exist
 run_test test_a_new_ledger_is_started_only_with_new_ledger_at_expand
@@ -238,4 +329,7 @@ run_test test_an_envelope_with_one_key_twice_is_refused
 run_test test_threshold_is_a_whole_number_from_one_to_the_trusted_keys
 run_test test_gate_status_prints_the_head_and_gate_verify_pins_it
 run_test test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused
+run_test test_every_group_means_every_configured_group
+run_test test_the_route_config_recorded_at_expand_is_every_group
+run_test test_backfill_rule_5_needs_the_route_config
 finish_tests

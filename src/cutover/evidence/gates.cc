@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/routing/config.h"
 #include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
 
@@ -70,6 +71,22 @@ Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path
   auto bytes = fs.read_file(path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
   return std::string(bytes->view());
+}
+
+// expand: no evidence is needed; a route config given is recorded (so that
+// rule 5 knows every group later) and must name the group.
+void gate_expand(base::FileSystem& fs, const std::string& group, const GateInputs& inputs, GateDecision& d) {
+  if (inputs.routes_path.empty()) return;
+  auto configured = read_configured_groups(fs, inputs.routes_path);
+  if (!configured) {
+    d.missing.push_back("a usable route config: " + configured.error().message());
+    return;
+  }
+  if (std::find(configured->groups.begin(), configured->groups.end(), group) == configured->groups.end()) {
+    d.missing.push_back("a group of the route config: " + inputs.routes_path + " has no route group " + group +
+                        " (its groups: " + join_problems(configured->groups, ", ") + ")");
+  }
+  d.evidence.set("routes", configured->to_json());
 }
 
 void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
@@ -311,7 +328,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   }
 
   switch (phase) {
-    case Phase::expand: break;
+    case Phase::expand: gate_expand(fs, group, inputs, d); break;
     case Phase::migrate: gate_migrate(fs, inputs, d); break;
     case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
     case Phase::canary:
@@ -354,19 +371,82 @@ Status destructive_changes_allowed(const Ledger& ledger, std::string_view group_
   return {};
 }
 
-Status destructive_changes_allowed_everywhere(const Ledger& ledger) {
+Status destructive_changes_allowed_everywhere(const Ledger& ledger, const ConfiguredGroups& configured) {
   TRY_ASSIGN(std::vector<GroupState> states, group_states(ledger));
   std::vector<std::string> open;
+  for (const auto& name : configured.groups) {
+    auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == name; });
+    if (it == states.end()) open.push_back(name + " (no record)");
+  }
   for (const auto& g : states) {
     if (g.phase != Phase::contract) open.push_back(g.group + " (" + std::string(phase_name(g.phase)) + ")");
   }
   if (!open.empty()) {
-    return make_error(ErrorCode::conflict, "route groups before contract in ledger " + ledger.path + ": " +
+    return make_error(ErrorCode::conflict, "route groups before contract (every group of " + configured.source +
+                                               ", and every group in ledger " + ledger.path + "): " +
                                                join_problems(open, ", ") +
                                                "; destructive schema or data changes wait until every group has "
                                                "reached contract (rule 5)");
   }
   return {};
+}
+
+JsonValue ConfiguredGroups::to_json() const {
+  JsonValue list = JsonValue::array();
+  for (const auto& g : groups) list.push(JsonValue::string(g));
+  return JsonValue::object().set("path", path).set("sha256", sha256).set("groups", std::move(list));
+}
+
+Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std::string& config_path) {
+  TRY_ASSIGN(base::FileInfo info, fs.stat(config_path));
+  if (!info.exists) {
+    return make_error(ErrorCode::not_found, "route config " + config_path + " does not exist; give the route config "
+                                                                           "the service runs with (--routes)");
+  }
+  auto bytes = fs.read_file(config_path);
+  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read route config " + config_path));
+  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes->view(), config_path));
+  ConfiguredGroups out;
+  out.path = base::absolute_path(config_path);
+  out.sha256 = hash::sha256_hex(bytes->view());
+  out.source = "route config " + config_path + " (sha256 " + out.sha256 + ")";
+  for (const auto& g : config.route_groups) out.groups.push_back(g.domain);
+  if (out.groups.empty()) {
+    return make_error(ErrorCode::invalid_argument, "route config " + config_path + " has no route groups");
+  }
+  return out;
+}
+
+Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger) {
+  for (auto r = ledger.records.rbegin(); r != ledger.records.rend(); ++r) {
+    const JsonValue* routes = r->evidence.find("routes");
+    if (routes == nullptr || !routes->is_object()) continue;
+    ConfiguredGroups out;
+    out.path = routes->string_at("path");
+    out.sha256 = routes->string_at("sha256");
+    const JsonValue* groups = routes->find("groups");
+    if (groups != nullptr && groups->is_array()) {
+      for (const auto& g : groups->items()) {
+        if (g.is_string()) out.groups.push_back(g.as_string());
+      }
+    }
+    if (out.groups.empty()) {
+      return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r->seq) +
+                                                   ": the recorded route config lists no group");
+    }
+    out.source = "the route config recorded in ledger " + ledger.path + " line " + std::to_string(r->seq) + " (" +
+                 out.path + ", sha256 " + out.sha256 + ")";
+    return out;
+  }
+  return make_error(ErrorCode::invalid_argument,
+                    "\"every group\" needs the route configuration, and ledger " + ledger.path +
+                        " records none: pass --routes CONFIG (the route config the service runs with), or record it "
+                        "with `gate advance GROUP expand --routes CONFIG`");
+}
+
+Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& ledger, const std::string& config_path) {
+  if (!config_path.empty()) return read_configured_groups(fs, config_path);
+  return recorded_configured_groups(ledger);
 }
 
 JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {

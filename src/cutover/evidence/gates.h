@@ -61,7 +61,33 @@ struct GroupState {
 // something other than cutover), naming the line.
 Result<std::vector<GroupState>> group_states(const Ledger& ledger);
 
+// The route groups of the route configuration: what "every group" means for
+// rule 5 (a group that never entered the ledger is still in the overlap).
+struct ConfiguredGroups {
+  std::vector<std::string> groups;  // normalised, in the config's order
+  std::string source;               // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
+  std::string path;                 // the config file, absolute
+  std::string sha256;               // of its bytes
+  JsonValue to_json() const;        // {path, sha256, groups}, as an expand record keeps it
+};
+
+// Reads the route groups of a route config file (docs/formats/route-config.md;
+// a file without route_groups has the reference matrix's). Errors: not_found
+// when the file does not exist; invalid_argument when it is not a usable
+// route config; io_error or permission_denied.
+Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std::string& config_path);
+
+// The route config recorded in the ledger: the newest record whose evidence
+// holds `routes` (gate advance GROUP expand --routes CONFIG). Errors:
+// invalid_argument when no record holds one (the caller must pass --routes).
+Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger);
+
+// --routes when given, else the ledger's recorded config; invalid_argument
+// naming both ways when there is neither.
+Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& ledger, const std::string& config_path);
+
 struct GateInputs {
+  std::string routes_path;         // expand: the route config, recorded with the step
   std::string manifest_path;       // migrate
   std::string verify_report_path;  // verify
   std::string evidence_dir;        // any phase may use it; canary, cutover, contract need it
@@ -111,9 +137,11 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
 Status destructive_changes_allowed(const Ledger& ledger, std::string_view group);
 
 // The same for a change whose route groups are not known (a store shared by
-// several groups): OK only when every group in the ledger has reached
-// contract. An empty ledger has no open window, so it allows.
-Status destructive_changes_allowed_everywhere(const Ledger& ledger);
+// several groups): OK only when every group of the route configuration has
+// reached contract (a configured group with no record is before expand), and
+// every other group in the ledger too. Errors: conflict listing each group
+// that is not at contract; corruption from group_states().
+Status destructive_changes_allowed_everywhere(const Ledger& ledger, const ConfiguredGroups& configured);
 
 // Status for `gate status`: each group's phase, the next phase and what its
 // gate needs.
