@@ -94,13 +94,16 @@ flip() {
 
 # samples GROUP [HOLD_SECONDS]: a canary samples file on stdout, every stage
 # held HOLD seconds (default 600) with readings each minute at the edge of
-# the reference thresholds (5xx 0.9%, p95 20% above the baseline).
+# the reference thresholds (5xx 0.9%, p95 20% above the baseline). The window
+# starts a second from now: the gates take only readings observed after the
+# group's canary record.
 samples() {
     jq -n --arg g "$1" --argjson hold "${2:-600}" '
-      {schema: "cutover.canary_samples.v1", group: $g,
+      ((now | floor) + 1) as $t0
+      | {schema: "cutover.canary_samples.v1", group: $g,
        samples: [ [5, 25, 50, 100] | to_entries[] | .key as $i | .value as $stage
                   | range(0; $hold + 1; 60) as $s
-                  | {stage: $stage, time: ((1700000000 + $i * ($hold + 60) + $s) | todate),
+                  | {stage: $stage, time: (($t0 + $i * ($hold + 60) + $s) | todate),
                      requests: 1000, errors_5xx: 9, p95_ms: 120, baseline_p95_ms: 100} ]}'
 }
 

@@ -321,6 +321,95 @@ test_backfill_rule_5_needs_the_route_config() {
     assert_no_path "$TEST_TMP/work/manifests" "a manifest"
 }
 
+# --- item 3 (--ledger): the manifest must be the one the ledger recorded -------------------
+
+test_verify_and_rollback_check_the_manifest_against_the_ledger() {
+    migrated
+    local L="$TEST_TMP/ledger.jsonl" first="$MANIFEST"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance billing_l402 migrate --ledger "$L" --manifest "$first"
+    must verify "$first" --ledger "$L"
+    remember_file "$S/auth.json" "$S/codex_threads.json" "$S/domain.json"
+
+    # A later run's manifest: the ledger never recorded it.
+    must backfill --store "auth=$S/auth.json" --store "codex_threads=$S/codex_threads.json" \
+        --store "domain=$S/domain.json" --work-dir "$W"
+    local second
+    second="$(sed -n 's/^manifest: //p' <<<"$OUT")"
+    [[ "$second" != "$first" && -f "$second" ]] || fatal "no second manifest: $OUT"
+    cutover verify "$second" --ledger "$L"
+    assert_eq 1 "$RC" "verify --ledger of a manifest the ledger has no record of"
+    assert_contains "$ERR" "has no record of manifest $second"
+    cutover rollback "$second" --ledger "$L"
+    assert_eq 1 "$RC" "rollback --ledger of a manifest the ledger has no record of"
+    assert_contains "$ERR" "has no record of manifest $second"
+
+    # The recorded manifest, changed in place since.
+    cp "$first" "$TEST_TMP/first.saved"
+    printf ' ' >>"$first"
+    cutover verify "$first" --ledger "$L"
+    assert_eq 1 "$RC" "verify --ledger of a manifest changed since migrate"
+    assert_contains "$ERR" "does not match the ledger"
+    cutover rollback "$first" --ledger "$L"
+    assert_eq 1 "$RC" "rollback --ledger of a manifest changed since migrate"
+    assert_contains "$ERR" "does not match the ledger"
+    local s
+    for s in auth codex_threads domain; do assert_file_unchanged "$S/$s.json" "$s store"; done
+    cp "$TEST_TMP/first.saved" "$first"
+
+    cutover rollback "$first" --ledger "$TEST_TMP/typo.jsonl"
+    assert_eq 2 "$RC" "rollback --ledger with a ledger that does not exist"
+    for s in auth codex_threads domain; do assert_file_unchanged "$S/$s.json" "$s store"; done
+}
+
+# --- item 11: evidence must be fresh ----------------------------------------------------
+
+test_a_store_changed_since_the_evidence_refuses_the_gate() {
+    migrated
+    local L="$TEST_TMP/ledger.jsonl"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
+    must verify "$MANIFEST" --json
+    printf '%s\n' "$OUT" >"$TEST_TMP/report.json"
+    # A writer still running: the store changes after the report was taken.
+    jq -S '.users += [{"id": "late-write"}]' "$S/auth.json" >"$TEST_TMP/auth.new"
+    cp "$TEST_TMP/auth.new" "$S/auth.json"
+    cutover gate advance billing_l402 verify --ledger "$L" --verify-report "$TEST_TMP/report.json"
+    assert_eq 1 "$RC" "verify gate with a passing report of stores that changed since"
+    assert_contains "$OUT" "missing: fresh evidence: store [auth] $S/auth.json hashes to"
+    assert_eq 2 "$(wc -l <"$L")" "nothing was recorded"
+}
+
+test_a_store_rollback_is_recorded_and_sends_the_group_back() {
+    migrated
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance chat_pilot expand --ledger "$L"
+    must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
+    must gate advance billing_l402 verify --ledger "$L"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/b"
+    must evidence sign "$TEST_TMP/b" --key "$TEST_TMP/keys/alice.key"
+    must gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/b" "${trust[@]}"
+
+    must rollback "$MANIFEST" --ledger "$L"
+    assert_contains "$ERR" "billing_l402 back to expand (store rollback)"
+    assert_eq "expand store_rollback canary" "$(tail -n 1 "$L" | jq -r '"\(.phase) \(.evidence.event) \(.evidence.from_phase)"')" \
+        "the rollback record"
+    cutover gate status --ledger "$L" --json
+    assert_eq "billing_l402:expand chat_pilot:expand" "$(jq -r '[.groups[] | "\(.group):\(.phase)"] | join(" ")' <<<"$OUT")"
+    # The old evidence no longer holds: the stores are back at their before-state.
+    cutover gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
+    assert_eq 1 "$RC" "migrate again on the rolled-back manifest"
+    assert_contains "$OUT" "missing: fresh evidence: store [auth]"
+    # Rolling back twice records nothing more.
+    local n
+    n="$(wc -l <"$L")"
+    must rollback "$MANIFEST" --ledger "$L"
+    assert_eq "$n" "$(wc -l <"$L")" "records after a second rollback"
+}
+
 run_test test_a_missing_ledger_is_a_usage_error_never_allowed
 run_test test_backfill_refuses_a_ledger_that_does_not_exist
 run_test test_a_new_ledger_is_started_only_with_new_ledger_at_expand
@@ -332,4 +421,7 @@ run_test test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused
 run_test test_every_group_means_every_configured_group
 run_test test_the_route_config_recorded_at_expand_is_every_group
 run_test test_backfill_rule_5_needs_the_route_config
+run_test test_verify_and_rollback_check_the_manifest_against_the_ledger
+run_test test_a_store_changed_since_the_evidence_refuses_the_gate
+run_test test_a_store_rollback_is_recorded_and_sends_the_group_back
 finish_tests

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/manifest/manifest.h"
 #include "cutover/routing/config.h"
+#include "cutover/verify/file_hash.h"
 #include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
 
@@ -15,6 +17,57 @@ std::string phase_list() { return "expand, migrate, verify, canary, cutover, con
 std::optional<Phase> next_phase(Phase p) {
   if (p == Phase::contract) return std::nullopt;
   return static_cast<Phase>(static_cast<int>(p) + 1);
+}
+
+// Evidence is fresh only while the stores it names are still what it says:
+// each store is hashed again now and must equal its after_sha256 (a store
+// rolled back, or written since, makes the evidence stale).
+void check_stores_fresh(base::FileSystem& fs, const manifest::Manifest& m, const std::string& source, GateDecision& d) {
+  uint64_t rehashed = 0;
+  for (const auto& rec : m.stores) {
+    auto digest = verify::hash_file(fs, rec.path);
+    if (!digest) {
+      d.missing.push_back("fresh evidence: store [" + rec.store + "] " + rec.path + " named in " + source +
+                          " cannot be hashed now (" + digest.error().message() + ")");
+      continue;
+    }
+    ++rehashed;
+    if (digest->sha256 != rec.after_sha256) {
+      d.missing.push_back("fresh evidence: store [" + rec.store + "] " + rec.path + " hashes to " + digest->sha256 +
+                          " now, not after_sha256 " + rec.after_sha256 + " of " + source +
+                          " (it was written or rolled back since): migrate and verify again, and collect new evidence");
+    }
+  }
+  d.evidence.set_u64("stores_rehashed", rehashed);
+}
+
+// The manifest at `path`, which must still hash to `sha256`, for
+// check_stores_fresh. Adds a missing piece and returns nullopt otherwise.
+std::optional<manifest::Manifest> manifest_as_recorded(base::FileSystem& fs, const std::string& path,
+                                                       const std::string& sha256, GateDecision& d) {
+  auto bytes = fs.read_file(path);
+  if (!bytes) {
+    d.missing.push_back("the manifest " + path + " cannot be read: " + bytes.error().message());
+    return std::nullopt;
+  }
+  if (hash::sha256_hex(bytes->view()) != sha256) {
+    d.missing.push_back("the manifest " + path + " has changed since it was recorded (SHA-256 now " +
+                        hash::sha256_hex(bytes->view()) + ", recorded " + sha256 + ")");
+    return std::nullopt;
+  }
+  auto parsed = manifest::parse_manifest(bytes->view(), path);
+  if (!parsed) {
+    d.missing.push_back("a usable manifest: " + parsed.error().message());
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+// True when RFC 3339 time `a` is strictly after `b` (both parse).
+bool later(const std::string& a, const std::string& b) {
+  auto ta = parse_rfc3339(a);
+  auto tb = parse_rfc3339(b);
+  return ta && tb && *ta > *tb;
 }
 
 // The signed bundle of canary, cutover and contract: verified, for the
@@ -63,6 +116,19 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
       .set("signers", std::move(signers))
       .set_u64("threshold", inputs.threshold)
       .set_u64("backups_rechecked", check.contents.backups.size());
+  // Evidence from before the group's last rollback is stale.
+  if (!state.rolled_back_at.empty() && !check.contents.collected_at.empty() &&
+      !later(check.contents.collected_at, state.rolled_back_at)) {
+    d.missing.push_back("evidence collected after the group's rollback: bundle " + inputs.evidence_dir +
+                        " was collected at " + check.contents.collected_at + ", the rollback was recorded at " +
+                        state.rolled_back_at + "; collect and sign a new bundle");
+  }
+  if (check.ok()) {
+    std::string path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+    if (auto m = manifest_as_recorded(fs, path, check.contents.manifest_sha256, d)) {
+      check_stores_fresh(fs, *m, "bundle " + inputs.evidence_dir, d);
+    }
+  }
   if (!check.ok()) return std::nullopt;
   return check.contents;
 }
@@ -109,10 +175,14 @@ void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& 
       .set("manifest_sha256", file->sha256)
       .set("run_id", file->run_id)
       .set_u64("stores", file->manifest.stores.size());
+  check_stores_fresh(fs, file->manifest, "manifest " + path, d);
 }
 
 void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs& inputs,
                  const store::SpecRegistry& specs, base::Clock& clock, GateDecision& d) {
+  if (auto m = manifest_as_recorded(fs, state.manifest_path, state.manifest_sha256, d)) {
+    check_stores_fresh(fs, *m, "the manifest recorded at migrate", d);
+  }
   std::string text;
   std::string source;
   std::string report_path;
@@ -184,6 +254,22 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
     }
     CanaryHealth health = evaluate_canary(*contents.canary, inputs.canary);
     for (const auto& p : health.problems) d.missing.push_back("a healthy canary window: " + p);
+    // The window must be observed after the group's canary step (not before,
+    // and not before a rollback that sent the group back).
+    auto canary_ns = parse_rfc3339(state.canary_at);
+    size_t early = 0;
+    std::string first;
+    for (const auto& s : contents.canary->samples) {
+      if (!canary_ns || s.time_ns < *canary_ns) {
+        if (early++ == 0) first = s.time;
+      }
+    }
+    if (early > 0) {
+      d.missing.push_back("canary samples taken after the group's canary record (" +
+                          (state.canary_at.empty() ? std::string("none") : state.canary_at) + "): " +
+                          std::to_string(early) + " reading(s) are from before it, the first at " + first +
+                          "; export the window observed since the canary step");
+    }
     d.evidence.set("canary", health.to_json()).set("canary_thresholds", inputs.canary.to_json());
   }
   if (!contents.drill) {
@@ -257,6 +343,27 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
     }
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupState& g) { return g.group == r.group; });
     std::optional<Phase> expected = it == groups.end() ? std::optional<Phase>(Phase::expand) : it->next();
+    std::string event = r.evidence.string_at("event");
+    if (it != groups.end() && (event == k_store_rollback_event || event == k_route_rollback_event)) {
+      // A rollback moves the group back (never forward).
+      Phase back = event == k_store_rollback_event ? Phase::expand : std::min(it->phase, Phase::verify);
+      if (*phase != back) {
+        return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": a " +
+                                                     event + " of group " + r.group + " in phase " +
+                                                     std::string(phase_name(it->phase)) + " enters " + r.phase +
+                                                     ", not " + std::string(phase_name(back)));
+      }
+      it->phase = back;
+      it->records.push_back(&r);
+      it->rolled_back_at = r.recorded_at;
+      if (back == Phase::expand) {
+        it->manifest_sha256.clear();
+        it->manifest_path.clear();
+      }
+      it->release_train.clear();
+      it->canary_at.clear();
+      continue;
+    }
     if (expected != *phase) {
       return make_error(ErrorCode::corruption,
                         "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": group " + r.group + " enters " +
@@ -264,7 +371,7 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
                             ", which the gates never allow; the ledger was not written by cutover gate advance");
     }
     if (it == groups.end()) {
-      groups.push_back(GroupState{r.group, *phase, {}, "", "", ""});
+      groups.push_back(GroupState{r.group, *phase, {}, "", "", "", "", ""});
       it = groups.end() - 1;
     }
     it->phase = *phase;
@@ -274,6 +381,7 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
       it->manifest_path = r.evidence.string_at("manifest_path");
     }
     if (*phase == Phase::canary || *phase == Phase::cutover) it->release_train = r.evidence.string_at("release_train");
+    if (*phase == Phase::canary) it->canary_at = r.recorded_at;
   }
   return groups;
 }
@@ -313,7 +421,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   d.group = group;
   d.to = phase;
   auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
-  GroupState fresh{group, Phase::expand, {}, "", "", ""};
+  GroupState fresh{group, Phase::expand, {}, "", "", "", "", ""};
   const GroupState& state = it == states.end() ? fresh : *it;
   d.from_none = it == states.end();
   d.from = state.phase;
@@ -447,6 +555,60 @@ Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger) {
 Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& ledger, const std::string& config_path) {
   if (!config_path.empty()) return read_configured_groups(fs, config_path);
   return recorded_configured_groups(ledger);
+}
+
+Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const std::string& manifest_path) {
+  auto sha = hash::sha256_file_hex(fs, manifest_path);
+  if (!sha) return tl::unexpected(sha.error().with_context("cannot hash manifest " + manifest_path));
+  std::string abs = base::absolute_path(manifest_path);
+  const LedgerRecord* same_path = nullptr;
+  for (const auto& r : ledger.records) {
+    if (r.phase != phase_name(Phase::migrate)) continue;
+    if (r.evidence.string_at("manifest_sha256") == *sha) return {};
+    if (base::absolute_path(r.evidence.string_at("manifest_path")) == abs) same_path = &r;
+  }
+  if (same_path != nullptr) {
+    return make_error(ErrorCode::conflict,
+                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha + ", but ledger " +
+                          ledger.path + " line " + std::to_string(same_path->seq) + " (group " + same_path->group +
+                          ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
+                          "; the manifest was changed since the migration was recorded: do not use it, restore it "
+                          "from a copy");
+  }
+  return make_error(ErrorCode::conflict,
+                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + *sha +
+                        "): no group's migrate step recorded it; use the manifest the ledger recorded (the migrate "
+                        "record's evidence.manifest_path), or leave out --ledger for a run the ledger never saw");
+}
+
+Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, const std::string& manifest_path,
+                                                        const std::string& manifest_sha256, const std::string& note,
+                                                        base::Clock& clock) {
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(writer.ledger()));
+  std::vector<LedgerRecord> out;
+  for (const auto& g : states) {
+    if (g.manifest_sha256 != manifest_sha256 || g.phase == Phase::expand) continue;
+    JsonValue evidence = JsonValue::object()
+                             .set("event", k_store_rollback_event)
+                             .set("from_phase", phase_name(g.phase))
+                             .set("manifest_path", base::absolute_path(manifest_path))
+                             .set("manifest_sha256", manifest_sha256);
+    TRY_ASSIGN(LedgerRecord r, writer.append(g.group, std::string(phase_name(Phase::expand)), std::move(evidence), note, clock));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group_name,
+                                                          JsonValue details, base::Clock& clock) {
+  TRY_ASSIGN(std::string group, normalize_group(group_name));
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(writer.ledger()));
+  auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
+  if (it == states.end()) return std::optional<LedgerRecord>();
+  Phase back = std::min(it->phase, Phase::verify);
+  details.set("event", k_route_rollback_event).set("from_phase", phase_name(it->phase));
+  TRY_ASSIGN(LedgerRecord r, writer.append(group, std::string(phase_name(back)), std::move(details), "", clock));
+  return std::optional<LedgerRecord>(std::move(r));
 }
 
 JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {

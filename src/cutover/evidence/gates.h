@@ -53,8 +53,20 @@ struct GroupState {
   std::string release_train;       // from the canary/cutover evidence, "" before
   std::string manifest_sha256;     // from the migrate record
   std::string manifest_path;
+  std::string canary_at;           // recorded_at of the group's latest canary record, "" before
+  std::string rolled_back_at;      // recorded_at of its latest rollback record, "" for none
   std::optional<Phase> next() const;
 };
+
+// A rollback moves groups back in the ledger (docs/formats/ledger.md): a
+// record whose evidence.event is one of these enters an earlier phase.
+//   store_rollback: the stores are back at their before-state (cutover
+//     rollback --ledger): the group returns to expand and must migrate again;
+//   route_rollback: the group's traffic went to its rollback target (the
+//     drill, --ledger): a group at canary or later returns to verify and
+//     needs a new canary, with evidence collected after the rollback.
+inline constexpr std::string_view k_store_rollback_event = "store_rollback";
+inline constexpr std::string_view k_route_rollback_event = "route_rollback";
 
 // Each group's state, in the order groups first appear. Errors: corruption
 // when the records do not follow the phase order (a valid chain written by
@@ -142,6 +154,29 @@ Status destructive_changes_allowed(const Ledger& ledger, std::string_view group)
 // every other group in the ledger too. Errors: conflict listing each group
 // that is not at contract; corruption from group_states().
 Status destructive_changes_allowed_everywhere(const Ledger& ledger, const ConfiguredGroups& configured);
+
+// Issue 12 item 3: the ledger's word on a manifest (rollback and verify
+// --ledger). OK when a migrate record holds the manifest's SHA-256 (the file
+// as it is now). Errors: conflict saying which: a migrate record names this
+// manifest's path with another SHA-256 (it changed since it was recorded),
+// or no migrate record has it at all; io_error when it cannot be hashed.
+Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const std::string& manifest_path);
+
+// Records a store rollback of the manifest with this SHA-256: every group
+// whose migrate step recorded it and that is past expand returns to expand
+// (one record each). Returns the records (none when no group was past
+// expand). Errors: the writer's.
+Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, const std::string& manifest_path,
+                                                        const std::string& manifest_sha256, const std::string& note,
+                                                        base::Clock& clock);
+
+// Records a route rollback of `group` (the drill's): a group at canary or
+// later returns to verify; one at verify or before keeps its phase (the
+// record is the audit trail). Returns nullopt when the group has no record
+// at all. `details` goes into the record's evidence. Errors: invalid_argument
+// for a bad group name; the writer's.
+Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group,
+                                                          JsonValue details, base::Clock& clock);
 
 // Status for `gate status`: each group's phase, the next phase and what its
 // gate needs.
