@@ -101,6 +101,48 @@ TEST(FailClosedRuleFive, AConfiguredGroupWithNoRecordIsStillOpen) {
 }
 
 // ---------------------------------------------------------------------------
+// Item 11: a rollback is recorded and moves the groups back, never forward.
+
+TEST(FailClosedRollback, RollbackRecordsMoveGroupsBack) {
+  testing::TempDir tmp;
+  std::string sha(64, 'a');
+  auto writer = LedgerWriter::open(base::real_file_system(), tmp.file("l.jsonl"));
+  ASSERT_TRUE(writer);
+  LedgerWriter& w = **writer;
+  base::Clock& clock = base::system_clock();
+  ASSERT_TRUE(w.append("billing_l402", "expand", JsonValue::object(), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "migrate", JsonValue::object().set("manifest_sha256", sha), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "verify", JsonValue::object(), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "canary", JsonValue::object(), "", clock));
+  ASSERT_TRUE(w.append("chat_pilot", "expand", JsonValue::object(), "", clock));
+
+  auto route = record_route_rollback(w, "Billing-L402", JsonValue::object(), clock);
+  ASSERT_TRUE(route) << route.error().message();
+  ASSERT_TRUE(*route);
+  EXPECT_EQ((*route)->phase, "verify");
+  auto states = group_states(w.ledger());
+  ASSERT_TRUE(states) << states.error().message();
+  EXPECT_EQ((*states)[0].phase, Phase::verify);
+  EXPECT_EQ((*states)[0].canary_at, "");
+  EXPECT_EQ((*states)[0].rolled_back_at, (*route)->recorded_at);
+  EXPECT_FALSE(*record_route_rollback(w, "auth_entry", JsonValue::object(), clock)) << "a group with no record";
+
+  auto stores = record_store_rollback(w, "/m.json", sha, "", clock);
+  ASSERT_TRUE(stores) << stores.error().message();
+  ASSERT_EQ(stores->size(), 1u) << "chat_pilot never migrated that manifest";
+  states = group_states(w.ledger());
+  EXPECT_EQ((*states)[0].phase, Phase::expand);
+  EXPECT_EQ((*states)[0].manifest_sha256, "");
+  EXPECT_TRUE(record_store_rollback(w, "/m.json", sha, "", clock)->empty()) << "already at expand";
+
+  // A "rollback" that moves a group forward is not something cutover writes.
+  ASSERT_TRUE(w.append("chat_pilot", "contract", JsonValue::object().set("event", "store_rollback"), "", clock));
+  auto forged = group_states(w.ledger());
+  ASSERT_FALSE(forged);
+  EXPECT_EQ(forged.error().code(), ErrorCode::corruption);
+}
+
+// ---------------------------------------------------------------------------
 // Item 12: a hash chain cannot show lines cut from its end; a pinned head can.
 
 Ledger ledger_of(const testing::TempDir& tmp, const std::string& name, const std::vector<std::string>& groups) {

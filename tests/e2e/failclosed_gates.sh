@@ -5,7 +5,8 @@
 #
 #   tests/e2e/failclosed_gates.sh [BIN]
 #
-# Needs bash, jq, sha256sum, openssl, xxd and base64. Nothing sleeps.
+# Needs bash, jq, sha256sum, openssl, xxd, base64, curl, mkfifo, timeout,
+# tail and date. Nothing sleeps: the control server prints its address first.
 # shellcheck disable=SC2317,SC2031
 set -u
 
@@ -13,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$root/tests/e2e/lib.sh"
 
-e2e_binary failclosed_gates.sh "${1:-}" jq sha256sum openssl xxd base64
+e2e_binary failclosed_gates.sh "${1:-}" jq sha256sum openssl xxd base64 curl mkfifo timeout tail date
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 
@@ -410,6 +411,68 @@ test_a_store_rollback_is_recorded_and_sends_the_group_back() {
     assert_eq "$n" "$(wc -l <"$L")" "records after a second rollback"
 }
 
+# samples GROUP START: a healthy canary window (every stage held 600 s, a
+# reading a minute) starting at unix time START.
+samples() {
+    jq -n --arg g "$1" --argjson t0 "$2" '
+      {schema: "cutover.canary_samples.v1", group: $g,
+       samples: [ [5, 25, 50, 100] | to_entries[] | .key as $i | .value as $stage
+                  | range(0; 601; 60) as $s
+                  | {stage: $stage, time: (($t0 + $i * 660 + $s) | todate),
+                     requests: 1000, errors_5xx: 9, p95_ms: 120, baseline_p95_ms: 100} ]}'
+}
+
+test_a_drilled_route_rollback_needs_new_evidence_and_a_later_canary() {
+    migrated
+    mkdir -p "$TEST_TMP/keys"
+    must keygen --out "$TEST_TMP/keys/alice"
+    write_setup '{"mode": "rust", "tokens_file": "tokens.txt"}'
+    chmod 600 "$TEST_TMP/tokens.txt"
+    start_server
+    local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
+    must gate advance billing_l402 verify --ledger "$L"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/old"
+    must evidence sign "$TEST_TMP/old" --key "$TEST_TMP/keys/alice.key"
+    must gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/old" "${trust[@]}"
+
+    # The drill sends the group's traffic to its rollback target: recorded.
+    must drill --manifest "$MANIFEST" --server "$BASE" --token "$OP_TOKEN" --group billing_l402 \
+        --out "$TEST_TMP/drill.json" --ledger "$L"
+    assert_contains "$ERR" "route rollback of billing_l402, now in phase verify"
+    assert_eq "verify route_rollback canary true" \
+        "$(tail -n 1 "$L" | jq -r '"\(.phase) \(.evidence.event) \(.evidence.from_phase) \(.evidence.restored)"')"
+
+    # The bundle from before the rollback no longer opens the canary.
+    cutover gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/old" "${trust[@]}"
+    assert_eq 1 "$RC" "canary again on the bundle collected before the rollback"
+    assert_contains "$OUT" "missing: evidence collected after the group's rollback"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/new"
+    must evidence sign "$TEST_TMP/new" --key "$TEST_TMP/keys/alice.key"
+    must gate advance billing_l402 canary --ledger "$L" --evidence "$TEST_TMP/new" "${trust[@]}"
+    must gate advance billing_l402 cutover --ledger "$L" --evidence "$TEST_TMP/new" "${trust[@]}"
+
+    # Contract: a window observed before the (new) canary record is refused.
+    local canary_at
+    canary_at="$(jq -r 'select(.phase == "canary") | .recorded_at' "$L" | tail -n 1)"
+    samples billing_l402 "$(($(date -u -d "$canary_at" +%s) - 3000))" >"$TEST_TMP/early.json"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/c1" --drill-report "$TEST_TMP/drill.json" \
+        --canary-samples "$TEST_TMP/early.json"
+    must evidence sign "$TEST_TMP/c1" --key "$TEST_TMP/keys/alice.key"
+    cutover gate advance billing_l402 contract --ledger "$L" --evidence "$TEST_TMP/c1" "${trust[@]}"
+    assert_eq 1 "$RC" "contract on canary samples from before the canary record"
+    assert_contains "$OUT" "missing: canary samples taken after the group's canary record ($canary_at)"
+    assert_not_contains "$OUT" "healthy canary window" "the window itself is healthy"
+
+    samples billing_l402 "$(($(date -u +%s) + 1))" >"$TEST_TMP/late.json"
+    must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/c2" --drill-report "$TEST_TMP/drill.json" \
+        --canary-samples "$TEST_TMP/late.json"
+    must evidence sign "$TEST_TMP/c2" --key "$TEST_TMP/keys/alice.key"
+    must gate advance billing_l402 contract --ledger "$L" --evidence "$TEST_TMP/c2" "${trust[@]}"
+    stop_server
+}
+
 run_test test_a_missing_ledger_is_a_usage_error_never_allowed
 run_test test_backfill_refuses_a_ledger_that_does_not_exist
 run_test test_a_new_ledger_is_started_only_with_new_ledger_at_expand
@@ -424,4 +487,5 @@ run_test test_backfill_rule_5_needs_the_route_config
 run_test test_verify_and_rollback_check_the_manifest_against_the_ledger
 run_test test_a_store_changed_since_the_evidence_refuses_the_gate
 run_test test_a_store_rollback_is_recorded_and_sends_the_group_back
+run_test test_a_drilled_route_rollback_needs_new_evidence_and_a_later_canary
 finish_tests
