@@ -7,7 +7,7 @@
 #
 # Needs bash, jq, sha256sum, openssl, xxd, base64, curl, mkfifo, timeout,
 # tail and date. Nothing sleeps: the control server prints its address first.
-# shellcheck disable=SC2317,SC2031
+# shellcheck disable=SC2317,SC2031,SC2119
 set -u
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
