@@ -1,8 +1,11 @@
-// cutover gate status|advance|destructive: the phase ledger (SPEC §7,
-// docs/formats/ledger.md).
-//   status --ledger FILE              each group's phase and what the next
-//                                     gate needs; exit 1 when the chain is broken
-//   advance GROUP PHASE --ledger FILE [--manifest M] [--verify-report R]
+// cutover gate status|advance|verify|destructive: the phase ledger (SPEC §7,
+// docs/formats/ledger.md). Every command needs an existing ledger (exit 2
+// otherwise), except the first expand with --new-ledger, which starts one.
+//   status --ledger FILE              each group's phase, what the next gate
+//                                     needs, and the head (COUNT:SHA256) to pin;
+//                                     exit 1 when the chain is broken
+//   advance GROUP PHASE --ledger FILE [--new-ledger] [--routes CONFIG]
+//           [--manifest M] [--verify-report R]
 //           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
 //                                     records the step when its gate holds;
 //                                     exit 1 naming every missing piece otherwise
@@ -10,10 +13,10 @@
 //                                     exit 0 when the chain is intact and still
 //                                     holds the pinned head, 1 when it was
 //                                     truncated or rewritten
-//   destructive --ledger FILE [--group G]
+//   destructive --ledger FILE [--group G | --routes CONFIG]
 //                                     rule 5: exit 0 when destructive changes are
-//                                     allowed (the group, or every group, is at
-//                                     contract), 1 otherwise
+//                                     allowed (the group, or every group of the
+//                                     route config, is at contract), 1 otherwise
 #include <iostream>
 #include <sstream>
 
