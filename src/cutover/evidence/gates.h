@@ -13,12 +13,17 @@
 //             the group (thresholds configurable) and a passing rollback
 //             drill of the group from the same release train as the group's
 //             cutover evidence.
+// Every gate from migrate on also needs fresh evidence: each store it names
+// is hashed again and must equal its after_sha256; a bundle must be
+// collected after the group's last rollback record (and hold the ledger's
+// head, when it pinned one); canary readings must follow the canary record.
 // Every check is made and recorded while the ledger is locked, so two
 // operators cannot both advance a group past a gate.
 //
 // Rule 5 (no destructive change during the overlap) is
 // destructive_changes_allowed(): a group allows destructive schema or data
-// changes only once it has reached contract. Backfill does not link this
+// changes only once it has reached contract; "every group" is every group of
+// the route configuration (ConfiguredGroups), not only those in the ledger. Backfill does not link this
 // module; the CLI consults it (see the function's comment).
 #pragma once
 
