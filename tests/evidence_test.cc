@@ -949,7 +949,9 @@ class GateTest : public BundleTest {
     in.threshold = 2;
     return in;
   }
-  Result<AdvanceResult> advance_to(const std::string& phase, const GateInputs& in, const std::string& group = "billing_l402") {
+  // The first expand starts the ledger (--new-ledger).
+  Result<AdvanceResult> advance_to(const std::string& phase, GateInputs in, const std::string& group = "billing_l402") {
+    in.new_ledger = phase == "expand" && !testing::path_exists(ledger_);
     return advance(base::real_file_system(), ledger_, group, phase, in, specs_, clock_);
   }
   std::string signed_bundle(const std::string& name, CollectOptions o = {}) {
@@ -1001,7 +1003,8 @@ TEST_F(GateTest, OneGroupFromExpandToContract) {
   EXPECT_EQ(ledger->records.size(), 6u);
   EXPECT_TRUE(destructive_changes_allowed(*ledger, "billing_l402"));
   EXPECT_FALSE(destructive_changes_allowed(*ledger, "chat_pilot"));
-  EXPECT_TRUE(destructive_changes_allowed_everywhere(*ledger));
+  EXPECT_TRUE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402"}, "test", "", ""}));
+  EXPECT_FALSE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402", "chat_pilot"}, "test", "", ""}));
   auto states = group_states(*ledger);
   ASSERT_TRUE(states);
   EXPECT_EQ((*states)[0].phase, Phase::contract);
@@ -1016,6 +1019,7 @@ TEST_F(GateTest, OneGroupFromExpandToContract) {
 
 TEST_F(GateTest, PhasesCannotBeSkippedOrRepeated) {
   GateInputs none;
+  ASSERT_TRUE(advance_to("expand", none, "chat_pilot")->decision.allowed());
   auto skip = advance_to("migrate", none);
   ASSERT_TRUE(skip);
   EXPECT_FALSE(skip->decision.allowed());
@@ -1026,7 +1030,7 @@ TEST_F(GateTest, PhasesCannotBeSkippedOrRepeated) {
   auto jump = advance_to("canary", signed_inputs(signed_bundle("b")));
   EXPECT_FALSE(jump->decision.allowed());
   EXPECT_FALSE(advance_to("nonsense", none));
-  EXPECT_EQ(read_ledger(base::real_file_system(), ledger_)->records.size(), 1u);
+  EXPECT_EQ(read_ledger(base::real_file_system(), ledger_)->records.size(), 2u);
 }
 
 TEST_F(GateTest, EachGateNamesItsMissingEvidence) {

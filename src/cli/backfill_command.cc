@@ -20,17 +20,22 @@ struct BackfillArgs {
   bool allow_destructive_reset = false;
   std::string ledger;               // the phase ledger: rule 5 refuses destructive resets during the overlap
   std::vector<std::string> groups;  // the route groups the stores belong to (default: every group)
+  std::string routes;               // the route config: what "every group" means
   bool json = false;
 };
 
 // Rule 5: nothing destructive while both versions run. A destructive reset is
 // refused while the ledger shows a route group before contract.
 Status check_rule_5(const BackfillArgs& args) {
-  if (!args.allow_destructive_reset || args.ledger.empty()) return {};
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
-  if (!ledger) return tl::unexpected(ledger.error().with_context("ledger " + args.ledger));
+  if (args.ledger.empty()) return {};
+  // A ledger that is named must be readable, flag or not: a typo never reads as "no open window".
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return tl::unexpected(ledger.error().with_context("--ledger"));
+  if (!args.allow_destructive_reset) return {};
   if (args.groups.empty()) {
-    if (auto st = evidence::destructive_changes_allowed_everywhere(*ledger); !st) {
+    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    if (!configured) return tl::unexpected(configured.error().with_context("--allow-destructive-reset"));
+    if (auto st = evidence::destructive_changes_allowed_everywhere(*ledger, *configured); !st) {
       return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
     }
   }
@@ -141,6 +146,9 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ledger", args->ledger,
                   "the phase ledger: --allow-destructive-reset is refused while a route group is before contract");
   cmd->add_option("--group", args->groups, "with --ledger: the route groups these stores serve (default: every group)");
+  cmd->add_option("--routes", args->routes,
+                  "with --ledger and no --group: the route config whose groups must all be at contract (default: "
+                  "the one the ledger recorded at expand)");
   cmd->add_flag("--json", args->json, "print a machine-readable result");
   cmd->callback([args, &exit_code] { exit_code = backfill_main(*args); });
 }

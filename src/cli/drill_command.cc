@@ -6,6 +6,7 @@
 // Writes the report to R (atomically) and prints one line a step, or the
 // report with --json. Exit 0 when every step passed, 1 when one failed, 2
 // for a usage error, 3 when the OS refused a file.
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/evidence/drill.h"
+#include "cutover/evidence/gates.h"
 
 namespace cutover::cli {
 namespace {
@@ -26,6 +28,7 @@ struct DrillArgs {
   std::string token;
   std::string token_file;
   std::string out;
+  std::string ledger;  // the phase ledger: the drill's route rollback is recorded
   bool json = false;
 };
 
@@ -63,10 +66,47 @@ int drill_main(DrillArgs args) {
     args.options.scratch_dir = templ;
     made_scratch = true;
   }
+  // With --ledger, the ledger is locked for the drill and its route rollback
+  // recorded: traffic went to the rollback target, so a group at canary or
+  // later goes back to verify and needs a canary observed after it.
+  std::unique_ptr<evidence::LedgerWriter> ledger;
+  if (!args.ledger.empty()) {
+    if (auto existing = evidence::read_existing_ledger(fs, args.ledger); !existing) {
+      return report_error("drill", existing.error().with_context("--ledger"));
+    }
+    auto writer = evidence::LedgerWriter::open(fs, args.ledger);
+    if (!writer) return report_error("drill", writer.error().with_context("--ledger"));
+    ledger = std::move(*writer);
+  }
   auto report = evidence::run_drill(args.options, **control, fs, base::system_clock());
   if (made_scratch && !args.options.keep_restored) ::rmdir(args.options.scratch_dir.c_str());
   if (!report) return report_error("drill", report.error());
 
+  bool rolled_back = std::any_of(report->steps.begin(), report->steps.end(),
+                                 [](const evidence::DrillStep& s) { return s.name == "route_rollback"; });
+  if (ledger && rolled_back) {
+    bool restored = std::any_of(report->steps.begin(), report->steps.end(), [](const evidence::DrillStep& s) {
+      return s.name == "route_restore" && s.ok;
+    });
+    auto details = evidence::JsonValue::object()
+                       .set("source", "drill")
+                       .set("server", report->server)
+                       .set("rollback_target", report->rollback_target)
+                       .set("started_at", report->started_at)
+                       .set("finished_at", report->finished_at)
+                       .set("release_train", report->release_train)
+                       .set("restored", restored);
+    auto recorded = evidence::record_route_rollback(*ledger, report->group, std::move(details), base::system_clock());
+    if (!recorded) {
+      report_error("drill", recorded.error().with_context("the drill rolled the group's route back, but ledger " +
+                                                          args.ledger + " could not record it"));
+      return k_exit_io;
+    }
+    if (*recorded) {
+      std::cerr << "cutover drill: ledger " << args.ledger << " record " << (*recorded)->seq << ": route rollback of "
+                << (*recorded)->group << ", now in phase " << (*recorded)->phase << "\n";
+    }
+  }
   std::string json = report->to_json().canonical() + "\n";
   if (!args.out.empty()) {
     if (auto st = base::write_file_atomic(fs, args.out, json); !st) {
@@ -96,6 +136,9 @@ void add_drill_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--token-file", args->token_file, "a file holding the operator token (keeps it out of `ps`)");
   cmd->add_option("--group", args->options.group, "the route group to drill, e.g. billing_l402")->required();
   cmd->add_option("--out", args->out, "write the drill report (JSON) here");
+  cmd->add_option("--ledger", args->ledger,
+                  "the phase ledger: record the drill's route rollback (a group at canary or later goes back to "
+                  "verify)");
   cmd->add_option("--release-train", args->options.release_train, "the release train (default: the manifest's run id)");
   cmd->add_option("--path", args->options.path, "the path to evaluate (default: the group's first route prefix)");
   cmd->add_option("--scratch", args->options.scratch_dir,

@@ -34,7 +34,7 @@ struct SignArgs {
 struct VerifyArgs {
   std::string dir;
   std::vector<std::string> trust;
-  size_t threshold = 1;
+  std::string threshold = "1";
   bool check_backups = false;
   bool json = false;
 };
@@ -108,18 +108,11 @@ int verify_main(const VerifyArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   auto trusted = evidence::load_trusted_keys(fs, args.trust);
   if (!trusted) return report_error("evidence verify", trusted.error());
-  if (args.threshold == 0) {
-    return report_error("evidence verify", Error(ErrorCode::invalid_argument, "--threshold must be at least 1"));
-  }
-  if (args.threshold > trusted->size()) {
-    return report_error("evidence verify",
-                        Error(ErrorCode::invalid_argument,
-                              "--threshold " + std::to_string(args.threshold) + " can never be met with " +
-                                  std::to_string(trusted->size()) + " distinct trusted key(s); pin more with --trust"));
-  }
+  auto threshold = evidence::parse_threshold(args.threshold, trusted->size());
+  if (!threshold) return report_error("evidence verify", threshold.error());
   evidence::VerifyBundleOptions options;
   options.trusted = std::move(*trusted);
-  options.threshold = args.threshold;
+  options.threshold = *threshold;
   options.check_backups = args.check_backups;
   evidence::BundleCheck check = evidence::verify_bundle(fs, args.dir, options);
   if (args.json) {
@@ -158,6 +151,9 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   collect->add_option("--canary-samples", c->options.canary_samples_path,
                       "the canary samples file (docs/formats/canary-samples.md)");
   collect->add_option("--release-train", c->options.release_train, "the release train (default: the manifest's run id)");
+  collect->add_option("--ledger", c->options.ledger_path,
+                      "the phase ledger: its head (records, last SHA-256) is recorded, and the gates refuse the "
+                      "bundle for a ledger that no longer holds it");
   collect->add_option("--spec", c->spec_files, "a store spec file for a kind that is not built in; repeatable");
   collect->add_flag("--json", c->json, "print the result as JSON");
   collect->callback([c, &exit_code] { exit_code = collect_main(*c); });

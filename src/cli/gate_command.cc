@@ -1,15 +1,22 @@
-// cutover gate status|advance|destructive: the phase ledger (SPEC §7,
-// docs/formats/ledger.md).
-//   status --ledger FILE              each group's phase and what the next
-//                                     gate needs; exit 1 when the chain is broken
-//   advance GROUP PHASE --ledger FILE [--manifest M] [--verify-report R]
+// cutover gate status|advance|verify|destructive: the phase ledger (SPEC §7,
+// docs/formats/ledger.md). Every command needs an existing ledger (exit 2
+// otherwise), except the first expand with --new-ledger, which starts one.
+//   status --ledger FILE              each group's phase, what the next gate
+//                                     needs, and the head (COUNT:SHA256) to pin;
+//                                     exit 1 when the chain is broken
+//   advance GROUP PHASE --ledger FILE [--new-ledger] [--routes CONFIG]
+//           [--manifest M] [--verify-report R]
 //           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
 //                                     records the step when its gate holds;
 //                                     exit 1 naming every missing piece otherwise
-//   destructive --ledger FILE [--group G]
+//   verify --ledger FILE --head COUNT:SHA256
+//                                     exit 0 when the chain is intact and still
+//                                     holds the pinned head, 1 when it was
+//                                     truncated or rewritten
+//   destructive --ledger FILE [--group G | --routes CONFIG]
 //                                     rule 5: exit 0 when destructive changes are
-//                                     allowed (the group, or every group, is at
-//                                     contract), 1 otherwise
+//                                     allowed (the group, or every group of the
+//                                     route config, is at contract), 1 otherwise
 #include <iostream>
 #include <sstream>
 
@@ -29,12 +36,15 @@ struct AdvanceArgs {
   std::string group;
   std::string phase;
   std::string ledger;
+  std::string routes;
   std::string manifest;
   std::string verify_report;
   std::string evidence_dir;
   std::vector<std::string> trust;
-  size_t threshold = 1;
+  std::string threshold;  // checked against the keys only when given
+  bool threshold_given = false;
   std::string note;
+  bool new_ledger = false;
   std::string stages = "5,25,50,100";
   int64_t hold_seconds = 600;
   int64_t max_gap_seconds = 120;
@@ -44,14 +54,21 @@ struct AdvanceArgs {
   bool json = false;
 };
 
+struct VerifyLedgerArgs {
+  std::string ledger;
+  std::string head;
+  bool json = false;
+};
+
 struct DestructiveArgs {
   std::string ledger;
   std::string group;
+  std::string routes;
   bool json = false;
 };
 
 int status_main(const StatusArgs& args) {
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
@@ -69,13 +86,12 @@ int status_main(const StatusArgs& args) {
     std::cout << evidence::ledger_status_json(*ledger, *groups).canonical() << "\n";
     return k_exit_ok;
   }
-  if (!ledger->exists) {
-    std::cout << "ledger " << args.ledger << " does not exist yet: no group has entered a phase "
-              << "(the first `cutover gate advance GROUP expand` creates it)\n";
-    return k_exit_ok;
-  }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
             << ledger->head_sha256 << ")\n";
+  // The chain cannot show lines cut from the end: the operator pins the head elsewhere.
+  std::cout << "head: " << evidence::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
+            << "--ledger " << args.ledger << " --head " << evidence::head_of(*ledger).text()
+            << "` proves the ledger still holds it)\n";
   for (const auto& g : *groups) {
     auto next = g.next();
     std::cout << g.group << ": " << evidence::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
@@ -110,11 +126,12 @@ int advance_main(const AdvanceArgs& args) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("gate advance", st.error());
   }
   evidence::GateInputs inputs;
+  inputs.routes_path = args.routes;
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;
-  inputs.threshold = args.threshold;
   inputs.note = args.note;
+  inputs.new_ledger = args.new_ledger;
   auto stages = parse_stages(args.stages);
   if (!stages) return report_error("gate advance", stages.error());
   inputs.canary.stages = *stages;
@@ -125,6 +142,13 @@ int advance_main(const AdvanceArgs& args) {
   auto trusted = evidence::load_trusted_keys(fs, args.trust);
   if (!trusted) return report_error("gate advance", trusted.error());
   inputs.trusted = std::move(*trusted);
+  // Without --trust (expand, migrate, verify) there is nothing to count; a
+  // given --threshold must still be a whole number from 1 to the keys.
+  if (args.threshold_given) {
+    auto threshold = evidence::parse_threshold(args.threshold, inputs.trusted.size());
+    if (!threshold) return report_error("gate advance", threshold.error());
+    inputs.threshold = *threshold;
+  }
 
   auto result = evidence::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
   if (!result) return report_error("gate advance", result.error());
@@ -159,11 +183,46 @@ int advance_main(const AdvanceArgs& args) {
   return d.allowed() ? k_exit_ok : k_exit_failed;
 }
 
+// gate verify: the chain is intact and still holds the pinned head (a ledger
+// cut after any record is a valid shorter chain; only the head shows it).
+int verify_ledger_main(const VerifyLedgerArgs& args) {
+  auto head = evidence::parse_ledger_head(args.head);
+  if (!head) return report_error("gate verify", head.error().with_context("--head"));
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  if (!ledger) return report_error("gate verify", ledger.error());
+  auto groups = evidence::group_states(*ledger);
+  Status held = groups ? evidence::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
+  if (args.json) {
+    std::cout << evidence::JsonValue::object()
+                     .set("schema", "cutover.ledger_verify.v1")
+                     .set("ledger", args.ledger)
+                     .set("pinned_head", head->text())
+                     .set("head", evidence::head_of(*ledger).text())
+                     .set("ok", bool(held))
+                     .set("error", held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
+                     .canonical()
+              << "\n";
+  }
+  if (!held) return report_error("gate verify", held.error());
+  if (!args.json) {
+    std::cout << "gate verify: ok: ledger " << args.ledger << " holds the pinned head " << head->text() << " (now "
+              << evidence::head_of(*ledger).text() << ")\n";
+  }
+  return k_exit_ok;
+}
+
 int destructive_main(const DestructiveArgs& args) {
-  auto ledger = evidence::read_ledger(base::real_file_system(), args.ledger);
+  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
-  Status allowed = args.group.empty() ? evidence::destructive_changes_allowed_everywhere(*ledger)
-                                      : evidence::destructive_changes_allowed(*ledger, args.group);
+  Status allowed;
+  if (args.group.empty()) {
+    // "Every group" is every group of the route configuration, not only those with a record.
+    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    if (!configured) return report_error("gate destructive", configured.error());
+    allowed = evidence::destructive_changes_allowed_everywhere(*ledger, *configured);
+  } else {
+    allowed = evidence::destructive_changes_allowed(*ledger, args.group);
+  }
   if (!allowed && allowed.error().code() != ErrorCode::conflict) return report_error("gate destructive", allowed.error());
   if (args.json) {
     std::cout << evidence::JsonValue::object()
@@ -175,7 +234,8 @@ int destructive_main(const DestructiveArgs& args) {
               << "\n";
   } else if (allowed) {
     std::cout << "gate destructive: allowed: "
-              << (args.group.empty() ? "every group in the ledger has reached contract" : args.group + " has reached contract")
+              << (args.group.empty() ? "every group of the route config has reached contract"
+                                     : args.group + " has reached contract")
               << "\n";
   } else {
     std::cout << "gate destructive: REFUSED: " << allowed.error().message() << "\n";
@@ -199,12 +259,18 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   auto* adv = gate->add_subcommand("advance", "Move GROUP to PHASE if its gate's evidence holds, and record it");
   adv->add_option("GROUP", a->group, "the route group, e.g. billing_l402")->required();
   adv->add_option("PHASE", a->phase, "expand, migrate, verify, canary, cutover or contract (the next one)")->required();
-  adv->add_option("--ledger", a->ledger, "the ledger file; created by the first advance")->required();
+  adv->add_option("--ledger", a->ledger, "the ledger file; it must exist unless --new-ledger")->required();
+  adv->add_flag("--new-ledger", a->new_ledger,
+                "start a new ledger at --ledger with this first expand (refused when the file exists)");
+  adv->add_option("--routes", a->routes,
+                  "expand: the route config the service runs with; recorded, so rule 5 knows every group");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
   adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
   adv->add_option("--trust", a->trust, "a trusted public key; repeatable");
-  adv->add_option("--threshold", a->threshold, "distinct trusted keys that must have signed the bundle")->capture_default_str();
+  auto* threshold = adv->add_option("--threshold", a->threshold,
+                                    "distinct trusted keys that must have signed the bundle: 1 to the number of "
+                                    "--trust keys (default 1)");
   adv->add_option("--note", a->note, "a note recorded with the step (who, why, ticket)");
   adv->add_option("--canary-stages", a->stages, "contract: rollout percentages, in order")->capture_default_str();
   adv->add_option("--canary-hold", a->hold_seconds, "contract: seconds each stage must be held")->capture_default_str();
@@ -216,12 +282,25 @@ void add_gate_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   adv->add_option("--spec", a->spec_files, "a store spec file for a kind that is not built in; repeatable");
   adv->add_flag("--json", a->json, "print the decision as JSON");
-  adv->callback([a, &exit_code] { exit_code = advance_main(*a); });
+  adv->callback([a, threshold, &exit_code] {
+    a->threshold_given = threshold->count() > 0;
+    exit_code = advance_main(*a);
+  });
+
+  auto v = std::make_shared<VerifyLedgerArgs>();
+  auto* ver = gate->add_subcommand("verify", "Check the ledger's chain and that it still holds a pinned head");
+  ver->add_option("--ledger", v->ledger, "the ledger file")->required();
+  ver->add_option("--head", v->head, "COUNT:SHA256 as `gate status` printed it (head:), kept elsewhere")->required();
+  ver->add_flag("--json", v->json, "print the answer as JSON");
+  ver->callback([v, &exit_code] { exit_code = verify_ledger_main(*v); });
 
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
   des->add_option("--ledger", d->ledger, "the ledger file")->required();
   des->add_option("--group", d->group, "the route group whose stores change (default: every group must be at contract)");
+  des->add_option("--routes", d->routes,
+                  "without --group: the route config whose groups must all be at contract (default: the one "
+                  "recorded at expand)");
   des->add_flag("--json", d->json, "print the answer as JSON");
   des->callback([d, &exit_code] { exit_code = destructive_main(*d); });
 }

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/evidence/gates.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/store/store_spec.h"
 
@@ -19,6 +20,7 @@ struct RollbackArgs {
   std::string manifest;
   std::vector<std::string> spec_files;
   bool force = false;
+  std::string ledger;  // the phase ledger: the manifest must be the one it recorded; the rollback is recorded
   bool json = false;
 };
 
@@ -30,8 +32,37 @@ int rollback_main(const RollbackArgs& args) {
   for (const auto& file : args.spec_files) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("rollback", st.error());
   }
+  // With --ledger: the manifest must be the one a migrate step recorded, and
+  // the ledger stays locked until the rollback is recorded in it (the groups
+  // of that migration go back to expand: their evidence is stale).
+  std::unique_ptr<evidence::LedgerWriter> ledger;
+  if (!args.ledger.empty()) {
+    if (auto existing = evidence::read_existing_ledger(fs, args.ledger); !existing) {
+      return report_error("rollback", existing.error().with_context("--ledger"));
+    }
+    auto writer = evidence::LedgerWriter::open(fs, args.ledger);
+    if (!writer) return report_error("rollback", writer.error().with_context("--ledger"));
+    if (auto st = evidence::check_manifest_recorded(fs, (*writer)->ledger(), args.manifest); !st) {
+      return report_error("rollback", st.error().with_context("refusing to roll back"));
+    }
+    ledger = std::move(*writer);
+  }
   auto report = rollback::run_rollback({args.manifest, args.force}, fs, base::system_clock());
   if (!report) return report_error("rollback", report.error());
+  if (ledger && report->ok()) {
+    auto recorded = evidence::record_store_rollback(*ledger, args.manifest, report->manifest_sha256, "",
+                                                    base::system_clock());
+    if (!recorded) {
+      report_error("rollback", recorded.error().with_context("the stores were rolled back, but ledger " + args.ledger +
+                                                             " could not record it; the groups of this migration "
+                                                             "must not advance on their old evidence"));
+      return k_exit_io;
+    }
+    for (const auto& r : *recorded) {
+      std::cerr << "cutover rollback: ledger " << args.ledger << " record " << r.seq << ": " << r.group
+                << " back to expand (store rollback)\n";
+    }
+  }
   if (args.json) {
     std::cout << rollback::to_json(*report) << "\n";
   } else {
@@ -53,6 +84,9 @@ void add_rollback_command(CLI::App& app, int& exit_code) {
                 "roll back stores written since the migration too, after saving their current bytes in "
                 "WORK/backups/<run>/");
   cmd->add_option("--spec", args->spec_files, "a store spec file (accepted for symmetry with verify); repeatable");
+  cmd->add_option("--ledger", args->ledger,
+                  "the phase ledger: refuse unless a migrate step recorded this manifest's SHA-256; record the "
+                  "rollback (the migration's groups go back to expand)");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/rollback-report.md) instead of lines");
   cmd->callback([args, &exit_code] { exit_code = rollback_main(*args); });
 }

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/evidence/gates.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::cli {
@@ -20,6 +21,7 @@ struct VerifyArgs {
   std::string environment;
   std::string previous;
   std::vector<std::string> spec_files;
+  std::string ledger;  // the phase ledger: the manifest must be the one it recorded
   bool json = false;
 };
 
@@ -30,6 +32,14 @@ int verify_main(const VerifyArgs& args) {
     if (auto st = specs.load_file(fs, file); !st) {
       report_error("verify", st.error());
       return k_exit_usage;
+    }
+  }
+  if (!args.ledger.empty()) {
+    auto ledger = evidence::read_existing_ledger(fs, args.ledger);
+    if (!ledger) return report_error("verify", ledger.error().with_context("--ledger"));
+    if (auto st = evidence::check_manifest_recorded(fs, *ledger, args.manifest); !st) {
+      report_error("verify", st.error());
+      return st.error().code() == ErrorCode::conflict ? k_exit_failed : k_exit_usage;
     }
   }
   verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous};
@@ -60,6 +70,8 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--previous", args->previous,
                   "the manifest that max_change bounds compare with (default: the baseline's previous_manifest)");
   cmd->add_option("--spec", args->spec_files, "a store spec file for a store kind that is not built in; repeatable");
+  cmd->add_option("--ledger", args->ledger,
+                  "the phase ledger: refuse (exit 1) unless a migrate step recorded this manifest's SHA-256");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/verify-report.md) instead of lines");
   cmd->callback([args, &exit_code] { exit_code = verify_main(*args); });
 }

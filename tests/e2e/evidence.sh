@@ -94,13 +94,16 @@ flip() {
 
 # samples GROUP [HOLD_SECONDS]: a canary samples file on stdout, every stage
 # held HOLD seconds (default 600) with readings each minute at the edge of
-# the reference thresholds (5xx 0.9%, p95 20% above the baseline).
+# the reference thresholds (5xx 0.9%, p95 20% above the baseline). The window
+# starts a second from now: the gates take only readings observed after the
+# group's canary record.
 samples() {
     jq -n --arg g "$1" --argjson hold "${2:-600}" '
-      {schema: "cutover.canary_samples.v1", group: $g,
+      ((now | floor) + 1) as $t0
+      | {schema: "cutover.canary_samples.v1", group: $g,
        samples: [ [5, 25, 50, 100] | to_entries[] | .key as $i | .value as $stage
                   | range(0; $hold + 1; 60) as $s
-                  | {stage: $stage, time: ((1700000000 + $i * ($hold + 60) + $s) | todate),
+                  | {stage: $stage, time: (($t0 + $i * ($hold + 60) + $s) | todate),
                      requests: 1000, errors_5xx: 9, p95_ms: 120, baseline_p95_ms: 100} ]}'
 }
 
@@ -376,9 +379,9 @@ test_collect_takes_given_reports_and_refuses_bad_inputs() {
 test_ledger_chain_and_a_reordered_line() {
     local L="$TEST_TMP/ledger.jsonl"
     cutover gate status --ledger "$L"
-    assert_eq 0 "$RC" "status of a ledger not yet made"
-    assert_contains "$OUT" "does not exist yet"
-    must gate advance billing_l402 expand --ledger "$L" --note "readers ship both shapes"
+    assert_eq 2 "$RC" "status of a ledger not yet made"
+    assert_contains "$ERR" "does not exist"
+    must gate advance billing_l402 expand --ledger "$L" --note "readers ship both shapes" --new-ledger
     must gate advance Chat-Pilot expand --ledger "$L"
     must gate advance auth_entry expand --ledger "$L"
     assert_eq 3 "$(wc -l <"$L")" "three records"
@@ -415,7 +418,7 @@ test_ledger_chain_and_a_reordered_line() {
 
 test_the_ledger_lock_refuses_a_second_writer() {
     local L="$TEST_TMP/ledger.jsonl"
-    must gate advance billing_l402 expand --ledger "$L"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
     remember_file "$L"
     (
         flock -n 9 || exit 99
@@ -432,10 +435,12 @@ test_each_gate_refuses_and_names_the_missing_evidence() {
     keys alice bob
     local L="$TEST_TMP/ledger.jsonl" K="$TEST_TMP/keys"
     cutover gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
-    assert_eq 1 "$RC" "migrate before expand"
-    assert_contains "$OUT" "missing: the phase order: group billing_l402 has no record yet; the next phase is expand"
+    assert_eq 2 "$RC" "migrate into a ledger that does not exist"
     assert_no_path "$L"
-    must gate advance billing_l402 expand --ledger "$L"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    cutover gate advance auth_entry migrate --ledger "$L" --manifest "$MANIFEST"
+    assert_eq 1 "$RC" "migrate before expand"
+    assert_contains "$OUT" "missing: the phase order: group auth_entry has no record yet; the next phase is expand"
     cutover gate advance billing_l402 expand --ledger "$L"
     assert_eq 1 "$RC" "expand twice"
     assert_contains "$OUT" "is in phase expand; the next phase is migrate"
@@ -573,7 +578,7 @@ test_full_walk_of_one_group_from_expand_to_contract() {
     start_server
     local L="$TEST_TMP/ledger.jsonl" K="$TEST_TMP/keys"
     local trust=(--trust "$K/alice.pub" "$K/bob.pub" "$K/carol.pub" --threshold 2)
-    must gate advance billing_l402 expand --ledger "$L"
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must gate advance billing_l402 verify --ledger "$L"
     bundle "$TEST_TMP/canary" --release-train 2026.11-r1
@@ -615,7 +620,7 @@ test_full_walk_of_one_group_from_expand_to_contract() {
     must gate destructive --ledger "$L" --group billing_l402
     assert_contains "$OUT" "allowed"
     must gate advance chat_pilot expand --ledger "$L"
-    cutover gate destructive --ledger "$L"
+    cutover gate destructive --ledger "$L" --routes "$TEST_TMP/routes.json"
     assert_eq 1 "$RC" "another group is still open"
     assert_contains "$OUT" "chat_pilot (expand)"
     assert_eq null "$(override_of billing_l402)" "the drills left no override behind"

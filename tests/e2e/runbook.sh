@@ -171,12 +171,15 @@ expect_marks() { grep -cE '#[[:space:]]*expect:[[:space:]]*exit[[:space:]]*[0-9]
 
 # samples GROUP: a healthy canary window (docs/formats/canary-samples.md):
 # every stage held 600 s, a reading a minute, at the edge of the thresholds.
+# The gates take only readings observed after the group's canary record, and
+# this file is made before the runbook runs: the window starts an hour ahead.
 samples() {
     jq -n --arg g "$1" '
-      {schema: "cutover.canary_samples.v1", group: $g,
+      ((now | floor) + 3600) as $t0
+      | {schema: "cutover.canary_samples.v1", group: $g,
        samples: [ [5, 25, 50, 100] | to_entries[] | .key as $i | .value as $stage
                   | range(0; 601; 60) as $s
-                  | {stage: $stage, time: ((1700000000 + $i * 660 + $s) | todate),
+                  | {stage: $stage, time: (($t0 + $i * 660 + $s) | todate),
                      requests: 1000, errors_5xx: 9, p95_ms: 120, baseline_p95_ms: 100} ]}'
 }
 
@@ -304,9 +307,16 @@ test_the_runbook_runs_verbatim_to_the_end() {
     local c="$SRV/cutover" status
     status="$("$BIN" gate status --ledger "$c/ledger.jsonl" --json)"
     assert_eq 0 "$?" "gate status of the runbook's ledger"
-    assert_eq "true 6 $GROUP:contract" \
+    # Seven steps (expand, migrate, verify, the drill's route rollback at
+    # verify, canary, cutover, contract), then the Rollback section's store
+    # rollback, which sends the group back to expand.
+    assert_eq "true 8 $GROUP:expand" \
         "$(jq -r '"\(.chain_ok) \(.records) \([.groups[] | "\(.group):\(.phase)"] | join(" "))"' <<<"$status")" \
         "the ledger: chain, records, phases"
+    assert_eq "route_rollback:verify store_rollback:expand" \
+        "$(jq -r 'select(.evidence.event != null) | "\(.evidence.event):\(.phase)"' "$c/ledger.jsonl" | paste -sd' ')" \
+        "the rollbacks the ledger recorded"
+    assert_eq "contract" "$(sed -n 7p "$c/ledger.jsonl" | jq -r .phase)" "the group reached contract before the rollback"
     assert_eq "true" "$(jq -r .ok "$c/evidence/$GROUP/drill.json")" "the drill report"
     local key
     for key in owner-alice owner-bob; do

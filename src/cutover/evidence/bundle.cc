@@ -248,6 +248,21 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
       out.contents.manifest_source_path = mr.string("source_path");
       out.contents.run_id = mr.string("run_id");
     }
+    if (const json::Node* ledger = p.get("ledger"); ledger != nullptr && !ledger->is_null()) {
+      FieldReader lr(*ledger, "statement.predicate.ledger", problems);
+      std::string path = lr.string("path");
+      uint64_t records = lr.u64("records");
+      std::string head_sha = lr.string("head_sha256");
+      if (lr.ok()) {
+        auto head = parse_ledger_head(std::to_string(records) + ":" + head_sha);
+        if (head) {
+          out.contents.ledger_path = path;
+          out.contents.ledger_head = *head;
+        } else {
+          lr.problem("head_sha256", head.error().message());
+        }
+      }
+    }
     if (const json::Node* backups = p.array("backups")) {
       for (size_t i = 0; i < backups->size(); ++i) {
         out.contents.backups.push_back(
@@ -436,6 +451,11 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
     TRY_ASSIGN(canary, parse_canary_samples(*canary_text, options.canary_samples_path));
   }
 
+  std::optional<Ledger> ledger;
+  if (!options.ledger_path.empty()) {
+    TRY_ASSIGN(ledger, read_existing_ledger(fs, options.ledger_path));
+  }
+
   // What the bundle will record as failing.
   if (!report.ok || report.finding_count != 0) {
     result.problems.push_back("verification failed with " + std::to_string(report.finding_count) + " finding(s)");
@@ -514,6 +534,11 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
                                                .set("source_path", options.harness_summary_path)
                                                .set("overall_status", *harness_status)
                                          : JsonValue::null())
+          .set("ledger", ledger ? JsonValue::object()
+                                      .set("path", base::absolute_path(options.ledger_path))
+                                      .set_u64("records", ledger->records.size())
+                                      .set("head_sha256", ledger->head_sha256)
+                                : JsonValue::null())
           .set("canary_samples", canary ? JsonValue::object()
                                               .set("file", k_canary_samples_file)
                                               .set("source_path", options.canary_samples_path)

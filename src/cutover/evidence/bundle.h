@@ -34,6 +34,7 @@
 #include "cutover/evidence/drill.h"
 #include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
+#include "cutover/evidence/ledger.h"
 #include "cutover/hash/ed25519.h"
 #include "cutover/store/store_spec.h"
 
@@ -76,6 +77,7 @@ struct CollectOptions {
   std::string harness_summary_path;  // optional
   std::string canary_samples_path;   // optional
   std::string release_train;         // "" = the manifest's run id
+  std::string ledger_path;           // optional: the phase ledger, whose head the statement records
 };
 
 struct CollectResult {
@@ -138,6 +140,10 @@ struct BundleContents {
   std::optional<CanarySamples> canary;
   std::optional<std::string> harness_status;
   std::vector<std::string> files;
+  // The phase ledger's head when collected (collect --ledger): the gates
+  // refuse the bundle for a ledger that no longer holds it.
+  std::optional<std::string> ledger_path;  // absolute
+  std::optional<LedgerHead> ledger_head;
 };
 
 struct BundleCheck {

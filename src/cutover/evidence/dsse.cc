@@ -66,6 +66,12 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
           sig.sig = std::move(*raw);
         }
       }
+      for (size_t j = 0; j < env.signatures.size(); ++j) {
+        if (!sig.keyid.empty() && env.signatures[j].keyid == sig.keyid) {
+          s.problem("keyid", sig.keyid + " signed already in signatures[" + std::to_string(j) +
+                                 "]: an envelope carries each key's signature once (refused, never counted twice)");
+        }
+      }
       env.signatures.push_back(std::move(sig));
     }
   }

@@ -45,7 +45,8 @@ std::string to_json(const Envelope& envelope);
 
 // Reads an envelope. Errors: invalid_argument naming `source` and every
 // problem (not JSON, a missing or mistyped field, bad base64, a keyid that is
-// not 64 lower-case hex characters, a signature that is not 64 bytes).
+// not 64 lower-case hex characters, a signature that is not 64 bytes, the
+// same keyid in two signatures).
 Result<Envelope> parse_envelope(std::string_view text, const std::string& source);
 
 // A signature of the envelope's payload by `key`.

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/manifest/manifest.h"
+#include "cutover/routing/config.h"
+#include "cutover/verify/file_hash.h"
 #include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
 
@@ -16,10 +19,61 @@ std::optional<Phase> next_phase(Phase p) {
   return static_cast<Phase>(static_cast<int>(p) + 1);
 }
 
+// Evidence is fresh only while the stores it names are still what it says:
+// each store is hashed again now and must equal its after_sha256 (a store
+// rolled back, or written since, makes the evidence stale).
+void check_stores_fresh(base::FileSystem& fs, const manifest::Manifest& m, const std::string& source, GateDecision& d) {
+  uint64_t rehashed = 0;
+  for (const auto& rec : m.stores) {
+    auto digest = verify::hash_file(fs, rec.path);
+    if (!digest) {
+      d.missing.push_back("fresh evidence: store [" + rec.store + "] " + rec.path + " named in " + source +
+                          " cannot be hashed now (" + digest.error().message() + ")");
+      continue;
+    }
+    ++rehashed;
+    if (digest->sha256 != rec.after_sha256) {
+      d.missing.push_back("fresh evidence: store [" + rec.store + "] " + rec.path + " hashes to " + digest->sha256 +
+                          " now, not after_sha256 " + rec.after_sha256 + " of " + source +
+                          " (it was written or rolled back since): migrate and verify again, and collect new evidence");
+    }
+  }
+  d.evidence.set_u64("stores_rehashed", rehashed);
+}
+
+// The manifest at `path`, which must still hash to `sha256`, for
+// check_stores_fresh. Adds a missing piece and returns nullopt otherwise.
+std::optional<manifest::Manifest> manifest_as_recorded(base::FileSystem& fs, const std::string& path,
+                                                       const std::string& sha256, GateDecision& d) {
+  auto bytes = fs.read_file(path);
+  if (!bytes) {
+    d.missing.push_back("the manifest " + path + " cannot be read: " + bytes.error().message());
+    return std::nullopt;
+  }
+  if (hash::sha256_hex(bytes->view()) != sha256) {
+    d.missing.push_back("the manifest " + path + " has changed since it was recorded (SHA-256 now " +
+                        hash::sha256_hex(bytes->view()) + ", recorded " + sha256 + ")");
+    return std::nullopt;
+  }
+  auto parsed = manifest::parse_manifest(bytes->view(), path);
+  if (!parsed) {
+    d.missing.push_back("a usable manifest: " + parsed.error().message());
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+// True when RFC 3339 time `a` is strictly after `b` (both parse).
+bool later(const std::string& a, const std::string& b) {
+  auto ta = parse_rfc3339(a);
+  auto tb = parse_rfc3339(b);
+  return ta && tb && *ta > *tb;
+}
+
 // The signed bundle of canary, cutover and contract: verified, for the
 // recorded manifest, backups still retained. Fills `evidence`; returns the
 // contents when the bundle verified.
-std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const GroupState& state,
+std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Ledger& ledger, const GroupState& state,
                                                   const GateInputs& inputs, GateDecision& d) {
   bool usable = true;
   if (inputs.evidence_dir.empty()) {
@@ -42,6 +96,17 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Gr
                         ", but the group's migrate step recorded manifest " + state.manifest_sha256 + " (" +
                         state.manifest_path + ")");
   }
+  // A bundle that pinned the ledger's head: this ledger must still hold it
+  // (a ledger cut back to before a rollback record must not pass).
+  if (check.contents.ledger_head) {
+    if (*check.contents.ledger_path != base::absolute_path(ledger.path)) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " was collected for ledger " +
+                          *check.contents.ledger_path + ", not " + base::absolute_path(ledger.path));
+    } else if (auto held = check_ledger_head(ledger, *check.contents.ledger_head); !held) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " pinned the ledger's head " +
+                          check.contents.ledger_head->text() + ": " + held.error().message());
+    }
+  }
   JsonValue signers = JsonValue::array();
   for (const auto& k : check.trusted_signers) signers.push(JsonValue::string(k));
   d.evidence.set("bundle", base::absolute_path(inputs.evidence_dir))
@@ -51,6 +116,19 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Gr
       .set("signers", std::move(signers))
       .set_u64("threshold", inputs.threshold)
       .set_u64("backups_rechecked", check.contents.backups.size());
+  // Evidence from before the group's last rollback is stale.
+  if (!state.rolled_back_at.empty() && !check.contents.collected_at.empty() &&
+      !later(check.contents.collected_at, state.rolled_back_at)) {
+    d.missing.push_back("evidence collected after the group's rollback: bundle " + inputs.evidence_dir +
+                        " was collected at " + check.contents.collected_at + ", the rollback was recorded at " +
+                        state.rolled_back_at + "; collect and sign a new bundle");
+  }
+  if (check.ok()) {
+    std::string path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+    if (auto m = manifest_as_recorded(fs, path, check.contents.manifest_sha256, d)) {
+      check_stores_fresh(fs, *m, "bundle " + inputs.evidence_dir, d);
+    }
+  }
   if (!check.ok()) return std::nullopt;
   return check.contents;
 }
@@ -59,6 +137,22 @@ Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path
   auto bytes = fs.read_file(path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
   return std::string(bytes->view());
+}
+
+// expand: no evidence is needed; a route config given is recorded (so that
+// rule 5 knows every group later) and must name the group.
+void gate_expand(base::FileSystem& fs, const std::string& group, const GateInputs& inputs, GateDecision& d) {
+  if (inputs.routes_path.empty()) return;
+  auto configured = read_configured_groups(fs, inputs.routes_path);
+  if (!configured) {
+    d.missing.push_back("a usable route config: " + configured.error().message());
+    return;
+  }
+  if (std::find(configured->groups.begin(), configured->groups.end(), group) == configured->groups.end()) {
+    d.missing.push_back("a group of the route config: " + inputs.routes_path + " has no route group " + group +
+                        " (its groups: " + join_problems(configured->groups, ", ") + ")");
+  }
+  d.evidence.set("routes", configured->to_json());
 }
 
 void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
@@ -81,10 +175,14 @@ void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& 
       .set("manifest_sha256", file->sha256)
       .set("run_id", file->run_id)
       .set_u64("stores", file->manifest.stores.size());
+  check_stores_fresh(fs, file->manifest, "manifest " + path, d);
 }
 
 void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs& inputs,
                  const store::SpecRegistry& specs, base::Clock& clock, GateDecision& d) {
+  if (auto m = manifest_as_recorded(fs, state.manifest_path, state.manifest_sha256, d)) {
+    check_stores_fresh(fs, *m, "the manifest recorded at migrate", d);
+  }
   std::string text;
   std::string source;
   std::string report_path;
@@ -156,6 +254,22 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
     }
     CanaryHealth health = evaluate_canary(*contents.canary, inputs.canary);
     for (const auto& p : health.problems) d.missing.push_back("a healthy canary window: " + p);
+    // The window must be observed after the group's canary step (not before,
+    // and not before a rollback that sent the group back).
+    auto canary_ns = parse_rfc3339(state.canary_at);
+    size_t early = 0;
+    std::string first;
+    for (const auto& s : contents.canary->samples) {
+      if (!canary_ns || s.time_ns < *canary_ns) {
+        if (early++ == 0) first = s.time;
+      }
+    }
+    if (early > 0) {
+      d.missing.push_back("canary samples taken after the group's canary record (" +
+                          (state.canary_at.empty() ? std::string("none") : state.canary_at) + "): " +
+                          std::to_string(early) + " reading(s) are from before it, the first at " + first +
+                          "; export the window observed since the canary step");
+    }
     d.evidence.set("canary", health.to_json()).set("canary_thresholds", inputs.canary.to_json());
   }
   if (!contents.drill) {
@@ -229,6 +343,27 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
     }
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupState& g) { return g.group == r.group; });
     std::optional<Phase> expected = it == groups.end() ? std::optional<Phase>(Phase::expand) : it->next();
+    std::string event = r.evidence.string_at("event");
+    if (it != groups.end() && (event == k_store_rollback_event || event == k_route_rollback_event)) {
+      // A rollback moves the group back (never forward).
+      Phase back = event == k_store_rollback_event ? Phase::expand : std::min(it->phase, Phase::verify);
+      if (*phase != back) {
+        return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": a " +
+                                                     event + " of group " + r.group + " in phase " +
+                                                     std::string(phase_name(it->phase)) + " enters " + r.phase +
+                                                     ", not " + std::string(phase_name(back)));
+      }
+      it->phase = back;
+      it->records.push_back(&r);
+      it->rolled_back_at = r.recorded_at;
+      if (back == Phase::expand) {
+        it->manifest_sha256.clear();
+        it->manifest_path.clear();
+      }
+      it->release_train.clear();
+      it->canary_at.clear();
+      continue;
+    }
     if (expected != *phase) {
       return make_error(ErrorCode::corruption,
                         "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": group " + r.group + " enters " +
@@ -236,7 +371,7 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
                             ", which the gates never allow; the ledger was not written by cutover gate advance");
     }
     if (it == groups.end()) {
-      groups.push_back(GroupState{r.group, *phase, {}, "", "", ""});
+      groups.push_back(GroupState{r.group, *phase, {}, "", "", "", "", ""});
       it = groups.end() - 1;
     }
     it->phase = *phase;
@@ -246,6 +381,7 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
       it->manifest_path = r.evidence.string_at("manifest_path");
     }
     if (*phase == Phase::canary || *phase == Phase::cutover) it->release_train = r.evidence.string_at("release_train");
+    if (*phase == Phase::canary) it->canary_at = r.recorded_at;
   }
   return groups;
 }
@@ -262,7 +398,21 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
                           std::to_string(inputs.trusted.size()) + " distinct trusted key(s); pin more keys with --trust");
   }
   TRY(check_thresholds(inputs.canary));
+  if (inputs.new_ledger && phase != Phase::expand) {
+    return make_error(ErrorCode::invalid_argument, "--new-ledger starts a ledger with a group's first step, expand; "
+                                                   "drop it for " + std::string(phase_name(phase)));
+  }
   TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
+  if (!writer->ledger().exists && !inputs.new_ledger) {
+    return make_error(ErrorCode::not_found,
+                      "ledger " + ledger_path + " does not exist: check the path; to start a new ledger, pass "
+                      "--new-ledger with the first `gate advance GROUP expand`");
+  }
+  if (writer->ledger().exists && inputs.new_ledger) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + ledger_path + " already exists (" +
+                                                       std::to_string(writer->ledger().records.size()) +
+                                                       " record(s)): drop --new-ledger to add to it, or give a new path");
+  }
   TRY_ASSIGN(std::vector<GroupState> states, group_states(writer->ledger()));
 
   AdvanceResult result;
@@ -271,7 +421,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   d.group = group;
   d.to = phase;
   auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
-  GroupState fresh{group, Phase::expand, {}, "", "", ""};
+  GroupState fresh{group, Phase::expand, {}, "", "", "", "", ""};
   const GroupState& state = it == states.end() ? fresh : *it;
   d.from_none = it == states.end();
   d.from = state.phase;
@@ -286,12 +436,12 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   }
 
   switch (phase) {
-    case Phase::expand: break;
+    case Phase::expand: gate_expand(fs, group, inputs, d); break;
     case Phase::migrate: gate_migrate(fs, inputs, d); break;
     case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
     case Phase::canary:
     case Phase::cutover: {
-      auto contents = check_signed_bundle(fs, state, inputs, d);
+      auto contents = check_signed_bundle(fs, writer->ledger(), state, inputs, d);
       if (contents && phase == Phase::cutover && !state.release_train.empty() &&
           contents->release_train != state.release_train) {
         d.missing.push_back("evidence from the canary's release train: the bundle is from '" + contents->release_train +
@@ -300,7 +450,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
       break;
     }
     case Phase::contract: {
-      auto contents = check_signed_bundle(fs, state, inputs, d);
+      auto contents = check_signed_bundle(fs, writer->ledger(), state, inputs, d);
       if (contents) gate_contract(state, *contents, inputs, d);
       break;
     }
@@ -329,19 +479,136 @@ Status destructive_changes_allowed(const Ledger& ledger, std::string_view group_
   return {};
 }
 
-Status destructive_changes_allowed_everywhere(const Ledger& ledger) {
+Status destructive_changes_allowed_everywhere(const Ledger& ledger, const ConfiguredGroups& configured) {
   TRY_ASSIGN(std::vector<GroupState> states, group_states(ledger));
   std::vector<std::string> open;
+  for (const auto& name : configured.groups) {
+    auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == name; });
+    if (it == states.end()) open.push_back(name + " (no record)");
+  }
   for (const auto& g : states) {
     if (g.phase != Phase::contract) open.push_back(g.group + " (" + std::string(phase_name(g.phase)) + ")");
   }
   if (!open.empty()) {
-    return make_error(ErrorCode::conflict, "route groups before contract in ledger " + ledger.path + ": " +
+    return make_error(ErrorCode::conflict, "route groups before contract (every group of " + configured.source +
+                                               ", and every group in ledger " + ledger.path + "): " +
                                                join_problems(open, ", ") +
                                                "; destructive schema or data changes wait until every group has "
                                                "reached contract (rule 5)");
   }
   return {};
+}
+
+JsonValue ConfiguredGroups::to_json() const {
+  JsonValue list = JsonValue::array();
+  for (const auto& g : groups) list.push(JsonValue::string(g));
+  return JsonValue::object().set("path", path).set("sha256", sha256).set("groups", std::move(list));
+}
+
+Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std::string& config_path) {
+  TRY_ASSIGN(base::FileInfo info, fs.stat(config_path));
+  if (!info.exists) {
+    return make_error(ErrorCode::not_found, "route config " + config_path + " does not exist; give the route config "
+                                                                           "the service runs with (--routes)");
+  }
+  auto bytes = fs.read_file(config_path);
+  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read route config " + config_path));
+  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes->view(), config_path));
+  ConfiguredGroups out;
+  out.path = base::absolute_path(config_path);
+  out.sha256 = hash::sha256_hex(bytes->view());
+  out.source = "route config " + config_path + " (sha256 " + out.sha256 + ")";
+  for (const auto& g : config.route_groups) out.groups.push_back(g.domain);
+  if (out.groups.empty()) {
+    return make_error(ErrorCode::invalid_argument, "route config " + config_path + " has no route groups");
+  }
+  return out;
+}
+
+Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger) {
+  for (auto r = ledger.records.rbegin(); r != ledger.records.rend(); ++r) {
+    const JsonValue* routes = r->evidence.find("routes");
+    if (routes == nullptr || !routes->is_object()) continue;
+    ConfiguredGroups out;
+    out.path = routes->string_at("path");
+    out.sha256 = routes->string_at("sha256");
+    const JsonValue* groups = routes->find("groups");
+    if (groups != nullptr && groups->is_array()) {
+      for (const auto& g : groups->items()) {
+        if (g.is_string()) out.groups.push_back(g.as_string());
+      }
+    }
+    if (out.groups.empty()) {
+      return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r->seq) +
+                                                   ": the recorded route config lists no group");
+    }
+    out.source = "the route config recorded in ledger " + ledger.path + " line " + std::to_string(r->seq) + " (" +
+                 out.path + ", sha256 " + out.sha256 + ")";
+    return out;
+  }
+  return make_error(ErrorCode::invalid_argument,
+                    "\"every group\" needs the route configuration, and ledger " + ledger.path +
+                        " records none: pass --routes CONFIG (the route config the service runs with), or record it "
+                        "with `gate advance GROUP expand --routes CONFIG`");
+}
+
+Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& ledger, const std::string& config_path) {
+  if (!config_path.empty()) return read_configured_groups(fs, config_path);
+  return recorded_configured_groups(ledger);
+}
+
+Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const std::string& manifest_path) {
+  auto sha = hash::sha256_file_hex(fs, manifest_path);
+  if (!sha) return tl::unexpected(sha.error().with_context("cannot hash manifest " + manifest_path));
+  std::string abs = base::absolute_path(manifest_path);
+  const LedgerRecord* same_path = nullptr;
+  for (const auto& r : ledger.records) {
+    if (r.phase != phase_name(Phase::migrate)) continue;
+    if (r.evidence.string_at("manifest_sha256") == *sha) return {};
+    if (base::absolute_path(r.evidence.string_at("manifest_path")) == abs) same_path = &r;
+  }
+  if (same_path != nullptr) {
+    return make_error(ErrorCode::conflict,
+                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha + ", but ledger " +
+                          ledger.path + " line " + std::to_string(same_path->seq) + " (group " + same_path->group +
+                          ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
+                          "; the manifest was changed since the migration was recorded: do not use it, restore it "
+                          "from a copy");
+  }
+  return make_error(ErrorCode::conflict,
+                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + *sha +
+                        "): no group's migrate step recorded it; use the manifest the ledger recorded (the migrate "
+                        "record's evidence.manifest_path), or leave out --ledger for a run the ledger never saw");
+}
+
+Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, const std::string& manifest_path,
+                                                        const std::string& manifest_sha256, const std::string& note,
+                                                        base::Clock& clock) {
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(writer.ledger()));
+  std::vector<LedgerRecord> out;
+  for (const auto& g : states) {
+    if (g.manifest_sha256 != manifest_sha256 || g.phase == Phase::expand) continue;
+    JsonValue evidence = JsonValue::object()
+                             .set("event", k_store_rollback_event)
+                             .set("from_phase", phase_name(g.phase))
+                             .set("manifest_path", base::absolute_path(manifest_path))
+                             .set("manifest_sha256", manifest_sha256);
+    TRY_ASSIGN(LedgerRecord r, writer.append(g.group, std::string(phase_name(Phase::expand)), std::move(evidence), note, clock));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group_name,
+                                                          JsonValue details, base::Clock& clock) {
+  TRY_ASSIGN(std::string group, normalize_group(group_name));
+  TRY_ASSIGN(std::vector<GroupState> states, group_states(writer.ledger()));
+  auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
+  if (it == states.end()) return std::optional<LedgerRecord>();
+  Phase back = std::min(it->phase, Phase::verify);
+  details.set("event", k_route_rollback_event).set("from_phase", phase_name(it->phase));
+  TRY_ASSIGN(LedgerRecord r, writer.append(group, std::string(phase_name(back)), std::move(details), "", clock));
+  return std::optional<LedgerRecord>(std::move(r));
 }
 
 JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {
@@ -367,6 +634,7 @@ JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>
       .set("chain_ok", true)
       .set_u64("records", ledger.records.size())
       .set("head_sha256", ledger.head_sha256)
+      .set("head", head_of(ledger).text())
       .set("groups", std::move(list));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cutover/base/error.h"
@@ -39,9 +40,22 @@ struct TrustedKey {
   hash::Ed25519PublicKey key;
 };
 
+// Why `key` must never be trusted, or "" when it may be: a public key of
+// small order (the identity, or any of the 8 points of the curve's torsion
+// subgroup, in any encoding, canonical or not) or a non-canonical encoding
+// (y >= p). With such a key, one signature can verify for many messages
+// (under cofactored verification, any), so it proves nothing about who signed.
+std::string weak_public_key_reason(const hash::Ed25519PublicKey& key);
+
 // Reads public key files. The same key given twice (under any name) is kept
 // once: a threshold counts distinct keys. Errors: not_found, invalid_argument
-// (not an ed25519 PEM public key), io_error; each names the file.
+// (not an ed25519 PEM public key, or a weak key: weak_public_key_reason),
+// io_error; each names the file.
+// Reads --threshold: the number of distinct trusted keys that must have
+// signed, written as decimal digits only (no sign, no fraction, no
+// spaces), from 1 to `trusted_keys`. Errors: invalid_argument saying which.
+Result<size_t> parse_threshold(std::string_view text, size_t trusted_keys);
+
 Result<std::vector<TrustedKey>> load_trusted_keys(base::FileSystem& fs, const std::vector<std::string>& paths);
 
 }  // namespace cutover::evidence

@@ -131,6 +131,67 @@ Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
   return parse_ledger(bytes->view(), path);
 }
 
+LedgerHead head_of(const Ledger& ledger) { return LedgerHead{ledger.records.size(), ledger.head_sha256}; }
+
+Result<LedgerHead> parse_ledger_head(std::string_view text) {
+  size_t colon = text.find(':');
+  std::string_view count = colon == std::string_view::npos ? text : text.substr(0, colon);
+  std::string_view sha = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
+  bool digits = !count.empty() && count.size() <= 18 && count.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits || !hash::is_sha256_hex(sha)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "ledger head '" + std::string(text) +
+                          "' is not COUNT:SHA256 (the record count, a colon, and the last line's SHA-256 in 64 "
+                          "lower-case hex characters, as `cutover gate status` prints it after \"head:\")");
+  }
+  LedgerHead head;
+  head.records = std::stoull(std::string(count));
+  head.sha256 = std::string(sha);
+  if (head.records == 0 && head.sha256 != k_ledger_genesis) {
+    return make_error(ErrorCode::invalid_argument, "ledger head '" + std::string(text) +
+                                                       "': an empty ledger's head is 0:" + std::string(k_ledger_genesis));
+  }
+  return head;
+}
+
+Status check_ledger_head(const Ledger& ledger, const LedgerHead& head) {
+  uint64_t count = ledger.records.size();
+  if (count < head.records) {
+    return make_error(ErrorCode::conflict,
+                      "ledger " + ledger.path + " was truncated: it holds " + std::to_string(count) +
+                          " record(s), but its head was pinned at " + head.text() +
+                          "; records were removed from its end: restore it from a copy that holds the pinned head");
+  }
+  const std::string& at = head.records == 0 ? std::string(k_ledger_genesis) : ledger.records[head.records - 1].line_sha256;
+  if (at != head.sha256) {
+    return make_error(ErrorCode::conflict,
+                      "ledger " + ledger.path + " was rewritten: record " + std::to_string(head.records) + " hashes to " +
+                          at + ", not the pinned head " + head.text() +
+                          "; this is not the ledger that was pinned: restore it from a copy that holds the pinned head");
+  }
+  return {};
+}
+
+Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& path) {
+  auto info = fs.stat(path);
+  if (!info) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + info.error().message() +
+                                                       "): check the path and its permissions");
+  }
+  if (!info->exists) {
+    return make_error(ErrorCode::not_found,
+                      "ledger " + path + " does not exist: check the path (a ledger is never created by reading it; "
+                      "a new one is started by `cutover gate advance GROUP expand --ledger " + path + " --new-ledger`)");
+  }
+  if (!info->is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
+  auto bytes = fs.read_file(path);
+  if (!bytes) {
+    return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + bytes.error().message() +
+                                                       "): check its permissions");
+  }
+  return parse_ledger(bytes->view(), path);
+}
+
 Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, const std::string& path) {
   std::string folder = base::parent_directory(path);
   TRY_ASSIGN(base::FileInfo dir, fs.stat(folder));

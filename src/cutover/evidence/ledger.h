@@ -1,7 +1,13 @@
 // The phase ledger (docs/formats/ledger.md): an append-only file of JSON
 // lines, one record a step, each holding the SHA-256 of the line before it,
-// so that a changed, removed, inserted or reordered line breaks the chain and
-// is reported, never silently accepted.
+// so that a changed, inserted or reordered line, or one removed before the
+// last, breaks the chain and is reported, never silently accepted.
+//
+// What the chain cannot prove: that no line was removed from the END. A
+// ledger cut after any record is a valid, shorter chain. Only a head kept
+// elsewhere catches that: `gate status` prints the head (COUNT:SHA256),
+// `gate verify --head COUNT:SHA256` checks a ledger still holds it, and an
+// evidence bundle collected with --ledger records it (the gates check it).
 //
 // Writing: the ledger is small (a few records a group), so an append is
 // done as write-new-then-rename: under an exclusive lock on LEDGER.lock, the
@@ -55,6 +61,26 @@ struct Ledger {
   std::string head_sha256 = std::string(k_ledger_genesis);  // the last line's SHA-256
 };
 
+// A ledger's head: how many records it holds and the SHA-256 of the last
+// line (k_ledger_genesis for none), written "COUNT:SHA256".
+struct LedgerHead {
+  uint64_t records = 0;
+  std::string sha256 = std::string(k_ledger_genesis);
+  std::string text() const { return std::to_string(records) + ":" + sha256; }
+};
+
+LedgerHead head_of(const Ledger& ledger);
+
+// Reads "COUNT:SHA256" (COUNT decimal digits, SHA256 64 lower-case hex).
+// Errors: invalid_argument saying what is wrong.
+Result<LedgerHead> parse_ledger_head(std::string_view text);
+
+// OK when `ledger` still holds `head`: at least head.records records, and
+// the one at that place hashes to head.sha256 (records added since are
+// fine: the ledger only grows). Errors: conflict saying which: the ledger
+// was truncated (fewer records) or rewritten (another line at that place).
+Status check_ledger_head(const Ledger& ledger, const LedgerHead& head);
+
 // Route group names as operators give them are trimmed, lower-cased and '-'
 // becomes '_' (as the route split does). Errors: invalid_argument unless the
 // result is 1-64 characters of a-z, 0-9 and '_'.
@@ -66,6 +92,14 @@ Result<std::string> normalize_group(std::string_view name);
 // of order, a prev_sha256 that is not the previous line's SHA-256, an
 // incomplete last line, an empty line); io_error or permission_denied.
 Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path);
+
+// Reads a ledger that must already exist: every command but the
+// `gate advance ... expand --new-ledger` that starts one. A path that does
+// not exist or cannot be read is never an empty ledger (a typo must not read
+// as "no open window"). Errors: not_found naming the path when it does not
+// exist; invalid_argument when it is not a regular file or cannot be read
+// (permissions, a folder on the way that is not one); read_ledger's others.
+Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& path);
 
 // Parses ledger bytes (read_ledger without the file system).
 Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path);
