@@ -74,6 +74,11 @@ TEST(FailClosedFloats, DecimalsThatSerdeJsonMovedKeepTheirValue) {
       {"2.2250738585072011e-308", "2.225073858507201e-308"},
       {"123456789012345678901234567890", "1.2345678901234568e29"},
       {"1.7976931348623157e308", "1.7976931348623157e308"},
+      // 19 digits whose quotient, rounded to 64 bits, lands exactly halfway
+      // between two doubles: rounding that again would give the wrong one.
+      {"660.6115254007317503", "660.6115254007317"},
+      {"1.2610470545525328534", "1.261047054552533"},
+      {"68.6828527078721649", "68.68285270787217"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);

@@ -15,8 +15,10 @@
 // written for it read back as another double (issue 12, item 8). The fast
 // path is exact arithmetic: a significand of at most 2^53 and a power of ten
 // up to 10^22 are both exact doubles, so one IEEE multiplication or division
-// is correctly rounded (and is what serde_json computed too). Every other
-// number is converted from its text by std::from_chars.
+// is correctly rounded (and is what serde_json computed too). Up to 19 digits
+// with the same powers, x87's long double does the same with one check
+// (f64_from_parts). Every other number is converted from its text by
+// std::from_chars.
 #include "cutover/json/parser.h"
 
 #include <algorithm>
@@ -39,6 +41,11 @@ namespace {
 // Powers of ten that are exact doubles (5^22 < 2^53).
 constexpr double k_exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#if (defined(__x86_64__) || defined(__i386__)) && __LDBL_MANT_DIG__ == 64
+constexpr long double k_exact_pow10_wide[23] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,
+                                                1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L,
+                                                1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L};
+#endif
 // Integers up to this are exact doubles.
 constexpr uint64_t k_max_exact_significand = uint64_t{1} << 53;
 
@@ -434,6 +441,25 @@ bool Parser::f64_from_parts(bool positive, uint64_t significand, int32_t exponen
     out = positive ? f : -f;
     return true;
   }
+#if (defined(__x86_64__) || defined(__i386__)) && __LDBL_MANT_DIG__ == 64
+  // Up to 19 digits (most shortest forms of doubles): x87's long double holds
+  // any u64 and 10^22 exactly, and one operation on them is correctly rounded
+  // to 64 bits. Rounding that to 53 bits is the double nearest the number
+  // unless it lies exactly halfway between two doubles (low 11 bits 0x400;
+  // the result is a normal double here, from 1e-22 to 2e41): then the first
+  // rounding may have moved it there, and from_chars decides.
+  if (!dropped_digits_ && exponent >= -22 && exponent <= 22) {
+    long double wide = static_cast<long double>(significand);
+    wide = exponent >= 0 ? wide * k_exact_pow10_wide[exponent] : wide / k_exact_pow10_wide[-exponent];
+    uint64_t mantissa;
+    std::memcpy(&mantissa, &wide, sizeof mantissa);
+    if ((mantissa & 0x7FF) != 0x400) {
+      double f = static_cast<double>(wide);
+      out = positive ? f : -f;
+      return true;
+    }
+  }
+#endif
   double f = 0.0;
   auto [end, ec] = std::from_chars(reinterpret_cast<const char*>(number_start_), reinterpret_cast<const char*>(p_), f);
   if (ec == std::errc::result_out_of_range) {
