@@ -6,7 +6,9 @@
 # BIN defaults to build/cutover and CORPUS_DIR to tests/data/canonical, both
 # relative to the repository root (found from this script's location).
 # Each case is NAME.json plus either
-#   NAME.expected  exact bytes serde_json::to_vec_pretty prints: exit status
+#   NAME.expected  exact bytes serde_json::to_vec_pretty prints (for the cases
+#                  in known_differences.tsv, where serde_json changed a
+#                  number's value, the bytes with the value kept): exit status
 #                  must be 0 and stdout must be byte-identical, or
 #   NAME.error     serde_json rejects the input: exit status must be non-zero
 #                  (cutover uses 2) and stderr must be non-empty.

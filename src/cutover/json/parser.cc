@@ -4,17 +4,26 @@
 // members); when the container closes, its children are copied to one arena
 // range and, for an object, sorted with duplicates dropped.
 //
-// Numbers follow serde_json's de.rs step by step (parse_integer,
-// parse_long_integer, parse_decimal, parse_exponent, f64_from_parts): the
+// Numbers are read with serde_json's grammar (de.rs: parse_integer,
+// parse_long_integer, parse_decimal, parse_exponent), quirks included: the
 // significand accumulates in a u64 until the next digit would overflow, later
-// digits only move the exponent, and the double is significand * 10^exp or
-// significand / 10^-exp with a table of powers of ten. That is not correctly
-// rounded for every input, and it is what the reference produced, so it is
-// what we produce.
+// digits only move the exponent, and one exponent counts both those digits and
+// the fraction's (so "18446744073709551616.5" is refused). The double itself
+// is correctly rounded, unlike serde_json 1.0.87's f64_from_parts (one
+// multiplication or division by a power of ten after dropping digits), which
+// could give a neighbour of the right double, so that the shortest digits
+// written for it read back as another double (issue 12, item 8). The fast
+// path is exact arithmetic: a significand of at most 2^53 and a power of ten
+// up to 10^22 are both exact doubles, so one IEEE multiplication or division
+// is correctly rounded (and is what serde_json computed too). Up to 19 digits
+// with the same powers, x87's long double does the same with one check
+// (f64_from_parts). Every other number is converted from its text by
+// std::from_chars.
 #include "cutover/json/parser.h"
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -29,36 +38,16 @@
 namespace cutover::json {
 namespace {
 
-constexpr double k_pow10[309] = {
-#define P(e) 1e##e
-    P(0),   P(1),   P(2),   P(3),   P(4),   P(5),   P(6),   P(7),   P(8),   P(9),   P(10),  P(11),
-    P(12),  P(13),  P(14),  P(15),  P(16),  P(17),  P(18),  P(19),  P(20),  P(21),  P(22),  P(23),
-    P(24),  P(25),  P(26),  P(27),  P(28),  P(29),  P(30),  P(31),  P(32),  P(33),  P(34),  P(35),
-    P(36),  P(37),  P(38),  P(39),  P(40),  P(41),  P(42),  P(43),  P(44),  P(45),  P(46),  P(47),
-    P(48),  P(49),  P(50),  P(51),  P(52),  P(53),  P(54),  P(55),  P(56),  P(57),  P(58),  P(59),
-    P(60),  P(61),  P(62),  P(63),  P(64),  P(65),  P(66),  P(67),  P(68),  P(69),  P(70),  P(71),
-    P(72),  P(73),  P(74),  P(75),  P(76),  P(77),  P(78),  P(79),  P(80),  P(81),  P(82),  P(83),
-    P(84),  P(85),  P(86),  P(87),  P(88),  P(89),  P(90),  P(91),  P(92),  P(93),  P(94),  P(95),
-    P(96),  P(97),  P(98),  P(99),  P(100), P(101), P(102), P(103), P(104), P(105), P(106), P(107),
-    P(108), P(109), P(110), P(111), P(112), P(113), P(114), P(115), P(116), P(117), P(118), P(119),
-    P(120), P(121), P(122), P(123), P(124), P(125), P(126), P(127), P(128), P(129), P(130), P(131),
-    P(132), P(133), P(134), P(135), P(136), P(137), P(138), P(139), P(140), P(141), P(142), P(143),
-    P(144), P(145), P(146), P(147), P(148), P(149), P(150), P(151), P(152), P(153), P(154), P(155),
-    P(156), P(157), P(158), P(159), P(160), P(161), P(162), P(163), P(164), P(165), P(166), P(167),
-    P(168), P(169), P(170), P(171), P(172), P(173), P(174), P(175), P(176), P(177), P(178), P(179),
-    P(180), P(181), P(182), P(183), P(184), P(185), P(186), P(187), P(188), P(189), P(190), P(191),
-    P(192), P(193), P(194), P(195), P(196), P(197), P(198), P(199), P(200), P(201), P(202), P(203),
-    P(204), P(205), P(206), P(207), P(208), P(209), P(210), P(211), P(212), P(213), P(214), P(215),
-    P(216), P(217), P(218), P(219), P(220), P(221), P(222), P(223), P(224), P(225), P(226), P(227),
-    P(228), P(229), P(230), P(231), P(232), P(233), P(234), P(235), P(236), P(237), P(238), P(239),
-    P(240), P(241), P(242), P(243), P(244), P(245), P(246), P(247), P(248), P(249), P(250), P(251),
-    P(252), P(253), P(254), P(255), P(256), P(257), P(258), P(259), P(260), P(261), P(262), P(263),
-    P(264), P(265), P(266), P(267), P(268), P(269), P(270), P(271), P(272), P(273), P(274), P(275),
-    P(276), P(277), P(278), P(279), P(280), P(281), P(282), P(283), P(284), P(285), P(286), P(287),
-    P(288), P(289), P(290), P(291), P(292), P(293), P(294), P(295), P(296), P(297), P(298), P(299),
-    P(300), P(301), P(302), P(303), P(304), P(305), P(306), P(307), P(308),
-#undef P
-};
+// Powers of ten that are exact doubles (5^22 < 2^53).
+constexpr double k_exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#if (defined(__x86_64__) || defined(__i386__)) && __LDBL_MANT_DIG__ == 64
+constexpr long double k_exact_pow10_wide[23] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,
+                                                1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L,
+                                                1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L};
+#endif
+// Integers up to this are exact doubles.
+constexpr uint64_t k_max_exact_significand = uint64_t{1} << 53;
 
 // serde_json's overflow!(a * 10 + b, max) for u64 and i32.
 inline bool overflows_u64(uint64_t a, uint64_t digit) {
@@ -160,6 +149,8 @@ class Parser {
   std::vector<Node> elements_;
   std::vector<Member> members_;
   std::string decoded_;  // scratch for strings with escapes
+  const unsigned char* number_start_ = nullptr;  // the number being read (its '-' if any)
+  bool dropped_digits_ = false;                  // digits of it not in the u64 significand
   std::string error_;
   const unsigned char* error_at_ = nullptr;
 
@@ -440,26 +431,47 @@ bool Parser::parse_literal(const char* word, size_t len, Node value, Node& out) 
   return true;
 }
 
+// The double nearest to significand * 10^exponent, where the number's text is
+// [number_start_, p_) and dropped_digits_ says whether digits were left out of
+// `significand` (they are still in the text).
 bool Parser::f64_from_parts(bool positive, uint64_t significand, int32_t exponent, double& out) {
-  double f = static_cast<double>(significand);
-  for (;;) {
-    // exponent.wrapping_abs() as usize
-    uint64_t abs = exponent == INT32_MIN ? uint64_t{1} << 63 : static_cast<uint64_t>(exponent < 0 ? -exponent : exponent);
-    if (abs < 309) {
-      if (exponent >= 0) {
-        f *= k_pow10[abs];
-        if (std::isinf(f)) return fail(p_, "number out of range");
-      } else {
-        f /= k_pow10[abs];
-      }
-      break;
-    }
-    if (f == 0.0) break;
-    if (exponent >= 0) return fail(p_, "number out of range");
-    f /= 1e308;
-    exponent += 308;
+  if (!dropped_digits_ && significand <= k_max_exact_significand && exponent >= -22 && exponent <= 22) {
+    double f = static_cast<double>(significand);
+    f = exponent >= 0 ? f * k_exact_pow10[exponent] : f / k_exact_pow10[-exponent];
+    out = positive ? f : -f;
+    return true;
   }
-  out = positive ? f : -f;
+#if (defined(__x86_64__) || defined(__i386__)) && __LDBL_MANT_DIG__ == 64
+  // Up to 19 digits (most shortest forms of doubles): x87's long double holds
+  // any u64 and 10^22 exactly, and one operation on them is correctly rounded
+  // to 64 bits. Rounding that to 53 bits is the double nearest the number
+  // unless it lies exactly halfway between two doubles (low 11 bits 0x400;
+  // the result is a normal double here, from 1e-22 to 2e41): then the first
+  // rounding may have moved it there, and from_chars decides.
+  if (!dropped_digits_ && exponent >= -22 && exponent <= 22) {
+    long double wide = static_cast<long double>(significand);
+    wide = exponent >= 0 ? wide * k_exact_pow10_wide[exponent] : wide / k_exact_pow10_wide[-exponent];
+    uint64_t mantissa;
+    std::memcpy(&mantissa, &wide, sizeof mantissa);
+    if ((mantissa & 0x7FF) != 0x400) {
+      double f = static_cast<double>(wide);
+      out = positive ? f : -f;
+      return true;
+    }
+  }
+#endif
+  double f = 0.0;
+  auto [end, ec] = std::from_chars(reinterpret_cast<const char*>(number_start_), reinterpret_cast<const char*>(p_), f);
+  if (ec == std::errc::result_out_of_range) {
+    // Too large for a double (an error, as in serde_json) or so small that it
+    // rounds to zero. The significand is not zero here (zero is in range),
+    // so the sign of log10(significand) + exponent tells which.
+    if (std::log10(static_cast<double>(significand)) + exponent > 0) return fail(p_, "number out of range");
+    out = positive ? 0.0 : -0.0;
+    return true;
+  }
+  if (ec != std::errc() || end != reinterpret_cast<const char*>(p_)) return fail(p_, "invalid number");
+  out = f;
   return true;
 }
 
@@ -503,7 +515,8 @@ bool Parser::parse_decimal(bool positive, uint64_t significand, int32_t exponent
   while (p_ < end_ && is_digit(*p_)) {
     uint64_t digit = *p_ - '0';
     if (overflows_u64(significand, digit)) {
-      // parse_decimal_overflow: further digits are ignored, and there is no check.
+      // parse_decimal_overflow: further digits are dropped, and there is no check.
+      dropped_digits_ = true;
       while (p_ < end_ && is_digit(*p_)) ++p_;
       overflowed = true;
       break;
@@ -521,6 +534,8 @@ bool Parser::parse_decimal(bool positive, uint64_t significand, int32_t exponent
 }
 
 bool Parser::parse_number(Node& out) {
+  number_start_ = p_;
+  dropped_digits_ = false;
   bool positive = true;
   if (*p_ == '-') {
     positive = false;
@@ -538,6 +553,7 @@ bool Parser::parse_number(Node& out) {
       uint64_t digit = *p_ - '0';
       if (overflows_u64(significand, digit)) {
         // parse_long_integer: the rest of the digits only count as exponent.
+        dropped_digits_ = true;
         int32_t exponent = 0;
         while (p_ < end_ && is_digit(*p_)) {
           ++p_;

@@ -1,11 +1,12 @@
-// Parses JSON text exactly as serde_json 1.0 (default features) reads it into
-// a serde_json::Value, so that cutover and the reference tool accept the same
-// documents and build the same values:
+// Parses JSON text as serde_json 1.0 (default features) reads it into a
+// serde_json::Value, so that cutover and the reference tool accept the same
+// documents and build the same values, but for doubles (below):
 //   - RFC 8259 syntax, whitespace is space, tab, CR and LF only; the text
 //     must be valid UTF-8 inside strings, and lone surrogate escapes are refused;
-//   - integers stay exact as u64, or as i64 when negative; "-0" and integers
-//     that do not fit 64 bits become doubles, converted with serde_json's own
-//     (not always correctly rounded) algorithm, reproduced in parser.cc;
+//   - integers stay exact as u64, or as i64 when negative; "-0", integers
+//     that do not fit 64 bits and every other number become doubles, correctly
+//     rounded (serde_json 1.0.87 was not always: where it gave another double,
+//     cutover keeps the number's value; docs/formats/canonical-json.md);
 //   - duplicate object keys: the last one wins;
 //   - nesting deeper than k_max_depth containers is refused (serde_json's
 //     recursion limit), which also bounds our own stack use.
