@@ -183,8 +183,8 @@ Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& pat
                       "ledger " + path + " does not exist: check the path (a ledger is never created by reading it; "
                       "a new one is started by `cutover gate advance GROUP expand --ledger " + path + " --new-ledger`)");
   }
-  if (!info->is_regular) return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
-  auto bytes = fs.read_file(path);
+  if (info->is_symlink || !info->is_regular) return not_a_ledger_file(path, *info);
+  auto bytes = fs.read_file_no_follow(path);
   if (!bytes) {
     return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + bytes.error().message() +
                                                        "): check its permissions");
