@@ -28,15 +28,6 @@ RUN_ID='^[0-9]{8}T[0-9]{6}Z$'
 
 # --- helpers --------------------------------------------------------------------
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    timeout 20 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
 # cutover_closing_fd FD ARGS...: like cutover, but the file descriptor FD
 # (a lock the test's shell holds) is closed in the child, so only the test
 # holds that lock while cutover runs.

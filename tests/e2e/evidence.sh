@@ -30,32 +30,6 @@ OP_TOKEN="operator-token-evidence-0123456789"
 
 # --- helpers --------------------------------------------------------------------
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    TMPDIR="$TEST_TMP" timeout 30 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
-# must ARGS...: cutover ARGS..., which must succeed.
-must() {
-    cutover "$@"
-    ((RC == 0)) || fatal "cutover $* failed with status $RC: $ERR $OUT"
-}
-
-# migrated: the reference fixtures in $S backfilled into $W; sets MANIFEST.
-migrated() {
-    S="$TEST_TMP/stores"
-    W="$TEST_TMP/work"
-    must fixtures "$S"
-    must backfill --store "auth=$S/auth.json" --store "codex_threads=$S/codex_threads.json" \
-        --store "domain=$S/domain.json" --work-dir "$W"
-    MANIFEST="$(sed -n 's/^manifest: //p' <<<"$OUT")"
-    [[ -f "$MANIFEST" ]] || fatal "no manifest named on stdout: $OUT"
-}
-
 # keys NAME...: cutover keygen --out $TEST_TMP/keys/NAME for each.
 keys() {
     mkdir -p "$TEST_TMP/keys"

@@ -20,15 +20,6 @@ source "$root/tests/e2e/lib.sh"
 e2e_binary failclosed_backfill.sh "${1:-}" jq sha256sum timeout
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    timeout 20 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
 # setup: the reference fixtures in $S, the work folder $W, ARGS naming the stores.
 setup() {
     S="$TEST_TMP/stores"

@@ -19,15 +19,6 @@ unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 
 KINDS=(auth codex_threads domain)
 
-# cutover ARGS...: runs the binary (at most 20 s) with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    timeout 20 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
 # migrated: the reference fixtures in $S backfilled into $W; sets MANIFEST.
 migrated() {
     S="$TEST_TMP/stores"

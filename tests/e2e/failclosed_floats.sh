@@ -14,19 +14,11 @@ set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$root/tests/e2e/lib.sh"
+CUTOVER_TIMEOUT=60  # the large-document cases
 
 e2e_binary failclosed_floats.sh "${1:-}" jq cmp
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 CORPUS="$root/tests/data/canonical"
-
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    timeout 60 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
 
 # The numbers serde_json moved, as typed (hand cases of the corpus and the
 # fuzz finding), and as serde_json printed them (known_differences.tsv).

@@ -18,32 +18,6 @@ e2e_binary failclosed_gates.sh "${1:-}" jq sha256sum openssl xxd base64 curl mkf
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    TMPDIR="$TEST_TMP" timeout 30 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
-# must ARGS...: cutover ARGS..., which must succeed.
-must() {
-    cutover "$@"
-    ((RC == 0)) || fatal "cutover $* failed with status $RC: $ERR $OUT"
-}
-
-# migrated: the reference fixtures in $S backfilled into $W; sets MANIFEST.
-migrated() {
-    S="$TEST_TMP/stores"
-    W="$TEST_TMP/work"
-    must fixtures "$S"
-    must backfill --store "auth=$S/auth.json" --store "codex_threads=$S/codex_threads.json" \
-        --store "domain=$S/domain.json" --work-dir "$W"
-    MANIFEST="$(sed -n 's/^manifest: //p' <<<"$OUT")"
-    [[ -f "$MANIFEST" ]] || fatal "no manifest named on stdout: $OUT"
-}
-
 # --- item 9: a ledger that cannot be read is an error ----------------------------
 
 test_a_missing_ledger_is_a_usage_error_never_allowed() {

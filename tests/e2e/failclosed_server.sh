@@ -25,14 +25,6 @@ e2e_binary failclosed_server.sh "${1:-}" curl jq sha256sum timeout tail mkfifo
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 
-# cutover ARGS...: runs the binary; sets RC, OUT, ERR.
-cutover() {
-    timeout 20 "$BIN" "$@" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.out")"
-    ERR="$(cat "$TEST_TMP/.err")"
-}
-
 # raw_exchange BYTES: sends BYTES (printf format) on a new connection and
 # reads until the server closes it; sets RAW (what came back, CRs removed).
 raw_exchange() {

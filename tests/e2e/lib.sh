@@ -204,6 +204,38 @@ finish_tests() {
     exit 0
 }
 
+# --- running the binary ----------------------------------------------------------
+
+# cutover ARGS...: runs the binary with no standard input, its temporary files
+# in $TEST_TMP, killed after $CUTOVER_TIMEOUT seconds (default 30); sets RC,
+# OUT, ERR.
+cutover() {
+    mkdir -p "$TEST_TMP/.io"
+    TMPDIR="$TEST_TMP" timeout "${CUTOVER_TIMEOUT:-30}" "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
+    RC=$?
+    OUT="$(cat "$TEST_TMP/.io/out")"
+    ERR="$(cat "$TEST_TMP/.io/err")"
+}
+
+# must ARGS...: cutover ARGS..., which must succeed.
+must() {
+    cutover "$@"
+    ((RC == 0)) || fatal "cutover $* failed with status $RC: $ERR $OUT"
+}
+
+# migrated: the reference fixtures in $S backfilled into $W; sets MANIFEST.
+# (verify_rollback.sh and failclosed_files.sh define their own, which keep
+# more state.)
+migrated() {
+    S="$TEST_TMP/stores"
+    W="$TEST_TMP/work"
+    must fixtures "$S"
+    must backfill --store "auth=$S/auth.json" --store "codex_threads=$S/codex_threads.json" \
+        --store "domain=$S/domain.json" --work-dir "$W"
+    MANIFEST="$(sed -n 's/^manifest: //p' <<<"$OUT")"
+    [[ -f "$MANIFEST" ]] || fatal "no manifest named on stdout: $OUT"
+}
+
 # --- the control server (server.sh, server_load.sh) ------------------------------
 #
 # The tests' tokens and the control API's prefix. The helpers need BIN (from

@@ -31,14 +31,6 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 # jqb, expect_error, raw_connect, read_response) and the tokens are in
 # lib.sh, shared with server_load.sh.
 
-# cutover ARGS...: runs the binary; sets RC, OUT, ERR.
-cutover() {
-    timeout 20 "$BIN" "$@" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.out")"
-    ERR="$(cat "$TEST_TMP/.err")"
-}
-
 # --- the server -------------------------------------------------------------------
 
 test_prints_address_health_and_readiness_without_a_token() {

@@ -24,15 +24,6 @@ KINDS=(auth codex_threads domain)
 
 # --- helpers --------------------------------------------------------------------
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    timeout 30 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
 # migrated [EXTRA_ARGS...]: the reference fixtures in $S with pristine copies
 # in $ORIG, backfilled into the work folder $W; sets MANIFEST and RUN.
 migrated() {
