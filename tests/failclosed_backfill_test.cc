@@ -418,7 +418,8 @@ TEST_F(FailClosedBackfill, CounterAtTheLargestU64IsResetAsTheReferenceDoesWithTh
 }
 
 TEST(FailClosedMigrate, CounterAtTheLargestU64WithResetsAllowed) {
-  auto spec = store::SpecRegistry::with_builtins().find("domain");
+  auto specs = store::SpecRegistry::with_builtins();  // find() points into it
+  auto spec = specs.find("domain");
   ASSERT_TRUE(spec);
   auto doc = json::parse(std::string_view(R"({"shouts": [{"id": "18446744073709551615"}]})"));
   ASSERT_TRUE(doc);
