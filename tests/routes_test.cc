@@ -10,8 +10,11 @@
 #include <string>
 #include <thread>
 
+#include "cutover/evidence/gates.h"
+#include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
 #include "cutover/server/target_probe.h"
+#include "test_util.h"
 
 namespace cutover {
 namespace {
@@ -154,6 +157,71 @@ TEST(RoutesCheck, BadOptionsAreRefused) {
   o.health_path = "/healthz";
   o.timeout_ms = 0;
   EXPECT_FALSE(server::check_probe_options(o));
+}
+
+// --- the expand gate -------------------------------------------------------------
+
+class ExpandGate : public ::testing::Test {
+ protected:
+  Result<evidence::AdvanceResult> expand(const std::string& group, evidence::GateInputs in) {
+    in.new_ledger = !testing::path_exists(ledger_);
+    return evidence::advance(base::real_file_system(), ledger_, group, "expand", in, specs_, base::system_clock());
+  }
+  static std::string now() { return base::rfc3339_utc(base::system_clock().now_ns()); }
+  static std::string missing(const evidence::AdvanceResult& r) { return evidence::join_problems(r.decision.missing); }
+
+  testing::TempDir tmp_;
+  std::string ledger_ = tmp_.file("ledger.jsonl");
+  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
+};
+
+TEST_F(ExpandGate, ANoteAloneIsRefused) {
+  evidence::GateInputs in;
+  in.note = "readers shipped";
+  auto r = expand("billing_l402", in);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(r->decision.allowed());
+  EXPECT_NE(missing(*r).find("a routes report: pass --routes-report FILE"), std::string::npos) << missing(*r);
+  EXPECT_NE(missing(*r).find("an expand report: pass --expand-report FILE"), std::string::npos) << missing(*r);
+  EXPECT_FALSE(testing::path_exists(ledger_));
+}
+
+TEST_F(ExpandGate, FreshPassingReportsAreRecordedWithTheirDigestsAndStaleOnesRefused) {
+  evidence::GateInputs in;
+  testing::write_expand_evidence(tmp_.file("e"), now(), in);
+  auto r = expand("billing_l402", in);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(r->decision.allowed()) << missing(*r);
+  EXPECT_EQ(r->record->evidence.find("routes_report")->string_at("sha256"),
+            hash::sha256_hex(testing::read_text(in.routes_report_path)));
+  EXPECT_EQ(r->record->evidence.find("expand_report")->string_at("sha256"),
+            hash::sha256_hex(testing::read_text(in.expand_report_path)));
+  // The same reports for the next group: made before the ledger's last record.
+  auto stale = expand("chat_pilot", in);
+  ASSERT_TRUE(stale);
+  EXPECT_NE(missing(*stale).find("a fresh routes report"), std::string::npos) << missing(*stale);
+  EXPECT_NE(missing(*stale).find("a fresh expand report"), std::string::npos) << missing(*stale);
+  testing::write_expand_evidence(tmp_.file("e"), now(), in);
+  in.routes_path.clear();  // the recorded config
+  auto fresh = expand("chat_pilot", in);
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(fresh->decision.allowed()) << missing(*fresh);
+}
+
+TEST_F(ExpandGate, AFailedReportAndAnUncoveredStoreAreRefused) {
+  evidence::GateInputs in;
+  testing::write_expand_evidence(tmp_.file("e"), now(), in);
+  std::string text = testing::read_text(in.expand_report_path);
+  text.replace(text.find("\"ok\": true"), 10, "\"ok\": false");
+  testing::write_text(in.expand_report_path, text);
+  testing::write_text(tmp_.file("auth.json"), "{}");
+  in.expand_stores.push_back({"auth", tmp_.file("auth.json")});
+  auto r = expand("billing_l402", in);
+  ASSERT_TRUE(r);
+  EXPECT_NE(missing(*r).find("expand-report.json did not pass"), std::string::npos) << missing(*r);
+  EXPECT_NE(missing(*r).find("an expand report covering store auth=" + tmp_.file("auth.json")), std::string::npos)
+      << missing(*r);
+  EXPECT_FALSE(testing::path_exists(ledger_));
 }
 
 }  // namespace
