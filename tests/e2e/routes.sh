@@ -175,10 +175,36 @@ test_expand_with_failed_or_foreign_reports_is_refused() {
         "${EXPAND_ARGS[@]}" --routes "$E/routes.json"
 }
 
+# --- the evidence bundle carries both reports -------------------------------------
+
+test_the_evidence_bundle_carries_both_reports() {
+    local S="$TEST_TMP/stores" W="$TEST_TMP/work" E="$TEST_TMP/expand" B="$TEST_TMP/bundle" manifest
+    must fixtures "$S"
+    must backfill --store "auth=$S/auth.json" --work-dir "$W"
+    manifest="$(sed -n 's/^manifest: //p' <<<"$OUT")"
+    expand_evidence
+    must evidence collect --manifest "$manifest" --out "$B" --expand-report "$E/expand-report.json" \
+        --routes-report "$E/routes-report.json"
+    assert_same_bytes "$E/expand-report.json" "$B/expand-report.json" "the expand report in the bundle"
+    assert_same_bytes "$E/routes-report.json" "$B/routes-report.json" "the routes report in the bundle"
+    assert_eq "$(sha256sum <"$E/routes-report.json" | cut -c1-64)" \
+        "$(jq -r '.subject[] | select(.name == "routes-report.json") | .digest.sha256' "$B/statement.json")" "subject digest"
+    assert_eq true "$(jq -r .predicate.expand_report.ok "$B/statement.json")" "predicate.expand_report.ok"
+    # A failed report is carried and recorded as a problem: the bundle does not verify.
+    jq '.ok = false' "$E/routes-report.json" >"$E/r.json"
+    cutover evidence collect --manifest "$manifest" --out "$TEST_TMP/bad" --routes-report "$E/r.json"
+    must keygen --out "$TEST_TMP/k"
+    must evidence sign "$TEST_TMP/bad" --key "$TEST_TMP/k.key"
+    cutover evidence verify "$TEST_TMP/bad" --trust "$TEST_TMP/k.pub"
+    assert_eq 1 "$RC" "a bundle with a failed routes report does not verify"
+    assert_contains "$OUT$ERR" "routes report: "
+}
+
 run_test test_live_targets_pass_and_the_report_says_so
 run_test test_a_closed_port_and_a_503_fail_naming_the_groups
 run_test test_missing_base_urls_are_not_configured_and_bad_flags_are_usage_errors
 run_test test_expand_without_reports_is_refused_and_a_note_alone_does_not_advance
 run_test test_expand_with_fresh_passing_reports_is_recorded_with_their_digests
 run_test test_expand_with_failed_or_foreign_reports_is_refused
+run_test test_the_evidence_bundle_carries_both_reports
 finish_tests
