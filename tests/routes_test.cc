@@ -137,6 +137,18 @@ TEST(RoutesCheck, AFiveHundredAndAClosedPortFailNamingTheGroups) {
   EXPECT_NE(std::string::npos, failures[4].find("pinned route /api"));
 }
 
+TEST(RoutesCheck, ATargetThatNeverAnswersTimesOut) {
+  StubTarget silent(200);  // listens (the kernel accepts) but never answers
+  routing::RouteConfig c = two_groups(silent.url(), silent.url());
+  c.pinned_routes.clear();
+  server::ProbeOptions o;
+  o.timeout_ms = 300;
+  auto report = server::check_route_targets(c, "", "abc", o, base::system_clock());
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ("timeout", report.groups[0].checks[0].error.value_or("")) << report.groups[0].checks[0].duration_ms;
+  EXPECT_FALSE(report.groups[0].checks[0].status.has_value());
+}
+
 TEST(RoutesCheck, AMissingBaseUrlIsNotConfiguredAndNothingIsContacted) {
   routing::RouteConfig c = routing::reference_config();
   auto report = server::check_route_targets(c, "", server::builtin_config_sha256(), fast(), base::system_clock());
