@@ -5,6 +5,7 @@
 //                                     needs, and the head (COUNT:SHA256) to pin;
 //                                     exit 1 when the chain is broken
 //   advance GROUP PHASE --ledger FILE [--new-ledger] [--routes CONFIG]
+//           [--expand-report E --routes-report R [--store NAME=PATH...]]
 //           [--manifest M] [--verify-report R]
 //           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
 //                                     records the step when its gate holds;
@@ -17,6 +18,7 @@
 //                                     rule 5: exit 0 when destructive changes are
 //                                     allowed (the group, or every group of the
 //                                     route config, is at contract), 1 otherwise
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -37,6 +39,9 @@ struct AdvanceArgs {
   std::string phase;
   std::string ledger;
   std::string routes;
+  std::string expand_report;
+  std::string routes_report;
+  std::vector<std::string> stores;
   std::string manifest;
   std::string verify_report;
   std::string evidence_dir;
@@ -127,6 +132,24 @@ int advance_main(const AdvanceArgs& args) {
   }
   evidence::GateInputs inputs;
   inputs.routes_path = args.routes;
+  inputs.expand_report_path = args.expand_report;
+  inputs.routes_report_path = args.routes_report;
+  for (const auto& s : args.stores) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      return report_error("gate advance", Error(ErrorCode::invalid_argument,
+                                                "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json"));
+    }
+    inputs.expand_stores.push_back({s.substr(0, eq), s.substr(eq + 1)});
+  }
+  // Like backfill: without --store, the reference wrapper's variables.
+  if (inputs.expand_stores.empty()) {
+    for (const auto& [kind, var] : {std::pair{"auth", "AUTH_STORE_PATH"}, std::pair{"codex_threads", "CODEX_THREAD_STORE_PATH"},
+                                    std::pair{"domain", "DOMAIN_STORE_PATH"}}) {
+      const char* value = std::getenv(var);
+      if (value != nullptr && *value != '\0') inputs.expand_stores.push_back({kind, value});
+    }
+  }
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;
@@ -264,6 +287,14 @@ void add_gate_command(CLI::App& app, int& exit_code) {
                 "start a new ledger at --ledger with this first expand (refused when the file exists)");
   adv->add_option("--routes", a->routes,
                   "expand: the route config the service runs with; recorded, so rule 5 knows every group");
+  adv->add_option("--expand-report", a->expand_report,
+                  "expand: a passing `cutover expand check --out` report (the new release reads both store shapes)");
+  adv->add_option("--routes-report", a->routes_report,
+                  "expand: a passing `cutover routes check --out` report for the route config (--routes or the "
+                  "recorded one)");
+  adv->add_option("--store", a->stores,
+                  "expand: NAME=PATH, a store the expand report must cover, unchanged since; repeatable. Default: "
+                  "AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
   adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
