@@ -5,6 +5,12 @@
 #include "cutover/expand/expand.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 
 #include <string>
 #include <vector>
@@ -121,6 +127,37 @@ TEST(RunCaptured, KeepsOutputAndStatusAndKillsTheGroupAtTheTimeout) {
   auto missing = base::run_captured({"/no/such/program"}, options);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("/no/such/program"), std::string::npos);
+}
+
+// Whether the process `pid` ends: its pidfd becomes readable when it does
+// (ESRCH: it is gone already). The bound only keeps a broken build from
+// hanging the suite; a process the group kill missed sleeps for 1000 s.
+bool process_ends(int pid) {
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return errno == ESRCH;
+  struct pollfd pfd {static_cast<int>(fd), POLLIN, 0};
+  int ready = ::poll(&pfd, 1, 60000);
+  ::close(static_cast<int>(fd));
+  return ready == 1;
+}
+
+TEST(RunCaptured, KillsWhatTheProgramLeftInItsGroup) {
+  testing::TempDir dir;
+  base::CaptureOptions options;
+  options.timeout_ms = 300;
+  // Timed out, with a background process holding no pipe of ours.
+  auto hung = base::run_captured(
+      {"/bin/sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo $! >" + dir.file("bg1") + "; sleep 1000"}, options);
+  ASSERT_TRUE(hung) << hung.error().message();
+  EXPECT_TRUE(hung->timed_out);
+  EXPECT_TRUE(process_ends(std::stoi(read_text(dir.file("bg1")))));
+  // Exited at once, leaving a background process behind.
+  options.timeout_ms = 20000;
+  auto left = base::run_captured(
+      {"/bin/sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo $! >" + dir.file("bg2") + "; exit 0"}, options);
+  ASSERT_TRUE(left) << left.error().message();
+  EXPECT_EQ(left->exit_status, 0);
+  EXPECT_TRUE(process_ends(std::stoi(read_text(dir.file("bg2")))));
 }
 
 TEST_F(ExpandTest, AReaderOfBothShapesPasses) {

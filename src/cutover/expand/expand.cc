@@ -146,6 +146,46 @@ Result<ReaderRun> run_reader(const std::vector<std::string>& words, const std::s
   return run;
 }
 
+// Step 3 for one store (the `index`-th): each shape written into a folder of
+// its own in the scratch folder, under the store's file name, and the reader
+// run on it. Errors: the copy cannot be written, the reader cannot be started.
+Status run_shapes(Prepared& p, size_t index, const std::vector<std::string>& words, const std::string& executable,
+                  const std::string& scratch, int64_t timeout_ms, base::FileSystem& fs) {
+  std::string file = base::file_name(p.check.path);
+  for (std::string_view shape : {std::string_view("pre"), std::string_view("migrated")}) {
+    std::string dir = base::join_path(scratch, std::to_string(index + 1) + "-" + p.check.name + "-" + std::string(shape));
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      return make_error(ErrorCode::io_error, "cannot make scratch folder " + dir + ": " + std::strerror(errno));
+    }
+    std::string input = base::join_path(dir, file);
+    bool pre = shape == "pre";
+    if (auto st = write_private_file(fs, input, pre ? p.pre_bytes : p.migrated_bytes); !st) {
+      return tl::unexpected(st.error().with_context("scratch copy of " + store_label(p.check.name, p.check.path)));
+    }
+    auto run = run_reader(words, executable, input, shape, timeout_ms, fs);
+    if (!run) return tl::unexpected(run.error().with_context("--reader"));
+    run->input_modified = run->input_sha256 != (pre ? p.check.pre_sha256 : p.check.migrated_sha256);
+    p.check.runs.push_back(std::move(*run));
+  }
+  return {};
+}
+
+// Step 4: the real store after the runs, which must not have changed it.
+Status check_unchanged(StoreCheck& check, base::FileSystem& fs) {
+  std::string label = store_label(check.name, check.path);
+  auto info = fs.stat(check.path);
+  if (!info) return tl::unexpected(info.error().with_context(label));
+  if (info->exists && info->is_regular) {
+    auto after = hash::sha256_file_hex(fs, check.path);
+    if (!after) return tl::unexpected(after.error().with_context(label));
+    check.sha256_after = *after;
+  } else if (info->exists) {
+    check.sha256_after = "";  // no longer a regular file: never equal to a hash
+  }
+  check.unchanged = check.sha256_after == check.sha256_before;
+  return {};
+}
+
 json::Node optional_string(json::Document& doc, const std::optional<std::string>& value) {
   return value ? doc.make_string(*value) : json::Node::null();
 }
@@ -278,7 +318,7 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   if (!exe_hash) return tl::unexpected(exe_hash.error().with_context("--reader " + report.executable));
   report.executable_sha256 = *exe_hash;
 
-  // Every store read and migrated in memory first: a store backfill would
+  // 1. Every store read and migrated in memory first: a store backfill would
   // refuse stops the check before any reader runs.
   std::vector<Prepared> prepared;
   std::set<std::string> seen;
@@ -298,6 +338,7 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   }
   if (!refusals.empty()) return make_error(refusal_code, refusals + "\nno reader was run");
 
+  // 2. The private scratch folder.
   std::string parent = options.scratch_parent;
   if (parent.empty()) {
     const char* tmp = std::getenv("TMPDIR");
@@ -305,39 +346,15 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   }
   TRY_ASSIGN(ScratchFolder scratch, ScratchFolder::make(parent));
 
-  report.ok = true;
+  // 3. The reader on each shape of each store, then 4. the real store again.
   for (size_t i = 0; i < prepared.size(); ++i) {
-    Prepared& p = prepared[i];
-    std::string file = base::file_name(p.check.path);
-    for (std::string_view shape : {std::string_view("pre"), std::string_view("migrated")}) {
-      // A folder per store and shape, so the copy keeps the store's file name.
-      std::string dir = base::join_path(scratch.path(), std::to_string(i + 1) + "-" + p.check.name + "-" + std::string(shape));
-      if (::mkdir(dir.c_str(), 0700) != 0) {
-        return make_error(ErrorCode::io_error, "cannot make scratch folder " + dir + ": " + std::strerror(errno));
-      }
-      std::string input = base::join_path(dir, file);
-      const std::string& bytes = shape == "pre" ? p.pre_bytes : p.migrated_bytes;
-      if (auto st = write_private_file(fs, input, bytes); !st) {
-        return tl::unexpected(st.error().with_context("scratch copy of " + store_label(p.check.name, p.check.path)));
-      }
-      auto run = run_reader(words, report.executable, input, shape, options.timeout_ms, fs);
-      if (!run) return tl::unexpected(run.error().with_context("--reader"));
-      run->input_modified = run->input_sha256 != (shape == "pre" ? p.check.pre_sha256 : p.check.migrated_sha256);
-      report.ok = report.ok && run->ok;
-      p.check.runs.push_back(std::move(*run));
-    }
-    // The real store after the runs: the check must not have changed it.
-    auto info = fs.stat(p.check.path);
-    if (!info) return tl::unexpected(info.error().with_context(store_label(p.check.name, p.check.path)));
-    if (info->exists && info->is_regular) {
-      auto after = hash::sha256_file_hex(fs, p.check.path);
-      if (!after) return tl::unexpected(after.error().with_context(store_label(p.check.name, p.check.path)));
-      p.check.sha256_after = *after;
-    } else if (info->exists) {
-      p.check.sha256_after = "";  // no longer a regular file: never equal to a hash
-    }
-    p.check.unchanged = p.check.sha256_after == p.check.sha256_before;
+    TRY(run_shapes(prepared[i], i, words, report.executable, scratch.path(), options.timeout_ms, fs));
+    TRY(check_unchanged(prepared[i].check, fs));
+  }
+  report.ok = true;
+  for (const auto& p : prepared) {
     report.ok = report.ok && p.check.unchanged;
+    for (const auto& run : p.check.runs) report.ok = report.ok && run.ok;
   }
   report.created_at = base::rfc3339_utc(clock.now_ns());
   for (auto& p : prepared) report.stores.push_back(std::move(p.check));
