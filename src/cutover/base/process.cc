@@ -211,7 +211,7 @@ Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const Cap
     // Only async-signal-safe calls until exec. An exec failure's errno goes
     // back through `report` (closed on a successful exec).
     ::setpgid(0, 0);
-    int null_fd = ::open("/dev/null", O_RDONLY);
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 gives stdin a copy without the flag
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
