@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/store_args.h"
 #include "cutover/evidence/gates.h"
 
 namespace cutover::cli {
@@ -134,22 +135,11 @@ int advance_main(const AdvanceArgs& args) {
   inputs.routes_path = args.routes;
   inputs.expand_report_path = args.expand_report;
   inputs.routes_report_path = args.routes_report;
-  for (const auto& s : args.stores) {
-    size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
-      return report_error("gate advance", Error(ErrorCode::invalid_argument,
-                                                "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json"));
-    }
-    inputs.expand_stores.push_back({s.substr(0, eq), s.substr(eq + 1)});
-  }
-  // Like backfill: without --store, the reference wrapper's variables.
-  if (inputs.expand_stores.empty()) {
-    for (const auto& [kind, var] : {std::pair{"auth", "AUTH_STORE_PATH"}, std::pair{"codex_threads", "CODEX_THREAD_STORE_PATH"},
-                                    std::pair{"domain", "DOMAIN_STORE_PATH"}}) {
-      const char* value = std::getenv(var);
-      if (value != nullptr && *value != '\0') inputs.expand_stores.push_back({kind, value});
-    }
-  }
+  // Like backfill and expand check: --store flags, or without them the
+  // reference wrapper's variables.
+  auto stores = store_targets(args.stores);
+  if (!stores) return report_error("gate advance", stores.error());
+  for (auto& s : *stores) inputs.expand_stores.push_back({std::move(s.kind), std::move(s.path)});
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;

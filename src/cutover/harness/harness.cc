@@ -387,10 +387,23 @@ Outcome rollback_targets_answer(Drill& d) {
                     std::to_string(stub.config.pinned_routes.size()) + " pinned routes answer /healthz: " + report};
 }
 
-// TODO(issue 17, lead): the harness's expand check (`cutover expand check
-// --reader CMD` with a reader built from the fixtures that accepts both
-// shapes) belongs here once the expand helper's command is merged; it is on
-// another branch, so this branch does not run or imitate it.
+// Issue 17, runbook rule 1: `cutover expand check` on the drill's stores
+// before backfill touches them. The reader is cutover's own `canonicalize`,
+// which reads any JSON document: it stands for a new release that accepts
+// both the pre-migration and the migrated shape of every fixture store. The
+// report is expand/expand-report.json.
+Outcome readers_accept_both_shapes(Drill& d) {
+  std::string dir = base::join_path(d.run_dir, "expand");
+  if (auto st = d.fs.create_directories(dir); !st) return {false, st.error().message()};
+  std::string report = base::join_path(dir, "expand-report.json");
+  std::vector<std::string> args = {"expand", "check", "--reader", quote(d.options.cutover_binary) + " canonicalize {}",
+                                   "--out", report};
+  auto flags = store_flags(d);
+  args.insert(args.end(), flags.begin(), flags.end());
+  int status = run_cutover(d, args);
+  if (status != 0) return {false, "expand check exited with status " + std::to_string(status) + "; see " + report};
+  return {true, "the reader accepts the pre-migration and the migrated shape of every store: " + report};
+}
 
 Outcome runbook_present(Drill& d) {
   d.command = "grep Expand/Migrate/Contract " + d.options.runbook_path;
@@ -413,6 +426,8 @@ struct CheckDef {
 };
 
 const CheckDef k_checks[] = {
+    {"readers_accept_both_shapes", "expand check: a reader accepts both shapes of every store (runbook rule 1)",
+     readers_accept_both_shapes},
     {"backfill_writes_manifest", "backfill runs and writes a manifest", backfill_writes_manifest},
     {"manifest_found", "the newest manifest is found as the runbook finds it", manifest_found},
     {"checksums_verify", "cutover verify: checksums, recounts and backups hold", checksums_verify},
