@@ -19,19 +19,7 @@ e2e_binary routes.sh "${1:-}" jq sha256sum curl mkfifo timeout tail
 unset AUTH_STORE_PATH CODEX_THREAD_STORE_PATH DOMAIN_STORE_PATH WORK_DIR
 for v in $(compgen -e | grep '^OA_ROUTE_SPLIT_' || true); do unset "$v"; done
 
-# cutover ARGS...: runs the binary with no standard input; sets RC, OUT, ERR.
-cutover() {
-    mkdir -p "$TEST_TMP/.io"
-    TMPDIR="$TEST_TMP" timeout 60 "$BIN" "$@" >"$TEST_TMP/.io/out" 2>"$TEST_TMP/.io/err" </dev/null
-    RC=$?
-    OUT="$(cat "$TEST_TMP/.io/out")"
-    ERR="$(cat "$TEST_TMP/.io/err")"
-}
-
-must() {
-    cutover "$@"
-    ((RC == 0)) || fatal "cutover $* failed with status $RC: $ERR $OUT"
-}
+CUTOVER_TIMEOUT=60  # routes check waits for timeouts
 
 # targets_config FILE LEGACY_URL RUST_URL: a route config with two groups
 # (billing_l402 rolls back to legacy, chat_pilot to rust_shell) and one pin.
