@@ -952,6 +952,10 @@ class GateTest : public BundleTest {
   // The first expand starts the ledger (--new-ledger).
   Result<AdvanceResult> advance_to(const std::string& phase, GateInputs in, const std::string& group = "billing_l402") {
     in.new_ledger = phase == "expand" && !testing::path_exists(ledger_);
+    // Issue 17: expand needs both reports, made after the ledger's last record.
+    if (phase == "expand" && in.expand_report_path.empty()) {
+      testing::write_expand_evidence(tmp_.file("expand-" + group), base::rfc3339_utc(clock_.now_ns() + 1000), in);
+    }
     return advance(base::real_file_system(), ledger_, group, phase, in, specs_, clock_);
   }
   std::string signed_bundle(const std::string& name, CollectOptions o = {}) {

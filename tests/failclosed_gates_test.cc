@@ -51,6 +51,7 @@ TEST(FailClosedLedger, AdvanceStartsANewLedgerOnlyWhenAsked) {
   std::string ledger = tmp.file("ledger.jsonl");
   auto specs = store::SpecRegistry::with_builtins();
   GateInputs in;
+  testing::write_expand_evidence(tmp.file("expand"), base::rfc3339_utc(base::system_clock().now_ns()), in);
   auto refused = advance(base::real_file_system(), ledger, "billing_l402", "expand", in, specs, base::system_clock());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), ErrorCode::not_found);
@@ -70,6 +71,7 @@ TEST(FailClosedLedger, AdvanceStartsANewLedgerOnlyWhenAsked) {
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code(), ErrorCode::invalid_argument);
   in.new_ledger = false;
+  testing::write_expand_evidence(tmp.file("expand"), base::rfc3339_utc(base::system_clock().now_ns()), in);
   auto second = advance(base::real_file_system(), ledger, "chat_pilot", "expand", in, specs, base::system_clock());
   ASSERT_TRUE(second) << second.error().message();
   EXPECT_EQ(read_existing_ledger(base::real_file_system(), ledger)->records.size(), 2u);

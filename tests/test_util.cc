@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cutover/hash/sha256.h"
+
 namespace cutover::testing {
 
 // The tests must not depend on the caller's umask: verify and rollback
@@ -60,6 +62,32 @@ FileStamp file_stamp(const std::string& path) {
   if (::lstat(path.c_str(), &st) != 0) return {};
   return FileStamp{static_cast<uint64_t>(st.st_ino),
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+void write_expand_evidence(const std::string& dir, const std::string& created_at, evidence::GateInputs& in) {
+  ::mkdir(dir.c_str(), 0755);
+  std::string routes = dir + "/routes.json";
+  std::string config = "{\"legacy_base_url\": \"http://127.0.0.1:9\", \"rust_base_url\": \"http://127.0.0.1:9\"}\n";
+  write_text(routes, config);
+  std::string groups;
+  for (const char* g : {"auth_entry", "account_settings_admin", "billing_l402", "chat_pilot"}) {
+    if (!groups.empty()) groups += ", ";
+    groups += std::string("{\"group\": \"") + g + "\", \"ok\": true, \"checks\": []}";
+  }
+  write_text(dir + "/routes-report.json",
+             "{\"format\": \"cutover.routes_report.v1\", \"ok\": true, \"created_at\": \"" + created_at +
+                 "\", \"config\": {\"path\": \"" + routes + "\", \"sha256\": \"" + hash::sha256_hex(config) +
+                 "\"}, \"health_path\": \"/healthz\", \"timeout_ms\": 2000, \"groups\": [" + groups +
+                 "], \"pins\": []}\n");
+  std::string run = "\"ok\": true, \"exit_status\": 0, \"signal\": null, \"timed_out\": false, \"duration_ms\": 1";
+  write_text(dir + "/expand-report.json",
+             "{\"format\": \"cutover.expand_report.v1\", \"ok\": true, \"created_at\": \"" + created_at +
+                 "\", \"timeout_ms\": 60000, \"stores\": [{\"name\": \"auth\", \"path\": \"" + dir +
+                 "/none.json\", \"existed\": false, \"sha256_before\": null, \"sha256_after\": null, \"runs\": ["
+                 "{\"shape\": \"pre\", " + run + "}, {\"shape\": \"migrated\", " + run + "}]}]}\n");
+  in.routes_path = routes;
+  in.routes_report_path = dir + "/routes-report.json";
+  in.expand_report_path = dir + "/expand-report.json";
 }
 
 }  // namespace cutover::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cutover/base/file_system.h"
+#include "cutover/evidence/gates.h"
 
 namespace cutover::testing {
 
@@ -40,6 +41,14 @@ struct FileStamp {
   bool operator==(const FileStamp&) const = default;
 };
 FileStamp file_stamp(const std::string& path);
+
+// Issue 17: the evidence `gate advance GROUP expand` needs, written by hand
+// per docs/formats/routes-report.md and expand-report.md (the expand check
+// lives on another branch): in `dir`, a route config (the reference matrix
+// with base URLs), a passing routes report for it and a passing expand
+// report, both made at `created_at`; sets in.routes_path,
+// in.routes_report_path and in.expand_report_path.
+void write_expand_evidence(const std::string& dir, const std::string& created_at, evidence::GateInputs& in);
 
 // Forwards every call to `target`, including the calls that have a default
 // in FileSystem (create_bulk_file, open_file, hold_file), so the real code paths run.

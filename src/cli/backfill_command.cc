@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
 #include "cutover/evidence/gates.h"
 #include "cutover/evidence/ledger.h"
@@ -47,28 +48,9 @@ Status check_rule_5(const BackfillArgs& args) {
   return {};
 }
 
-// The reference wrapper's environment variables, used when no --store is given.
-const std::pair<const char*, const char*> k_store_env[] = {
-    {"auth", "AUTH_STORE_PATH"},
-    {"codex_threads", "CODEX_THREAD_STORE_PATH"},
-    {"domain", "DOMAIN_STORE_PATH"},
-};
-
 Result<backfill::BackfillOptions> options_from(const BackfillArgs& args) {
   backfill::BackfillOptions options;
-  for (const auto& s : args.stores) {
-    size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
-      return make_error(ErrorCode::invalid_argument, "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json");
-    }
-    options.stores.push_back({s.substr(0, eq), s.substr(eq + 1)});
-  }
-  if (options.stores.empty()) {
-    for (const auto& [kind, var] : k_store_env) {
-      const char* value = std::getenv(var);
-      if (value != nullptr && *value != '\0') options.stores.push_back({kind, value});
-    }
-  }
+  TRY_ASSIGN(options.stores, store_targets(args.stores));
   options.work_dir = args.work_dir;
   if (options.work_dir.empty()) {
     const char* value = std::getenv("WORK_DIR");

@@ -147,6 +147,8 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   collect->add_option("--verify-report", c->options.verify_report_path,
                       "the report of `cutover verify --json` (default: verify runs now)");
   collect->add_option("--drill-report", c->options.drill_report_path, "the report of `cutover drill --out`");
+  collect->add_option("--expand-report", c->options.expand_report_path, "the report of `cutover expand check --out`");
+  collect->add_option("--routes-report", c->options.routes_report_path, "the report of `cutover routes check --out`");
   collect->add_option("--harness-summary", c->options.harness_summary_path, "the harness run's summary.json");
   collect->add_option("--canary-samples", c->options.canary_samples_path,
                       "the canary samples file (docs/formats/canary-samples.md)");

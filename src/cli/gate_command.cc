@@ -5,6 +5,7 @@
 //                                     needs, and the head (COUNT:SHA256) to pin;
 //                                     exit 1 when the chain is broken
 //   advance GROUP PHASE --ledger FILE [--new-ledger] [--routes CONFIG]
+//           [--expand-report E --routes-report R [--store NAME=PATH...]]
 //           [--manifest M] [--verify-report R]
 //           [--evidence DIR --trust PUB... --threshold N] [canary thresholds]
 //                                     records the step when its gate holds;
@@ -17,11 +18,13 @@
 //                                     rule 5: exit 0 when destructive changes are
 //                                     allowed (the group, or every group of the
 //                                     route config, is at contract), 1 otherwise
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/store_args.h"
 #include "cutover/evidence/gates.h"
 
 namespace cutover::cli {
@@ -37,6 +40,9 @@ struct AdvanceArgs {
   std::string phase;
   std::string ledger;
   std::string routes;
+  std::string expand_report;
+  std::string routes_report;
+  std::vector<std::string> stores;
   std::string manifest;
   std::string verify_report;
   std::string evidence_dir;
@@ -127,6 +133,13 @@ int advance_main(const AdvanceArgs& args) {
   }
   evidence::GateInputs inputs;
   inputs.routes_path = args.routes;
+  inputs.expand_report_path = args.expand_report;
+  inputs.routes_report_path = args.routes_report;
+  // Like backfill and expand check: --store flags, or without them the
+  // reference wrapper's variables.
+  auto stores = store_targets(args.stores);
+  if (!stores) return report_error("gate advance", stores.error());
+  for (auto& s : *stores) inputs.expand_stores.push_back({std::move(s.kind), std::move(s.path)});
   inputs.manifest_path = args.manifest;
   inputs.verify_report_path = args.verify_report;
   inputs.evidence_dir = args.evidence_dir;
@@ -264,6 +277,14 @@ void add_gate_command(CLI::App& app, int& exit_code) {
                 "start a new ledger at --ledger with this first expand (refused when the file exists)");
   adv->add_option("--routes", a->routes,
                   "expand: the route config the service runs with; recorded, so rule 5 knows every group");
+  adv->add_option("--expand-report", a->expand_report,
+                  "expand: a passing `cutover expand check --out` report (the new release reads both store shapes)");
+  adv->add_option("--routes-report", a->routes_report,
+                  "expand: a passing `cutover routes check --out` report for the route config (--routes or the "
+                  "recorded one)");
+  adv->add_option("--store", a->stores,
+                  "expand: NAME=PATH, a store the expand report must cover, unchanged since; repeatable. Default: "
+                  "AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
   adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");

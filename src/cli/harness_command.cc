@@ -1,4 +1,5 @@
 // cutover harness: the whole drill as one command (SPEC §8); `make run` runs it.
+#include <algorithm>
 #include <climits>
 #include <iostream>
 
@@ -17,6 +18,7 @@ struct HarnessArgs {
   std::vector<std::string> spec_files;
   std::string routes_config;
   std::string runbook;
+  std::string issue;
   bool json = false;
 };
 
@@ -46,6 +48,17 @@ int harness_main(const HarnessArgs& args) {
   options.routes_config = args.routes_config;
   options.runbook_path = args.runbook.empty() ? default_runbook(fs) : args.runbook;
   options.cutover_binary = self_path();
+  if (!args.issue.empty()) {
+    bool web = args.issue.rfind("https://", 0) == 0 || args.issue.rfind("http://", 0) == 0;
+    bool clean = std::none_of(args.issue.begin(), args.issue.end(),
+                              [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+    if (!web || !clean) {
+      return report_error("harness", Error(ErrorCode::invalid_argument,
+                                           "--issue '" + args.issue +
+                                               "' must be the issue's web address (https://..., no spaces)"));
+    }
+    options.issue_url = args.issue;
+  }
   for (const auto& s : args.stores) {
     size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
@@ -82,6 +95,7 @@ void add_harness_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--store", args->stores, "NAME=PATH: drill on a copy of this store instead of the fixtures; repeatable");
   cmd->add_option("--spec", args->spec_files, "a store spec file for a user-defined kind; repeatable");
   cmd->add_option("--config", args->routes_config, "route config for the route rollback drill (default: built in)");
+  cmd->add_option("--issue", args->issue, "the issue this run reports on (a URL): in summary.json and atop SUMMARY.md");
   cmd->add_option("--runbook", args->runbook, "the runbook to check (default: docs/RUNBOOK.md)");
   cmd->add_flag("--json", args->json, "print summary.json instead of the table");
   cmd->callback([args, &exit_code] { exit_code = harness_main(*args); });

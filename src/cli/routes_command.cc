@@ -2,6 +2,8 @@
 // (SPEC §6), on a route config (docs/formats/route-config.md) or the built-in
 // reference, with the OA_ROUTE_SPLIT_* variables of this process applied, and
 // with the overrides a server persisted when --state-dir names its folder.
+// cutover routes check: every group's rollback and forward targets, and every
+// pinned route's target, answer the health path (docs/formats/routes-report.md).
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -13,7 +15,9 @@
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/routing/report.h"
+#include "cutover/hash/sha256.h"
 #include "cutover/server/loader.h"
+#include "cutover/server/target_probe.h"
 
 namespace cutover::cli {
 namespace {
@@ -23,6 +27,14 @@ struct RoutesArgs {
   std::string state_dir;
   std::string path;
   std::string cohort_key;
+  bool json = false;
+};
+
+struct CheckArgs {
+  std::string config;
+  std::string health_path = "/healthz";
+  std::string timeout = "2s";
+  std::string out;
   bool json = false;
 };
 
@@ -117,6 +129,93 @@ int status(const RoutesArgs& args) {
   return k_exit_ok;
 }
 
+// "2s", "1500ms", "2" (seconds) -> milliseconds.
+Result<int64_t> parse_timeout(const std::string& text) {
+  std::string digits = text;
+  int64_t scale = 1000;
+  if (digits.size() > 2 && digits.compare(digits.size() - 2, 2, "ms") == 0) {
+    digits.resize(digits.size() - 2);
+    scale = 1;
+  } else if (!digits.empty() && digits.back() == 's') {
+    digits.pop_back();
+  }
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return make_error(ErrorCode::invalid_argument,
+                      "--timeout '" + text + "' is not a duration (e.g. 2s, 1500ms, or whole seconds)");
+  }
+  return std::stoll(digits) * scale;
+}
+
+int check(const CheckArgs& args) {
+  base::FileSystem& fs = base::real_file_system();
+  server::ProbeOptions options;
+  options.health_path = args.health_path;
+  auto timeout = parse_timeout(args.timeout);
+  if (!timeout) return report_error("routes check", timeout.error());
+  options.timeout_ms = *timeout;
+  if (auto st = server::check_probe_options(options); !st) return report_error("routes check", st.error());
+  // The digest is of the bytes the config was parsed from.
+  std::string sha = server::builtin_config_sha256();
+  routing::RouteConfig config = routing::reference_config();
+  if (!args.config.empty()) {
+    auto info = fs.stat(args.config);
+    if (!info) return report_error("routes check", info.error().with_context("route config " + args.config));
+    if (!info->exists) {
+      return report_error("routes check", Error(ErrorCode::not_found, "route config " + args.config +
+                                                                          " does not exist; give the route config the "
+                                                                          "service runs with"));
+    }
+    auto bytes = fs.read_file(args.config);
+    if (!bytes) return report_error("routes check", bytes.error().with_context("route config " + args.config));
+    sha = hash::sha256_hex(bytes->view());
+    auto parsed = routing::parse_route_config(bytes->view(), args.config);
+    if (!parsed) return report_error("routes check", parsed.error());
+    config = std::move(*parsed);
+  }
+  auto warnings = routing::apply_environment(config, server::route_environment(environ));
+  if (!warnings) return report_error("routes check", warnings.error());
+  for (const std::string& w : *warnings) std::cerr << "cutover routes check: warning: " << w << "\n";
+
+  server::RoutesReport report = server::check_route_targets(config, args.config, sha, options, base::system_clock());
+  std::string json_text = server::routes_report_json(report);
+  if (!args.out.empty()) {
+    if (auto st = base::write_file_atomic(fs, args.out, json_text); !st) {
+      return report_error("routes check", st.error().with_context("cannot write the report --out " + args.out));
+    }
+  }
+  std::vector<std::string> failures = server::routes_report_failures(report);
+  if (args.json) {
+    std::cout << json_text;
+  } else {
+    for (const auto& g : report.groups) {
+      for (const auto& c : g.checks) {
+        std::cout << (c.ok ? "ok   " : "FAIL ") << "group " << g.group << " " << c.role << " " << c.target << " "
+                  << c.url.value_or("(no base URL)") << ": "
+                  << (c.ok ? "status " + std::to_string(c.status.value_or(0)) : c.error.value_or("failed")) << "\n";
+      }
+    }
+    for (const auto& p : report.pins) {
+      for (const auto& c : p.checks) {
+        std::cout << (c.ok ? "ok   " : "FAIL ") << "pinned " << p.route << " " << c.target << " "
+                  << c.url.value_or("(no base URL)") << ": "
+                  << (c.ok ? "status " + std::to_string(c.status.value_or(0)) : c.error.value_or("failed")) << "\n";
+      }
+    }
+  }
+  if (!failures.empty()) {
+    for (const auto& f : failures) std::cerr << "cutover routes check: " << f << "\n";
+    std::cerr << "cutover routes check: FAILED: " << failures.size() << " target check(s) failed"
+              << (args.out.empty() ? "" : "; report " + args.out) << "\n";
+    return k_exit_failed;
+  }
+  if (!args.json) {
+    std::cout << "routes check: ok: " << report.groups.size() << " group(s) and " << report.pins.size()
+              << " pinned route(s) answer " << report.health_path
+              << (args.out.empty() ? "" : "; report " + args.out) << "\n";
+  }
+  return k_exit_ok;
+}
+
 void add_common(CLI::App* cmd, RoutesArgs& args) {
   cmd->add_option("--config", args.config, "route config file (docs/formats/route-config.md); default: the built-in reference");
   cmd->add_option("--state-dir", args.state_dir, "a server's state folder: apply the overrides it persisted");
@@ -139,6 +238,16 @@ void add_routes_command(CLI::App& app, int& exit_code) {
   auto* stat = routes->add_subcommand("status", "Show the route split: mode, switches, groups and rollback targets");
   add_common(stat, *args);
   stat->callback([args, &exit_code] { exit_code = status(*args); });
+
+  auto c = std::make_shared<CheckArgs>();
+  auto* chk = routes->add_subcommand("check", "Check that every group's rollback and forward targets (and every pinned "
+                                              "route's target) answer their health path; exit 1 naming each that does not");
+  chk->add_option("--config", c->config, "route config file; default: the built-in reference (which has no base URLs)");
+  chk->add_option("--health-path", c->health_path, "the path asked on each target's base URL")->capture_default_str();
+  chk->add_option("--timeout", c->timeout, "per target: to connect, then to answer (e.g. 2s, 500ms)")->capture_default_str();
+  chk->add_option("--out", c->out, "write the report (docs/formats/routes-report.md) to FILE, atomically");
+  chk->add_flag("--json", c->json, "print the report as JSON");
+  chk->callback([c, &exit_code] { exit_code = check(*c); });
 }
 
 }  // namespace cutover::cli

@@ -683,9 +683,9 @@ test_destructive_reset_refused_during_the_overlap() {
     setup_fixtures
     printf '{"sessions": []}' >"$S/auth.json"
     remember_file "$S/auth.json"
-    printf '{}\n' >"$TEST_TMP/routes.json"  # the reference route groups
+    expand_evidence  # the reference route groups, and passing expand evidence
     "$BIN" gate advance billing_l402 expand --ledger "$TEST_TMP/ledger.jsonl" --new-ledger \
-        --routes "$TEST_TMP/routes.json" >/dev/null 2>&1 \
+        "${EXPAND_ARGS[@]}" >/dev/null 2>&1 \
         || fatal "cannot start a ledger"
     local rc
     "$BIN" backfill --store "auth=$S/auth.json" --work-dir "$W" --allow-destructive-reset \

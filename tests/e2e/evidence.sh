@@ -355,9 +355,12 @@ test_ledger_chain_and_a_reordered_line() {
     cutover gate status --ledger "$L"
     assert_eq 2 "$RC" "status of a ledger not yet made"
     assert_contains "$ERR" "does not exist"
-    must gate advance billing_l402 expand --ledger "$L" --note "readers ship both shapes" --new-ledger
-    must gate advance Chat-Pilot expand --ledger "$L"
-    must gate advance auth_entry expand --ledger "$L"
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --note "readers ship both shapes" --new-ledger "${EXPAND_ARGS[@]}"
+    expand_evidence
+    must gate advance Chat-Pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
+    expand_evidence
+    must gate advance auth_entry expand --ledger "$L" "${EXPAND_ARGS[@]}"
     assert_eq 3 "$(wc -l <"$L")" "three records"
     # Each line holds the sha256 of the line before it.
     assert_eq "$(sed -n 1p "$L" | tr -d '\n' | sha256sum | cut -c1-64)" "$(sed -n 2p "$L" | jq -r .prev_sha256)" "chain link"
@@ -392,7 +395,8 @@ test_ledger_chain_and_a_reordered_line() {
 
 test_the_ledger_lock_refuses_a_second_writer() {
     local L="$TEST_TMP/ledger.jsonl"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     remember_file "$L"
     (
         flock -n 9 || exit 99
@@ -411,7 +415,8 @@ test_each_gate_refuses_and_names_the_missing_evidence() {
     cutover gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     assert_eq 2 "$RC" "migrate into a ledger that does not exist"
     assert_no_path "$L"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     cutover gate advance auth_entry migrate --ledger "$L" --manifest "$MANIFEST"
     assert_eq 1 "$RC" "migrate before expand"
     assert_contains "$OUT" "missing: the phase order: group auth_entry has no record yet; the next phase is expand"
@@ -552,7 +557,8 @@ test_full_walk_of_one_group_from_expand_to_contract() {
     start_server
     local L="$TEST_TMP/ledger.jsonl" K="$TEST_TMP/keys"
     local trust=(--trust "$K/alice.pub" "$K/bob.pub" "$K/carol.pub" --threshold 2)
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must gate advance billing_l402 verify --ledger "$L"
     bundle "$TEST_TMP/canary" --release-train 2026.11-r1
@@ -593,7 +599,8 @@ test_full_walk_of_one_group_from_expand_to_contract() {
     assert_eq "contract 6 true" "$(jq -r '"\(.groups[0].phase) \(.records) \(.groups[0].destructive_changes_allowed)"' <<<"$OUT")"
     must gate destructive --ledger "$L" --group billing_l402
     assert_contains "$OUT" "allowed"
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     cutover gate destructive --ledger "$L" --routes "$TEST_TMP/routes.json"
     assert_eq 1 "$RC" "another group is still open"
     assert_contains "$OUT" "chat_pilot (expand)"

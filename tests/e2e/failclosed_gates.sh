@@ -63,12 +63,14 @@ test_a_new_ledger_is_started_only_with_new_ledger_at_expand() {
     cutover gate advance billing_l402 migrate --ledger "$L" --new-ledger
     assert_eq 2 "$RC" "--new-ledger for another phase than expand"
     assert_no_path "$L" "the ledger"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     assert_eq 1 "$(wc -l <"$L")" "records in the new ledger"
     cutover gate advance chat_pilot expand --ledger "$L" --new-ledger
     assert_eq 2 "$RC" "--new-ledger for a ledger that exists"
     assert_contains "$ERR" "already exists"
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     assert_eq 2 "$(wc -l <"$L")" "records after the second group's expand"
 }
 
@@ -146,15 +148,18 @@ test_threshold_is_a_whole_number_from_one_to_the_trusted_keys() {
 
 test_gate_status_prints_the_head_and_gate_verify_pins_it() {
     local L="$TEST_TMP/ledger.jsonl" head
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
+    expand_evidence
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     must gate status --ledger "$L"
     head="$(sed -n 's/^head: \([0-9]*:[0-9a-f]*\) .*/\1/p' <<<"$OUT")"
     assert_eq "2:$(sed -n 2p "$L" | tr -d '\n' | sha256sum | cut -c1-64)" "$head" "the head gate status prints"
     cutover gate status --ledger "$L" --json
     assert_eq "$head" "$(jq -r .head <<<"$OUT")" "gate status --json head"
     must gate verify --ledger "$L" --head "$head"
-    must gate advance auth_entry expand --ledger "$L"
+    expand_evidence
+    must gate advance auth_entry expand --ledger "$L" "${EXPAND_ARGS[@]}"
     must gate verify --ledger "$L" --head "$head"
     assert_contains "$OUT" "holds the pinned head $head"
 
@@ -167,8 +172,10 @@ test_gate_status_prints_the_head_and_gate_verify_pins_it() {
 
     # Another ledger with as many records.
     rm "$L"
-    must gate advance auth_entry expand --ledger "$L" --new-ledger
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence "$TEST_TMP/expand2"  # a new ledger: its first expand records the route config again
+    must gate advance auth_entry expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
+    expand_evidence "$TEST_TMP/expand2"
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     cutover gate verify --ledger "$L" --head "$head"
     assert_eq 1 "$RC" "gate verify of a rewritten ledger"
     assert_contains "$ERR" "was rewritten: record 2 hashes to"
@@ -186,10 +193,12 @@ test_a_bundle_pins_the_ledger_head_and_a_truncated_ledger_is_refused() {
     mkdir -p "$TEST_TMP/keys"
     must keygen --out "$TEST_TMP/keys/alice"
     local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must gate advance billing_l402 verify --ledger "$L"
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/b" --ledger "$L"
     assert_eq "4 $(sed -n 4p "$L" | tr -d '\n' | sha256sum | cut -c1-64)" \
         "$(jq -r '"\(.predicate.ledger.records) \(.predicate.ledger.head_sha256)"' "$TEST_TMP/b/statement.json")" \
@@ -260,11 +269,14 @@ test_every_group_means_every_configured_group() {
 test_the_route_config_recorded_at_expand_is_every_group() {
     local L="$TEST_TMP/ledger.jsonl"
     printf '{}\n' >"$TEST_TMP/reference.json"
-    cutover gate advance nosuch_group expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json"
+    mkdir -p "$TEST_TMP/expand" && cp "$TEST_TMP/reference.json" "$TEST_TMP/expand/routes.json"
+    expand_evidence  # reports for reference.json's bytes; this test passes --routes itself
+    cutover gate advance nosuch_group expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json" "${EXPAND_ARGS[@]}"
     assert_eq 1 "$RC" "expand of a group the route config does not have"
     assert_contains "$OUT" "has no route group nosuch_group"
     assert_no_path "$L" "the ledger"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json"
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger --routes "$TEST_TMP/reference.json" "${EXPAND_ARGS[@]}"
     assert_eq "billing_l402 chat_pilot" \
         "$(sed -n 1p "$L" | jq -r '.evidence.routes.groups | map(select(. == "billing_l402" or . == "chat_pilot")) | join(" ")')" \
         "the groups the expand record keeps"
@@ -301,7 +313,8 @@ test_backfill_rule_5_needs_the_route_config() {
 test_verify_and_rollback_check_the_manifest_against_the_ledger() {
     migrated
     local L="$TEST_TMP/ledger.jsonl" first="$MANIFEST"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$first"
     must verify "$first" --ledger "$L"
     remember_file "$S/auth.json" "$S/codex_threads.json" "$S/domain.json"
@@ -342,7 +355,8 @@ test_verify_and_rollback_check_the_manifest_against_the_ledger() {
 test_a_store_changed_since_the_evidence_refuses_the_gate() {
     migrated
     local L="$TEST_TMP/ledger.jsonl"
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must verify "$MANIFEST" --json
     printf '%s\n' "$OUT" >"$TEST_TMP/report.json"
@@ -360,8 +374,10 @@ test_a_store_rollback_is_recorded_and_sends_the_group_back() {
     mkdir -p "$TEST_TMP/keys"
     must keygen --out "$TEST_TMP/keys/alice"
     local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
-    must gate advance chat_pilot expand --ledger "$L"
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
+    expand_evidence
+    must gate advance chat_pilot expand --ledger "$L" "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must gate advance billing_l402 verify --ledger "$L"
     must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/b"
@@ -404,7 +420,8 @@ test_a_drilled_route_rollback_needs_new_evidence_and_a_later_canary() {
     chmod 600 "$TEST_TMP/tokens.txt"
     start_server
     local L="$TEST_TMP/ledger.jsonl" trust=(--trust "$TEST_TMP/keys/alice.pub")
-    must gate advance billing_l402 expand --ledger "$L" --new-ledger
+    expand_evidence
+    must gate advance billing_l402 expand --ledger "$L" --new-ledger "${EXPAND_ARGS[@]}"
     must gate advance billing_l402 migrate --ledger "$L" --manifest "$MANIFEST"
     must gate advance billing_l402 verify --ledger "$L"
     must evidence collect --manifest "$MANIFEST" --out "$TEST_TMP/old"

@@ -23,7 +23,8 @@ summary_invariants() {
 
 test_harness_passes_on_the_fixtures() {
     local out rc run
-    out="$("$CUTOVER" harness --out "$TEST_TMP/runs" --runbook "$RUNBOOK" 2>"$TEST_TMP/err")"
+    out="$("$CUTOVER" harness --out "$TEST_TMP/runs" --runbook "$RUNBOOK" \
+        --issue "https://github.com/OpenAgentsInc/cutover/issues/17" 2>"$TEST_TMP/err")"
     rc=$?
     assert_eq 0 "$rc" "exit status"
     run="$(ls -d "$TEST_TMP"/runs/*/ | head -n 1)"
@@ -31,7 +32,7 @@ test_harness_passes_on_the_fixtures() {
     summary_invariants "$run/summary.json" || _e2e_fail "summary.json breaks the jq invariants"
     assert_eq passed "$(jq -r .overall_status "$run/summary.json")" "overall_status"
     assert_eq "$(jq '.totals.check_count' "$run/summary.json")" "$(wc -l <"$run/checks.jsonl" | tr -d ' ')" "one checks.jsonl line a check"
-    for id in backfill_writes_manifest manifest_found checksums_verify manifest_invariants verify_baseline evidence_bundle store_rollback stores_restored route_rollback_drill runbook_present; do
+    for id in backfill_writes_manifest manifest_found checksums_verify manifest_invariants verify_baseline evidence_bundle store_rollback stores_restored rollback_targets_answer route_rollback_drill runbook_present; do
         assert_eq pass "$(jq -r --arg id "$id" '.checks[] | select(.check_id == $id) | .status' "$run/summary.json")" "check $id"
     done
     # One log a check, where the summary says.
@@ -39,6 +40,12 @@ test_harness_passes_on_the_fixtures() {
         [[ -s "$log" ]] || _e2e_fail "log $log is missing or empty"
     done
     assert_contains "$out" "| backfill_writes_manifest | pass |" "the table on stdout"
+    # Issue 17: the issue link, and the routes check's report.
+    assert_eq "https://github.com/OpenAgentsInc/cutover/issues/17" "$(jq -r .issue_url "$run/summary.json")" "issue_url"
+    assert_eq "Issue: https://github.com/OpenAgentsInc/cutover/issues/17  " "$(sed -n 3p "$run/SUMMARY.md")" \
+        "the issue atop SUMMARY.md"
+    assert_eq true "$(jq -r .ok "$run/targets/routes-report.json")" "the routes report"
+    assert_eq 4 "$(jq '.groups | length' "$run/targets/routes-report.json")" "every reference group checked"
     assert_contains "$out" "summary: $run" "the summary path on stdout"
     # The stores the drill worked on are back at their pre-migration bytes.
     local manifest
@@ -100,7 +107,18 @@ test_a_route_server_that_cannot_start_fails_its_check_only() {
     summary_invariants "$run/summary.json" || _e2e_fail "summary.json breaks the jq invariants"
     assert_eq fail "$(jq -r '.checks[] | select(.check_id == "route_rollback_drill") | .status' "$run/summary.json")" "route check"
     assert_contains "$(jq -r '.checks[] | select(.check_id == "route_rollback_drill") | .reason' "$run/summary.json")" "mode" "the reason names the field"
-    assert_eq 1 "$(jq '.totals.failed' "$run/summary.json")" "only the route check failed"
+    assert_eq fail "$(jq -r '.checks[] | select(.check_id == "rollback_targets_answer") | .status' "$run/summary.json")" \
+        "targets check"
+    assert_eq 2 "$(jq '.totals.failed' "$run/summary.json")" "only the two route checks failed"
+}
+
+test_a_bad_issue_url_is_a_usage_error() {
+    local rc
+    "$CUTOVER" harness --out "$TEST_TMP/runs" --runbook "$RUNBOOK" --issue "not a url" >"$TEST_TMP/out" 2>&1
+    rc=$?
+    assert_eq 2 "$rc" "exit status"
+    assert_contains "$(cat "$TEST_TMP/out")" "--issue 'not a url' must be the issue's web address"
+    assert_no_path "$TEST_TMP/runs" "no run folder"
 }
 
 TESTS=(
@@ -109,6 +127,7 @@ TESTS=(
     test_given_stores_are_copied_and_never_touched
     test_a_refused_backfill_fails_the_run_and_names_it
     test_a_route_server_that_cannot_start_fails_its_check_only
+    test_a_bad_issue_url_is_a_usage_error
 )
 for t in "${TESTS[@]}"; do run_test "$t"; done
 finish_tests

@@ -345,3 +345,42 @@ read_response() {
     RAW_BODY=""
     if ((len > 0)); then read -r -t 10 -N "$len" RAW_BODY <&"$fd" || return 1; fi
 }
+
+# --- the expand gate's evidence (issue 17) ------------------------------------------
+#
+# expand_evidence [DIR]: writes, in DIR (default $TEST_TMP/expand), a route
+# config (the reference matrix with base URLs) once, then a passing routes
+# report for it and a passing expand report, both made now, by hand per
+# docs/formats/routes-report.md and expand-report.md; sets EXPAND_ARGS to the
+# flags `gate advance GROUP expand` needs. Call it before each expand: a
+# report must be newer than the ledger's last record. The first call's
+# EXPAND_ARGS include --routes (recorded in the ledger; later expands use it).
+expand_evidence() {
+    local dir="${1:-$TEST_TMP/expand}" now sha first=0
+    mkdir -p "$dir"
+    if [[ ! -f "$dir/routes.json" ]]; then
+        first=1
+        printf '%s\n' '{"legacy_base_url": "http://127.0.0.1:9", "rust_base_url": "http://127.0.0.1:9"}' >"$dir/routes.json"
+    fi
+    now="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+    sha="$(sha256sum <"$dir/routes.json" | cut -c1-64)"
+    jq -n --arg now "$now" --arg sha "$sha" --arg path "$dir/routes.json" '{
+        format: "cutover.routes_report.v1", ok: true, created_at: $now,
+        config: {path: $path, sha256: $sha}, health_path: "/healthz", timeout_ms: 2000,
+        groups: [("auth_entry", "account_settings_admin", "billing_l402", "chat_pilot") as $g | {group: $g, ok: true,
+            checks: [{role: "rollback", target: "legacy", url: "http://127.0.0.1:9/healthz", ok: true, status: 200,
+                      error: null, duration_ms: 1}]}],
+        pins: []}' >"$dir/routes-report.json"
+    jq -n --arg now "$now" --arg path "$dir/no-store.json" '{
+        format: "cutover.expand_report.v1", ok: true, created_at: $now,
+        reader: {command: ["true"], executable: "/bin/true", sha256: ("0" * 64)}, timeout_ms: 60000,
+        stores: [{name: "auth", path: $path, existed: false, sha256_before: null, sha256_after: null,
+                  pre_sha256: ("1" * 64), migrated_sha256: ("2" * 64),
+                  runs: [{shape: "pre", ok: true, exit_status: 0, signal: null, timed_out: false, duration_ms: 1,
+                          stdout_sha256: ("3" * 64), stderr_sha256: ("3" * 64), stderr_tail: ""},
+                         {shape: "migrated", ok: true, exit_status: 0, signal: null, timed_out: false, duration_ms: 1,
+                          stdout_sha256: ("3" * 64), stderr_sha256: ("3" * 64), stderr_tail: ""}]}]}' \
+        >"$dir/expand-report.json"
+    EXPAND_ARGS=(--routes-report "$dir/routes-report.json" --expand-report "$dir/expand-report.json")
+    if ((first)); then EXPAND_ARGS+=(--routes "$dir/routes.json"); fi
+}

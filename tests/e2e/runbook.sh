@@ -196,7 +196,11 @@ provision() {
     token="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
     (umask 077 && printf '%s\n' "$token" >"$c/operator.token")
     (umask 077 && printf 'operator runbook-e2e sha256:%s\n' "$(printf '%s' "$token" | sha256sum | cut -c1-64)" >"$c/tokens.txt")
-    printf '%s\n' '{"tokens_file": "tokens.txt"}' >"$c/routes.json"
+    # Issue 17: the rollback and forward targets `routes check` asks are a
+    # stub `cutover serve` (it answers /healthz), stopped after the session.
+    write_setup
+    start_server
+    jq -n --arg url "$BASE" '{tokens_file: "tokens.txt", legacy_base_url: $url, rust_base_url: $url}' >"$c/routes.json"
     jq -n '{schema: "cutover.baseline.v1", description: "the built-in fixtures",
             environments: {e2e: {stores: {
               auth: {users: {min: 1}, sessions: {min: 1}, personal_access_tokens: {min: 1}},
@@ -216,6 +220,7 @@ run_runbook() {
         cd "$TEST_TMP/cwd" &&
             exec env -i PATH="$TEST_TMP/bin:$PATH" HOME="$HOME_DIR" TMPDIR="$TEST_TMP/tmp" LC_ALL=C TZ=UTC \
                 OA_DATA="$SRV" LISTEN=127.0.0.1:0 GROUP="$GROUP" __RUNBOOK_MARKS="$TEST_TMP/marks" \
+                NEW_READER="jq -e type {}" \
                 setsid timeout 300 bash "$TEST_TMP/session.sh"
     ) >"$TEST_TMP/session.log" 2>&1 </dev/null &
     local pgid=$!
@@ -227,6 +232,7 @@ run_runbook() {
     kill -TERM -- "-$pgid" 2>/dev/null
     for pid in $pids; do timeout 20 tail --pid="$pid" -f /dev/null || _e2e_fail "process $pid of the session did not stop"; done
     SERVER_STOPPED=$([[ -n "$pids" ]] && echo yes || echo no)
+    stop_server  # the stub targets
 }
 
 # explain_failure: where the session stopped, in runbook lines.

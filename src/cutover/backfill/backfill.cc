@@ -134,10 +134,11 @@ class PipelinedFileSink final : public json::ChunkSink {
 constexpr size_t k_parallel_write_bytes = size_t{4} << 20;
 
 // The canonical bytes of the plan's document into `sink`; false if the sink stopped it.
-bool write_store(const StorePlan& plan, json::ChunkSink& sink) {
-  if (plan.raw.size() >= k_parallel_write_bytes) return json::write_canonical_parallel(plan.doc.root(), sink);
-  return json::write_canonical(plan.doc.root(), sink);
+bool write_document(const json::Document& doc, size_t raw_size, json::ChunkSink& sink) {
+  if (raw_size >= k_parallel_write_bytes) return json::write_canonical_parallel(doc.root(), sink);
+  return json::write_canonical(doc.root(), sink);
 }
+bool write_store(const StorePlan& plan, json::ChunkSink& sink) { return write_document(plan.doc, plan.raw.size(), sink); }
 
 std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
 
@@ -229,6 +230,41 @@ Status check_run_marker(base::FileSystem& fs, const std::string& store_path, con
                     "first: cutover rollback " + shell_word(named));
 }
 
+// Step 2's parse and migration of one store's bytes (`raw`; none for a
+// missing store, which starts from {}) into `doc`, whose strings then point
+// into `raw`. What a destructive reset replaced is appended to `resets`.
+// Errors name the store (`label`) and say what to do.
+Status parse_and_migrate(json::Document& doc, std::optional<std::string_view> raw, const store::StoreSpec& spec,
+                         bool allow_destructive_reset, const std::string& label, std::vector<std::string>& resets) {
+  if (raw) {
+    auto parsed = json::parse_borrowed(*raw);
+    if (parsed) {
+      doc = std::move(*parsed);
+    } else if (allow_destructive_reset) {
+      // The reference tool's behaviour: start over from {}. The backup keeps the bytes.
+      resets.push_back("not valid JSON (" + parsed.error().message() + "); replaced by {}");
+      doc.set_root(json::Node::object_ref(nullptr, 0));
+    } else {
+      return make_error(ErrorCode::invalid_argument,
+                        label + ": not valid JSON: " + parsed.error().message() +
+                            "; the reference tool would have replaced the store with {}. Fix or restore the file, or "
+                            "rerun with --allow-destructive-reset to do what the reference did (the backup keeps the old bytes)");
+    }
+  } else {
+    doc.set_root(json::Node::object_ref(nullptr, 0));
+  }
+  store::MigrationOptions migration_options{allow_destructive_reset};
+  auto migrated = store::migrate(doc, spec, migration_options);
+  if (!migrated) {
+    return make_error(ErrorCode::invalid_argument,
+                      label + ": " + migrated.error().message() +
+                          "; fix the store, or rerun with --allow-destructive-reset to reproduce the reference tool "
+                          "(the backup keeps the old bytes)");
+  }
+  resets.insert(resets.end(), migrated->resets.begin(), migrated->resets.end());
+  return {};
+}
+
 // Step 2 for one store. Errors name the store.
 Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
                              const BackfillOptions& options, const std::string& work_dir) {
@@ -315,33 +351,14 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
     }
     // Hash the raw bytes on a second thread while this one parses them.
     auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
-    auto doc = json::parse_borrowed(plan.raw.view());
+    Status st = parse_and_migrate(plan.doc, plan.raw.view(), *plan.spec, options.allow_destructive_reset, label,
+                                  plan.record.destructive_resets);
     plan.record.before_sha256 = before.get();
-    if (doc) {
-      plan.doc = std::move(*doc);
-    } else if (options.allow_destructive_reset) {
-      // The reference tool's behaviour: start over from {}. The backup keeps the bytes.
-      plan.record.destructive_resets.push_back("not valid JSON (" + doc.error().message() + "); replaced by {}");
-      plan.doc.set_root(json::Node::object_ref(nullptr, 0));
-    } else {
-      return make_error(ErrorCode::invalid_argument,
-                        label + ": not valid JSON: " + doc.error().message() +
-                            "; the reference tool would have replaced the store with {}. Fix or restore the file, or "
-                            "rerun with --allow-destructive-reset to do what the reference did (the backup keeps the old bytes)");
-    }
+    TRY(st);
   } else {
-    plan.doc.set_root(json::Node::object_ref(nullptr, 0));
+    TRY(parse_and_migrate(plan.doc, std::nullopt, *plan.spec, options.allow_destructive_reset, label,
+                          plan.record.destructive_resets));
   }
-
-  store::MigrationOptions migration_options{options.allow_destructive_reset};
-  auto migrated = store::migrate(plan.doc, *plan.spec, migration_options);
-  if (!migrated) {
-    return make_error(ErrorCode::invalid_argument,
-                      label + ": " + migrated.error().message() +
-                          "; fix the store, or rerun with --allow-destructive-reset to reproduce the reference tool "
-                          "(the backup keeps the old bytes)");
-  }
-  plan.record.destructive_resets.insert(plan.record.destructive_resets.end(), migrated->resets.begin(), migrated->resets.end());
   plan.record.counts = store::count_all(plan.doc.root(), *plan.spec);
 
   if (info->exists) {
@@ -568,6 +585,32 @@ std::string next_run_id(int64_t now_unix_seconds, const std::vector<std::string>
     if (seconds && *seconds >= t) t = *seconds + 1;
   }
   return base::compact_utc(t);
+}
+
+namespace {
+class StringSink final : public json::ChunkSink {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+  bool write(std::string_view chunk) override {
+    out_.append(chunk);
+    return true;
+  }
+
+ private:
+  std::string& out_;
+};
+}  // namespace
+
+Result<MigratedForm> migrated_form(std::optional<std::string_view> current, const store::StoreSpec& spec,
+                                   bool allow_destructive_reset, const std::string& label) {
+  MigratedForm form;
+  json::Document doc;
+  TRY(parse_and_migrate(doc, current, spec, allow_destructive_reset, label, form.destructive_resets));
+  form.counts = store::count_all(doc.root(), spec);
+  StringSink sink(form.bytes);
+  write_document(doc, current ? current->size() : 0, sink);
+  form.changed = !current || *current != form.bytes;
+  return form;
 }
 
 Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,

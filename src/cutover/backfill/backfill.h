@@ -27,13 +27,16 @@
 // its current content) is not rewritten and is recorded with changed: false.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/store/counts.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::backfill {
@@ -66,6 +69,20 @@ struct BackfillResult {
 // already been replaced).
 Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
                                     base::FileSystem& fs, base::Clock& clock);
+
+// The migrated shape of one store, computed in memory by the very code of
+// step 2 (parse, the spec's operations, canonical form) without touching the
+// disk: `expand check` gives it to the new release's reader. `current` is the
+// store's bytes, or nullopt for a missing store (migrated from {}). Errors:
+// invalid_argument, as backfill would refuse the store (named by `label`).
+struct MigratedForm {
+  std::string bytes;  // what backfill would write
+  bool changed = false;  // differs from `current` (always true for a missing store)
+  std::vector<std::string> destructive_resets;
+  store::Counts counts;
+};
+Result<MigratedForm> migrated_form(std::optional<std::string_view> current, const store::StoreSpec& spec,
+                                   bool allow_destructive_reset, const std::string& label);
 
 // The run id for a new run: the UTC second of `now`, or one second past the
 // newest run already in the work folder, so names never collide and the newest

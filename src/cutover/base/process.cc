@@ -1,5 +1,6 @@
 #include "cutover/base/process.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -7,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,6 +129,197 @@ Result<int> Child::terminate() {
   auto status = wait_for(pid_);
   pid_ = -1;
   return status;
+}
+
+}  // namespace cutover::base
+
+namespace cutover::base {
+namespace {
+
+int64_t ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Keeps the end of a stream: at most `limit` bytes once trimmed.
+void keep_tail(std::string& tail, std::string_view chunk, size_t limit) {
+  tail.append(chunk);
+  if (tail.size() > 2 * limit + 4096) tail.erase(0, tail.size() - limit);
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// A descriptor that becomes readable when the process exits (Linux 5.3+), or -1.
+int open_pidfd(int pid) {
+#ifdef SYS_pidfd_open
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+    return static_cast<int>(fd);
+  }
+#endif
+  return -1;
+}
+
+// Whether the child has exited, without reaping it (its process group id stays ours to kill).
+bool has_exited(int pid) {
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0) return info.si_pid == pid;
+    if (errno != EINTR) return true;  // nothing to wait for: treat as gone
+  }
+}
+
+}  // namespace
+
+std::string signal_name(int signal) {
+  static const std::pair<int, const char*> k_names[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"},
+      {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"},
+      {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+      {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+  };
+  for (const auto& [number, name] : k_names) {
+    if (number == signal) return name;
+  }
+  return "SIG" + std::to_string(signal);
+}
+
+Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const CaptureOptions& options) {
+  if (argv.empty()) return make_error(ErrorCode::invalid_argument, "no program to run");
+  int out[2], err[2], report[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  }
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  }
+  auto args = c_argv(argv);
+  auto start = std::chrono::steady_clock::now();
+  int pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1], report[0], report[1]}) ::close(fd);
+    return make_error(ErrorCode::io_error, std::string("cannot fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec. An exec failure's errno goes
+    // back through `report` (closed on a successful exec).
+    ::setpgid(0, 0);
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 gives stdin a copy without the flag
+    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::execv(args[0], args.data());
+    int e = errno;
+    (void)!::write(report[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before we may kill it
+  ::close(out[1]);
+  ::close(err[1]);
+  ::close(report[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  do {
+    got = ::read(report[0], &exec_errno, sizeof exec_errno);
+  } while (got < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+    ::close(out[0]);
+    ::close(err[0]);
+    (void)wait_for(pid);
+    return make_error(ErrorCode::io_error, "cannot start " + argv[0] + ": " + std::strerror(exec_errno));
+  }
+
+  CapturedRun run;
+  int fds[2] = {out[0], err[0]};
+  int pidfd = open_pidfd(pid);
+  auto deadline = start + std::chrono::milliseconds(options.timeout_ms);
+  bool exited = false;
+  for (;;) {
+    if (!exited && has_exited(pid)) {
+      exited = true;
+      run.duration_ms = ms_since(start);
+      ::kill(-pid, SIGKILL);  // what the program left running in its group
+      close_fd(pidfd);
+    }
+    if (exited && fds[0] < 0 && fds[1] < 0) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      if (!exited) {
+        run.timed_out = true;
+        run.duration_ms = ms_since(start);
+        ::kill(-pid, SIGKILL);
+      }
+      break;
+    }
+    struct pollfd pfds[3];
+    int n = 0;
+    int index[3];
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] >= 0) {
+        pfds[n] = {fds[i], POLLIN, 0};
+        index[n++] = i;
+      }
+    }
+    if (pidfd >= 0) {
+      pfds[n] = {pidfd, POLLIN, 0};
+      index[n++] = 2;
+    }
+    // Without a pidfd, the exit is noticed by looking again every 50 ms.
+    int wait_ms = static_cast<int>(std::min<int64_t>(left, (!exited && pidfd < 0) ? 50 : left));
+    int ready = ::poll(pfds, static_cast<nfds_t>(n), wait_ms);
+    if (ready < 0 && errno != EINTR) {
+      ::kill(-pid, SIGKILL);
+      for (int& fd : fds) close_fd(fd);
+      close_fd(pidfd);
+      (void)wait_for(pid);
+      return make_error(ErrorCode::io_error, std::string("poll: ") + std::strerror(errno));
+    }
+    for (int k = 0; k < n && ready > 0; ++k) {
+      if (index[k] == 2 || pfds[k].revents == 0) continue;
+      int i = index[k];
+      char buf[16384];
+      ssize_t r = ::read(fds[i], buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        close_fd(fds[i]);
+        continue;
+      }
+      std::string_view chunk(buf, static_cast<size_t>(r));
+      if (options.on_output) options.on_output(i + 1, chunk);
+      if (i == 0) {
+        run.stdout_bytes += chunk.size();
+        keep_tail(run.stdout_tail, chunk, options.tail_bytes);
+      } else {
+        run.stderr_bytes += chunk.size();
+        keep_tail(run.stderr_tail, chunk, options.tail_bytes);
+      }
+    }
+  }
+  for (int& fd : fds) close_fd(fd);
+  close_fd(pidfd);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return make_error(ErrorCode::io_error, std::string("cannot wait for a child: ") + std::strerror(errno));
+  }
+  if (run.timed_out) {
+    run.signal = SIGKILL;
+  } else if (WIFEXITED(status)) {
+    run.exit_status = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    run.signal = WTERMSIG(status);
+  }
+  for (std::string* tail : {&run.stdout_tail, &run.stderr_tail}) {
+    if (tail->size() > options.tail_bytes) tail->erase(0, tail->size() - options.tail_bytes);
+  }
+  return run;
 }
 
 }  // namespace cutover::base

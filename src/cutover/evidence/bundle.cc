@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cutover/evidence/dsse.h"
+#include "cutover/evidence/expand_evidence.h"
 #include "cutover/evidence/ledger.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
@@ -389,6 +390,17 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
       contents.drill = *drill;
     }
   }
+  // Issue 17: a bundle that carries an expand or routes report that did not pass is refused.
+  if (listed(k_expand_report_file)) {
+    auto r = read_expand_report(fs, in_dir(dir, k_expand_report_file));
+    if (!r) problems.push_back(r.error().message());
+    for (const auto& p : r ? r->problems : std::vector<std::string>{}) problems.push_back("expand report: " + p);
+  }
+  if (listed(k_routes_report_file)) {
+    auto r = read_routes_report(fs, in_dir(dir, k_routes_report_file));
+    if (!r) problems.push_back(r.error().message());
+    for (const auto& p : r ? r->problems : std::vector<std::string>{}) problems.push_back("routes report: " + p);
+  }
   if (listed(k_harness_summary_file)) {
     auto text = read_text(fs, in_dir(dir, k_harness_summary_file), "harness summary");
     auto status = text ? read_harness_summary(*text, std::string(k_harness_summary_file)) : tl::unexpected(text.error());
@@ -451,6 +463,29 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
     TRY_ASSIGN(canary, parse_canary_samples(*canary_text, options.canary_samples_path));
   }
 
+  // Issue 17: the expand phase's two reports, carried as they are; one that
+  // did not pass is recorded as a problem, like a failed drill.
+  std::optional<std::string> expand_text, routes_text;
+  std::optional<ReportFile> expand_file, routes_file;
+  if (!options.expand_report_path.empty()) {
+    TRY_ASSIGN(ExpandReport r, read_expand_report(fs, options.expand_report_path));
+    TRY_ASSIGN(expand_text, read_text(fs, options.expand_report_path, "expand report"));
+    if (hash::sha256_hex(*expand_text) != r.file.sha256) {
+      return make_error(ErrorCode::conflict, "expand report " + options.expand_report_path + " changed while it was read");
+    }
+    for (const auto& p : r.problems) result.problems.push_back("expand report: " + p);
+    expand_file = r.file;
+  }
+  if (!options.routes_report_path.empty()) {
+    TRY_ASSIGN(RoutesReportSummary r, read_routes_report(fs, options.routes_report_path));
+    TRY_ASSIGN(routes_text, read_text(fs, options.routes_report_path, "routes report"));
+    if (hash::sha256_hex(*routes_text) != r.file.sha256) {
+      return make_error(ErrorCode::conflict, "routes report " + options.routes_report_path + " changed while it was read");
+    }
+    for (const auto& p : r.problems) result.problems.push_back("routes report: " + p);
+    routes_file = r.file;
+  }
+
   std::optional<Ledger> ledger;
   if (!options.ledger_path.empty()) {
     TRY_ASSIGN(ledger, read_existing_ledger(fs, options.ledger_path));
@@ -481,6 +516,8 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
   if (drill_text) files[std::string(k_drill_report_file)] = *drill_text;
   if (harness_text) files[std::string(k_harness_summary_file)] = *harness_text;
   if (canary_text) files[std::string(k_canary_samples_file)] = *canary_text;
+  if (expand_text) files[std::string(k_expand_report_file)] = *expand_text;
+  if (routes_text) files[std::string(k_routes_report_file)] = *routes_text;
 
   JsonValue subject = JsonValue::array();
   for (const auto& [name, bytes] : files) {
@@ -544,7 +581,15 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
                                               .set("source_path", options.canary_samples_path)
                                               .set("group", canary->group)
                                               .set_u64("readings", canary->samples.size())
-                                        : JsonValue::null());
+                                        : JsonValue::null())
+          .set("expand_report", expand_file ? report_file_json(*expand_file)
+                                                  .set("file", k_expand_report_file)
+                                                  .set("ok", expand_file->ok)
+                                            : JsonValue::null())
+          .set("routes_report", routes_file ? report_file_json(*routes_file)
+                                                  .set("file", k_routes_report_file)
+                                                  .set("ok", routes_file->ok)
+                                            : JsonValue::null());
   std::string statement = JsonValue::object()
                               .set("_type", k_statement_type)
                               .set("subject", std::move(subject))

@@ -54,6 +54,8 @@ inline constexpr std::string_view k_counts_file = "counts.json";
 inline constexpr std::string_view k_drill_report_file = "drill-report.json";
 inline constexpr std::string_view k_harness_summary_file = "harness-summary.json";
 inline constexpr std::string_view k_canary_samples_file = "canary-samples.json";
+inline constexpr std::string_view k_expand_report_file = "expand-report.json";
+inline constexpr std::string_view k_routes_report_file = "routes-report.json";
 
 // Proof that one store's backup is retained: where it is, its size and
 // SHA-256 when collected, and whether that is the manifest's before_sha256.
@@ -76,6 +78,8 @@ struct CollectOptions {
   std::string drill_report_path;     // optional
   std::string harness_summary_path;  // optional
   std::string canary_samples_path;   // optional
+  std::string expand_report_path;    // optional: `cutover expand check --out` (issue 17)
+  std::string routes_report_path;    // optional: `cutover routes check --out` (issue 17)
   std::string release_train;         // "" = the manifest's run id
   std::string ledger_path;           // optional: the phase ledger, whose head the statement records
 };

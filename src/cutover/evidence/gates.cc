@@ -139,20 +139,110 @@ Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path
   return std::string(bytes->view());
 }
 
-// expand: no evidence is needed; a route config given is recorded (so that
-// rule 5 knows every group later) and must name the group.
-void gate_expand(base::FileSystem& fs, const std::string& group, const GateInputs& inputs, GateDecision& d) {
-  if (inputs.routes_path.empty()) return;
-  auto configured = read_configured_groups(fs, inputs.routes_path);
-  if (!configured) {
-    d.missing.push_back("a usable route config: " + configured.error().message());
+// expand (issue 17): both reports, passing and fresh; a route config given
+// is recorded (so that rule 5 knows every group later) and must name the
+// group. The routes report must be about the route config the gate uses
+// (--routes, else the one recorded in the ledger) and hold the group; the
+// expand report must cover every store named to the gate, each still
+// hashing to what the report saw.
+void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
+                 GateDecision& d) {
+  std::optional<ConfiguredGroups> configured;
+  if (!inputs.routes_path.empty()) {
+    auto read = read_configured_groups(fs, inputs.routes_path);
+    if (!read) {
+      d.missing.push_back("a usable route config: " + read.error().message());
+    } else {
+      configured = std::move(*read);
+      if (std::find(configured->groups.begin(), configured->groups.end(), group) == configured->groups.end()) {
+        d.missing.push_back("a group of the route config: " + inputs.routes_path + " has no route group " + group +
+                            " (its groups: " + join_problems(configured->groups, ", ") + ")");
+      }
+      d.evidence.set("routes", configured->to_json());
+    }
+  } else if (auto recorded = recorded_configured_groups(ledger)) {
+    configured = std::move(*recorded);
+  }
+  // Fresh: made after the ledger's last record (of any group).
+  std::string previous = ledger.records.empty() ? std::string() : ledger.records.back().recorded_at;
+  auto fresh = [&](const ReportFile& f, const std::string& what) {
+    if (!previous.empty() && !later(f.created_at, previous)) {
+      d.missing.push_back("a fresh " + what + ": " + f.path + " was made at " + f.created_at +
+                          ", not after the ledger's last record (" + previous + "); run the check again");
+    }
+  };
+
+  if (inputs.routes_report_path.empty()) {
+    d.missing.push_back("a routes report: pass --routes-report FILE (cutover routes check --config CONFIG --out FILE): "
+                        "every group's rollback target must answer");
+  } else if (auto routes = read_routes_report(fs, inputs.routes_report_path); !routes) {
+    d.missing.push_back("a routes report: " + routes.error().message());
+  } else {
+    for (const auto& p : routes->problems) d.missing.push_back("a passing routes report: " + p);
+    fresh(routes->file, "routes report");
+    if (!configured) {
+      d.missing.push_back("the route config the routes report must be about: pass --routes CONFIG (the ledger records "
+                          "none yet)");
+    } else if (routes->config_sha256 != configured->sha256) {
+      d.missing.push_back("a routes report for the route config the gate uses: " + routes->file.path +
+                          " checked a config with SHA-256 " + routes->config_sha256 + ", the gate uses " +
+                          configured->source + "; run routes check --config on that file");
+    }
+    auto g = routes->groups.find(group);
+    if (g == routes->groups.end()) {
+      d.missing.push_back("a routes report holding group " + group + ": " + routes->file.path + " has no such group");
+    } else if (!g->second) {
+      d.missing.push_back("group " + group + "'s rollback and forward targets answering: " + routes->file.path +
+                          " says they did not");
+    }
+    d.evidence.set("routes_report", report_file_json(routes->file).set("config_sha256", routes->config_sha256));
+  }
+
+  if (inputs.expand_report_path.empty()) {
+    d.missing.push_back("an expand report: pass --expand-report FILE (cutover expand check --reader CMD --out FILE): "
+                        "the new release must read both store shapes");
     return;
   }
-  if (std::find(configured->groups.begin(), configured->groups.end(), group) == configured->groups.end()) {
-    d.missing.push_back("a group of the route config: " + inputs.routes_path + " has no route group " + group +
-                        " (its groups: " + join_problems(configured->groups, ", ") + ")");
+  auto expand = read_expand_report(fs, inputs.expand_report_path);
+  if (!expand) {
+    d.missing.push_back("an expand report: " + expand.error().message());
+    return;
   }
-  d.evidence.set("routes", configured->to_json());
+  for (const auto& p : expand->problems) d.missing.push_back("a passing expand report: " + p);
+  fresh(expand->file, "expand report");
+  JsonValue covered = JsonValue::array();
+  for (const auto& s : expand->stores) {
+    covered.push(JsonValue::object().set("name", s.name).set("path", s.path).set("sha256", s.sha256_after));
+  }
+  for (const auto& named : inputs.expand_stores) {
+    std::string abs = base::absolute_path(named.path);
+    auto it = std::find_if(expand->stores.begin(), expand->stores.end(),
+                           [&](const ExpandStore& s) { return s.name == named.name && s.path == abs; });
+    if (it == expand->stores.end()) {
+      d.missing.push_back("an expand report covering store " + named.name + "=" + abs + ": " + expand->file.path +
+                          " does not check it; run expand check with that store");
+      continue;
+    }
+    // The store must still be what the reader was tested on.
+    auto info = fs.stat(abs);
+    if (!info) {
+      d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
+    } else if (!info->exists) {
+      if (it->existed) {
+        d.missing.push_back("store " + named.name + " " + abs + " existed when the expand report was made and is gone now");
+      }
+    } else {
+      auto now = hash::sha256_file_hex(fs, abs);
+      if (!now) {
+        d.missing.push_back("store " + named.name + " " + abs + " cannot be hashed: " + now.error().message());
+      } else if (*now != it->sha256_after) {
+        d.missing.push_back("a fresh expand report for store " + named.name + " " + abs + ": it hashes to " + *now +
+                            " now, the report saw " + (it->sha256_after.empty() ? "no file" : it->sha256_after) +
+                            "; run expand check again");
+      }
+    }
+  }
+  d.evidence.set("expand_report", report_file_json(expand->file).set("stores", std::move(covered)));
 }
 
 void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
@@ -319,7 +409,10 @@ std::optional<Phase> GroupState::next() const { return next_phase(phase); }
 
 std::string gate_requirements(Phase phase) {
   switch (phase) {
-    case Phase::expand: return "nothing (the first phase: readers that accept both store shapes have shipped)";
+    case Phase::expand:
+      return "--expand-report (cutover expand check: the new release reads both store shapes) and --routes-report "
+             "(cutover routes check: the group's rollback and forward targets answer), both passing and made after "
+             "the ledger's last record";
     case Phase::migrate: return "a complete manifest (--manifest)";
     case Phase::verify: return "a passing verify report for the recorded manifest (--verify-report, or verify runs now)";
     case Phase::canary:
@@ -436,7 +529,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   }
 
   switch (phase) {
-    case Phase::expand: gate_expand(fs, group, inputs, d); break;
+    case Phase::expand: gate_expand(fs, writer->ledger(), group, inputs, d); break;
     case Phase::migrate: gate_migrate(fs, inputs, d); break;
     case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
     case Phase::canary:

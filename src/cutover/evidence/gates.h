@@ -2,7 +2,11 @@
 // expand -> migrate -> verify -> canary -> cutover -> contract, one phase at
 // a time, recorded in the ledger. advance() refuses a step whose evidence is
 // missing, naming every missing piece:
-//   expand:   nothing (the first phase; readers for both shapes ship first);
+//   expand:   a passing expand report (the new release's reader accepts both
+//             store shapes of every store named with --store) and a passing
+//             routes report (the group's rollback and forward targets
+//             answer) for the route config the gate uses, both made after the
+//             ledger's last record (docs/formats/ledger.md);
 //   migrate:  a complete manifest (--manifest, or the bundle's manifest.json);
 //   verify:   a passing verify report for that same manifest (--verify-report,
 //             the bundle's, or verify run now on the recorded manifest);
@@ -37,6 +41,7 @@
 #include "cutover/base/file_system.h"
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/canary.h"
+#include "cutover/evidence/expand_evidence.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/evidence/ledger.h"
 #include "cutover/store/store_spec.h"
@@ -103,8 +108,18 @@ Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger);
 // naming both ways when there is neither.
 Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& ledger, const std::string& config_path);
 
+// A store the expand report must cover (gate advance ... expand --store, or
+// the environment variables backfill reads).
+struct NamedStore {
+  std::string name;
+  std::string path;
+};
+
 struct GateInputs {
   std::string routes_path;         // expand: the route config, recorded with the step
+  std::string expand_report_path;  // expand: `cutover expand check --out` (docs/formats/expand-report.md)
+  std::string routes_report_path;  // expand: `cutover routes check --out` (docs/formats/routes-report.md)
+  std::vector<NamedStore> expand_stores;  // expand: the stores the expand report must cover
   std::string manifest_path;       // migrate
   std::string verify_report_path;  // verify
   std::string evidence_dir;        // any phase may use it; canary, cutover, contract need it

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
 #include <tuple>
 
 #include <unistd.h>
@@ -262,30 +264,37 @@ Outcome evidence_bundle(Drill& d) {
   return {true, "collected, signed with a throwaway key, and verified: " + bundle};
 }
 
-// Starts a route-split server on an ephemeral port with a throwaway operator
-// token, drills every route group through the control API (rollback,
-// evaluate, restore the previous overrides), then stops the server.
-Outcome route_rollback_drill(Drill& d) {
-  if (d.manifest_path.empty()) return need_manifest();
-  std::string dir = base::join_path(d.run_dir, "routes");
-  if (auto st = d.fs.create_directories(dir); !st) return {false, st.error().message()};
-  std::string config_text = "{}";
+// A route-split server started on an ephemeral port (a stub target and the
+// control API) from the harness's route config, with a throwaway operator
+// token, in `dir`; stopped with stop().
+struct Stub {
+  std::unique_ptr<base::Child> server;
+  std::string url;               // http://127.0.0.1:PORT
+  std::string token_file;
+  std::string config_text;       // the route config as given ("{}" for the built-in)
+  routing::RouteConfig config;
+};
+
+std::optional<Outcome> start_stub(Drill& d, const std::string& dir, Stub& stub) {
+  if (auto st = d.fs.create_directories(dir); !st) return Outcome{false, st.error().message()};
+  stub.config_text = "{}";
   std::string source = "built-in";
   if (!d.options.routes_config.empty()) {
     auto bytes = d.fs.read_file(d.options.routes_config);
-    if (!bytes) return {false, bytes.error().message()};
-    config_text = std::string(bytes->view());
+    if (!bytes) return Outcome{false, bytes.error().message()};
+    stub.config_text = std::string(bytes->view());
     source = d.options.routes_config;
   }
-  auto config = routing::parse_route_config(config_text, source);
-  if (!config) return {false, config.error().message()};
+  auto config = routing::parse_route_config(stub.config_text, source);
+  if (!config) return Outcome{false, config.error().message()};
+  stub.config = std::move(*config);
   // The same config with the harness's own tokens file beside it.
-  auto doc = json::parse(config_text);
-  if (!doc || !doc->root().is_object()) return {false, "route config " + source + " is not a JSON object"};
+  auto doc = json::parse(stub.config_text);
+  if (!doc || !doc->root().is_object()) return Outcome{false, "route config " + source + " is not a JSON object"};
   json::Node root = doc->with_member(doc->root(), "tokens_file", doc->make_string("tokens.txt"));
   std::string config_path = base::join_path(dir, "config.json");
   std::string token = hash::sha256_hex(d.run_dir + std::to_string(d.clock.now_ns()));  // throwaway
-  std::string token_file = base::join_path(dir, "operator.token");
+  stub.token_file = base::join_path(dir, "operator.token");
   // The tokens file and the token are private to this user (serve refuses
   // a tokens file others may read).
   base::FileInfo owner_only;
@@ -295,8 +304,8 @@ Outcome route_rollback_drill(Drill& d) {
   for (const auto& [path, text, like] : std::vector<std::tuple<std::string, std::string, const base::FileInfo*>>{
            {config_path, json::to_canonical_string(root), nullptr},
            {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n", &owner_only},
-           {token_file, token, &owner_only}}) {
-    if (auto st = base::write_file_atomic(d.fs, path, text, like); !st) return {false, st.error().message()};
+           {stub.token_file, token, &owner_only}}) {
+    if (auto st = base::write_file_atomic(d.fs, path, text, like); !st) return Outcome{false, st.error().message()};
   }
 
   std::string serve_line = "cutover serve --config " + quote(config_path) + " --listen 127.0.0.1:0 --state-dir " +
@@ -306,32 +315,94 @@ Outcome route_rollback_drill(Drill& d) {
   auto server = base::Child::spawn({d.options.cutover_binary, "serve", "--config", config_path, "--listen", "127.0.0.1:0",
                                     "--state-dir", base::join_path(dir, "state")},
                                    d.log_path);
-  if (!server) return {false, "cannot start the server: " + server.error().message()};
-  auto line = server->read_line(15000);
+  if (!server) return Outcome{false, "cannot start the server: " + server.error().message()};
+  stub.server = std::make_unique<base::Child>(std::move(*server));
+  auto line = stub.server->read_line(15000);
   if (!line || line->rfind("listening on ", 0) != 0) {
-    return {false, "the server did not start: " + (line ? *line : line.error().message())};
+    (void)stub.server->terminate();
+    return Outcome{false, "the server did not start: " + (line ? *line : line.error().message())};
   }
-  std::string url = "http://" + line->substr(std::string("listening on ").size());
+  stub.url = "http://" + line->substr(std::string("listening on ").size());
   append_log(d, *line);
+  return std::nullopt;
+}
 
+// Stops the stub; false unless it exited 0 on SIGTERM.
+bool stop_stub(Drill& d, Stub& stub) {
+  auto stopped = stub.server->terminate();
+  append_log(d, "server stopped, exit status " + (stopped ? std::to_string(*stopped) : stopped.error().message()));
+  return stopped && *stopped == 0;
+}
+
+// Starts a route-split server on an ephemeral port with a throwaway operator
+// token, drills every route group through the control API (rollback,
+// evaluate, restore the previous overrides), then stops the server.
+Outcome route_rollback_drill(Drill& d) {
+  if (d.manifest_path.empty()) return need_manifest();
+  std::string dir = base::join_path(d.run_dir, "routes");
+  Stub stub;
+  if (auto failed = start_stub(d, dir, stub)) return *failed;
   std::vector<std::string> failed;
-  for (const auto& group : config->route_groups) {
+  for (const auto& group : stub.config.route_groups) {
     std::string report = base::join_path(dir, "drill-" + group.domain + ".json");
-    int st = run_cutover(d, {"drill", "--manifest", d.manifest_path, "--server", url, "--token-file", token_file,
-                             "--group", group.domain, "--scratch", base::join_path(dir, "scratch-" + group.domain),
-                             "--out", report});
+    int st = run_cutover(d, {"drill", "--manifest", d.manifest_path, "--server", stub.url, "--token-file",
+                             stub.token_file, "--group", group.domain, "--scratch",
+                             base::join_path(dir, "scratch-" + group.domain), "--out", report});
     if (st != 0) failed.push_back(group.domain);
   }
-  auto stopped = server->terminate();
-  append_log(d, "server stopped, exit status " + (stopped ? std::to_string(*stopped) : stopped.error().message()));
+  bool stopped = stop_stub(d, stub);
   if (!failed.empty()) {
     std::string names;
     for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
     return {false, "route rollback failed for " + names};
   }
-  if (!stopped || *stopped != 0) return {false, "the server did not stop cleanly on SIGTERM"};
-  return {true, std::to_string(config->route_groups.size()) +
+  if (!stopped) return {false, "the server did not stop cleanly on SIGTERM"};
+  return {true, std::to_string(stub.config.route_groups.size()) +
                     " route groups rolled back to their matrix targets through the control API, overrides restored"};
+}
+
+// Issue 17: `cutover routes check` on the harness's route matrix with both
+// targets' base URLs pointed at a stub it starts (`cutover serve` answers
+// /healthz), so every group's rollback and forward targets, and every
+// pinned route's, must answer. The report is routes/routes-report.json.
+Outcome rollback_targets_answer(Drill& d) {
+  std::string dir = base::join_path(d.run_dir, "targets");
+  Stub stub;
+  if (auto failed = start_stub(d, dir, stub)) return *failed;
+  auto doc = json::parse(stub.config_text);
+  json::Node root = doc->with_member(doc->root(), "legacy_base_url", doc->make_string(stub.url));
+  root = doc->with_member(root, "rust_base_url", doc->make_string(stub.url));
+  std::string check_config = base::join_path(dir, "check-config.json");
+  std::string report = base::join_path(dir, "routes-report.json");
+  int st = -1;
+  if (auto w = base::write_file_atomic(d.fs, check_config, json::to_canonical_string(root) + "\n"); !w) {
+    append_log(d, "cannot write " + check_config + ": " + w.error().message());
+  } else {
+    st = run_cutover(d, {"routes", "check", "--config", check_config, "--out", report});
+  }
+  bool stopped = stop_stub(d, stub);
+  if (st != 0) return {false, "routes check failed (exit status " + std::to_string(st) + "); see " + report};
+  if (!stopped) return {false, "the server did not stop cleanly on SIGTERM"};
+  return {true, std::to_string(stub.config.route_groups.size()) + " route groups' rollback and forward targets and " +
+                    std::to_string(stub.config.pinned_routes.size()) + " pinned routes answer /healthz: " + report};
+}
+
+// Issue 17, runbook rule 1: `cutover expand check` on the drill's stores
+// before backfill touches them. The reader is cutover's own `canonicalize`,
+// which reads any JSON document: it stands for a new release that accepts
+// both the pre-migration and the migrated shape of every fixture store. The
+// report is expand/expand-report.json.
+Outcome readers_accept_both_shapes(Drill& d) {
+  std::string dir = base::join_path(d.run_dir, "expand");
+  if (auto st = d.fs.create_directories(dir); !st) return {false, st.error().message()};
+  std::string report = base::join_path(dir, "expand-report.json");
+  std::vector<std::string> args = {"expand", "check", "--reader", quote(d.options.cutover_binary) + " canonicalize {}",
+                                   "--out", report};
+  auto flags = store_flags(d);
+  args.insert(args.end(), flags.begin(), flags.end());
+  int status = run_cutover(d, args);
+  if (status != 0) return {false, "expand check exited with status " + std::to_string(status) + "; see " + report};
+  return {true, "the reader accepts the pre-migration and the migrated shape of every store: " + report};
 }
 
 Outcome runbook_present(Drill& d) {
@@ -355,6 +426,8 @@ struct CheckDef {
 };
 
 const CheckDef k_checks[] = {
+    {"readers_accept_both_shapes", "expand check: a reader accepts both shapes of every store (runbook rule 1)",
+     readers_accept_both_shapes},
     {"backfill_writes_manifest", "backfill runs and writes a manifest", backfill_writes_manifest},
     {"manifest_found", "the newest manifest is found as the runbook finds it", manifest_found},
     {"checksums_verify", "cutover verify: checksums, recounts and backups hold", checksums_verify},
@@ -363,6 +436,8 @@ const CheckDef k_checks[] = {
     {"evidence_bundle", "the evidence bundle is collected, signed with a throwaway key and verified", evidence_bundle},
     {"store_rollback", "store rollback from the same manifest runs", store_rollback_runs},
     {"stores_restored", "every store hashes to its pre-migration SHA-256 again", stores_hash_to_before},
+    {"rollback_targets_answer", "routes check: every group's rollback and forward targets answer (stub targets)",
+     rollback_targets_answer},
     {"route_rollback_drill", "every route group rolls back to its matrix target through the control API", route_rollback_drill},
     {"runbook_present", "docs/RUNBOOK.md is present and names the procedure", runbook_present},
 };
@@ -410,11 +485,14 @@ Status write_outputs(Drill& d, HarnessResult& result) {
        })},
       {doc.make_string("overall_status"), doc.make_string(failed == 0 ? "passed" : "failed")},
       {doc.make_string("run_dir"), doc.make_string(d.run_dir)},
+      {doc.make_string("issue_url"),
+       d.options.issue_url.empty() ? json::Node::null() : doc.make_string(d.options.issue_url)},
       {doc.make_string("checks"), doc.make_array(checks)},
   });
   TRY(base::write_file_atomic(d.fs, result.summary_path, json::to_canonical_string(summary) + "\n"));
 
   std::string md = "# Mixed-version deploy safety harness\n\n";
+  if (!d.options.issue_url.empty()) md += "Issue: " + markdown_cell(d.options.issue_url) + "  \n";
   md += "Run folder: `" + d.run_dir + "`  \n";
   md += "Overall: **" + std::string(failed == 0 ? "passed" : "failed") + "** (" + std::to_string(passed) + " passed, " +
         std::to_string(failed) + " failed)\n\n";

@@ -36,6 +36,7 @@ struct HarnessOptions {
   std::string routes_config;           // route config for the server check ("" = built-in)
   std::string runbook_path;            // docs/RUNBOOK.md
   std::string cutover_binary;          // the cutover executable the checks run
+  std::string issue_url;               // the issue the run reports on ("" = none): summary.json and SUMMARY.md
 };
 
 struct CheckRecord {
