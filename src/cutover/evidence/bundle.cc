@@ -465,25 +465,16 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
 
   // Issue 17: the expand phase's two reports, carried as they are; one that
   // did not pass is recorded as a problem, like a failed drill.
-  std::optional<std::string> expand_text, routes_text;
   std::optional<ReportFile> expand_file, routes_file;
   if (!options.expand_report_path.empty()) {
     TRY_ASSIGN(ExpandReport r, read_expand_report(fs, options.expand_report_path));
-    TRY_ASSIGN(expand_text, read_text(fs, options.expand_report_path, "expand report"));
-    if (hash::sha256_hex(*expand_text) != r.file.sha256) {
-      return make_error(ErrorCode::conflict, "expand report " + options.expand_report_path + " changed while it was read");
-    }
     for (const auto& p : r.problems) result.problems.push_back("expand report: " + p);
-    expand_file = r.file;
+    expand_file = std::move(r.file);
   }
   if (!options.routes_report_path.empty()) {
     TRY_ASSIGN(RoutesReportSummary r, read_routes_report(fs, options.routes_report_path));
-    TRY_ASSIGN(routes_text, read_text(fs, options.routes_report_path, "routes report"));
-    if (hash::sha256_hex(*routes_text) != r.file.sha256) {
-      return make_error(ErrorCode::conflict, "routes report " + options.routes_report_path + " changed while it was read");
-    }
     for (const auto& p : r.problems) result.problems.push_back("routes report: " + p);
-    routes_file = r.file;
+    routes_file = std::move(r.file);
   }
 
   std::optional<Ledger> ledger;
@@ -516,8 +507,8 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
   if (drill_text) files[std::string(k_drill_report_file)] = *drill_text;
   if (harness_text) files[std::string(k_harness_summary_file)] = *harness_text;
   if (canary_text) files[std::string(k_canary_samples_file)] = *canary_text;
-  if (expand_text) files[std::string(k_expand_report_file)] = *expand_text;
-  if (routes_text) files[std::string(k_routes_report_file)] = *routes_text;
+  if (expand_file) files[std::string(k_expand_report_file)] = expand_file->text;
+  if (routes_file) files[std::string(k_routes_report_file)] = routes_file->text;
 
   JsonValue subject = JsonValue::array();
   for (const auto& [name, bytes] : files) {

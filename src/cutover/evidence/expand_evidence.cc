@@ -13,8 +13,9 @@ Result<JsonValue> read_report(base::FileSystem& fs, const std::string& path, std
   auto bytes = fs.read_file(path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read report " + path));
   file.path = base::absolute_path(path);
-  file.sha256 = hash::sha256_hex(bytes->view());
-  auto doc = JsonValue::parse(bytes->view(), path);
+  file.text = std::string(bytes->view());
+  file.sha256 = hash::sha256_hex(file.text);
+  auto doc = JsonValue::parse(file.text, path);
   if (!doc || !doc->is_object()) {
     problems.push_back(path + " is not a JSON object" + (doc ? std::string() : ": " + doc.error().message()));
     return JsonValue::null();

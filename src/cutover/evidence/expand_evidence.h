@@ -25,6 +25,7 @@ struct ReportFile {
   std::string sha256;      // of the file's bytes
   std::string created_at;  // RFC 3339 UTC, as written
   bool ok = false;         // the report's own verdict
+  std::string text;        // the bytes read, judged and hashed (what a bundle carries)
 };
 
 struct ExpandStore {
