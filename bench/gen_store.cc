@@ -11,9 +11,9 @@ namespace {
 
 const char* k_providers[] = {"github", "slack", "google", "linear", "notion", "resend", "stripe"};
 const char* k_statuses[] = {"active", "revoked", "pending", "errored"};
-const char* k_words[] = {"deploy", "cutover", "rollback", "canary", "backfill", "schema", "route", "tenant",
-                         "invoice", "paywall", "lightning", "wallet", "thread", "message", "señal", "données",
-                         "日本語", "ok", "ship it", "🚀"};
+const char* k_words[] = {"deploy", "cutover", "rollback", "canary",    "backfill", "schema", "route",
+                         "tenant", "invoice", "paywall",  "lightning", "wallet",   "thread", "message",
+                         "señal",  "données", "日本語",   "ok",        "ship it",  "🚀"};
 
 class Gen {
  public:
@@ -45,21 +45,29 @@ class Gen {
   std::string real() {
     char buf[40];
     switch (pick(4)) {
-      case 0: std::snprintf(buf, sizeof buf, "%.2f", double(pick(100000)) / 100.0); break;
-      case 1: std::snprintf(buf, sizeof buf, "%.17g", std::uniform_real_distribution<double>(0, 1)(rng_)); break;
-      case 2: std::snprintf(buf, sizeof buf, "%de-%d", int(1 + pick(9)), int(1 + pick(12))); break;
-      default: std::snprintf(buf, sizeof buf, "%.1f", double(pick(1000))); break;
+      case 0:
+        std::snprintf(buf, sizeof buf, "%.2f", double(pick(100000)) / 100.0);
+        break;
+      case 1:
+        std::snprintf(buf, sizeof buf, "%.17g", std::uniform_real_distribution<double>(0, 1)(rng_));
+        break;
+      case 2:
+        std::snprintf(buf, sizeof buf, "%de-%d", int(1 + pick(9)), int(1 + pick(12)));
+        break;
+      default:
+        std::snprintf(buf, sizeof buf, "%.1f", double(pick(1000)));
+        break;
     }
     return buf;
   }
   std::string user() { return "\"user-" + std::to_string(1 + pick(50000)) + "\""; }
 
   std::string integration(uint64_t id) {
-    return "{\"user_id\":" + user() + ",\"id\":" + std::to_string(id) + ",\"provider\":\"" +
-           k_providers[pick(7)] + "\",\"status\":\"" + k_statuses[pick(4)] + "\",\"scopes\":[\"read\",\"write\"" +
+    return "{\"user_id\":" + user() + ",\"id\":" + std::to_string(id) + ",\"provider\":\"" + k_providers[pick(7)] +
+           "\",\"status\":\"" + k_statuses[pick(4)] + "\",\"scopes\":[\"read\",\"write\"" +
            (pick(2) ? ",\"admin\"" : "") + "],\"metadata\":{\"team\":" + text(2) + ",\"installed_by\":" + user() +
-           ",\"rate_limit\":" + std::to_string(pick(5000)) + ",\"score\":" + real() + ",\"enabled\":" +
-           (pick(2) ? "true" : "false") + ",\"webhook\":null},\"created_at\":" + timestamp() +
+           ",\"rate_limit\":" + std::to_string(pick(5000)) + ",\"score\":" + real() +
+           ",\"enabled\":" + (pick(2) ? "true" : "false") + ",\"webhook\":null},\"created_at\":" + timestamp() +
            ",\"updated_at\":" + timestamp() + "}";
   }
   std::string audit(uint64_t id) {
@@ -68,9 +76,10 @@ class Gen {
            ",\"note\":" + text(4) + "}";
   }
   std::string event(uint64_t id) {
-    return "{\"id\":\"" + std::to_string(id) + "\",\"provider\":\"resend\",\"status\":\"received\",\"payload\":{\"type\":\"email." +
-           k_statuses[pick(4)] + "\",\"subject\":" + text(6) + ",\"latency_ms\":" + real() + ",\"attempt\":" +
-           std::to_string(pick(5)) + "},\"received_at\":" + timestamp() + "}";
+    return "{\"id\":\"" + std::to_string(id) +
+           "\",\"provider\":\"resend\",\"status\":\"received\",\"payload\":{\"type\":\"email." + k_statuses[pick(4)] +
+           "\",\"subject\":" + text(6) + ",\"latency_ms\":" + real() + ",\"attempt\":" + std::to_string(pick(5)) +
+           "},\"received_at\":" + timestamp() + "}";
   }
   std::string post(uint64_t id) {
     return "{\"id\":" + std::to_string(id) + ",\"user_id\":" + user() + ",\"body\":" + text(int(3 + pick(20))) +

@@ -69,8 +69,10 @@ void write_with(benchmark::State& state, bool parallel) {
   size_t out = 0;
   for (auto _ : state) {
     NullSink sink;
-    if (parallel) cutover::json::write_canonical_parallel(doc->root(), sink);
-    else cutover::json::write_canonical(doc->root(), sink);
+    if (parallel)
+      cutover::json::write_canonical_parallel(doc->root(), sink);
+    else
+      cutover::json::write_canonical(doc->root(), sink);
     out = sink.bytes;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out));

@@ -20,9 +20,9 @@ using namespace cutover::routing;
 // Realistic inputs: web paths across the reference groups, user keys.
 const std::vector<std::string>& paths() {
   static const std::vector<std::string> p = {
-      "/chat/thread-12345",  "/login",           "/settings/profile", "/billing/invoices/2026-11",
-      "/l402/paywalls/web",  "/onboarding/step", "/feed",             "/admin/tools",
-      "/docs/getting-started", "/",              "/account/session",  "/chat/",
+      "/chat/thread-12345", "/login", "/settings/profile", "/billing/invoices/2026-11", "/l402/paywalls/web",
+      "/onboarding/step",   "/feed",  "/admin/tools",      "/docs/getting-started",     "/",
+      "/account/session",   "/chat/",
   };
   return p;
 }

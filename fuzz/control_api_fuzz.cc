@@ -96,7 +96,8 @@ void check_error_envelope(std::string_view message, const std::string& field) {
 }
 
 // A refused body: the documented answer, agreeing with the JSON parser.
-void check_refusal(std::string_view body, const RequestError& e, const std::set<std::pair<std::string, std::string>>& allowed) {
+void check_refusal(std::string_view body, const RequestError& e,
+                   const std::set<std::pair<std::string, std::string>>& allowed) {
   auto doc = json::parse(body);
   switch (e.kind) {
     case RequestError::Kind::not_json:
@@ -164,9 +165,10 @@ void override_(const RouteSplit& engine, Overrides overrides, std::string_view b
   auto change = apply_override(engine, overrides, request->target, domain);
   if (!change) {
     const FieldError& e = change.error();
-    bool known = (e.field == "target" && e.message == "Target must be one of: legacy, rust, rollback, clear.") ||
-                 (e.field == "domain" && (e.message == "Unknown route domain." ||
-                                          (e.message.rfind("Unknown route domain '", 0) == 0 && e.message.back() == '.')));
+    bool known =
+        (e.field == "target" && e.message == "Target must be one of: legacy, rust, rollback, clear.") ||
+        (e.field == "domain" && (e.message == "Unknown route domain." ||
+                                 (e.message.rfind("Unknown route domain '", 0) == 0 && e.message.back() == '.')));
     require(known, "unexpected override error " + e.field + ": " + e.message);
     require(overrides == before, "a refused override changed the overrides");
     check_error_envelope(e.message, e.field);
@@ -187,15 +189,21 @@ void override_(const RouteSplit& engine, Overrides overrides, std::string_view b
   require(change->previous == at_scope(before), "previous is not what was in force");
   require(change->current == at_scope(overrides), "current is not what is in force");
   Overrides others = overrides, others_before = before;
-  if (group == nullptr) others.global = others_before.global = std::nullopt;
-  else others.groups.erase(group->domain), others_before.groups.erase(group->domain);
+  if (group == nullptr)
+    others.global = others_before.global = std::nullopt;
+  else
+    others.groups.erase(group->domain), others_before.groups.erase(group->domain);
   require(others == others_before, "an override changed another scope");
   const std::string& t = change->target;
   std::optional<RouteTarget> expected;
-  if (t == "legacy") expected = RouteTarget::legacy;
-  else if (t == "rust" || t == "rust_shell") expected = RouteTarget::rust_shell;
-  else if (t == "rollback") expected = group ? group->rollback_target : RouteTarget::legacy;
-  else require(t == "clear" || t == "default", "an unknown target was accepted: " + t);
+  if (t == "legacy")
+    expected = RouteTarget::legacy;
+  else if (t == "rust" || t == "rust_shell")
+    expected = RouteTarget::rust_shell;
+  else if (t == "rollback")
+    expected = group ? group->rollback_target : RouteTarget::legacy;
+  else
+    require(t == "clear" || t == "default", "an unknown target was accepted: " + t);
   require(change->current == expected, "target " + t + " set the wrong override");
 
   // What the server writes: the state file (read back at the next start), the
@@ -225,7 +233,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       overrides.groups[engine.config().route_groups.back().domain] = RouteTarget::rust_shell;
     }
   }
-  if (pick & 1) override_(engine, overrides, body);
-  else evaluate(engine, overrides, body);
+  if (pick & 1)
+    override_(engine, overrides, body);
+  else
+    evaluate(engine, overrides, body);
   return 0;
 }

@@ -20,8 +20,8 @@
 
 namespace {
 
-using cutover::server::FramingLimits;
 using cutover::server::frame_request;
+using cutover::server::FramingLimits;
 using cutover::server::RequestFrame;
 using Kind = RequestFrame::Kind;
 
@@ -61,10 +61,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     }
     case Kind::invalid: {
       require(!f.problem.empty(), "a refusal without a reason");
-      for (std::string_view more : {std::string_view("\r\n\r\n"), std::string_view("0\r\n\r\n"), std::string_view("x")}) {
+      for (std::string_view more :
+           {std::string_view("\r\n\r\n"), std::string_view("0\r\n\r\n"), std::string_view("x")}) {
         RequestFrame longer = frame_request(std::string(data) + std::string(more), k_limits);
-        require(longer.kind == Kind::invalid, "more bytes turned a refusal into " +
-                                                  std::to_string(static_cast<int>(longer.kind)) + ": " + f.problem);
+        require(longer.kind == Kind::invalid,
+                "more bytes turned a refusal into " + std::to_string(static_cast<int>(longer.kind)) + ": " + f.problem);
       }
       break;
     }

@@ -207,9 +207,10 @@ void check_engine(const RouteSplit& engine, const Overrides& overrides) {
           }
         }
         require(d.route_domain == expected, "prefix " + p + " is decided in '" + std::string(d.route_domain) +
-                                                 "', not in the first group that matches it");
-        require(d.path != p || d.route_domain == g.domain,
-                "prefix " + p + " is decided in '" + std::string(d.route_domain) + "', not in its group '" + g.domain + "'");
+                                                "', not in the first group that matches it");
+        require(d.path != p || d.route_domain == g.domain, "prefix " + p + " is decided in '" +
+                                                               std::string(d.route_domain) + "', not in its group '" +
+                                                               g.domain + "'");
       }
     }
   }

@@ -12,8 +12,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -254,8 +254,8 @@ TEST_F(BackfillTest, RunsInTheSameSecondGetDistinctIdsAndTheNewestSortsLast) {
   ASSERT_TRUE(late) << late.error().message();
   runs.push_back(late->manifest.run_id);
 
-  EXPECT_EQ(runs, (std::vector<std::string>{"20231114T221320Z", "20231114T221321Z", "20231114T221322Z",
-                                            "20231114T221323Z"}));
+  EXPECT_EQ(runs,
+            (std::vector<std::string>{"20231114T221320Z", "20231114T221321Z", "20231114T221322Z", "20231114T221323Z"}));
   // `ls -1 manifests/*.json | sort | tail -n 1` finds the newest.
   std::vector<std::string> names = json_manifests();
   std::sort(names.begin(), names.end());
@@ -285,8 +285,9 @@ TEST_F(BackfillTest, MissingStoreIsCreated) {
   EXPECT_TRUE(s.changed);
   EXPECT_FALSE(s.backup_path.has_value());
   EXPECT_FALSE(s.before_sha256.has_value());
-  EXPECT_EQ(s.counts, (std::map<std::string, uint64_t>{
-                          {"autopilots", 0}, {"l402_paywalls", 0}, {"integrations", 0}, {"shouts", 0}, {"whispers", 0}}));
+  EXPECT_EQ(s.counts,
+            (std::map<std::string, uint64_t>{
+                {"autopilots", 0}, {"l402_paywalls", 0}, {"integrations", 0}, {"shouts", 0}, {"whispers", 0}}));
 
   // The new store is the canonical migration of {}.
   json::Document empty;
@@ -410,14 +411,14 @@ INSTANTIATE_TEST_SUITE_P(
                     [](BackfillTest& fixture, BackfillOptions&) { write_text(fixture.store_path("domain"), "[1, 2]"); },
                     ErrorCode::invalid_argument,
                     {"store domain (", "the document root is an array, not an object"}},
-        RefusalCase{"two_bad_stores_both_named",
-                    [](BackfillTest& fixture, BackfillOptions&) {
-                      write_text(fixture.store_path("auth"), "{");
-                      write_text(fixture.store_path("domain"), R"({"shouts": {}})");
-                    },
-                    ErrorCode::invalid_argument,
-                    {"store auth (", "not valid JSON", "store domain (",
-                     "key 'shouts' holds an object, expected an array"}},
+        RefusalCase{
+            "two_bad_stores_both_named",
+            [](BackfillTest& fixture, BackfillOptions&) {
+              write_text(fixture.store_path("auth"), "{");
+              write_text(fixture.store_path("domain"), R"({"shouts": {}})");
+            },
+            ErrorCode::invalid_argument,
+            {"store auth (", "not valid JSON", "store domain (", "key 'shouts' holds an object, expected an array"}},
         RefusalCase{"symlinked_store_path",
                     [](BackfillTest& fixture, BackfillOptions&) {
                       std::string real = fixture.store_path("real_domain");
@@ -444,14 +445,15 @@ INSTANTIATE_TEST_SUITE_P(
                     [](BackfillTest&, BackfillOptions& o) { o.stores[1].kind = "codex_thread"; },
                     ErrorCode::not_found,
                     {"unknown store kind 'codex_thread'", "did you mean 'codex_threads'?"}},
-        RefusalCase{"same_path_twice",
-                    [](BackfillTest& fixture, BackfillOptions& o) {
-                      o.stores[1].path = fixture.stores_dir_ + "/./auth.json";
-                    },
+        RefusalCase{
+            "same_path_twice",
+            [](BackfillTest& fixture, BackfillOptions& o) { o.stores[1].path = fixture.stores_dir_ + "/./auth.json"; },
+            ErrorCode::invalid_argument,
+            {"auth.json is given twice"}},
+        RefusalCase{"no_stores",
+                    [](BackfillTest&, BackfillOptions& o) { o.stores.clear(); },
                     ErrorCode::invalid_argument,
-                    {"auth.json is given twice"}},
-        RefusalCase{"no_stores", [](BackfillTest&, BackfillOptions& o) { o.stores.clear(); },
-                    ErrorCode::invalid_argument, {"no store to migrate"}}));
+                    {"no store to migrate"}}));
 
 // ---------------------------------------------------------------------------
 // Locks.
@@ -539,8 +541,8 @@ class FaultyFileSystem final : public testing::ForwardingFileSystem {
 
 struct RenameFault {
   const char* name;
-  int failing_store;         // 1-based, in the order of the options
-  std::string restored;      // what the message must say about restoring
+  int failing_store;     // 1-based, in the order of the options
+  std::string restored;  // what the message must say about restoring
 };
 // Names the case in test names and failure messages.
 void PrintTo(const RenameFault& c, std::ostream* os) { *os << c.name; }
@@ -587,11 +589,11 @@ TEST_P(StoreRenameFault, RestoresTheStoresAlreadyReplaced) {
   EXPECT_EQ(again->manifest.run_id, k_next_run);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, StoreRenameFault,
-    ::testing::Values(RenameFault{"first_store", 1, "no store had been changed"},
-                      RenameFault{"second_store", 2, "restored the stores already changed: auth"},
-                      RenameFault{"third_store", 3, "restored the stores already changed: auth, codex_threads"}));
+INSTANTIATE_TEST_SUITE_P(Table, StoreRenameFault,
+                         ::testing::Values(RenameFault{"first_store", 1, "no store had been changed"},
+                                           RenameFault{"second_store", 2, "restored the stores already changed: auth"},
+                                           RenameFault{"third_store", 3,
+                                                       "restored the stores already changed: auth, codex_threads"}));
 
 // BUG (backfill.cc, restore_replaced): a store put back after a failed rename
 // is rewritten with base::write_file_atomic, which creates the file with mode

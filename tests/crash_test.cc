@@ -60,16 +60,26 @@ enum class Op { create, append, sync, close, rename, remove, sync_directory, cre
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::create: return "create";
-    case Op::append: return "append";
-    case Op::sync: return "sync";
-    case Op::close: return "close";
-    case Op::rename: return "rename";
-    case Op::remove: return "remove";
-    case Op::sync_directory: return "sync_directory";
-    case Op::create_directories: return "create_directories";
-    case Op::set_mode: return "set_mode";
-    case Op::set_owner: return "set_owner";
+    case Op::create:
+      return "create";
+    case Op::append:
+      return "append";
+    case Op::sync:
+      return "sync";
+    case Op::close:
+      return "close";
+    case Op::rename:
+      return "rename";
+    case Op::remove:
+      return "remove";
+    case Op::sync_directory:
+      return "sync_directory";
+    case Op::create_directories:
+      return "create_directories";
+    case Op::set_mode:
+      return "set_mode";
+    case Op::set_owner:
+      return "set_owner";
   }
   return "?";
 }
@@ -176,10 +186,14 @@ enum class Fault { write, fsync, rename, create };
 
 const char* fault_name(Fault f) {
   switch (f) {
-    case Fault::write: return "write";
-    case Fault::fsync: return "fsync";
-    case Fault::rename: return "rename";
-    case Fault::create: return "create";
+    case Fault::write:
+      return "write";
+    case Fault::fsync:
+      return "fsync";
+    case Fault::rename:
+      return "rename";
+    case Fault::create:
+      return "create";
   }
   return "?";
 }
@@ -277,8 +291,8 @@ std::string make_domain_store() {
     std::string id = std::to_string(i);
     s += "\"" + id + "\":{\"user_id\":\"user-" + id + "\",\"id\":" + id +
          ",\"provider\":\"resend\",\"status\":\"connected\",\"settings\":{\"z\":[1,2.5,-3e-7,true,null],"
-         "\"a\":\"caf\\u00e9 \\\"quoted\\\" \\n line\"},\"secret_ref\":\"vault://integrations/" + id +
-         "/key\",\"updated_at\":\"2026-11-27T02:44:09.123456Z\"}";
+         "\"a\":\"caf\\u00e9 \\\"quoted\\\" \\n line\"},\"secret_ref\":\"vault://integrations/" +
+         id + "/key\",\"updated_at\":\"2026-11-27T02:44:09.123456Z\"}";
   }
   s += "},\"shouts\":[";
   for (int i = 1; i <= 5000; ++i) {
@@ -311,7 +325,8 @@ const Stores& store_set(int scenario) {
   static const std::string domain = make_domain_store();
   static const Stores zero = {{"auth", fixture("auth")}, {"codex_threads", std::nullopt}, {"domain", domain}};
   if (scenario == 0) return zero;
-  static const Stores one = {{"auth", clean_after(0).at("auth")}, {"codex_threads", fixture("codex_threads")}, {"domain", domain}};
+  static const Stores one = {
+      {"auth", clean_after(0).at("auth")}, {"codex_threads", fixture("codex_threads")}, {"domain", domain}};
   return one;
 }
 
@@ -388,7 +403,8 @@ const Stores& clean_after(int scenario) {
     testing::TempDir dir;
     Trial trial(dir.file("clean"), scenario);
     FixedClock clock;
-    auto result = backfill::run_backfill(trial.options(), store::SpecRegistry::with_builtins(), base::real_file_system(), clock);
+    auto result =
+        backfill::run_backfill(trial.options(), store::SpecRegistry::with_builtins(), base::real_file_system(), clock);
     if (!result) throw std::runtime_error("clean backfill failed: " + result.error().message());
     cache[scenario] = trial.snapshot();
   }
@@ -505,7 +521,8 @@ TEST_F(CrashTest, BackfillKilledAtEveryMutatingCallLeavesBeforeOrAfterAndRollsBa
                 static_cast<long long>(counted.total));
     for (const auto& [phase, n] : phases) std::printf(" %s %d;", phase.c_str(), n);
     std::printf("\n");
-    for (const char* phase : {"backups", "in-progress manifest", "store temp write", "store replace", "final manifest"}) {
+    for (const char* phase :
+         {"backups", "in-progress manifest", "store temp write", "store replace", "final manifest"}) {
       EXPECT_GT(phases[phase], 0) << "no crash point in phase " << phase;
     }
 
@@ -559,12 +576,14 @@ void rollback_crash_trials(const std::string& root, int scenario, int64_t backfi
       EXPECT_EQ(status, k_crash_exit);
     } else {
       FixedClock clock;
-      auto result = backfill::run_backfill(trial->options(), store::SpecRegistry::with_builtins(), base::real_file_system(), clock);
+      auto result = backfill::run_backfill(trial->options(), store::SpecRegistry::with_builtins(),
+                                           base::real_file_system(), clock);
       EXPECT_TRUE(result) << result.error().message();
     }
     return trial;
   };
-  std::string label = "scenario " + std::to_string(scenario) + ", " + (from_in_progress ? "in-progress" : "complete") + " manifest";
+  std::string label =
+      "scenario " + std::to_string(scenario) + ", " + (from_in_progress ? "in-progress" : "complete") + " manifest";
   int64_t total = 0;
   {
     auto trial = setup(root + "-count");
@@ -611,7 +630,8 @@ TEST_F(CrashTest, RollbackKilledAtEveryMutatingCallFinishesWhenRunAgain) {
   {
     Trial names(tmp_.file("names"));
     for (size_t i = 0; i < counted.log.size() && first_replace == 0; ++i) {
-      if (counted.log[i].op == Op::rename && backfill_phase(counted.log[i], names) == "store replace") first_replace = i + 1;
+      if (counted.log[i].op == Op::rename && backfill_phase(counted.log[i], names) == "store replace")
+        first_replace = i + 1;
     }
   }
   ASSERT_GT(first_replace, 0);
@@ -717,10 +737,14 @@ FaultCounts count_faults(const std::string& root, bool rollback_too) {
 
 InjectedError error_for(Fault f, int64_t k) {
   switch (f) {
-    case Fault::write: return k % 3 == 0 ? k_eio : k_enospc;
-    case Fault::fsync: return k % 3 == 0 ? k_enospc : k_eio;
-    case Fault::rename: return k % 2 == 0 ? k_eio : k_eacces;
-    case Fault::create: return k % 2 == 0 ? k_enospc : k_eacces;
+    case Fault::write:
+      return k % 3 == 0 ? k_eio : k_enospc;
+    case Fault::fsync:
+      return k % 3 == 0 ? k_enospc : k_eio;
+    case Fault::rename:
+      return k % 2 == 0 ? k_eio : k_eacces;
+    case Fault::create:
+      return k % 2 == 0 ? k_enospc : k_eacces;
   }
   return k_eio;
 }
@@ -747,7 +771,8 @@ TEST_F(CrashTest, BackfillWithInjectedIoErrorsFailsClearlyAndLeavesStoresAtBefor
       // markers beside its stores until it is rolled back (issue 12).
       std::vector<std::string> strays = trial.strays();
       bool in_progress_left = false;
-      for (const auto& name : list_names(trial.work() + "/manifests")) in_progress_left |= name.ends_with(".in-progress");
+      for (const auto& name : list_names(trial.work() + "/manifests"))
+        in_progress_left |= name.ends_with(".in-progress");
       if (in_progress_left) std::erase_if(strays, [](const std::string& n) { return n.ends_with(".cutover-run"); });
       EXPECT_EQ(strays, std::vector<std::string>{}) << what << ": files left beside the stores";
       if (message.starts_with("every store is migrated")) {
@@ -757,9 +782,11 @@ TEST_F(CrashTest, BackfillWithInjectedIoErrorsFailsClearlyAndLeavesStoresAtBefor
         ++after_last_store;
         EXPECT_EQ(trial.snapshot(), trial.after()) << what;
         ASSERT_FALSE(manifest.empty()) << what;
-        EXPECT_NE(message.find(manifest), std::string::npos) << what << ": " << message << " does not name " << manifest;
+        EXPECT_NE(message.find(manifest), std::string::npos)
+            << what << ": " << message << " does not name " << manifest;
         expect_rollback_restores(trial, what);
-        EXPECT_EQ(trial.strays(), std::vector<std::string>{}) << what << ": files left beside the stores after rollback";
+        EXPECT_EQ(trial.strays(), std::vector<std::string>{})
+            << what << ": files left beside the stores after rollback";
       } else {
         EXPECT_TRUE(message.find("no store was changed") != std::string::npos ||
                     message.find("no store had been changed") != std::string::npos ||
@@ -772,9 +799,12 @@ TEST_F(CrashTest, BackfillWithInjectedIoErrorsFailsClearlyAndLeavesStoresAtBefor
       if (HasFatalFailure()) return;
     }
   }
-  std::printf("[ faults   ] backfill: %d trials, %d after the last store was replaced (write %lld, fsync %lld, rename %lld, create %lld calls per run)\n", trials, after_last_store,
-              static_cast<long long>(counts.n[Fault::write]), static_cast<long long>(counts.n[Fault::fsync]),
-              static_cast<long long>(counts.n[Fault::rename]), static_cast<long long>(counts.n[Fault::create]));
+  std::printf(
+      "[ faults   ] backfill: %d trials, %d after the last store was replaced (write %lld, fsync %lld, rename %lld, "
+      "create %lld calls per run)\n",
+      trials, after_last_store, static_cast<long long>(counts.n[Fault::write]),
+      static_cast<long long>(counts.n[Fault::fsync]), static_cast<long long>(counts.n[Fault::rename]),
+      static_cast<long long>(counts.n[Fault::create]));
 }
 
 TEST_F(CrashTest, RollbackWithInjectedIoErrorsFailsClearlyAndFinishesWhenRunAgain) {
@@ -788,7 +818,8 @@ TEST_F(CrashTest, RollbackWithInjectedIoErrorsFailsClearlyAndFinishesWhenRunAgai
       InjectedError error = error_for(f, k);
       FaultyFileSystem fs(base::real_file_system(), f, k, error);
       auto report = rollback::run_rollback({done->manifest_path, false}, fs, clock_);
-      std::string what = std::string("rollback with ") + fault_name(f) + " #" + std::to_string(k) + " failing with " + error.text;
+      std::string what =
+          std::string("rollback with ") + fault_name(f) + " #" + std::to_string(k) + " failing with " + error.text;
       ++trials;
       ASSERT_TRUE(fs.injected()) << what;
       std::string message = !report ? report.error().message() : report->failure ? report->failure->message() : "";
@@ -807,9 +838,11 @@ TEST_F(CrashTest, RollbackWithInjectedIoErrorsFailsClearlyAndFinishesWhenRunAgai
       if (HasFatalFailure()) return;
     }
   }
-  std::printf("[ faults   ] rollback: %d trials, %d got round the fault (write %lld, fsync %lld, rename %lld, create %lld calls per run)\n",
-              trials, recovered, static_cast<long long>(counts.n[Fault::write]), static_cast<long long>(counts.n[Fault::fsync]),
-              static_cast<long long>(counts.n[Fault::rename]), static_cast<long long>(counts.n[Fault::create]));
+  std::printf(
+      "[ faults   ] rollback: %d trials, %d got round the fault (write %lld, fsync %lld, rename %lld, create %lld "
+      "calls per run)\n",
+      trials, recovered, static_cast<long long>(counts.n[Fault::write]), static_cast<long long>(counts.n[Fault::fsync]),
+      static_cast<long long>(counts.n[Fault::rename]), static_cast<long long>(counts.n[Fault::create]));
 }
 
 // Bug (found by the sweep above): when the folder fsync after the rename of
@@ -834,7 +867,8 @@ TEST_F(CrashTest, FailedFsyncOfTheInProgressManifestFolderLeavesNoManifest) {
 TEST_F(CrashTest, FailedFinalManifestSaysTheStoresAreMigratedAndNamesTheManifest) {
   Trial trial(tmp_.file("t"));
   std::string final_manifest = trial.work() + "/manifests/" + k_run + ".json";
-  FaultyFileSystem fs(base::real_file_system(), Fault::write, 1, k_enospc, final_manifest + ".tmp-" + std::to_string(::getpid()));
+  FaultyFileSystem fs(base::real_file_system(), Fault::write, 1, k_enospc,
+                      final_manifest + ".tmp-" + std::to_string(::getpid()));
   auto result = backfill::run_backfill(trial.options(), specs_, fs, clock_);
   ASSERT_TRUE(fs.injected());
   ASSERT_FALSE(result);

@@ -40,7 +40,8 @@ class FixedClock final : public base::Clock {
 
 std::string unhex(std::string_view hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
   return out;
 }
 
@@ -65,8 +66,13 @@ hash::Ed25519PrivateKey key_from_hex(std::string_view hex) {
 // base64
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> cases = {{"", ""},
+                                                                  {"f", "Zg=="},
+                                                                  {"fo", "Zm8="},
+                                                                  {"foo", "Zm9v"},
+                                                                  {"foob", "Zm9vYg=="},
+                                                                  {"fooba", "Zm9vYmE="},
+                                                                  {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : cases) {
     EXPECT_EQ(hash::base64_encode(plain), encoded);
     auto back = hash::base64_decode(encoded, "x");
@@ -86,8 +92,8 @@ TEST(Base64, EveryByteRoundTrips) {
 }
 
 TEST(Base64, StrictDecodingRefusesEverySecondSpelling) {
-  for (const char* bad : {"Zg=", "Zh==", "Zm9=", "Z===", "Zm9v\n", " Zm9v", "Zm=v", "Zg==Zg==", "Zm9*", "====",
-                          "Zm-v", "+_8="}) {
+  for (const char* bad :
+       {"Zg=", "Zh==", "Zm9=", "Z===", "Zm9v\n", " Zm9v", "Zm=v", "Zg==Zg==", "Zm9*", "====", "Zm-v", "+_8="}) {
     auto r = hash::base64_decode(bad, "sig");
     EXPECT_FALSE(r) << "accepted '" << bad << "'";
     if (!r) {
@@ -112,10 +118,12 @@ struct Rfc8032Case {
 const Rfc8032Case k_rfc8032[] = {
     {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe246"
+     "55141438e7a100b"},
     {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
      "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb"
+     "00d291612bb0c00"},
 };
 
 TEST(Ed25519, Rfc8032Vectors) {
@@ -200,7 +208,8 @@ TEST(Ed25519, RefusesOtherKeysByName) {
 
 TEST(Dsse, PreAuthenticationEncodingOfTheSpec) {
   // The example of the DSSE protocol document.
-  EXPECT_EQ(pae("http://example.com/HelloWorld", "hello world"), "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
+  EXPECT_EQ(pae("http://example.com/HelloWorld", "hello world"),
+            "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
   EXPECT_EQ(pae("", ""), "DSSEv1 0  0 ");
   // Lengths are bytes, not characters.
   EXPECT_EQ(pae("t", "\xc3\xa9"), "DSSEv1 1 t 2 \xc3\xa9");
@@ -327,14 +336,18 @@ TEST(Canary, EachFailureNamesItsReason) {
     return items[i];
   };
   const std::vector<Case> cases = {
-      {"5xx at 1%", [&](JsonValue& d) { reading(d, 3).set_u64("errors_5xx", 10); }, "5xx rate 1.00% (10 of 1000) is not under 1.00%"},
-      {"p95 21% above", [&](JsonValue& d) { reading(d, 12).set_f64("p95_ms", 121); }, "p95 121 ms is 21.00% above the baseline 100 ms"},
-      {"no requests", [&](JsonValue& d) { reading(d, 0).set_u64("requests", 0).set_u64("errors_5xx", 0); }, "no requests"},
+      {"5xx at 1%", [&](JsonValue& d) { reading(d, 3).set_u64("errors_5xx", 10); },
+       "5xx rate 1.00% (10 of 1000) is not under 1.00%"},
+      {"p95 21% above", [&](JsonValue& d) { reading(d, 12).set_f64("p95_ms", 121); },
+       "p95 121 ms is 21.00% above the baseline 100 ms"},
+      {"no requests", [&](JsonValue& d) { reading(d, 0).set_u64("requests", 0).set_u64("errors_5xx", 0); },
+       "no requests"},
       {"no baseline", [&](JsonValue& d) { reading(d, 0).set_f64("baseline_p95_ms", 0); }, "no stable baseline p95"},
       {"stage missing",
        [&](JsonValue& d) {
          auto& items = const_cast<std::vector<JsonValue>&>(d.find("samples")->items());
-         items.erase(std::remove_if(items.begin(), items.end(), [](const JsonValue& s) { return s.find("stage")->as_u64() == 50; }),
+         items.erase(std::remove_if(items.begin(), items.end(),
+                                    [](const JsonValue& s) { return s.find("stage")->as_u64() == 50; }),
                      items.end());
        },
        "stage 50%: no readings (missing data is never a pass)"},
@@ -350,8 +363,10 @@ TEST(Canary, EachFailureNamesItsReason) {
          items.erase(items.begin() + 2, items.begin() + 5);
        },
        "no readings for 240 s between"},
-      {"unknown stage", [&](JsonValue& d) { reading(d, 0).set_u64("stage", 10); }, "stage 10% is not one of the rollout stages"},
-      {"stages out of order", [&](JsonValue& d) { reading(d, 20).set("time", rfc(1700000000)); }, "before stage 5% ended"},
+      {"unknown stage", [&](JsonValue& d) { reading(d, 0).set_u64("stage", 10); },
+       "stage 10% is not one of the rollout stages"},
+      {"stages out of order", [&](JsonValue& d) { reading(d, 20).set("time", rfc(1700000000)); },
+       "before stage 5% ended"},
   };
   for (const auto& c : cases) {
     JsonValue doc = healthy_samples("g");
@@ -362,7 +377,8 @@ TEST(Canary, EachFailureNamesItsReason) {
         << c.name << ": " << join_problems(h.problems);
   }
   // An empty samples file is never a pass.
-  CanaryHealth empty = health_of(JsonValue::object().set("schema", k_canary_samples_schema).set("group", "g").set("samples", JsonValue::array()));
+  CanaryHealth empty = health_of(
+      JsonValue::object().set("schema", k_canary_samples_schema).set("group", "g").set("samples", JsonValue::array()));
   EXPECT_FALSE(empty.healthy());
   EXPECT_EQ(empty.problems.size(), 4u);
 }
@@ -390,9 +406,10 @@ TEST(Canary, SamplesFileProblemsAreAllListed) {
       R"({"schema": "x", "samples": [{"stage": -5, "time": "yesterday", "requests": 5, "errors_5xx": 6, "p95_ms": "fast", "baseline_p95_ms": 1}]})",
       "s.json");
   ASSERT_FALSE(r);
-  for (const char* needle : {"samples file.schema: is 'x'", "samples file.group: is missing", "samples[0].stage: must be an unsigned integer",
-                             "samples[0].p95_ms: must be a number", "samples[0].time: 'yesterday' is not an RFC 3339 time",
-                             "samples[0].errors_5xx: 6 is more than requests (5)"}) {
+  for (const char* needle :
+       {"samples file.schema: is 'x'", "samples file.group: is missing",
+        "samples[0].stage: must be an unsigned integer", "samples[0].p95_ms: must be a number",
+        "samples[0].time: 'yesterday' is not an RFC 3339 time", "samples[0].errors_5xx: 6 is more than requests (5)"}) {
     EXPECT_NE(r.error().message().find(needle), std::string::npos) << needle << " not in " << r.error().message();
   }
 }
@@ -402,8 +419,8 @@ TEST(Canary, Rfc3339) {
   EXPECT_EQ(parse_rfc3339("2023-11-14T22:13:20Z").value(), int64_t{1700000000} * 1000000000);
   EXPECT_EQ(parse_rfc3339("2023-11-14T23:13:20.5+01:00").value(), int64_t{1700000000} * 1000000000 + 500000000);
   EXPECT_EQ(parse_rfc3339("2024-02-29T00:00:00Z").value(), int64_t{1709164800} * 1000000000);
-  for (const char* bad : {"2023-02-29T00:00:00Z", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20", "2023-11-14T22:13:20.Z",
-                          "2023-13-01T00:00:00Z", "2023-11-14T22:13:20Zjunk"}) {
+  for (const char* bad : {"2023-02-29T00:00:00Z", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20",
+                          "2023-11-14T22:13:20.Z", "2023-13-01T00:00:00Z", "2023-11-14T22:13:20Zjunk"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
   }
 }
@@ -414,7 +431,8 @@ TEST(Canary, Rfc3339) {
 class LedgerTest : public ::testing::Test {
  protected:
   std::string path() const { return tmp_.file("ledger.jsonl"); }
-  LedgerRecord append(const std::string& group, const std::string& phase, base::FileSystem& fs = base::real_file_system()) {
+  LedgerRecord append(const std::string& group, const std::string& phase,
+                      base::FileSystem& fs = base::real_file_system()) {
     auto writer = LedgerWriter::open(fs, path());
     EXPECT_TRUE(writer) << writer.error().message();
     auto r = (*writer)->append(group, phase, JsonValue::object().set("n", phase), "", clock_);
@@ -585,7 +603,10 @@ class FakeControl final : public RouteControl {
     for (const auto& [name, g] : groups) {
       JsonValue prefixes = JsonValue::array();
       for (const auto& p : g.prefixes) prefixes.push(JsonValue::string(p));
-      list.push(JsonValue::object().set("domain", name).set("route_prefixes", std::move(prefixes)).set("rollback_target", g.rollback));
+      list.push(JsonValue::object()
+                    .set("domain", name)
+                    .set("route_prefixes", std::move(prefixes))
+                    .set("rollback_target", g.rollback));
     }
     JsonValue ov = JsonValue::object();
     for (const auto& [k, v] : overrides) ov.set(k, v);
@@ -599,7 +620,8 @@ class FakeControl final : public RouteControl {
       for (const auto& p : g.prefixes) {
         if (path == p || (p != "/" && path.rfind(p + "/", 0) == 0)) {
           auto o = overrides.find(name);
-          JsonValue d = JsonValue::object().set("path", path).set("route_domain", name).set("rollback_target", g.rollback);
+          JsonValue d =
+              JsonValue::object().set("path", path).set("route_domain", name).set("rollback_target", g.rollback);
           if (o != overrides.end()) return d.set("target", o->second).set("reason", "domain_override");
           return d.set("target", "rust_shell").set("reason", "mode_rust");
         }
@@ -643,7 +665,8 @@ TEST(RouteControlUrl, OnlyPlainHttpWithAToken) {
   auto st = (*none)->status();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::io_error);
-  EXPECT_NE(st.error().message().find("cannot connect to http://127.0.0.1:1"), std::string::npos) << st.error().message();
+  EXPECT_NE(st.error().message().find("cannot connect to http://127.0.0.1:1"), std::string::npos)
+      << st.error().message();
 }
 
 // A real backfill of the reference fixtures in a temporary folder.
@@ -664,7 +687,8 @@ class Migrated : public ::testing::Test {
     record_ = result->manifest;
   }
 
-  Result<DrillReport> drill(FakeControl& control, const std::string& group = "billing_l402", const std::string& train = "") {
+  Result<DrillReport> drill(FakeControl& control, const std::string& group = "billing_l402",
+                            const std::string& train = "") {
     DrillOptions o;
     o.manifest_path = manifest_;
     o.group = group;
@@ -706,9 +730,9 @@ TEST_F(DrillTest, PassesAndPutsThePreviousOverrideBack) {
   // Live stores untouched; restored copies removed once proven.
   for (const auto& [path, bytes] : live) EXPECT_EQ(read_text(path), bytes);
   EXPECT_TRUE(testing::list_names(report->scratch_dir).empty());
-  EXPECT_EQ(control.calls, (std::vector<std::string>{"status", "override billing_l402 rollback", "status",
-                                                     "evaluate /billing", "override billing_l402 rust_shell", "status",
-                                                     "status"}));
+  EXPECT_EQ(control.calls,
+            (std::vector<std::string>{"status", "override billing_l402 rollback", "status", "evaluate /billing",
+                                      "override billing_l402 rust_shell", "status", "status"}));
   // A report the gates can read.
   auto summary = parse_drill_report(report->to_json().canonical(), "d.json");
   ASSERT_TRUE(summary) << summary.error().message();
@@ -874,7 +898,8 @@ TEST_F(BundleTest, ATamperedByteInAnyFileFails) {
   ASSERT_TRUE(check(dir, pubs_, 1).ok());
   write_text(dir + "/extra.json", "{}");
   BundleCheck extra = check(dir, pubs_, 1);
-  EXPECT_TRUE(mentions(extra, "extra.json is in the bundle folder but not in the statement")) << join_problems(extra.problems);
+  EXPECT_TRUE(mentions(extra, "extra.json is in the bundle folder but not in the statement"))
+      << join_problems(extra.problems);
 }
 
 TEST_F(BundleTest, FailingEvidenceIsRecordedAndRefused) {
@@ -1008,7 +1033,8 @@ TEST_F(GateTest, OneGroupFromExpandToContract) {
   EXPECT_TRUE(destructive_changes_allowed(*ledger, "billing_l402"));
   EXPECT_FALSE(destructive_changes_allowed(*ledger, "chat_pilot"));
   EXPECT_TRUE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402"}, "test", "", ""}));
-  EXPECT_FALSE(destructive_changes_allowed_everywhere(*ledger, ConfiguredGroups{{"billing_l402", "chat_pilot"}, "test", "", ""}));
+  EXPECT_FALSE(destructive_changes_allowed_everywhere(
+      *ledger, ConfiguredGroups{{"billing_l402", "chat_pilot"}, "test", "", ""}));
   auto states = group_states(*ledger);
   ASSERT_TRUE(states);
   EXPECT_EQ((*states)[0].phase, Phase::contract);

@@ -39,11 +39,13 @@ constexpr const char* k_rejects_migrated =
     "echo \"unknown field personal_access_tokens\" >&2; exit 3; fi' sh {}";
 // Rejects a store that lacks it: only the pre-migration shape.
 constexpr const char* k_rejects_pre =
-    "sh -c 'grep -q personal_access_tokens \"$1\" || { echo \"missing field personal_access_tokens\" >&2; exit 4; }' sh {}";
+    "sh -c 'grep -q personal_access_tokens \"$1\" || { echo \"missing field personal_access_tokens\" >&2; exit 4; }' "
+    "sh {}";
 
 class ExpandTest : public ::testing::Test {
  protected:
-  Result<Report> check(const std::string& reader, std::vector<backfill::StoreTarget> stores, int64_t timeout_ms = 20000) {
+  Result<Report> check(const std::string& reader, std::vector<backfill::StoreTarget> stores,
+                       int64_t timeout_ms = 20000) {
     CheckOptions options;
     options.reader = reader;
     options.stores = std::move(stores);
@@ -83,7 +85,8 @@ TEST(SplitCommand, RefusesWhatItCannotSplit) {
 }
 
 TEST(ReaderArgv, ReplacesEveryBracePairOrAppendsThePath) {
-  EXPECT_EQ(reader_argv({"r", "--in={}", "{}"}, "/s/a.json"), (std::vector<std::string>{"r", "--in=/s/a.json", "/s/a.json"}));
+  EXPECT_EQ(reader_argv({"r", "--in={}", "{}"}, "/s/a.json"),
+            (std::vector<std::string>{"r", "--in=/s/a.json", "/s/a.json"}));
   EXPECT_EQ(reader_argv({"r", "--check"}, "/s/a.json"), (std::vector<std::string>{"r", "--check", "/s/a.json"}));
 }
 
@@ -119,7 +122,8 @@ TEST(RunCaptured, KeepsOutputAndStatusAndKillsTheGroupAtTheTimeout) {
   EXPECT_EQ(hung->stdout_tail, "");
 
   options.tail_bytes = 10;
-  auto big = base::run_captured({"/bin/sh", "-c", "printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0123456789'"}, options);
+  auto big = base::run_captured(
+      {"/bin/sh", "-c", "printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0123456789'"}, options);
   ASSERT_TRUE(big);
   EXPECT_EQ(big->stdout_tail, "0123456789");
   EXPECT_EQ(big->stdout_bytes, 60u);
@@ -135,7 +139,9 @@ TEST(RunCaptured, KeepsOutputAndStatusAndKillsTheGroupAtTheTimeout) {
 bool process_ends(int pid) {
   long fd = ::syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) return errno == ESRCH;
-  struct pollfd pfd {static_cast<int>(fd), POLLIN, 0};
+  struct pollfd pfd {
+    static_cast<int>(fd), POLLIN, 0
+  };
   int ready = ::poll(&pfd, 1, 60000);
   ::close(static_cast<int>(fd));
   return ready == 1;

@@ -127,7 +127,9 @@ class FailClosedBackfill : public ::testing::Test {
   Result<BackfillResult> run(base::FileSystem& fs = base::real_file_system()) {
     return run_backfill(options(), specs_, fs, clock_);
   }
-  Result<BackfillResult> run(const BackfillOptions& o) { return run_backfill(o, specs_, base::real_file_system(), clock_); }
+  Result<BackfillResult> run(const BackfillOptions& o) {
+    return run_backfill(o, specs_, base::real_file_system(), clock_);
+  }
 
   std::map<std::string, std::string> stores() const {
     std::map<std::string, std::string> out;
@@ -370,17 +372,16 @@ TEST_F(FailClosedBackfill, TheRollbackCommandQuotesAPathWithASpace) {
   run_killed_after_first_replace(o, specs_);
   auto refused = run(o);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message().find("cutover rollback '" + o.work_dir + "/manifests/" + k_run +
-                                           ".json.in-progress'"),
-            std::string::npos)
+  EXPECT_NE(
+      refused.error().message().find("cutover rollback '" + o.work_dir + "/manifests/" + k_run + ".json.in-progress'"),
+      std::string::npos)
       << refused.error().message();
 }
 
 // ---------------------------------------------------------------------------
 // Item 6: --allow-destructive-reset resets a counter at the largest u64.
 
-constexpr const char* k_domain_at_max =
-    R"({"user_integrations": {"a": {"id": 18446744073709551615}, "b": {"id": 7}}})";
+constexpr const char* k_domain_at_max = R"({"user_integrations": {"a": {"id": 18446744073709551615}, "b": {"id": 7}}})";
 
 TEST_F(FailClosedBackfill, CounterAtTheLargestU64IsRefusedWithoutTheFlag) {
   write_text(store_path("domain"), k_domain_at_max);

@@ -188,10 +188,10 @@ TEST_F(FailClosedFilesTest, GroupOrWorldWritableWorkFoldersAreRefused) {
     mode_t mode;
     std::string why;
   };
-  for (const Case& c : {Case{work_, 0775, "group-writable (mode 0775)"},
-                        Case{work_ + "/manifests", 0757, "world-writable (mode 0757)"},
-                        Case{work_ + "/backups", 0777, "group- and world-writable (mode 0777)"},
-                        Case{result->manifest_path, 0666, "group- and world-writable (mode 0666)"}}) {
+  for (const Case& c :
+       {Case{work_, 0775, "group-writable (mode 0775)"}, Case{work_ + "/manifests", 0757, "world-writable (mode 0757)"},
+        Case{work_ + "/backups", 0777, "group- and world-writable (mode 0777)"},
+        Case{result->manifest_path, 0666, "group- and world-writable (mode 0666)"}}) {
     SCOPED_TRACE(c.path);
     mode_t old = mode_of(c.path);
     ASSERT_EQ(::chmod(c.path.c_str(), c.mode), 0);

@@ -17,9 +17,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -69,7 +69,7 @@ TEST(FailClosedFloats, DecimalsThatSerdeJsonMovedKeepTheirValue) {
       // -922337203632.9241, which reads back as -922337203632.924.
       {"-922337203632.923988", "-922337203632.924"},
       {"-922337203632.9241", "-922337203632.9241"},
-      {"9007199254740993.0", "9007199254740992.0"},   // 2^53 + 1: ties to even
+      {"9007199254740993.0", "9007199254740992.0"},  // 2^53 + 1: ties to even
       {"0.1000000000000000055511151231257827021181583404541015625", "0.1"},
       {"2.2250738585072011e-308", "2.225073858507201e-308"},
       {"123456789012345678901234567890", "1.2345678901234568e29"},
@@ -116,13 +116,20 @@ TEST(FailClosedFloats, RandomDecimalsAreCorrectlyRoundedAndAFixedPoint) {
       text += "." + digits(frac_digits, false);
     }
     switch (rng() % 4) {
-      case 0: break;
-      case 1: text += "e" + std::to_string(static_cast<int>(rng() % 60) - 30); break;
-      case 2: text += "E" + std::to_string(static_cast<int>(rng() % 640) - 340); break;
-      default: text += "e+" + std::to_string(rng() % 300); break;
+      case 0:
+        break;
+      case 1:
+        text += "e" + std::to_string(static_cast<int>(rng() % 60) - 30);
+        break;
+      case 2:
+        text += "E" + std::to_string(static_cast<int>(rng() % 640) - 340);
+        break;
+      default:
+        text += "e+" + std::to_string(rng() % 300);
+        break;
     }
     double want = correctly_rounded(text);
-    if (std::isinf(want)) continue;  // refused, tested below
+    if (std::isinf(want)) continue;                                                     // refused, tested below
     if (text.find_first_of(".eE") == std::string::npos && text.size() <= 20) continue;  // may be an integer
     SCOPED_TRACE(text);
     double got = parsed(text);
@@ -161,7 +168,12 @@ TEST(FailClosedFloats, EveryShortestFormReadsBackToItsDouble) {
 // infinity (serde_json's "number out of range"), a signed zero when they
 // round to zero, the nearest subnormal in between.
 TEST(FailClosedFloats, RangeEdges) {
-  for (const char* text : {"1.7976931348623159e308", "1e309", "-1e309", "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792", "123456789012345678901e300"}) {
+  for (const char* text :
+       {"1.7976931348623159e308", "1e309", "-1e309",
+        "17976931348623158079372897140530341507993413271003782693617377898044496829276475094664901797758720709633028641"
+        "66928879109465555478519404026306574886715058206819089020007083836762738548458177115317644757302700698555713669"
+        "59622842914819860834936475292719074168444365510704342711559699508093042880177904174497792",
+        "123456789012345678901e300"}) {
     SCOPED_TRACE(text);
     auto doc = parse(text);
     ASSERT_FALSE(doc);
@@ -210,7 +222,9 @@ TEST(FailClosedFloats, SplitParseGivesTheSameDoubles) {
   std::string text = "[";
   for (int i = 0; i < 2000; ++i) {
     if (i > 0) text += ",";
-    text += "-922337203632.923988,0.1000000000000000055511151231257827,{\"x\":[1.00000000000000011102230246251565404236316680908203125]}";
+    text +=
+        "-922337203632.923988,0.1000000000000000055511151231257827,{\"x\":[1."
+        "00000000000000011102230246251565404236316680908203125]}";
   }
   text += "]";
   std::string one = to_canonical_string(parse_borrowed_split(text, SIZE_MAX).value().root());
@@ -230,7 +244,8 @@ TEST(FailClosedFloats, SplitParseGivesTheSameDoubles) {
 TEST(FailClosedFloats, EveryCorpusExpectationIsAFixedPoint) {
   int checked = 0;
   std::vector<std::string> moved;
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(CUTOVER_SOURCE_DIR) + "/tests/data/canonical")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(CUTOVER_SOURCE_DIR) + "/tests/data/canonical")) {
     if (entry.path().extension() != ".expected") continue;
     std::ifstream in(entry.path(), std::ios::binary);
     std::stringstream text;

@@ -58,7 +58,8 @@ TEST(FailClosedLedger, AdvanceStartsANewLedgerOnlyWhenAsked) {
   EXPECT_FALSE(testing::path_exists(ledger));
 
   in.new_ledger = true;
-  auto wrong_phase = advance(base::real_file_system(), ledger, "billing_l402", "migrate", in, specs, base::system_clock());
+  auto wrong_phase =
+      advance(base::real_file_system(), ledger, "billing_l402", "migrate", in, specs, base::system_clock());
   ASSERT_FALSE(wrong_phase);
   EXPECT_EQ(wrong_phase.error().code(), ErrorCode::invalid_argument);
   EXPECT_FALSE(testing::path_exists(ledger));
@@ -151,7 +152,8 @@ Ledger ledger_of(const testing::TempDir& tmp, const std::string& name, const std
   std::string path = tmp.file(name);
   auto writer = LedgerWriter::open(base::real_file_system(), path);
   EXPECT_TRUE(writer);
-  for (const auto& g : groups) EXPECT_TRUE((*writer)->append(g, "expand", JsonValue::object(), "", base::system_clock()));
+  for (const auto& g : groups)
+    EXPECT_TRUE((*writer)->append(g, "expand", JsonValue::object(), "", base::system_clock()));
   return (*writer)->ledger();
 }
 
@@ -248,10 +250,10 @@ TEST(FailClosedSignatures, ThresholdIsAWholeNumberFromOneToTheKeys) {
     size_t keys;
     bool ok;
   };
-  const Case cases[] = {{"1", 1, true},   {"2", 3, true},     {"3", 3, true},  {"02", 3, true},  {"0", 3, false},
-                        {"4", 3, false},  {"1", 0, false},    {"-1", 3, false}, {"+1", 3, false}, {" 1", 3, false},
-                        {"1 ", 3, false}, {"0x1", 3, false},  {"1.0", 3, false}, {"1e0", 3, false}, {"", 3, false},
-                        {"99999999999999999999", 3, false}};
+  const Case cases[] = {{"1", 1, true},    {"2", 3, true},    {"3", 3, true},   {"02", 3, true},
+                        {"0", 3, false},   {"4", 3, false},   {"1", 0, false},  {"-1", 3, false},
+                        {"+1", 3, false},  {" 1", 3, false},  {"1 ", 3, false}, {"0x1", 3, false},
+                        {"1.0", 3, false}, {"1e0", 3, false}, {"", 3, false},   {"99999999999999999999", 3, false}};
   for (const auto& c : cases) {
     auto n = parse_threshold(c.text, c.keys);
     EXPECT_EQ(bool(n), c.ok) << "'" << c.text << "' of " << c.keys;

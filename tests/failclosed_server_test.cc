@@ -71,16 +71,18 @@ TEST(FailClosedFraming, WellFramedRequestsEndWhereTheirFramingSays) {
   EXPECT_EQ(f.end, get_body.size());
 
   std::string chunked =
-      "POST /e HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n5;name=v\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n";
+      "POST /e HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n5;name=v\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-T: "
+      "1\r\n\r\n";
   f = frame(chunked + "GET /");
   ASSERT_EQ(f.kind, Kind::complete) << f.problem;
   EXPECT_EQ(f.end, chunked.size());
 }
 
 TEST(FailClosedFraming, EveryPrefixOfAGoodRequestWaitsForMore) {
-  for (std::string request : {std::string("POST /e HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
-                              std::string("POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-                              std::string("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")}) {
+  for (std::string request :
+       {std::string("POST /e HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
+        std::string("POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        std::string("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")}) {
     for (size_t n = 0; n < request.size(); ++n) {
       RequestFrame f = frame(std::string_view(request).substr(0, n));
       EXPECT_EQ(f.kind, Kind::incomplete) << n << ": " << request.substr(0, n) << " / " << f.problem;
@@ -167,7 +169,8 @@ void write_private(const std::string& path, const std::string& text, mode_t mode
 }
 
 // routes.json naming tokens.txt (mode 0600) in `dir`.
-std::string write_setup(const TempDir& dir, const std::string& config = R"({"mode": "rust", "tokens_file": "tokens.txt"})") {
+std::string write_setup(const TempDir& dir,
+                        const std::string& config = R"({"mode": "rust", "tokens_file": "tokens.txt"})") {
   write_private(dir.file("tokens.txt"), token_line("viewer", "bob", "view-secret"));
   testing::write_text(dir.file("routes.json"), config);
   return dir.file("routes.json");
@@ -201,8 +204,8 @@ int connect_to(int port) {
 }
 
 struct Exchange {
-  std::string bytes;     // all the server sent
-  bool closed = false;   // it closed the connection (rather than the guard expiring)
+  std::string bytes;      // all the server sent
+  bool closed = false;    // it closed the connection (rather than the guard expiring)
   bool sent_all = false;  // every byte of the request was sent (no reset from the server)
   std::vector<int> statuses;
   std::vector<std::string> bodies;
@@ -286,7 +289,8 @@ class FailClosedServer : public ::testing::Test {
     EXPECT_THAT(x.bodies[0], HasSubstr(fragment)) << label;
     EXPECT_THAT(x.bytes, HasSubstr("Connection: close\r\n")) << label;
     EXPECT_EQ(x.rest, "") << label;
-    EXPECT_THAT(x.bytes, ::testing::Not(HasSubstr("\"status\":\"ready\""))) << label << ": the smuggled request was answered";
+    EXPECT_THAT(x.bytes, ::testing::Not(HasSubstr("\"status\":\"ready\"")))
+        << label << ": the smuggled request was answered";
   }
 
   TempDir dir_;
@@ -295,8 +299,9 @@ class FailClosedServer : public ::testing::Test {
   int port_ = 0;
 };
 
-const std::string k_evaluate = "POST /api/v1/control/route-split/evaluate HTTP/1.1\r\nHost: x\r\n"
-                               "Authorization: Bearer view-secret\r\nContent-Type: application/json\r\n";
+const std::string k_evaluate =
+    "POST /api/v1/control/route-split/evaluate HTTP/1.1\r\nHost: x\r\n"
+    "Authorization: Bearer view-secret\r\nContent-Type: application/json\r\n";
 
 TEST_F(FailClosedServer, ContentLengthAndTransferEncodingTogetherIs400AndCloses) {
   expect_one_400_then_closed(
@@ -359,8 +364,9 @@ TEST_F(FailClosedServer, GetAndHeadBodiesAreFramedByContentLengthNeverReadAsAReq
     Exchange x = talk(port_, request);
     EXPECT_TRUE(x.closed);
     // Two answers (the HEAD's has no body, so its Content-Length does not frame it here).
-    EXPECT_THAT(x.bytes, ::testing::Not(HasSubstr("\"status\":\"ready\""))) << method << ": the body was read as a request\n"
-                                                                            << x.bytes;
+    EXPECT_THAT(x.bytes, ::testing::Not(HasSubstr("\"status\":\"ready\"")))
+        << method << ": the body was read as a request\n"
+        << x.bytes;
     size_t answers = 0;
     for (size_t at = x.bytes.find("HTTP/1.1 200"); at != std::string::npos; at = x.bytes.find("HTTP/1.1 200", at + 1)) {
       ++answers;
@@ -370,7 +376,8 @@ TEST_F(FailClosedServer, GetAndHeadBodiesAreFramedByContentLengthNeverReadAsAReq
 }
 
 TEST_F(FailClosedServer, WellFramedRequestsStillWorkPipelined) {
-  std::string request = k_evaluate + "Transfer-Encoding: chunked\r\n\r\n8\r\n{\"path\":\r\n8\r\n\"/chat\"}\r\n0\r\n\r\n" +
+  std::string request = k_evaluate +
+                        "Transfer-Encoding: chunked\r\n\r\n8\r\n{\"path\":\r\n8\r\n\"/chat\"}\r\n0\r\n\r\n" +
                         k_evaluate + "Content-Length: 16\r\nContent-Length: 16\r\n\r\n{\"path\":\"/chat\"}" +
                         "\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   Exchange x = talk(port_, request);

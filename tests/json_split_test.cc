@@ -45,7 +45,8 @@ size_t expect_every_split_agrees(const std::string& text, const std::string& nam
     std::string got = split(text, from, &joined);
     joins += joined;
     if (got != expected) {
-      ADD_FAILURE() << name << ": split from byte " << from << " gives\n" << got.substr(0, 300) << "\ninstead of\n"
+      ADD_FAILURE() << name << ": split from byte " << from << " gives\n"
+                    << got.substr(0, 300) << "\ninstead of\n"
                     << expected.substr(0, 300);
       return joins;
     }
@@ -155,7 +156,7 @@ TEST(JsonSplit, NestingLimitHoldsAcrossTheSplit) {
 TEST(JsonSplit, LargeDocumentsUseTwoThreadsByDefault) {
   // Over the 4 MiB threshold parse() splits on its own; the value must not change.
   std::string row = "{\"id\":123456,\"name\":\"caf\\u00e9 \\\"quoted\\\"\",\"tags\":[\"a\",\"b\"],\"score\":0.1},";
-  std::string text = "{\"z\":[" + repeat(row, 70000) + "{}],\"a\":{" ;
+  std::string text = "{\"z\":[" + repeat(row, 70000) + "{}],\"a\":{";
   for (int i = 0; i < 20000; ++i) text += "\"r" + std::to_string(i) + "\":" + row;
   text += "\"end\":null}}";
   ASSERT_GT(text.size(), size_t{4} << 20);
@@ -192,7 +193,9 @@ void expect_parallel_write_agrees(const std::string& text, const std::string& na
         EXPECT_TRUE(write_canonical_parallel(doc->root(), sink, {split_children, window, threads}));
         if (sink.out != expected) {
           ADD_FAILURE() << name << ": split_children " << split_children << ", threads " << threads << ", window "
-                        << window << " gives\n" << sink.out.substr(0, 300) << "\ninstead of\n" << expected.substr(0, 300);
+                        << window << " gives\n"
+                        << sink.out.substr(0, 300) << "\ninstead of\n"
+                        << expected.substr(0, 300);
           return;
         }
       }
@@ -215,7 +218,8 @@ TEST(JsonParallelWrite, EveryCorpusCaseAnyCut) {
 }
 
 TEST(JsonParallelWrite, StoreShapedDocumentsAgree) {
-  std::string row = "{\"id\":7,\"name\":\"caf\\u00e9 \\\"q\\\"\",\"tags\":[\"a\",[],{}],\"score\":0.1,\"m\":{\"z\":null,\"a\":-1}},";
+  std::string row =
+      "{\"id\":7,\"name\":\"caf\\u00e9 \\\"q\\\"\",\"tags\":[\"a\",[],{}],\"score\":0.1,\"m\":{\"z\":null,\"a\":-1}},";
   std::string text = "{\"b\":[" + repeat(row, 50) + "{}],\"a\":{";
   for (int i = 0; i < 40; ++i) text += "\"r" + std::to_string(i) + "\":" + row;
   text += "\"end\":{\"deep\":[[[[1]]]]}},\"c\":[],\"d\":{},\"e\":\"x\",\"f\":[" + repeat("1,", 30) + "2]}";

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <ostream>
 #include <string>
@@ -60,9 +60,7 @@ void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseErrorPosition : public ::testing::TestWithParam<ErrorCase> {};
 
-TEST_P(ParseErrorPosition, NamesLineAndColumn) {
-  EXPECT_EQ(error_of(GetParam().text), GetParam().message);
-}
+TEST_P(ParseErrorPosition, NamesLineAndColumn) { EXPECT_EQ(error_of(GetParam().text), GetParam().message); }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ParseErrorPosition,
@@ -78,8 +76,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"missing_colon", "{\"a\" 1}", "invalid JSON at line 1, column 6: expected `:`"},
         ErrorCase{"number_key", "{1:2}", "invalid JSON at line 1, column 2: key must be a string"},
         ErrorCase{"missing_comma_array", "[1 2]", "invalid JSON at line 1, column 4: expected `,` or `]`"},
-        ErrorCase{"missing_comma_object", "{\"a\":1 \"b\":2}",
-                  "invalid JSON at line 1, column 8: expected `,` or `}`"},
+        ErrorCase{"missing_comma_object", "{\"a\":1 \"b\":2}", "invalid JSON at line 1, column 8: expected `,` or `}`"},
         ErrorCase{"literal_eof", "tru", "invalid JSON at line 1, column 4: EOF while parsing a value"},
         ErrorCase{"literal_typo", "trux", "invalid JSON at line 1, column 4: expected ident"},
         ErrorCase{"two_values", "1 2", "invalid JSON at line 1, column 3: trailing characters"},
@@ -129,8 +126,8 @@ TEST(JsonParse, KeysAreSortedByUtf8Bytes) {
                      "\": 6, \"\": 7, \"aa\": 8, \"a\\u0000\": 9}";
   auto doc = parse(text);
   ASSERT_TRUE(doc) << doc.error().message();
-  EXPECT_EQ(keys_of(doc->root()), (std::vector<std::string>{"", "Z", "a", std::string("a\0", 2), "aa", "z", e_acute,
-                                                            u_ffff, grin}));
+  EXPECT_EQ(keys_of(doc->root()),
+            (std::vector<std::string>{"", "Z", "a", std::string("a\0", 2), "aa", "z", e_acute, u_ffff, grin}));
   // find() agrees with the order.
   ASSERT_NE(doc->root().find(grin), nullptr);
   EXPECT_EQ(doc->root().find(grin)->as_u64(), 6u);
@@ -161,14 +158,10 @@ TEST_P(StringDecoding, DecodesTo) {
 INSTANTIATE_TEST_SUITE_P(
     Table, StringDecoding,
     ::testing::Values(
-        StringCase{"plain", R"("hello")", "hello"},
-        StringCase{"empty", R"("")", ""},
-        StringCase{"u0041", R"("\u0041")", "A"},
-        StringCase{"u_in_text", R"("x\u0041y")", "xAy"},
-        StringCase{"solidus", R"("a\/b")", "a/b"},
-        StringCase{"short_escapes", R"("\"\\\b\f\n\r\t")", "\"\\\b\f\n\r\t"},
-        StringCase{"u_nul", R"("\u0000")", std::string("\0", 1)},
-        StringCase{"two_byte", R"("\u00e9")", "\xc3\xa9"},
+        StringCase{"plain", R"("hello")", "hello"}, StringCase{"empty", R"("")", ""},
+        StringCase{"u0041", R"("\u0041")", "A"}, StringCase{"u_in_text", R"("x\u0041y")", "xAy"},
+        StringCase{"solidus", R"("a\/b")", "a/b"}, StringCase{"short_escapes", R"("\"\\\b\f\n\r\t")", "\"\\\b\f\n\r\t"},
+        StringCase{"u_nul", R"("\u0000")", std::string("\0", 1)}, StringCase{"two_byte", R"("\u00e9")", "\xc3\xa9"},
         StringCase{"three_byte_upper_hex", R"("\u20AC")", "\xe2\x82\xac"},
         StringCase{"surrogate_pair", R"("\ud83d\ude00")", "\xf0\x9f\x98\x80"},
         StringCase{"surrogate_pair_upper", R"("\uD834\uDD1E")", "\xf0\x9d\x84\x9e"},
@@ -225,17 +218,17 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusedCase{"long_run_then_bad", "\"" + repeat("a", 40) + "\xff\"", "column 42"},
                       RefusedCase{"outside_string", "[\xc3\xa9]", "expected value"}));
 
-INSTANTIATE_TEST_SUITE_P(
-    RawControlCharacters, RefusedInput,
-    ::testing::Values(RefusedCase{"nul", std::string("\"a\0b\"", 5), "control character"},
-                      RefusedCase{"x01", "\"\x01\"", "control character"},
-                      RefusedCase{"newline", "\"a\nb\"", "line 1, column 3: control character"},
-                      RefusedCase{"tab", "\"\t\"", "control character"},
-                      RefusedCase{"cr", "\"\r\"", "control character"},
-                      RefusedCase{"x1f", "\"\x1f\"", "control character"},
-                      RefusedCase{"after_escape", "\"\\t\x01\"", "control character"},
-                      RefusedCase{"in_key", "{\"a\nb\": 1}", "control character"},
-                      RefusedCase{"long_run_then_control", "\"" + repeat("a", 33) + "\x02\"", "column 35"}));
+INSTANTIATE_TEST_SUITE_P(RawControlCharacters, RefusedInput,
+                         ::testing::Values(RefusedCase{"nul", std::string("\"a\0b\"", 5), "control character"},
+                                           RefusedCase{"x01", "\"\x01\"", "control character"},
+                                           RefusedCase{"newline", "\"a\nb\"", "line 1, column 3: control character"},
+                                           RefusedCase{"tab", "\"\t\"", "control character"},
+                                           RefusedCase{"cr", "\"\r\"", "control character"},
+                                           RefusedCase{"x1f", "\"\x1f\"", "control character"},
+                                           RefusedCase{"after_escape", "\"\\t\x01\"", "control character"},
+                                           RefusedCase{"in_key", "{\"a\nb\": 1}", "control character"},
+                                           RefusedCase{"long_run_then_control", "\"" + repeat("a", 33) + "\x02\"",
+                                                       "column 35"}));
 
 // ---------------------------------------------------------------------------
 // Depth: 127 nested containers are fine, 128 are refused (serde_json's limit).
@@ -355,10 +348,10 @@ TEST(CanonicalWriter, PrettyPrintsLikeSerdeJson) {
 TEST(CanonicalWriter, EscapesOnlyQuoteBackslashAndControls) {
   const std::string e_acute = "\xc3\xa9";
   const std::string grin = "\xf0\x9f\x98\x80";
-  std::string input = "\"\\b\\f\\n\\r\\t\\u0000\\u0001\\u001F\\u007f\\\"\\\\\\/\x7f" + e_acute + grin +
-                      "\\u00e9\\u2028\"";
-  std::string expected = "\"\\b\\f\\n\\r\\t\\u0000\\u0001\\u001f\x7f\\\"\\\\/\x7f" + e_acute + grin + e_acute +
-                         "\xe2\x80\xa8\"";
+  std::string input =
+      "\"\\b\\f\\n\\r\\t\\u0000\\u0001\\u001F\\u007f\\\"\\\\\\/\x7f" + e_acute + grin + "\\u00e9\\u2028\"";
+  std::string expected =
+      "\"\\b\\f\\n\\r\\t\\u0000\\u0001\\u001f\x7f\\\"\\\\/\x7f" + e_acute + grin + e_acute + "\xe2\x80\xa8\"";
   EXPECT_EQ(canon(input), expected);
   // All 32 control characters: 5 short escapes, the rest \u00xx in lower case.
   std::string all_controls = "\"";
@@ -440,8 +433,8 @@ TEST(CanonicalWriter, StreamsAStringLargerThanAChunk) {
       {doc.make_string("after"), Node::u64(1)},
       {doc.make_string("list"), doc.make_array({doc.make_string(big), Node::null()})},
   });
-  std::string expected = "{\n  \"after\": 1,\n  \"big\": \"" + big_escaped + "\",\n  \"list\": [\n    \"" + big_escaped +
-                         "\",\n    null\n  ]\n}";
+  std::string expected = "{\n  \"after\": 1,\n  \"big\": \"" + big_escaped + "\",\n  \"list\": [\n    \"" +
+                         big_escaped + "\",\n    null\n  ]\n}";
   expect_streams_identically(root, expected);
 }
 
@@ -453,7 +446,7 @@ TEST(CanonicalWriter, StreamsManySmallMembers) {
   for (int i = k_members - 1; i >= 0; --i) {
     char key[16];
     std::snprintf(key, sizeof key, "k%06d", i);
-    Node value = i % 3 == 0 ? Node::u64(static_cast<uint64_t>(i))
+    Node value = i % 3 == 0   ? Node::u64(static_cast<uint64_t>(i))
                  : i % 3 == 1 ? doc.make_array({Node::boolean(true)})
                               : Node::f64(i + 0.5);
     members.push_back({doc.make_string(key), value});

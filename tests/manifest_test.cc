@@ -32,8 +32,8 @@ Manifest sample() {
   auth.store = "auth";
   auth.path = "/srv/stores/auth.json";
   auth.existed = true;
-  auth.backup_path = "/var/lib/cutover/backups/20231114T221320Z/auth-20231114T221320Z-" + k_sha_a.substr(0, 12) +
-                     ".bak.json";
+  auth.backup_path =
+      "/var/lib/cutover/backups/20231114T221320Z/auth-20231114T221320Z-" + k_sha_a.substr(0, 12) + ".bak.json";
   auth.before_sha256 = k_sha_a;
   auth.after_sha256 = k_sha_b;
   auth.changed = true;
@@ -153,8 +153,7 @@ std::string manifest_text(const std::string& stores, const std::string& schema =
 std::string good_store(const std::string& extra = "") {
   return R"({"store": "auth", "path": "/s/auth.json", "existed": true, "backup_path": "/w/b.bak.json",
              "before_sha256": ")" +
-         k_sha_a + R"(", "after_sha256": ")" + k_sha_b + R"(", "changed": true, "counts": {"users": 1})" + extra +
-         "}";
+         k_sha_a + R"(", "after_sha256": ")" + k_sha_b + R"(", "changed": true, "counts": {"users": 1})" + extra + "}";
 }
 
 TEST(ParseManifest, AcceptsTheReferenceToolsManifest) {
@@ -266,11 +265,21 @@ TEST(ParseManifest, RefusesInvalidUtf8) {
     const char* what;
     std::string from, to, part;
   } cases[] = {
-      {"a 0xFF byte in a value", "\"tool\": \"cutover", "\"tool\": \"cut\xff" "over", "invalid unicode code point"},
-      {"an overlong '/' in a store kind", "\"store\": \"auth\"", "\"store\": \"au\xc0\xafth\"", "invalid unicode code point"},
-      {"a UTF-8-encoded surrogate in a count name", "\"users\"", "\"us\xed\xa0\x80" "ers\"", "invalid unicode code point"},
+      {"a 0xFF byte in a value", "\"tool\": \"cutover",
+       "\"tool\": \"cut\xff"
+       "over",
+       "invalid unicode code point"},
+      {"an overlong '/' in a store kind", "\"store\": \"auth\"", "\"store\": \"au\xc0\xafth\"",
+       "invalid unicode code point"},
+      {"a UTF-8-encoded surrogate in a count name", "\"users\"",
+       "\"us\xed\xa0\x80"
+       "ers\"",
+       "invalid unicode code point"},
       {"a sequence cut short at the end of a path", "auth.json\"", "auth.json\xe2\x82\"", "invalid unicode code point"},
-      {"a continuation byte alone in a key", "\"work_dir\"", "\"work\x80" "dir\"", "invalid unicode code point"},
+      {"a continuation byte alone in a key", "\"work_dir\"",
+       "\"work\x80"
+       "dir\"",
+       "invalid unicode code point"},
       {"a lone surrogate escape", "\"run_id\": \"", "\"run_id\": \"\\ud800", "invalid JSON"},
   };
   for (const auto& c : cases) expect_refused(replaced(good, c.from, c.to), c.part, c.what);
@@ -278,7 +287,8 @@ TEST(ParseManifest, RefusesInvalidUtf8) {
 
 TEST(ParseManifest, RefusesCountsOutOfRange) {
   const std::string good = to_json(sample());
-  for (const char* value : {"-1", "18446744073709551616", "1.5", "-0", "1e2", "1e400", "-1e400", "99999999999999999999999"}) {
+  for (const char* value :
+       {"-1", "18446744073709551616", "1.5", "-0", "1e2", "1e400", "-1e400", "99999999999999999999999"}) {
     // Numbers serde_json cannot hold refuse the document; the others are not counts.
     bool out_of_range = std::string(value).find("e400") != std::string::npos;
     expect_refused(replaced(good, "\"users\": 1", std::string("\"users\": ") + value),
@@ -329,11 +339,13 @@ TEST(ParseManifest, HugeFieldIsRefusedWithoutBeingQuoted) {
     expect_refused(text, c.field + " is ", c.field);
     auto refused = parse_manifest(text, "/w/m.json");
     ASSERT_FALSE(refused);
-    EXPECT_NE(refused.error().message().find(" bytes long (at most 4096)"), std::string::npos) << refused.error().message();
+    EXPECT_NE(refused.error().message().find(" bytes long (at most 4096)"), std::string::npos)
+        << refused.error().message();
   }
   // 4096 bytes is still a field; readers accept extra fields of any size.
   const std::string longest = "/" + std::string(4095, 'p');
-  auto at_limit = parse_manifest(replaced(good, "\"path\": \"/srv/stores/auth.json\"", "\"path\": \"" + longest + "\""), "m.json");
+  auto at_limit =
+      parse_manifest(replaced(good, "\"path\": \"/srv/stores/auth.json\"", "\"path\": \"" + longest + "\""), "m.json");
   ASSERT_TRUE(at_limit) << at_limit.error().message();
   EXPECT_EQ(at_limit->stores[0].path, longest);
   auto extra = parse_manifest(replaced(good, "{\n", "{\n  \"note\": \"" + huge + "\",\n"), "m.json");

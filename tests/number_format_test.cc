@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <ostream>
+#include <random>
 #include <string>
 
 namespace cutover::json {
@@ -78,10 +78,10 @@ const F64Case k_f64_cases[] = {
     // Small numbers: fixed notation while value >= 1e-5, then exponent notation.
     {0.001234, "0.001234"},
     {0.0001, "0.0001"},
-    {1e-5, "0.00001"},   // golden: float_1e_minus5 (ryu: -5 < kk <= 0 is fixed)
+    {1e-5, "0.00001"},  // golden: float_1e_minus5 (ryu: -5 < kk <= 0 is fixed)
     {1.5e-5, "0.000015"},
     {9.99e-6, "9.99e-6"},
-    {1e-6, "1e-6"},      // golden: float_* cases
+    {1e-6, "1e-6"},  // golden: float_* cases
     {1.5e-7, "1.5e-7"},
     {2.9802322387695312e-8, "2.9802322387695312e-8"},
     {1.1e-64, "1.1e-64"},

@@ -139,7 +139,9 @@ TEST_F(RollbackTest, RestoresTheReferenceFixturesToTheirPreMigrationBytes) {
   EXPECT_TRUE(doc->root().find("ok")->as_bool());
   EXPECT_EQ(doc->root().find("manifest")->find("sha256")->as_string(), hash::sha256_hex(read_text(manifest_path())));
   auto lines = human_lines(*r);
-  EXPECT_EQ(lines[0].rfind("restored: [auth] " + store("auth") + " (verified: sha256 " + *record("auth").before_sha256, 0), 0u)
+  EXPECT_EQ(
+      lines[0].rfind("restored: [auth] " + store("auth") + " (verified: sha256 " + *record("auth").before_sha256, 0),
+      0u)
       << lines[0];
   EXPECT_EQ(lines.back().rfind("rollback: ok: 3 stores", 0), 0u);
 }
@@ -183,11 +185,13 @@ TEST_F(RollbackTest, ForceSavesTheDriftedBytesThenRestores) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_TRUE(r->ok());
   expect_fixtures_restored();
-  EXPECT_EQ(actions(*r), (std::vector<std::string>{"auth:restored", "codex_threads:restored_drifted", "domain:restored"}));
+  EXPECT_EQ(actions(*r),
+            (std::vector<std::string>{"auth:restored", "codex_threads:restored_drifted", "domain:restored"}));
   const StoreOutcome& o = r->stores[1];
   ASSERT_TRUE(o.saved_path);
   std::string sha = hash::sha256_hex(drifted);
-  EXPECT_EQ(*o.saved_path, work_ + "/backups/" + k_run + "/codex_threads-drift-" + k_run + "-" + sha.substr(0, 12) + ".json");
+  EXPECT_EQ(*o.saved_path,
+            work_ + "/backups/" + k_run + "/codex_threads-drift-" + k_run + "-" + sha.substr(0, 12) + ".json");
   EXPECT_EQ(read_text(*o.saved_path), drifted);
   EXPECT_EQ(o.found_sha256, sha);
   EXPECT_TRUE(r->force);
@@ -258,7 +262,8 @@ TEST_F(RollbackTest, FinishesTheJobFromAnInProgressManifest) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_TRUE(r->ok());
   expect_fixtures_restored();
-  EXPECT_EQ(actions(*r), (std::vector<std::string>{"auth:restored", "codex_threads:restored", "domain:already_at_before"}));
+  EXPECT_EQ(actions(*r),
+            (std::vector<std::string>{"auth:restored", "codex_threads:restored", "domain:already_at_before"}));
   EXPECT_EQ(r->manifest_status, "in_progress");
   EXPECT_EQ(r->removed_temp_files, std::vector<std::string>{temp});
   EXPECT_FALSE(path_exists(temp));
@@ -306,7 +311,8 @@ TEST_F(RollbackTest, RefusesPathsOutsideTheManifestsFolders) {
   const Case cases[] = {
       {"dot-dot in store path", [&](manifest::Manifest& m) { m.stores[0].path = stores_ + "/../stores/auth.json"; },
        "contains a '..' component"},
-      {"relative store path", [&](manifest::Manifest& m) { m.stores[0].path = "stores/auth.json"; }, "not an absolute path"},
+      {"relative store path", [&](manifest::Manifest& m) { m.stores[0].path = "stores/auth.json"; },
+       "not an absolute path"},
       {"symlinked store", [&](manifest::Manifest& m) { m.stores[0].path = stores_ + "/link.json"; }, "symbolic link"},
       {"backup outside the work folder", [&](manifest::Manifest& m) { m.stores[1].backup_path = elsewhere; },
        "outside " + work_ + "/backups/"},
@@ -387,7 +393,8 @@ TEST_F(RollbackTest, AFailureWhileActingIsReportedAndARerunFinishes) {
   auto again = rollback();
   ASSERT_TRUE(again) << again.error().message();
   EXPECT_TRUE(again->ok());
-  EXPECT_EQ(actions(*again), (std::vector<std::string>{"auth:already_at_before", "codex_threads:restored", "domain:restored"}));
+  EXPECT_EQ(actions(*again),
+            (std::vector<std::string>{"auth:already_at_before", "codex_threads:restored", "domain:restored"}));
   expect_fixtures_restored();
 }
 
@@ -400,7 +407,8 @@ TEST_F(RollbackTest, ASymlinkPlantedAtTheTemporaryPathIsNotWrittenThrough) {
   auto before = snapshot();
   auto r = rollback();
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("rollback refused, nothing was changed"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("rollback refused, nothing was changed"), std::string::npos)
+      << r.error().message();
   EXPECT_NE(r.error().message().find("symbolic link"), std::string::npos) << r.error().message();
   EXPECT_EQ(read_text(victim), "precious");
   EXPECT_EQ(snapshot(), before);

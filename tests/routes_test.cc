@@ -51,7 +51,8 @@ class StubTarget {
           request.append(buf, static_cast<size_t>(n));
         }
         requests_ += request.substr(0, request.find("\r\n")) + "\n";
-        std::string answer = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        std::string answer =
+            "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         ::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
         ::close(c);
       }
@@ -104,7 +105,8 @@ TEST(RoutesCheck, LiveTargetsPassAndEachBaseUrlIsAskedOnce) {
   StubTarget legacy(200), rust(302);
   legacy.serve(1);
   rust.serve(1);
-  auto report = server::check_route_targets(two_groups(legacy.url(), rust.url()), "", "abc", fast(), base::system_clock());
+  auto report =
+      server::check_route_targets(two_groups(legacy.url(), rust.url()), "", "abc", fast(), base::system_clock());
   EXPECT_TRUE(report.ok);
   EXPECT_TRUE(server::routes_report_failures(report).empty());
   ASSERT_EQ(2u, report.groups.size());

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <memory>
 #include <random>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cutover/json/parser.h"
@@ -61,7 +61,7 @@ TEST(RoutingPaths, TrimKeepsInnerAndNonWhiteSpace) {
   EXPECT_EQ(trim("  a b  "), "a b");
   EXPECT_EQ(trim("\xe2\x80\x83x\xe2\x80\xa8"), "x");  // U+2003, U+2028
   EXPECT_EQ(trim("\xe2\x80\x8bx"), "\xe2\x80\x8bx");  // U+200B (zero width space) is not White_Space
-  EXPECT_EQ(trim("\xff"), "\xff");                     // invalid UTF-8 stays
+  EXPECT_EQ(trim("\xff"), "\xff");                    // invalid UTF-8 stays
   EXPECT_EQ(trim(""), "");
 }
 
@@ -69,7 +69,9 @@ TEST(RoutingPaths, TrimKeepsInnerAndNonWhiteSpace) {
 // (AddressSanitizer: stack-use-after-scope); trim() of a temporary string no
 // longer compiles.
 template <typename T>
-constexpr bool can_trim = requires(T&& t) { trim(std::forward<T>(t)); };
+constexpr bool can_trim = requires(T&& t) {
+  trim(std::forward<T>(t));
+};
 
 TEST(RoutingPaths, TrimOfATemporaryStringDoesNotCompile) {
   static_assert(!can_trim<std::string>);
@@ -150,8 +152,10 @@ TEST(RoutingConfig, ReferenceDefaults) {
   EXPECT_FALSE(c.force_legacy);
   EXPECT_FALSE(c.legacy_base_url);
   ASSERT_EQ(c.route_groups.size(), 4u);
-  EXPECT_EQ(c.route_groups[0], (RouteGroup{"auth_entry", {"/login", "/register", "/authenticate", "/onboarding"}, RouteTarget::legacy}));
-  EXPECT_EQ(c.route_groups[1], (RouteGroup{"account_settings_admin", {"/account", "/settings", "/admin"}, RouteTarget::legacy}));
+  EXPECT_EQ(c.route_groups[0],
+            (RouteGroup{"auth_entry", {"/login", "/register", "/authenticate", "/onboarding"}, RouteTarget::legacy}));
+  EXPECT_EQ(c.route_groups[1],
+            (RouteGroup{"account_settings_admin", {"/account", "/settings", "/admin"}, RouteTarget::legacy}));
   EXPECT_EQ(c.route_groups[2], (RouteGroup{"billing_l402", {"/billing", "/l402"}, RouteTarget::legacy}));
   EXPECT_EQ(c.route_groups[3], (RouteGroup{"chat_pilot", {"/chat", "/feed", "/"}, RouteTarget::rust_shell}));
   ASSERT_EQ(c.pinned_routes.size(), 2u);
@@ -231,12 +235,13 @@ TEST(RoutingConfig, PrefixClaimedByTwoGroupsIsRefused) {
 // Finding 11: a prefix below an earlier group's prefix was accepted, though
 // every path it matches is decided in the earlier group.
 TEST(RoutingConfig, PrefixUnderAnEarlierGroupsPrefixIsRefused) {
-  expect_refused(R"({"route_groups": [
+  expect_refused(
+      R"({"route_groups": [
       {"domain": "a", "route_prefixes": ["/chat"], "rollback_target": "legacy"},
       {"domain": "b", "route_prefixes": ["/feed", "/chat/x"], "rollback_target": "rust"}]})",
-                 {"route_groups[1].route_prefixes[1]: '/chat/x' of group 'b' lies under '/chat' of the earlier group 'a' "
-                  "(route_groups[0])",
-                  "list 'b' before 'a'"});
+      {"route_groups[1].route_prefixes[1]: '/chat/x' of group 'b' lies under '/chat' of the earlier group 'a' "
+       "(route_groups[0])",
+       "list 'b' before 'a'"});
   // Several levels down, and in a group listed further on.
   expect_refused(R"({"route_groups": [
       {"domain": "a", "route_prefixes": ["/x", "/chat"], "rollback_target": "legacy"},
@@ -270,12 +275,13 @@ TEST(RoutingConfig, PrefixUnderAnEarlierGroupsPrefixIsRefused) {
 // prefix matches never takes effect. A pin over a group's prefix is by design
 // (pins come before the groups).
 TEST(RoutingConfig, PinnedRouteUnderOrEqualToAnEarlierPinIsRefused) {
-  expect_refused(R"({"pinned_routes": [
+  expect_refused(
+      R"({"pinned_routes": [
       {"prefix": "/api", "target": "rust_shell", "reason": "api_rust_authority"},
       {"prefix": "/api/runtime/codex/workers", "target": "rust_shell", "reason": "codex"}]})",
-                 {"pinned_routes[1].prefix: '/api/runtime/codex/workers' lies under '/api' of the earlier pinned_routes[0] "
-                  "(reason 'api_rust_authority')",
-                  "list it before pinned_routes[0]"});
+      {"pinned_routes[1].prefix: '/api/runtime/codex/workers' lies under '/api' of the earlier pinned_routes[0] "
+       "(reason 'api_rust_authority')",
+       "list it before pinned_routes[0]"});
   expect_refused(R"({"pinned_routes": [
       {"prefix": "/api", "target": "rust_shell", "reason": "one"},
       {"prefix": "/api/", "target": "legacy", "reason": "two"}]})",
@@ -294,8 +300,8 @@ std::string many_groups_and_pins(size_t groups, size_t pins) {
   std::string text = R"({"route_groups": [)";
   for (size_t i = 0; i < groups; ++i) {
     std::string n = std::to_string(i);
-    text += (i ? "," : "") + std::string(R"({"domain": "g)") + n + R"(", "route_prefixes": ["/g)" + n + R"(", "/g)" + n +
-            R"(x/a", "/h/)" + n + R"("], "rollback_target": "legacy"})";
+    text += (i ? "," : "") + std::string(R"({"domain": "g)") + n + R"(", "route_prefixes": ["/g)" + n + R"(", "/g)" +
+            n + R"(x/a", "/h/)" + n + R"("], "rollback_target": "legacy"})";
   }
   text += R"(], "pinned_routes": [)";
   for (size_t i = 0; i < pins; ++i) {
@@ -346,10 +352,12 @@ TEST(RoutingConfig, OtherFieldProblems) {
   expect_refused(R"({"rust_base_url": "https://x.example/a?b"})", {"rust_base_url", "'?'"});
   expect_refused(R"({"route_groups": [{"domain": "a"}]})",
                  {"route_groups[0].route_prefixes: is missing", "route_groups[0].rollback_target: is missing"});
-  expect_refused(R"({"route_groups": [{"domain": "a b", "route_prefixes": ["/a"], "rollback_target": "legacy", "x": 1}]})",
-                 {"route_groups[0].domain", "a-z, 0-9 and _", "route_groups[0].x: unknown field"});
-  expect_refused(R"({"route_groups": [{"domain": "unclassified", "route_prefixes": ["/a"], "rollback_target": "legacy"}]})",
-                 {"reserved"});
+  expect_refused(
+      R"({"route_groups": [{"domain": "a b", "route_prefixes": ["/a"], "rollback_target": "legacy", "x": 1}]})",
+      {"route_groups[0].domain", "a-z, 0-9 and _", "route_groups[0].x: unknown field"});
+  expect_refused(
+      R"({"route_groups": [{"domain": "unclassified", "route_prefixes": ["/a"], "rollback_target": "legacy"}]})",
+      {"reserved"});
   expect_refused(R"({"route_groups": [{"domain": "a", "route_prefixes": [], "rollback_target": "legacy"}]})",
                  {"at least one prefix"});
   expect_refused(R"({"tokens_file": ""})", {"tokens_file: must not be blank"});
@@ -479,7 +487,8 @@ TEST(RoutingEnvironment, ValueThatIsNotUtf8IsUnsetWithAWarning) {
   EXPECT_THAT(warnings[0], HasSubstr("(at byte 8)"));
   // Valid UTF-8 of every length is used.
   warnings.clear();
-  RouteConfig valid = with_env({{"OA_ROUTE_SPLIT_RUST_ROUTES", "/\xc3\xa9t\xc3\xa9,/\xe2\x82\xac,/\xf0\x9f\x98\x80"}}, &warnings);
+  RouteConfig valid =
+      with_env({{"OA_ROUTE_SPLIT_RUST_ROUTES", "/\xc3\xa9t\xc3\xa9,/\xe2\x82\xac,/\xf0\x9f\x98\x80"}}, &warnings);
   EXPECT_EQ(valid.rust_routes, (std::vector<std::string>{"/\xc3\xa9t\xc3\xa9", "/\xe2\x82\xac", "/\xf0\x9f\x98\x80"}));
   EXPECT_TRUE(warnings.empty());
 }
@@ -490,8 +499,8 @@ TEST(RoutingEnvironment, ValueThatIsNotUtf8IsUnsetWithAWarning) {
 RouteConfig reference_test_config() {
   RouteConfig c = reference_config();
   c.mode = RouteMode::cohort;
-  c.rust_routes = {"/chat", "/login", "/register", "/authenticate", "/onboarding", "/account",
-                   "/settings", "/l402", "/billing", "/admin"};
+  c.rust_routes = {"/chat",    "/login",    "/register", "/authenticate", "/onboarding",
+                   "/account", "/settings", "/l402",     "/billing",      "/admin"};
   c.cohort_percentage = 100;
   c.salt = "salt";
   c.legacy_base_url = "https://legacy.example.com";
@@ -564,8 +573,8 @@ TEST(RoutingReference, ApiPathsAreRustAuthorityEvenUnderLegacyOverrides) {
   Overrides o;
   o.global = RouteTarget::legacy;
   o.groups["billing_l402"] = RouteTarget::legacy;
-  for (const char* path : {"/api/auth/email", "/api/settings/profile", "/api/runtime/tools/execute",
-                           "/api/v1/control/status", "/api"}) {
+  for (const char* path :
+       {"/api/auth/email", "/api/settings/profile", "/api/runtime/tools/execute", "/api/v1/control/status", "/api"}) {
     Decision d = engine.evaluate(path, "user:1", o);
     EXPECT_EQ(d.target, RouteTarget::rust_shell) << path;
     EXPECT_EQ(d.reason, "api_rust_authority") << path;
@@ -749,9 +758,9 @@ TEST(RoutingDecision, EveryReasonAndDomainHasALabel) {
                                                     "api_rust_authority"}));
   std::vector<std::string_view> domains;
   for (size_t i = 0; i < engine.domain_count(); ++i) domains.push_back(engine.domain_label(i));
-  EXPECT_EQ(domains, (std::vector<std::string_view>{"auth_entry", "account_settings_admin", "billing_l402", "chat_pilot",
-                                                    "runtime_codex_worker_control", "api_rust_authority",
-                                                    "unclassified"}));
+  EXPECT_EQ(domains,
+            (std::vector<std::string_view>{"auth_entry", "account_settings_admin", "billing_l402", "chat_pilot",
+                                           "runtime_codex_worker_control", "api_rust_authority", "unclassified"}));
   Decision d = engine.evaluate("/api/x", "k", {});
   EXPECT_EQ(engine.reason_label(d.reason_id), d.reason);
   EXPECT_EQ(engine.domain_label(d.domain_id), d.route_domain);
@@ -821,8 +830,8 @@ TEST(RoutingOverrides, TargetsAndAliases) {
   };
   for (const auto& c : cases) {
     Overrides o;
-    auto change = apply_override(engine, o, c.target,
-                                 c.domain ? std::optional<std::string_view>(*c.domain) : std::nullopt);
+    auto change =
+        apply_override(engine, o, c.target, c.domain ? std::optional<std::string_view>(*c.domain) : std::nullopt);
     ASSERT_TRUE(change) << c.target;
     EXPECT_EQ(change->scope, c.scope) << c.target;
     EXPECT_EQ(change->current, c.current) << c.target;
@@ -895,11 +904,16 @@ TEST(RoutingOverrides, CorruptStateIsRefusedWithWhatToDo) {
       {"{\"schema\":", "line 1"},
       {"[]", "JSON object"},
       {R"({"schema":"other","revision":1,"updated_at":"","updated_by":"","global":null,"groups":{}})", "schema"},
-      {R"({"schema":"cutover.route_overrides.v1","revision":-1,"updated_at":"","updated_by":"","global":null,"groups":{}})", "revision"},
-      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":"rust","groups":{}})", "global"},
-      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","groups":{}})", "global is missing"},
-      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":null,"groups":{"chat_pilot":1}})", "groups.chat_pilot"},
-      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":null,"groups":{"gone":"legacy"}})", "'gone'"},
+      {R"({"schema":"cutover.route_overrides.v1","revision":-1,"updated_at":"","updated_by":"","global":null,"groups":{}})",
+       "revision"},
+      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":"rust","groups":{}})",
+       "global"},
+      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","groups":{}})",
+       "global is missing"},
+      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":null,"groups":{"chat_pilot":1}})",
+       "groups.chat_pilot"},
+      {R"({"schema":"cutover.route_overrides.v1","revision":1,"updated_at":"","updated_by":"","global":null,"groups":{"gone":"legacy"}})",
+       "'gone'"},
   };
   for (const auto& [text, fragment] : cases) {
     auto s = parse_state(text, "state/overrides.json", engine);
@@ -917,9 +931,10 @@ TEST(RoutingReport, DecisionJsonMatchesTheReferenceShape) {
   EXPECT_EQ(decision_json(engine.evaluate("/chat/thread-1/", " user:1 ", {})),
             R"({"path":"/chat/thread-1","target":"rust_shell","reason":"mode_cohort","route_domain":"chat_pilot",)"
             R"("rollback_target":"rust_shell","cohort_bucket":35,"cohort_key":"user:1"})");
-  EXPECT_EQ(decision_json(engine.evaluate("/api/x", "", {})),
-            R"({"path":"/api/x","target":"rust_shell","reason":"api_rust_authority","route_domain":"api_rust_authority",)"
-            R"("rollback_target":"rust_shell","cohort_key":"anonymous"})");
+  EXPECT_EQ(
+      decision_json(engine.evaluate("/api/x", "", {})),
+      R"({"path":"/api/x","target":"rust_shell","reason":"api_rust_authority","route_domain":"api_rust_authority",)"
+      R"("rollback_target":"rust_shell","cohort_key":"anonymous"})");
 }
 
 TEST(RoutingReport, StatusJson) {

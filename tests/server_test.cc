@@ -32,8 +32,8 @@ std::string token_line(const char* role, const char* name, const char* token) {
 }
 
 TEST(ServerTokens, ParsesRolesCommentsAndBlankLines) {
-  std::string text = "# tokens\n\n" + token_line("operator", "alice", "op-secret") + "  viewer\tbob  sha256:" +
-                     hash::sha256_hex("view-secret") + "   # ci scraper\r\n";
+  std::string text = "# tokens\n\n" + token_line("operator", "alice", "op-secret") +
+                     "  viewer\tbob  sha256:" + hash::sha256_hex("view-secret") + "   # ci scraper\r\n";
   auto set = TokenSet::parse(text, "tokens.txt");
   ASSERT_TRUE(set) << set.error().message();
   EXPECT_EQ(set->size(), 2u);
@@ -58,7 +58,8 @@ TEST(ServerTokens, RefusesBadFilesNamingTheLine) {
       {"operator alice\n", "line 1: expected ROLE NAME sha256:HEX, found 2 fields"},
       {token_line("operator", "al ice", "x"), "found 4 fields"},
       {token_line("operator", "a/b", "x"), "name 'a/b'"},
-      {token_line("operator", "alice", "x") + token_line("viewer", "alice", "y"), "line 2: name 'alice' is already used"},
+      {token_line("operator", "alice", "x") + token_line("viewer", "alice", "y"),
+       "line 2: name 'alice' is already used"},
       {token_line("operator", "alice", "x") + token_line("viewer", "bob", "x"), "line 2: the same token hash"},
       {"# nothing here\n", "no token"},
       {"", "no token"},
@@ -74,7 +75,8 @@ TEST(ServerTokens, RefusesBadFilesNamingTheLine) {
 
 TEST(ServerTokens, LastOfManyTokensIsFound) {
   std::string text;
-  for (int i = 0; i < 50; ++i) text += token_line("viewer", ("v" + std::to_string(i)).c_str(), ("t" + std::to_string(i)).c_str());
+  for (int i = 0; i < 50; ++i)
+    text += token_line("viewer", ("v" + std::to_string(i)).c_str(), ("t" + std::to_string(i)).c_str());
   auto set = TokenSet::parse(text, "t");
   ASSERT_TRUE(set);
   ASSERT_NE(set->authenticate("t49"), nullptr);
@@ -132,7 +134,8 @@ TEST(ServerOverrideStore, ASecondReplicaSeesTheChangeAndBuildsOnIt) {
   ASSERT_TRUE(a && b);
   ASSERT_TRUE((*a)->apply("legacy", std::nullopt, "alice", record_nothing));
   // With a refresh interval of 0, b looks at the file on every read.
-  EXPECT_EQ((*b)->read([](const routing::OverrideState& s) { return s.overrides.global; }), routing::RouteTarget::legacy);
+  EXPECT_EQ((*b)->read([](const routing::OverrideState& s) { return s.overrides.global; }),
+            routing::RouteTarget::legacy);
   // b's write starts from the file, not from its own view.
   auto applied = (*b)->apply("rust", "chat_pilot", "bob", record_nothing);
   ASSERT_TRUE(applied && *applied);
@@ -162,7 +165,8 @@ TEST(ServerOverrideStore, StateThatTurnsCorruptWhileRunningKeepsTheLastGoodOne) 
   ASSERT_TRUE((*store)->apply("legacy", std::nullopt, "alice", record_nothing));
   testing::write_text(dir.file("overrides.json.tmp"), "garbage");
   ASSERT_EQ(::rename(dir.file("overrides.json.tmp").c_str(), dir.file("overrides.json").c_str()), 0);
-  EXPECT_EQ((*store)->read([](const routing::OverrideState& s) { return s.overrides.global; }), routing::RouteTarget::legacy);
+  EXPECT_EQ((*store)->read([](const routing::OverrideState& s) { return s.overrides.global; }),
+            routing::RouteTarget::legacy);
   EXPECT_THAT((*store)->problem(), HasSubstr("is corrupt"));
   // A change is refused too: it would start from an unreadable file.
   auto applied = (*store)->apply("rust", std::nullopt, "alice", record_nothing);
@@ -208,7 +212,8 @@ TEST(ServerAuditLog, AppendsLinesAndKeepsOldOnes) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&log, t] {
-        for (int i = 0; i < 100; ++i) ASSERT_TRUE((*log)->append("{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}", false));
+        for (int i = 0; i < 100; ++i)
+          ASSERT_TRUE((*log)->append("{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}", false));
       });
     }
     for (auto& th : threads) th.join();
@@ -236,12 +241,14 @@ TEST(ServerMetrics, RendersDecisionsOverridesAndHistograms) {
   m.count_decision(DecisionSource::web, engine.evaluate("/billing/x", "k", none));
   m.count_decision(DecisionSource::evaluate, engine.evaluate("/api/x", "k", none));
   m.count_override("global", "rollback");
-  m.observe_request(HttpRoute::web, 307, 30'000);      // 30 us: the first bucket
-  m.observe_request(HttpRoute::web, 503, 2'000'000);   // 2 ms
+  m.observe_request(HttpRoute::web, 307, 30'000);         // 30 us: the first bucket
+  m.observe_request(HttpRoute::web, 503, 2'000'000);      // 2 ms
   m.observe_request(HttpRoute::web, 299, 5'000'000'000);  // 5 s, an unusual code
   std::string text = m.render();
-  EXPECT_THAT(text, HasSubstr("cutover_route_decisions_total{source=\"web\",target=\"rust_shell\",route_domain=\"billing_l402\",reason=\"mode_rust\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("cutover_route_decisions_total{source=\"evaluate\",target=\"rust_shell\",route_domain=\"api_rust_authority\",reason=\"api_rust_authority\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_route_decisions_total{source=\"web\",target=\"rust_shell\",route_domain="
+                              "\"billing_l402\",reason=\"mode_rust\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cutover_route_decisions_total{source=\"evaluate\",target=\"rust_shell\",route_domain="
+                              "\"api_rust_authority\",reason=\"api_rust_authority\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cutover_route_overrides_total{scope=\"global\",target=\"rollback\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cutover_http_request_duration_seconds_bucket{route=\"web\",le=\"5e-05\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("cutover_http_request_duration_seconds_bucket{route=\"web\",le=\"0.0025\"} 2\n"));

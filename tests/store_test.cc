@@ -143,25 +143,27 @@ TEST(BuiltinSpecs, NamesOfKinds) {
 // ---------------------------------------------------------------------------
 // parse_store_spec: a good spec, and refusals that name the problem.
 
-std::string spec_text(const std::string& operations, const std::string& counts = R"({"n": {"kind": "object_len", "key": "a"}})",
+std::string spec_text(const std::string& operations,
+                      const std::string& counts = R"({"n": {"kind": "object_len", "key": "a"}})",
                       const std::string& extra = "") {
   return R"({"schema": "cutover.store_spec.v1", "store": "things", )" + extra + R"("operations": [)" + operations +
          R"(], "counts": )" + counts + "}";
 }
 
 TEST(ParseStoreSpec, ReadsAGoodSpec) {
-  auto spec = parse_store_spec(
-      spec_text(R"({"op": "ensure_object", "key": "a"}, {"op": "ensure_array", "key": "rows"},
+  auto spec =
+      parse_store_spec(spec_text(R"({"op": "ensure_object", "key": "a"}, {"op": "ensure_array", "key": "rows"},
                 {"op": "counter_from_max", "counter": "next_row", "collection": "rows", "id_field": "row_id"})",
-                R"({"z": {"kind": "array_len", "key": "rows"}, "n": {"kind": "object_len", "key": "a"},
+                                 R"({"z": {"kind": "array_len", "key": "rows"}, "n": {"kind": "object_len", "key": "a"},
                     "m": {"kind": "sum_array_lengths", "key": "a"}})",
-                R"("description": "test things", )"),
-      "things.json");
+                                 R"("description": "test things", )"),
+                       "things.json");
   ASSERT_TRUE(spec) << spec.error().message();
   EXPECT_EQ(spec->store, "things");
   EXPECT_EQ(spec->description, "test things");
   EXPECT_EQ(spec->source, "things.json");
-  EXPECT_EQ(ops_of(*spec), (std::vector<OpTuple>{ensure_object("a"), ensure_array("rows"),
+  EXPECT_EQ(ops_of(*spec), (std::vector<OpTuple>{ensure_object("a"),
+                                                 ensure_array("rows"),
                                                  {OperationKind::counter_from_max, "next_row", "rows", "row_id"}}));
   // Counts come out sorted by name.
   EXPECT_EQ(counts_of(*spec), (std::vector<CountTuple>{{"m", CountKind::sum_array_lengths, "a"},
@@ -193,30 +195,37 @@ TEST_P(ParseStoreSpecRefuses, NamingTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Table, ParseStoreSpecRefuses,
     ::testing::Values(
-        SpecRefusal{"malformed_json", "{\"schema\": \"cutover.store_spec.v1\",\n  \"store\": }",
+        SpecRefusal{"malformed_json",
+                    "{\"schema\": \"cutover.store_spec.v1\",\n  \"store\": }",
                     {"invalid JSON at line 2, column 12", "expected value"}},
         SpecRefusal{"not_an_object", "[]", {"the document must be an object"}},
         SpecRefusal{"wrong_schema",
                     R"({"schema": "cutover.store_spec.v2", "store": "x", "operations": [], "counts": {}})",
                     {"schema is 'cutover.store_spec.v2', expected 'cutover.store_spec.v1'"}},
-        SpecRefusal{"missing_schema", R"({"store": "x", "operations": [], "counts": {}})",
-                    {"missing field 'schema'"}},
-        SpecRefusal{"unknown_op", spec_text(R"({"op": "ensure_objet", "key": "a"})"),
+        SpecRefusal{"missing_schema", R"({"store": "x", "operations": [], "counts": {}})", {"missing field 'schema'"}},
+        SpecRefusal{"unknown_op",
+                    spec_text(R"({"op": "ensure_objet", "key": "a"})"),
                     {"operations[0]: unknown operation 'ensure_objet'", "did you mean 'ensure_object'?",
                      "ensure_object, ensure_array, counter_from_max"}},
-        SpecRefusal{"unknown_op_no_hint", spec_text(R"({"op": "drop_key", "key": "a"})"),
+        SpecRefusal{"unknown_op_no_hint",
+                    spec_text(R"({"op": "drop_key", "key": "a"})"),
                     {"unknown operation 'drop_key'", "nothing may remove or retype data"}},
-        SpecRefusal{"unknown_count_kind", spec_text("", R"({"n": {"kind": "objectlen", "key": "a"}})"),
+        SpecRefusal{"unknown_count_kind",
+                    spec_text("", R"({"n": {"kind": "objectlen", "key": "a"}})"),
                     {"counts.n: unknown count kind 'objectlen'", "did you mean 'object_len'?",
                      "object_len, array_len, sum_array_lengths"}},
-        SpecRefusal{"unknown_field_in_op", spec_text(R"({"op": "ensure_object", "key": "a", "default": {}})"),
+        SpecRefusal{"unknown_field_in_op",
+                    spec_text(R"({"op": "ensure_object", "key": "a", "default": {}})"),
                     {"operations[0]: unknown field 'default'"}},
-        SpecRefusal{"unknown_field_at_top", spec_text("", R"({})", R"("operation": [], )"),
+        SpecRefusal{"unknown_field_at_top",
+                    spec_text("", R"({})", R"("operation": [], )"),
                     {"spec: unknown field 'operation'", "did you mean 'operations'?"}},
-        SpecRefusal{"unknown_field_in_count", spec_text("", R"({"n": {"kind": "object_len", "key": "a", "kye": 1}})"),
+        SpecRefusal{"unknown_field_in_count",
+                    spec_text("", R"({"n": {"kind": "object_len", "key": "a", "kye": 1}})"),
                     {"counts.n: unknown field 'kye'", "did you mean 'key'?"}},
         SpecRefusal{"missing_key", spec_text(R"({"op": "ensure_array"})"), {"operations[0]: missing field 'key'"}},
-        SpecRefusal{"empty_key", spec_text(R"({"op": "ensure_array", "key": ""})"),
+        SpecRefusal{"empty_key",
+                    spec_text(R"({"op": "ensure_array", "key": ""})"),
                     {"operations[0].key must be a non-empty string"}},
         SpecRefusal{"op_not_object", spec_text(R"("ensure_object")"), {"operations[0] must be an object"}},
         SpecRefusal{"operations_not_array",
@@ -468,9 +477,9 @@ TEST(RowId, ReadsLikeRustU64FromStr) {
   EXPECT_EQ(id_of(R"("+7")"), 7u);
   EXPECT_EQ(id_of(R"("007")"), 7u);
   EXPECT_EQ(id_of(R"("0")"), 0u);
-  for (const char* zero : {R"("")", R"("+")", R"("++7")", R"("-7")", R"("-0")", R"(" 7")", R"("7 ")", R"("7a")",
-                           R"("0x10")", R"("1e3")", R"("18446744073709551616")", "-7", "7.0", "true", "null", "[7]",
-                           R"({"id": 7})"}) {
+  for (const char* zero :
+       {R"("")", R"("+")", R"("++7")", R"("-7")", R"("-0")", R"(" 7")", R"("7 ")", R"("7a")", R"("0x10")", R"("1e3")",
+        R"("18446744073709551616")", "-7", "7.0", "true", "null", "[7]", R"({"id": 7})"}) {
     EXPECT_EQ(id_of(zero), 0u) << zero;
   }
 }
@@ -492,16 +501,21 @@ TEST(Counts, KindsAndMissingOrWrongTypes) {
     uint64_t expected;
   };
   const Case cases[] = {
-      {CountKind::object_len, "obj", 3},         {CountKind::object_len, "arr", 0},
-      {CountKind::object_len, "missing", 0},     {CountKind::object_len, "str", 0},
-      {CountKind::array_len, "arr", 2},          {CountKind::array_len, "obj", 0},
-      {CountKind::array_len, "missing", 0},      {CountKind::array_len, "str", 0},
-      {CountKind::sum_array_lengths, "nested", 5}, {CountKind::sum_array_lengths, "obj", 0},
-      {CountKind::sum_array_lengths, "arr", 0},  {CountKind::sum_array_lengths, "missing", 0},
+      {CountKind::object_len, "obj", 3},
+      {CountKind::object_len, "arr", 0},
+      {CountKind::object_len, "missing", 0},
+      {CountKind::object_len, "str", 0},
+      {CountKind::array_len, "arr", 2},
+      {CountKind::array_len, "obj", 0},
+      {CountKind::array_len, "missing", 0},
+      {CountKind::array_len, "str", 0},
+      {CountKind::sum_array_lengths, "nested", 5},
+      {CountKind::sum_array_lengths, "obj", 0},
+      {CountKind::sum_array_lengths, "arr", 0},
+      {CountKind::sum_array_lengths, "missing", 0},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(count(root, CountRule{"n", c.kind, c.key}), c.expected)
-        << count_kind_name(c.kind) << "(" << c.key << ")";
+    EXPECT_EQ(count(root, CountRule{"n", c.kind, c.key}), c.expected) << count_kind_name(c.kind) << "(" << c.key << ")";
   }
   // A non-object root counts 0 everywhere.
   json::Document array_root = parse_doc("[1, 2, 3]");
@@ -509,7 +523,8 @@ TEST(Counts, KindsAndMissingOrWrongTypes) {
 }
 
 TEST(Counts, CountAllUsesEveryRuleByName) {
-  json::Document doc = parse_doc(R"({"threads": {"t1": {}, "t2": {}}, "messages_by_thread": {"t1": [1, 2], "t2": [3]}})");
+  json::Document doc =
+      parse_doc(R"({"threads": {"t1": {}, "t2": {}}, "messages_by_thread": {"t1": [1, 2], "t2": [3]}})");
   EXPECT_EQ(count_all(doc.root(), builtin("codex_threads")), (Counts{{"messages", 3}, {"threads", 2}}));
   json::Document empty = parse_doc("{}");
   EXPECT_EQ(count_all(empty.root(), builtin("auth")),
@@ -544,9 +559,12 @@ TEST(Fixtures, DomainCountersFollowTheFixtureIds) {
     auto result = migrate(doc, builtin("domain"), MigrationOptions{});
     ASSERT_TRUE(result) << result.error().message();
     const std::pair<const char*, uint64_t> counters[] = {
-        {"next_user_integration_id", 2},          {"next_user_integration_audit_id", 3},
-        {"next_comms_webhook_event_id", 4},       {"next_comms_delivery_projection_id", 5},
-        {"next_shout_id", 6},                     {"next_whisper_id", 7},
+        {"next_user_integration_id", 2},
+        {"next_user_integration_audit_id", 3},
+        {"next_comms_webhook_event_id", 4},
+        {"next_comms_delivery_projection_id", 5},
+        {"next_shout_id", 6},
+        {"next_whisper_id", 7},
     };
     for (const auto& [name, value] : counters) {
       const json::Node* v = result->root.find(name);

@@ -84,7 +84,8 @@ void write_expand_evidence(const std::string& dir, const std::string& created_at
              "{\"format\": \"cutover.expand_report.v1\", \"ok\": true, \"created_at\": \"" + created_at +
                  "\", \"timeout_ms\": 60000, \"stores\": [{\"name\": \"auth\", \"path\": \"" + dir +
                  "/none.json\", \"existed\": false, \"sha256_before\": null, \"sha256_after\": null, \"runs\": ["
-                 "{\"shape\": \"pre\", " + run + "}, {\"shape\": \"migrated\", " + run + "}]}]}\n");
+                 "{\"shape\": \"pre\", " +
+                 run + "}, {\"shape\": \"migrated\", " + run + "}]}]}\n");
   in.routes_path = routes;
   in.routes_report_path = dir + "/routes-report.json";
   in.expand_report_path = dir + "/expand-report.json";

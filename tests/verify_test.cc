@@ -50,7 +50,7 @@ store::StoreSpec test_spec() {
       "sum_of_a": {"kind": "sum_array_lengths", "key": "a"},
       "quoted": {"kind": "object_len", "key": "k\"ey"}
     }})",
-                                        "test");
+                                      "test");
   EXPECT_TRUE(spec) << spec.error().message();
   return *spec;
 }
@@ -132,7 +132,8 @@ TEST(CountScanner, FollowsBackslashRunsAcrossBlockBoundaries) {
     for (int run = 1; run <= 4; ++run) {
       std::string value(static_cast<size_t>(run), '\\');
       if (run % 2 == 1) value += "\"";  // an odd run escapes the quote: keep the string going
-      std::string text = "{\"a\": [\"" + std::string(static_cast<size_t>(pad), 'x') + value + "\", 1], \"o\": {\"k\": 2}}";
+      std::string text =
+          "{\"a\": [\"" + std::string(static_cast<size_t>(pad), 'x') + value + "\", 1], \"o\": {\"k\": 2}}";
       SCOPED_TRACE(text);
       expect_scan_matches_parse(text, spec);
     }
@@ -153,14 +154,14 @@ TEST(CountScanner, KeysSplitAcrossPiecesAreCompared) {
 TEST(CountScanner, GivesUpOnWhatItCannotCountExactly) {
   store::StoreSpec spec = test_spec();
   const char* cases[] = {
-      R"({"o": {"x": 1, "x": 2}})",              // duplicate key in a counted object
-      R"({"o": {"y": 1, "x": 2}})",              // unsorted keys in a counted object
-      R"({"o": {}, "o": {"x": 1}})",             // duplicate top-level key
-      R"({"s": {}, "a": []})",                   // unsorted top-level keys
-      R"({"s": {"b": [1], "a": [2]}})",          // unsorted keys in a summed object
-      R"({"k\"ey": {"x": 1}})",                  // an escaped top-level key
-      R"({"o": {"\u0078": 1}})",                 // an escaped key in a counted object
-      R"([1, 2])",                               // a root that is not an object
+      R"({"o": {"x": 1, "x": 2}})",      // duplicate key in a counted object
+      R"({"o": {"y": 1, "x": 2}})",      // unsorted keys in a counted object
+      R"({"o": {}, "o": {"x": 1}})",     // duplicate top-level key
+      R"({"s": {}, "a": []})",           // unsorted top-level keys
+      R"({"s": {"b": [1], "a": [2]}})",  // unsorted keys in a summed object
+      R"({"k\"ey": {"x": 1}})",          // an escaped top-level key
+      R"({"o": {"\u0078": 1}})",         // an escaped key in a counted object
+      R"([1, 2])",                       // a root that is not an object
       R"("text")",
       R"(12)",
       R"()",
@@ -168,9 +169,9 @@ TEST(CountScanner, GivesUpOnWhatItCannotCountExactly) {
       R"({"a": [1, 2]} trailing)",
       R"({"a": [1, 2]} {})",
       R"(x{"a": [1]})",
-      R"({"a": [1, 2})",                          // mismatched bracket
+      R"({"a": [1, 2})",  // mismatched bracket
       R"({"a": [1, 2]]})",
-      R"({"a": [1, 2])",                          // unterminated
+      R"({"a": [1, 2])",  // unterminated
       R"({"a": "unterminated)",
       R"({"o": {"x"}})",
       R"({"o": {"x": 1,}})",
@@ -230,10 +231,14 @@ class RandomJson {
   std::string value(int depth) {
     int kind = depth > 5 ? pick(4) : pick(7);
     switch (kind) {
-      case 0: return std::to_string(pick(1000));
-      case 1: return string_value();
-      case 2: return pick(2) ? "true" : "null";
-      case 3: return "-1.5e3";
+      case 0:
+        return std::to_string(pick(1000));
+      case 1:
+        return string_value();
+      case 2:
+        return pick(2) ? "true" : "null";
+      case 3:
+        return "-1.5e3";
       case 4:
       case 5: {
         std::string out = "[";
@@ -364,7 +369,8 @@ TEST(Baseline, RefusesBadFilesListingEveryProblem) {
           "y": {"max_change_percent": -2}, "z": {}, "w": 3}}}}})",
        {"exact cannot be combined", "min 5 is above max 4", "x.min must be a non-negative integer",
         "max_change_percent must be a non-negative number", "z is empty", "w must be an object"}},
-      {R"({"schema": "cutover.baseline.v1", "environments": {"p": {"stores": {}}}, "extra": 1})", {"unknown field 'extra'"}},
+      {R"({"schema": "cutover.baseline.v1", "environments": {"p": {"stores": {}}}, "extra": 1})",
+       {"unknown field 'extra'"}},
       {R"({"schema": "cutover.baseline.v1", "environments": {"p": {}}})", {"stores must be an object"}},
       {R"({"schema": "cutover.baseline.v1", "environments": {"p": {"stores": {}, "previous_manifest": 3}}})",
        {"previous_manifest must be a non-empty string"}},
@@ -374,7 +380,8 @@ TEST(Baseline, RefusesBadFilesListingEveryProblem) {
     auto b = parse_baseline(c.text, "b.json");
     ASSERT_FALSE(b);
     EXPECT_EQ(b.error().code(), ErrorCode::invalid_argument);
-    for (const char* part : c.expected) EXPECT_NE(b.error().message().find(part), std::string::npos) << b.error().message();
+    for (const char* part : c.expected)
+      EXPECT_NE(b.error().message().find(part), std::string::npos) << b.error().message();
   }
 }
 
@@ -385,10 +392,22 @@ TEST(Baseline, ChecksBounds) {
     std::optional<uint64_t> previous;
     std::vector<std::string> broken;  // the bounds reported, in order
   };
-  auto exact = [](uint64_t v) { Bound b; b.exact = v; return b; };
-  auto range = [](std::optional<uint64_t> lo, std::optional<uint64_t> hi) { Bound b; b.min = lo; b.max = hi; return b; };
+  auto exact = [](uint64_t v) {
+    Bound b;
+    b.exact = v;
+    return b;
+  };
+  auto range = [](std::optional<uint64_t> lo, std::optional<uint64_t> hi) {
+    Bound b;
+    b.min = lo;
+    b.max = hi;
+    return b;
+  };
   auto change = [](std::optional<uint64_t> abs, std::optional<double> pct) {
-    Bound b; b.max_change = abs; b.max_change_percent = pct; return b;
+    Bound b;
+    b.max_change = abs;
+    b.max_change_percent = pct;
+    return b;
   };
   const Case cases[] = {
       {exact(5), 5, std::nullopt, {}},
@@ -461,7 +480,8 @@ class VerifyTest : public ::testing::Test {
   // Every finding as "store:code".
   static std::vector<std::string> codes(const VerifyReport& r) {
     std::vector<std::string> out;
-    for (const auto& f : r.findings) out.push_back((f.store.empty() ? "-" : f.store) + ":" + std::string(finding_code_name(f.code)));
+    for (const auto& f : r.findings)
+      out.push_back((f.store.empty() ? "-" : f.store) + ":" + std::string(finding_code_name(f.code)));
     for (const auto& s : r.stores) {
       for (const auto& f : s.findings) out.push_back(s.store + ":" + std::string(finding_code_name(f.code)));
     }
@@ -474,8 +494,8 @@ class VerifyTest : public ::testing::Test {
   }
   std::string write_baseline(const std::string& stores_json, const std::string& extra = "") {
     std::string path = tmp_.file("baseline.json");
-    write_text(path, R"({"schema": "cutover.baseline.v1", "environments": {"production": {)" + extra +
-                         R"("stores": )" + stores_json + "}}}");
+    write_text(path, R"({"schema": "cutover.baseline.v1", "environments": {"production": {)" + extra + R"("stores": )" +
+                         stores_json + "}}}");
     return path;
   }
 
@@ -526,8 +546,8 @@ TEST_F(VerifyTest, ReportsEveryFindingNotJustTheFirst) {
   auto r = verify();
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_FALSE(r->ok());
-  EXPECT_EQ(codes(*r), (std::vector<std::string>{"auth:sha_mismatch", "auth:count_drift", "codex_threads:backup_missing",
-                                                 "domain:backup_corrupt"}));
+  EXPECT_EQ(codes(*r), (std::vector<std::string>{"auth:sha_mismatch", "auth:count_drift",
+                                                 "codex_threads:backup_missing", "domain:backup_corrupt"}));
   const StoreReport& auth = r->stores[0];
   EXPECT_EQ(auth.recount_method, "parse");  // the scan is only trusted on the bytes the backfill wrote
   EXPECT_EQ(auth.findings[0].expected_sha256, record("auth").after_sha256);
@@ -540,8 +560,8 @@ TEST_F(VerifyTest, ReportsEveryFindingNotJustTheFirst) {
   EXPECT_EQ(r->stores[2].findings[0].actual_sha256, hash::sha256_hex("{}"));
 
   auto lines = human_lines(*r);
-  EXPECT_EQ(lines[0].rfind("error: [auth] sha mismatch: " + store("auth") + ": expected " + record("auth").after_sha256 +
-                               ", actual ",
+  EXPECT_EQ(lines[0].rfind("error: [auth] sha mismatch: " + store("auth") + ": expected " +
+                               record("auth").after_sha256 + ", actual ",
                            0),
             0u)
       << lines[0];
@@ -559,9 +579,9 @@ TEST_F(VerifyTest, MissingStoreAndRolledBackStoreAreFindings) {
 
 TEST_F(VerifyTest, ManifestCountsAreCheckedAgainstTheSpecAndTheRecount) {
   rewrite_manifest([](manifest::Manifest& m) {
-    m.stores[0].counts.erase("sessions");     // auth lacks a count its spec defines
-    m.stores[0].counts["invented"] = 4;       // and has one it does not
-    m.stores[2].counts["shouts"] = 7;         // domain: the recount says 1
+    m.stores[0].counts.erase("sessions");  // auth lacks a count its spec defines
+    m.stores[0].counts["invented"] = 4;    // and has one it does not
+    m.stores[2].counts["shouts"] = 7;      // domain: the recount says 1
   });
   auto r = verify();
   ASSERT_TRUE(r);
@@ -653,9 +673,9 @@ TEST_F(VerifyTest, BaselineBoundsPassAndFail) {
                                      "payments": {"x": {"min": 0}}})"),
               "", ""});
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(codes(*r), (std::vector<std::string>{"payments:baseline_missing", "auth:baseline_violation",
-                                                 "auth:baseline_violation", "domain:baseline_missing",
-                                                 "domain:baseline_violation"}));
+  EXPECT_EQ(codes(*r),
+            (std::vector<std::string>{"payments:baseline_missing", "auth:baseline_violation", "auth:baseline_violation",
+                                      "domain:baseline_missing", "domain:baseline_violation"}));
   const Finding& users = r->stores[0].findings[1];  // keys in byte order: sessions, users
   EXPECT_EQ(users.key, "users");
   EXPECT_EQ(users.actual, 1u);

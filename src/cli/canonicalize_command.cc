@@ -13,7 +13,9 @@ namespace {
 
 class StdoutSink final : public json::ChunkSink {
  public:
-  bool write(std::string_view chunk) override { return std::fwrite(chunk.data(), 1, chunk.size(), stdout) == chunk.size(); }
+  bool write(std::string_view chunk) override {
+    return std::fwrite(chunk.data(), 1, chunk.size(), stdout) == chunk.size();
+  }
 };
 
 int canonicalize(const std::string& path) {

@@ -20,13 +20,27 @@ std::string jq_string(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -89,7 +103,8 @@ int counts_main(const std::string& path) {
 }  // namespace
 
 void add_counts_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("counts", "Print the count snapshot of a manifest, as jq '.stores[] | {store, counts}'");
+  auto* cmd =
+      app.add_subcommand("counts", "Print the count snapshot of a manifest, as jq '.stores[] | {store, counts}'");
   auto path = std::make_shared<std::string>();
   cmd->add_option("MANIFEST", *path, "the manifest of a backfill")->required();
   cmd->callback([path, &exit_code] { exit_code = counts_main(*path); });

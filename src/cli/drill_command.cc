@@ -60,8 +60,8 @@ int drill_main(DrillArgs args) {
     const char* tmp = std::getenv("TMPDIR");
     std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/cutover-drill-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr) {
-      return report_error("drill", Error(ErrorCode::io_error, "cannot make a scratch folder " + templ +
-                                                                  ": " + std::strerror(errno) + "; pass --scratch DIR"));
+      return report_error("drill", Error(ErrorCode::io_error, "cannot make a scratch folder " + templ + ": " +
+                                                                  std::strerror(errno) + "; pass --scratch DIR"));
     }
     args.options.scratch_dir = templ;
     made_scratch = true;
@@ -85,9 +85,8 @@ int drill_main(DrillArgs args) {
   bool rolled_back = std::any_of(report->steps.begin(), report->steps.end(),
                                  [](const evidence::DrillStep& s) { return s.name == "route_rollback"; });
   if (ledger && rolled_back) {
-    bool restored = std::any_of(report->steps.begin(), report->steps.end(), [](const evidence::DrillStep& s) {
-      return s.name == "route_restore" && s.ok;
-    });
+    bool restored = std::any_of(report->steps.begin(), report->steps.end(),
+                                [](const evidence::DrillStep& s) { return s.name == "route_restore" && s.ok; });
     auto details = evidence::JsonValue::object()
                        .set("source", "drill")
                        .set("server", report->server)
@@ -126,8 +125,9 @@ int drill_main(DrillArgs args) {
 }  // namespace
 
 void add_drill_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("drill", "Rollback drill: restore backups into a scratch folder and roll a route "
-                                          "group back (and forth) on the control server");
+  auto* cmd = app.add_subcommand("drill",
+                                 "Rollback drill: restore backups into a scratch folder and roll a route "
+                                 "group back (and forth) on the control server");
   auto args = std::make_shared<DrillArgs>();
   cmd->add_option("--manifest", args->options.manifest_path, "the migration manifest")->required();
   cmd->add_option("--server", args->server, "the control server, http://HOST:PORT (as `cutover serve` prints it)")

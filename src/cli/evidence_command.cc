@@ -124,8 +124,8 @@ int verify_main(const VerifyArgs& args) {
     for (const auto& p : check.problems) std::cout << "error: " << p << "\n";
     if (check.ok()) {
       std::cout << "evidence verify: ok: " << check.contents.files.size() << " files match the statement, "
-                << check.trusted_signers.size() << " of " << options.trusted.size() << " trusted keys signed (threshold "
-                << check.threshold << ")\n";
+                << check.trusted_signers.size() << " of " << options.trusted.size()
+                << " trusted keys signed (threshold " << check.threshold << ")\n";
     } else {
       std::cout << "evidence verify: FAILED: " << check.problems.size() << " problem(s) in " << check.dir << "\n";
     }
@@ -140,9 +140,11 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   ev->require_subcommand(1);
 
   auto c = std::make_shared<CollectArgs>();
-  auto* collect = ev->add_subcommand("collect", "Gather manifest, verification, counts, backups proof (and drill, "
-                                                "harness, canary) into DIR with a statement of their SHA-256");
-  collect->add_option("--manifest", c->options.manifest_path, "the migration manifest (WORK/manifests/<run>.json)")->required();
+  auto* collect = ev->add_subcommand("collect",
+                                     "Gather manifest, verification, counts, backups proof (and drill, "
+                                     "harness, canary) into DIR with a statement of their SHA-256");
+  collect->add_option("--manifest", c->options.manifest_path, "the migration manifest (WORK/manifests/<run>.json)")
+      ->required();
   collect->add_option("--out", c->options.out_dir, "the bundle folder: new or empty")->required();
   collect->add_option("--verify-report", c->options.verify_report_path,
                       "the report of `cutover verify --json` (default: verify runs now)");
@@ -152,7 +154,8 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   collect->add_option("--harness-summary", c->options.harness_summary_path, "the harness run's summary.json");
   collect->add_option("--canary-samples", c->options.canary_samples_path,
                       "the canary samples file (docs/formats/canary-samples.md)");
-  collect->add_option("--release-train", c->options.release_train, "the release train (default: the manifest's run id)");
+  collect->add_option("--release-train", c->options.release_train,
+                      "the release train (default: the manifest's run id)");
   collect->add_option("--ledger", c->options.ledger_path,
                       "the phase ledger: its head (records, last SHA-256) is recorded, and the gates refuse the "
                       "bundle for a ledger that no longer holds it");
@@ -163,7 +166,8 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   auto s = std::make_shared<SignArgs>();
   auto* sign = ev->add_subcommand("sign", "Add a signature to DIR/statement.dsse.json");
   sign->add_option("DIR", s->dir, "the bundle folder")->required();
-  sign->add_option("--key", s->key, "the private key (NAME.key of `cutover keygen`, or an openssl ed25519 key)")->required();
+  sign->add_option("--key", s->key, "the private key (NAME.key of `cutover keygen`, or an openssl ed25519 key)")
+      ->required();
   sign->add_flag("--json", s->json, "print the result as JSON");
   sign->callback([s, &exit_code] { exit_code = sign_main(*s); });
 

@@ -86,7 +86,8 @@ int expand_check_main(const ExpandCheckArgs& args) {
   }
   if (args.json) {
     std::cout << json;
-    for (const auto& msg : expand::failure_messages(*report)) std::cerr << "cutover expand check: FAILED: " << msg << "\n";
+    for (const auto& msg : expand::failure_messages(*report))
+      std::cerr << "cutover expand check: FAILED: " << msg << "\n";
   } else {
     print_human(*report);
     if (!args.out.empty()) std::cout << "report: " << args.out << "\n";
@@ -111,7 +112,8 @@ void add_expand_command(CLI::App& app, int& exit_code) {
                   "Default: AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
   cmd->add_option("--spec", args->spec_files, "a store spec file adding a store kind; repeatable");
   cmd->add_option("--out", args->out, "write the expand report (JSON) here, passed or failed");
-  cmd->add_option("--timeout", args->timeout, "seconds each run of the reader may take before it is killed (default 60)");
+  cmd->add_option("--timeout", args->timeout,
+                  "seconds each run of the reader may take before it is killed (default 60)");
   cmd->add_flag("--allow-destructive-reset", args->allow_destructive_reset,
                 "make the migrated shape as `backfill --allow-destructive-reset` would");
   cmd->add_flag("--json", args->json, "print the report instead of a summary");

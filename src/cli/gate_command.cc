@@ -186,8 +186,8 @@ int advance_main(const AdvanceArgs& args) {
     }
     std::cout << out.canonical() << "\n";
   } else if (d.allowed()) {
-    std::cout << "gate advance: " << d.group << " entered " << evidence::phase_name(d.to) << " (ledger "
-              << args.ledger << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
+    std::cout << "gate advance: " << d.group << " entered " << evidence::phase_name(d.to) << " (ledger " << args.ledger
+              << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
   } else {
     for (const auto& m : d.missing) std::cout << "missing: " << m << "\n";
     std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << evidence::phase_name(d.to) << ": "
@@ -212,7 +212,8 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
                      .set("pinned_head", head->text())
                      .set("head", evidence::head_of(*ledger).text())
                      .set("ok", bool(held))
-                     .set("error", held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
+                     .set("error",
+                          held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
                      .canonical()
               << "\n";
   }
@@ -236,13 +237,16 @@ int destructive_main(const DestructiveArgs& args) {
   } else {
     allowed = evidence::destructive_changes_allowed(*ledger, args.group);
   }
-  if (!allowed && allowed.error().code() != ErrorCode::conflict) return report_error("gate destructive", allowed.error());
+  if (!allowed && allowed.error().code() != ErrorCode::conflict)
+    return report_error("gate destructive", allowed.error());
   if (args.json) {
     std::cout << evidence::JsonValue::object()
                      .set("ledger", args.ledger)
-                     .set("group", args.group.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(args.group))
+                     .set("group",
+                          args.group.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(args.group))
                      .set("allowed", bool(allowed))
-                     .set("reason", allowed ? evidence::JsonValue::null() : evidence::JsonValue::string(allowed.error().message()))
+                     .set("reason", allowed ? evidence::JsonValue::null()
+                                            : evidence::JsonValue::string(allowed.error().message()))
                      .canonical()
               << "\n";
   } else if (allowed) {
@@ -286,7 +290,8 @@ void add_gate_command(CLI::App& app, int& exit_code) {
                   "expand: NAME=PATH, a store the expand report must cover, unchanged since; repeatable. Default: "
                   "AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
   adv->add_option("--manifest", a->manifest, "migrate: the complete manifest of the migration");
-  adv->add_option("--verify-report", a->verify_report, "verify: a `cutover verify --json` report (default: verify now)");
+  adv->add_option("--verify-report", a->verify_report,
+                  "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
   adv->add_option("--trust", a->trust, "a trusted public key; repeatable");
   auto* threshold = adv->add_option("--threshold", a->threshold,
@@ -318,7 +323,8 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
   des->add_option("--ledger", d->ledger, "the ledger file")->required();
-  des->add_option("--group", d->group, "the route group whose stores change (default: every group must be at contract)");
+  des->add_option("--group", d->group,
+                  "the route group whose stores change (default: every group must be at contract)");
   des->add_option("--routes", d->routes,
                   "without --group: the route config whose groups must all be at contract (default: the one "
                   "recorded at expand)");

@@ -32,8 +32,8 @@ std::string self_path() {
 // current folder.
 std::string default_runbook(base::FileSystem& fs) {
   std::string exe_dir = base::parent_directory(self_path());
-  for (const std::string& candidate : {base::join_path(base::parent_directory(exe_dir), "docs/RUNBOOK.md"),
-                                       base::absolute_path("docs/RUNBOOK.md")}) {
+  for (const std::string& candidate :
+       {base::join_path(base::parent_directory(exe_dir), "docs/RUNBOOK.md"), base::absolute_path("docs/RUNBOOK.md")}) {
     auto info = fs.stat(candidate);
     if (info && info->exists) return base::absolute_path(candidate);
   }
@@ -53,9 +53,9 @@ int harness_main(const HarnessArgs& args) {
     bool clean = std::none_of(args.issue.begin(), args.issue.end(),
                               [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
     if (!web || !clean) {
-      return report_error("harness", Error(ErrorCode::invalid_argument,
-                                           "--issue '" + args.issue +
-                                               "' must be the issue's web address (https://..., no spaces)"));
+      return report_error(
+          "harness", Error(ErrorCode::invalid_argument,
+                           "--issue '" + args.issue + "' must be the issue's web address (https://..., no spaces)"));
     }
     options.issue_url = args.issue;
   }
@@ -69,8 +69,8 @@ int harness_main(const HarnessArgs& args) {
   bool terminal = ::isatty(STDERR_FILENO) != 0;
   auto progress = [&](const harness::CheckRecord& r, size_t i, size_t total) {
     if (terminal) write_terminal_control("\r\033[K");
-    std::cerr << "[" << (i + 1) << "/" << total << "] " << (r.passed ? "pass" : "FAIL")
-              << " " << r.check_id << (r.passed ? "" : ": " + r.reason) << (terminal && r.passed ? "" : "\n");
+    std::cerr << "[" << (i + 1) << "/" << total << "] " << (r.passed ? "pass" : "FAIL") << " " << r.check_id
+              << (r.passed ? "" : ": " + r.reason) << (terminal && r.passed ? "" : "\n");
   };
   auto result = harness::run_harness(options, fs, base::system_clock(), progress);
   if (terminal) write_terminal_control("\r\033[K");
@@ -92,7 +92,8 @@ void add_harness_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("harness", "Run the whole mixed-version drill and write summary.json and SUMMARY.md");
   auto args = std::make_shared<HarnessArgs>();
   cmd->add_option("--out", args->out_dir, "folder for run folders (default ./cutover-runs)");
-  cmd->add_option("--store", args->stores, "NAME=PATH: drill on a copy of this store instead of the fixtures; repeatable");
+  cmd->add_option("--store", args->stores,
+                  "NAME=PATH: drill on a copy of this store instead of the fixtures; repeatable");
   cmd->add_option("--spec", args->spec_files, "a store spec file for a user-defined kind; repeatable");
   cmd->add_option("--config", args->routes_config, "route config for the route rollback drill (default: built in)");
   cmd->add_option("--issue", args->issue, "the issue this run reports on (a URL): in summary.json and atop SUMMARY.md");

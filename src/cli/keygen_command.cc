@@ -39,9 +39,11 @@ int keygen_main(const KeygenArgs& args) {
 }  // namespace
 
 void add_keygen_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("keygen", "Make an Ed25519 signing key pair (NAME.key, NAME.pub) for evidence bundles");
+  auto* cmd =
+      app.add_subcommand("keygen", "Make an Ed25519 signing key pair (NAME.key, NAME.pub) for evidence bundles");
   auto args = std::make_shared<KeygenArgs>();
-  cmd->add_option("--out", args->out, "NAME: writes NAME.key (private, 0600) and NAME.pub; never overwrites")->required();
+  cmd->add_option("--out", args->out, "NAME: writes NAME.key (private, 0600) and NAME.pub; never overwrites")
+      ->required();
   cmd->add_flag("--json", args->json, "print {private_key, public_key, keyid} as JSON");
   cmd->callback([args, &exit_code] { exit_code = keygen_main(*args); });
 }

@@ -68,11 +68,14 @@ void write_terminal_control(std::string_view control) {
 int exit_code_for(const Error& error) {
   switch (error.code()) {
     case ErrorCode::invalid_argument:
-    case ErrorCode::not_found: return k_exit_usage;
+    case ErrorCode::not_found:
+      return k_exit_usage;
     case ErrorCode::corruption:
-    case ErrorCode::conflict: return k_exit_failed;
+    case ErrorCode::conflict:
+      return k_exit_failed;
     case ErrorCode::io_error:
-    case ErrorCode::permission_denied: return k_exit_io;
+    case ErrorCode::permission_denied:
+      return k_exit_io;
   }
   return k_exit_failed;
 }

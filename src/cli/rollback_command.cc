@@ -50,8 +50,8 @@ int rollback_main(const RollbackArgs& args) {
   auto report = rollback::run_rollback({args.manifest, args.force}, fs, base::system_clock());
   if (!report) return report_error("rollback", report.error());
   if (ledger && report->ok()) {
-    auto recorded = evidence::record_store_rollback(*ledger, args.manifest, report->manifest_sha256, "",
-                                                    base::system_clock());
+    auto recorded =
+        evidence::record_store_rollback(*ledger, args.manifest, report->manifest_sha256, "", base::system_clock());
     if (!recorded) {
       report_error("rollback", recorded.error().with_context("the stores were rolled back, but ledger " + args.ledger +
                                                              " could not record it; the groups of this migration "

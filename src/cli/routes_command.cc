@@ -12,10 +12,10 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/routing/report.h"
-#include "cutover/hash/sha256.h"
 #include "cutover/server/loader.h"
 #include "cutover/server/target_probe.h"
 
@@ -97,7 +97,8 @@ int status(const RoutesArgs& args) {
   }
   const routing::RouteConfig& c = engine.config();
   std::cout << "route split: " << (c.enabled ? "enabled" : "disabled") << ", mode " << routing::mode_name(c.mode);
-  if (c.mode == routing::RouteMode::cohort) std::cout << " (" << int(c.cohort_percentage) << " % of cohorts to rust_shell)";
+  if (c.mode == routing::RouteMode::cohort)
+    std::cout << " (" << int(c.cohort_percentage) << " % of cohorts to rust_shell)";
   std::cout << ", kill switch " << (c.force_legacy ? "ON (force_legacy)" : "off") << "\n";
   std::cout << "config: " << (c.source == "built-in" ? "the built-in reference (no --config)" : c.source) << "\n";
   for (const std::string& e : c.environment) std::cout << "environment: " << e << "\n";
@@ -111,19 +112,21 @@ int status(const RoutesArgs& args) {
   if (!c.pinned_routes.empty()) {
     std::cout << "pinned routes (before everything else):\n";
     for (const auto& p : c.pinned_routes) {
-      std::cout << "  " << std::left << std::setw(30) << p.prefix << " " << std::setw(10) << routing::target_name(p.target)
-                << " " << p.reason << "\n";
+      std::cout << "  " << std::left << std::setw(30) << p.prefix << " " << std::setw(10)
+                << routing::target_name(p.target) << " " << p.reason << "\n";
     }
   }
   std::cout << "route groups (tried in order):\n";
-  std::cout << "  " << std::left << std::setw(26) << "GROUP" << std::setw(11) << "ROLLBACK" << std::setw(11) << "OVERRIDE"
+  std::cout << "  " << std::left << std::setw(26) << "GROUP" << std::setw(11) << "ROLLBACK" << std::setw(11)
+            << "OVERRIDE"
             << "PREFIXES\n";
   for (const auto& g : c.route_groups) {
     auto it = o.groups.find(g.domain);
     std::ostringstream prefixes;
     for (size_t i = 0; i < g.route_prefixes.size(); ++i) prefixes << (i ? " " : "") << g.route_prefixes[i];
-    std::cout << "  " << std::left << std::setw(26) << g.domain << std::setw(11) << routing::target_name(g.rollback_target)
-              << std::setw(11) << (it == o.groups.end() ? std::string("-") : std::string(routing::target_name(it->second)))
+    std::cout << "  " << std::left << std::setw(26) << g.domain << std::setw(11)
+              << routing::target_name(g.rollback_target) << std::setw(11)
+              << (it == o.groups.end() ? std::string("-") : std::string(routing::target_name(it->second)))
               << prefixes.str() << "\n";
   }
   return k_exit_ok;
@@ -210,14 +213,15 @@ int check(const CheckArgs& args) {
   }
   if (!args.json) {
     std::cout << "routes check: ok: " << report.groups.size() << " group(s) and " << report.pins.size()
-              << " pinned route(s) answer " << report.health_path
-              << (args.out.empty() ? "" : "; report " + args.out) << "\n";
+              << " pinned route(s) answer " << report.health_path << (args.out.empty() ? "" : "; report " + args.out)
+              << "\n";
   }
   return k_exit_ok;
 }
 
 void add_common(CLI::App* cmd, RoutesArgs& args) {
-  cmd->add_option("--config", args.config, "route config file (docs/formats/route-config.md); default: the built-in reference");
+  cmd->add_option("--config", args.config,
+                  "route config file (docs/formats/route-config.md); default: the built-in reference");
   cmd->add_option("--state-dir", args.state_dir, "a server's state folder: apply the overrides it persisted");
   cmd->add_flag("--json", args.json, "print JSON (the control API's field names)");
 }
@@ -240,11 +244,13 @@ void add_routes_command(CLI::App& app, int& exit_code) {
   stat->callback([args, &exit_code] { exit_code = status(*args); });
 
   auto c = std::make_shared<CheckArgs>();
-  auto* chk = routes->add_subcommand("check", "Check that every group's rollback and forward targets (and every pinned "
-                                              "route's target) answer their health path; exit 1 naming each that does not");
+  auto* chk = routes->add_subcommand("check",
+                                     "Check that every group's rollback and forward targets (and every pinned "
+                                     "route's target) answer their health path; exit 1 naming each that does not");
   chk->add_option("--config", c->config, "route config file; default: the built-in reference (which has no base URLs)");
   chk->add_option("--health-path", c->health_path, "the path asked on each target's base URL")->capture_default_str();
-  chk->add_option("--timeout", c->timeout, "per target: to connect, then to answer (e.g. 2s, 500ms)")->capture_default_str();
+  chk->add_option("--timeout", c->timeout, "per target: to connect, then to answer (e.g. 2s, 500ms)")
+      ->capture_default_str();
   chk->add_option("--out", c->out, "write the report (docs/formats/routes-report.md) to FILE, atomically");
   chk->add_flag("--json", c->json, "print the report as JSON");
   chk->callback([c, &exit_code] { exit_code = check(*c); });

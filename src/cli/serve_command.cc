@@ -30,8 +30,9 @@ struct ServeArgs {
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
   size_t colon = listen.rfind(':');
   auto bad = [&] {
-    return make_error(ErrorCode::invalid_argument,
-                      "--listen '" + listen + "' must be HOST:PORT with PORT 0-65535, e.g. 127.0.0.1:8787 (0: any free port)");
+    return make_error(
+        ErrorCode::invalid_argument,
+        "--listen '" + listen + "' must be HOST:PORT with PORT 0-65535, e.g. 127.0.0.1:8787 (0: any free port)");
   };
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return bad();
   std::string host = listen.substr(0, colon);
@@ -81,11 +82,14 @@ int serve(const ServeArgs& args) {
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
         Status st = server->reopen_audit_log();
-        if (st) std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
-        else std::cerr << "cutover serve: error: " << st.error().message() << "\n";
+        if (st)
+          std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
+        else
+          std::cerr << "cutover serve: error: " << st.error().message() << "\n";
         continue;
       }
-      if (sig != SIGUSR1) std::cerr << "cutover serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down\n";
+      if (sig != SIGUSR1)
+        std::cerr << "cutover serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down\n";
       server->stop();
       return;
     }
@@ -105,10 +109,12 @@ int serve(const ServeArgs& args) {
 void add_serve_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("serve", "Run the route-split control server (control API, web entry, /metrics)");
   auto args = std::make_shared<ServeArgs>();
-  cmd->add_option("--config", args->config, "route config file; it names the tokens file (docs/formats/route-config.md)")
+  cmd->add_option("--config", args->config,
+                  "route config file; it names the tokens file (docs/formats/route-config.md)")
       ->required();
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on; PORT 0 picks a free port")->capture_default_str();
-  cmd->add_option("--state-dir", args->state_dir, "folder for overrides.json and audit.jsonl; default: state/ beside the config");
+  cmd->add_option("--state-dir", args->state_dir,
+                  "folder for overrides.json and audit.jsonl; default: state/ beside the config");
   cmd->callback([args, &exit_code] { exit_code = serve(*args); });
 }
 

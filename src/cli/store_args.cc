@@ -20,7 +20,8 @@ Result<std::vector<backfill::StoreTarget>> store_targets(const std::vector<std::
   for (const auto& s : flags) {
     size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
-      return make_error(ErrorCode::invalid_argument, "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json");
+      return make_error(ErrorCode::invalid_argument,
+                        "--store '" + s + "' must be NAME=PATH, e.g. --store auth=/data/auth.json");
     }
     stores.push_back({s.substr(0, eq), s.substr(eq + 1)});
   }

@@ -48,7 +48,8 @@ class CompareSink final : public json::ChunkSink {
  public:
   explicit CompareSink(std::string_view expected) : expected_(expected) {}
   bool write(std::string_view chunk) override {
-    if (chunk.size() > expected_.size() - pos_ || std::memcmp(chunk.data(), expected_.data() + pos_, chunk.size()) != 0) {
+    if (chunk.size() > expected_.size() - pos_ ||
+        std::memcmp(chunk.data(), expected_.data() + pos_, chunk.size()) != 0) {
       return false;
     }
     pos_ += chunk.size();
@@ -138,9 +139,13 @@ bool write_document(const json::Document& doc, size_t raw_size, json::ChunkSink&
   if (raw_size >= k_parallel_write_bytes) return json::write_canonical_parallel(doc.root(), sink);
   return json::write_canonical(doc.root(), sink);
 }
-bool write_store(const StorePlan& plan, json::ChunkSink& sink) { return write_document(plan.doc, plan.raw.size(), sink); }
+bool write_store(const StorePlan& plan, json::ChunkSink& sink) {
+  return write_document(plan.doc, plan.raw.size(), sink);
+}
 
-std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
+std::string store_label(const std::string& kind, const std::string& path) {
+  return "store " + kind + " (" + path + ")";
+}
 
 // Permission bits for a copy of the store (a backup, a temporary file):
 // the store's own, from the first byte, so that a copy is never readable by
@@ -170,8 +175,8 @@ std::string what_changed(const base::FileInfo& before, const base::FileInfo& now
 
 Error changed_error(const std::string& label, const std::string& when, const base::FileInfo& before,
                     const base::FileInfo& now) {
-  return Error(ErrorCode::conflict,
-               label + ": the store changed " + when + ": " + what_changed(before, now) + "; " + std::string(k_stop_writers));
+  return Error(ErrorCode::conflict, label + ": the store changed " + when + ": " + what_changed(before, now) + "; " +
+                                        std::string(k_stop_writers));
 }
 
 // Writes a backup. The run folder is new and ours (under the work-folder
@@ -225,9 +230,11 @@ Status check_run_marker(base::FileSystem& fs, const std::string& store_path, con
     return {};
   }
   return make_error(ErrorCode::conflict,
-                    label + ": a backfill run from work folder " + run_work_dir + " did not finish over this store, "
-                    "which may be half-migrated; a new run would record that as its before-state. Roll it back "
-                    "first: cutover rollback " + shell_word(named));
+                    label + ": a backfill run from work folder " + run_work_dir +
+                        " did not finish over this store, "
+                        "which may be half-migrated; a new run would record that as its before-state. Roll it back "
+                        "first: cutover rollback " +
+                        shell_word(named));
 }
 
 // Step 2's parse and migration of one store's bytes (`raw`; none for a
@@ -245,10 +252,11 @@ Status parse_and_migrate(json::Document& doc, std::optional<std::string_view> ra
       resets.push_back("not valid JSON (" + parsed.error().message() + "); replaced by {}");
       doc.set_root(json::Node::object_ref(nullptr, 0));
     } else {
-      return make_error(ErrorCode::invalid_argument,
-                        label + ": not valid JSON: " + parsed.error().message() +
-                            "; the reference tool would have replaced the store with {}. Fix or restore the file, or "
-                            "rerun with --allow-destructive-reset to do what the reference did (the backup keeps the old bytes)");
+      return make_error(
+          ErrorCode::invalid_argument,
+          label + ": not valid JSON: " + parsed.error().message() +
+              "; the reference tool would have replaced the store with {}. Fix or restore the file, or "
+              "rerun with --allow-destructive-reset to do what the reference did (the backup keeps the old bytes)");
     }
   } else {
     doc.set_root(json::Node::object_ref(nullptr, 0));
@@ -279,8 +287,9 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   if (!info) return tl::unexpected(info.error().with_context(label));
   plan.info = *info;
   if (info->is_symlink) {
-    return make_error(ErrorCode::invalid_argument, label + ": the path is a symbolic link; a migration would replace "
-                                                           "the link with a file. Pass the real path of the store");
+    return make_error(ErrorCode::invalid_argument, label +
+                                                       ": the path is a symbolic link; a migration would replace "
+                                                       "the link with a file. Pass the real path of the store");
   }
   if (info->exists && !info->is_regular) {
     return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
@@ -340,7 +349,8 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
     plan.held = std::move(*held);
     auto held_info = plan.held->stat();
     if (!held_info) return tl::unexpected(held_info.error().with_context(label));
-    if (!same_file(*info, *held_info, true)) return tl::unexpected(changed_error(label, "while it was read", *info, *held_info));
+    if (!same_file(*info, *held_info, true))
+      return tl::unexpected(changed_error(label, "while it was read", *info, *held_info));
     auto bytes = fs.read_file(plan.path);
     if (!bytes) return tl::unexpected(bytes.error().with_context(label));
     plan.raw = std::move(*bytes);
@@ -405,7 +415,8 @@ Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
   if (!now) return tl::unexpected(now.error().with_context(label));
   if (!same_file(plan.info, *now, true)) {
     return tl::unexpected(changed_error(
-        label, plan.record.changed ? "after backfill read it, before it was replaced" : "while backfill ran", plan.info, *now));
+        label, plan.record.changed ? "after backfill read it, before it was replaced" : "while backfill ran", plan.info,
+        *now));
   }
   return {};
 }
@@ -458,11 +469,12 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
     if (!now) {
       st = tl::unexpected(now.error());
     } else if (!same_file(plan.new_info, *now, false)) {
-      st = make_error(ErrorCode::conflict, "left as it is: " + what_changed(plan.new_info, *now) +
-                                               " after this run replaced it");
+      st = make_error(ErrorCode::conflict,
+                      "left as it is: " + what_changed(plan.new_info, *now) + " after this run replaced it");
     }
     const base::Buffer& bytes = plan.late_write ? *plan.late_write : plan.raw;
-    if (st) st = plan.info.exists ? base::write_file_atomic(fs, plan.path, bytes.view(), &plan.info) : fs.remove(plan.path);
+    if (st)
+      st = plan.info.exists ? base::write_file_atomic(fs, plan.path, bytes.view(), &plan.info) : fs.remove(plan.path);
     if (st && !plan.info.exists) st = fs.sync_directory(base::parent_directory(plan.path));
     std::string& list = st ? restored : failed;
     list += (list.empty() ? "" : ", ") + plan.record.store;
@@ -547,21 +559,24 @@ Status check_no_unfinished_run(base::FileSystem& fs, const std::string& work_dir
     auto done = rolled_back(fs, work_dir, run_id, path);
     if (!done) return tl::unexpected(done.error().with_context("checking whether " + path + " was rolled back"));
     if (*done) continue;
-    refusals += std::string(refusals.empty() ? "" : "\n") + "  " + path + " (" +
-                (in_progress ? "a run that did not finish: its stores may be half-migrated"
-                             : "a run that failed part-way") +
-                "): cutover rollback " + shell_word(path);
+    refusals +=
+        std::string(refusals.empty() ? "" : "\n") + "  " + path + " (" +
+        (in_progress ? "a run that did not finish: its stores may be half-migrated" : "a run that failed part-way") +
+        "): cutover rollback " + shell_word(path);
   }
   if (refusals.empty()) return {};
-  return make_error(ErrorCode::conflict,
-                    "work folder " + work_dir + " holds a backfill run that was not rolled back; a new run would "
-                    "record its stores' current state as their before-state. Roll it back first, then run backfill again:\n" +
-                    refusals + "\nnothing was changed");
+  return make_error(
+      ErrorCode::conflict,
+      "work folder " + work_dir +
+          " holds a backfill run that was not rolled back; a new run would "
+          "record its stores' current state as their before-state. Roll it back first, then run backfill again:\n" +
+          refusals + "\nnothing was changed");
 }
 
 Result<int64_t> run_id_seconds(std::string_view name) {
   // "20261127T024409Z..."
-  if (name.size() < 16 || name[8] != 'T' || name[15] != 'Z') return make_error(ErrorCode::invalid_argument, "not a run id");
+  if (name.size() < 16 || name[8] != 'T' || name[15] != 'Z')
+    return make_error(ErrorCode::invalid_argument, "not a run id");
   for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14}) {
     if (name[i] < '0' || name[i] > '9') return make_error(ErrorCode::invalid_argument, "not a run id");
   }
@@ -616,10 +631,12 @@ Result<MigratedForm> migrated_form(std::optional<std::string_view> current, cons
 Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
                                     base::FileSystem& fs, base::Clock& clock) {
   if (options.stores.empty()) {
-    return make_error(ErrorCode::invalid_argument, "no store to migrate: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
-                                                   "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
+    return make_error(ErrorCode::invalid_argument,
+                      "no store to migrate: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
+                      "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
   }
-  if (options.work_dir.empty()) return make_error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR");
+  if (options.work_dir.empty())
+    return make_error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR");
 
   // 1. Locks: the work folder, then each store's folder once.
   std::string work_dir = base::absolute_path(options.work_dir);
@@ -673,7 +690,8 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
       missing.insert(missing.begin(), f);
     }
     if (auto st = fs.create_directories(folder); !st) {
-      return tl::unexpected(st.error().with_context(store_label(plan.record.store, plan.path) + ": cannot create its folder")
+      return tl::unexpected(st.error()
+                                .with_context(store_label(plan.record.store, plan.path) + ": cannot create its folder")
                                 .with_context("no store was changed"));
     }
     created_folders.insert(created_folders.end(), missing.begin(), missing.end());
@@ -750,7 +768,8 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
     std::string marker = manifest::unfinished_run_marker_path(plan.path);
-    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n", plan.info.exists ? &plan.info : nullptr); !st) {
+    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n", plan.info.exists ? &plan.info : nullptr);
+        !st) {
       remove_temps(plans, fs);
       remove_markers();
       return tl::unexpected(st.error().with_context("marker " + marker).with_context("no store was changed"));
@@ -795,8 +814,9 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     if (!st) {
       std::string outcome = undo();
       if (identity) return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
-      return tl::unexpected(Error(st.error().code(), store_label(plan.record.store, plan.path) +
-                                                         ": cannot replace the store: " + st.error().message() + outcome));
+      return tl::unexpected(Error(
+          st.error().code(),
+          store_label(plan.record.store, plan.path) + ": cannot replace the store: " + st.error().message() + outcome));
     }
   }
   // An unchanged store is not replaced, but a write into it means a writer
@@ -826,10 +846,10 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   if (st) st = fs.sync_directory(manifests_dir);
   remove_markers();  // a marker left by a crash here names a completed run: stale
   if (!st) {
-    return tl::unexpected(Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
-                                                       " records the run, but the in-progress manifest " +
-                                                       in_progress_path + " could not be removed: " +
-                                                       st.error().message() + "; remove it by hand"));
+    return tl::unexpected(
+        Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
+                                     " records the run, but the in-progress manifest " + in_progress_path +
+                                     " could not be removed: " + st.error().message() + "; remove it by hand"));
   }
   return BackfillResult{std::move(m), manifest_path, backup_dir, std::move(created_folders)};
 }

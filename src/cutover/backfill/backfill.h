@@ -76,7 +76,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
 // store's bytes, or nullopt for a missing store (migrated from {}). Errors:
 // invalid_argument, as backfill would refuse the store (named by `label`).
 struct MigratedForm {
-  std::string bytes;  // what backfill would write
+  std::string bytes;     // what backfill would write
   bool changed = false;  // differs from `current` (always true for a missing store)
   std::vector<std::string> destructive_resets;
   store::Counts counts;

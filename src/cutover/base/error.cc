@@ -4,12 +4,18 @@ namespace cutover {
 
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return "invalid_argument";
-    case ErrorCode::not_found: return "not_found";
-    case ErrorCode::corruption: return "corruption";
-    case ErrorCode::conflict: return "conflict";
-    case ErrorCode::io_error: return "io_error";
-    case ErrorCode::permission_denied: return "permission_denied";
+    case ErrorCode::invalid_argument:
+      return "invalid_argument";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::corruption:
+      return "corruption";
+    case ErrorCode::conflict:
+      return "conflict";
+    case ErrorCode::io_error:
+      return "io_error";
+    case ErrorCode::permission_denied:
+      return "permission_denied";
   }
   return "unknown";
 }

@@ -54,16 +54,16 @@ inline Status ok_status() { return {}; }
 #define CUTOVER_CONCAT(a, b) CUTOVER_CONCAT_INNER(a, b)
 
 // TRY(expr): evaluates a Status; returns its error from the calling function.
-#define TRY(expr)                                                        \
-  do {                                                                   \
-    auto&& try_result_ = (expr);                                         \
+#define TRY(expr)                                                                              \
+  do {                                                                                         \
+    auto&& try_result_ = (expr);                                                               \
     if (!try_result_) return tl::unexpected<::cutover::Error>(std::move(try_result_).error()); \
   } while (false)
 
 // TRY_ASSIGN(lhs, expr): evaluates a Result<T>; on success moves the value
 // into lhs (a declaration like `auto x` or an existing variable).
 #define TRY_ASSIGN(lhs, expr) TRY_ASSIGN_IMPL(CUTOVER_CONCAT(try_result_, __LINE__), lhs, expr)
-#define TRY_ASSIGN_IMPL(tmp, lhs, expr)                                       \
-  auto tmp = (expr);                                                          \
+#define TRY_ASSIGN_IMPL(tmp, lhs, expr)                                      \
+  auto tmp = (expr);                                                         \
   if (!tmp) return tl::unexpected<::cutover::Error>(std::move(tmp).error()); \
   lhs = std::move(*tmp)

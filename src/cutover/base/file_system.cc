@@ -66,8 +66,9 @@ Error not_regular_error(const std::string& path, mode_t mode) {
 // O_NOFOLLOW refused `path` (ELOOP): a symlink where cutover keeps its own file.
 Error symlink_error(const std::string& path) {
   return Error(ErrorCode::permission_denied,
-               path + " is a symbolic link; cutover does not follow links to its own files (lock, ledger, state, "
-                      "audit log): remove the link, put the real file there, and run again");
+               path +
+                   " is a symbolic link; cutover does not follow links to its own files (lock, ledger, state, "
+                   "audit log): remove the link, put the real file there, and run again");
 }
 
 // Opens `path` read-only without blocking (a FIFO without a writer would
@@ -596,7 +597,8 @@ class RealFileSystem final : public FileSystem {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && st.st_uid == uid && st.st_gid == gid) return {};
     if (::chown(path.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0) {
-      return tl::unexpected(os_error("cannot give the store's owner " + std::to_string(uid) + ":" + std::to_string(gid) + " to", path, errno));
+      return tl::unexpected(os_error(
+          "cannot give the store's owner " + std::to_string(uid) + ":" + std::to_string(gid) + " to", path, errno));
     }
     return {};
   }
@@ -619,8 +621,10 @@ class RealFileSystem final : public FileSystem {
         return tl::unexpected(os_error("cannot stat", path, errno));
       }
       if (S_ISLNK(st.st_mode)) return tl::unexpected(create_error(path, ELOOP));
-      if (!S_ISREG(st.st_mode)) return tl::unexpected(not_regular_error(path, st.st_mode).with_context("cannot create"));
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return tl::unexpected(os_error("cannot replace", path, errno));
+      if (!S_ISREG(st.st_mode))
+        return tl::unexpected(not_regular_error(path, st.st_mode).with_context("cannot create"));
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return tl::unexpected(os_error("cannot replace", path, errno));
     }
   }
 
@@ -628,9 +632,9 @@ class RealFileSystem final : public FileSystem {
   // beside a store, say) would make us truncate and write its target.
   static Error create_error(const std::string& path, int err) {
     if (err == ELOOP) {
-      return Error(ErrorCode::permission_denied,
-                   "cannot create " + path + ": it is a symbolic link, and cutover does not write through one; "
-                                             "remove it and run again");
+      return Error(ErrorCode::permission_denied, "cannot create " + path +
+                                                     ": it is a symbolic link, and cutover does not write through one; "
+                                                     "remove it and run again");
     }
     return os_error("cannot create", path, err);
   }

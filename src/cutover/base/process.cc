@@ -31,7 +31,8 @@ int exit_status(int status) {
 Result<int> wait_for(int pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return make_error(ErrorCode::io_error, std::string("cannot wait for a child: ") + std::strerror(errno));
+    if (errno != EINTR)
+      return make_error(ErrorCode::io_error, std::string("cannot wait for a child: ") + std::strerror(errno));
   }
   return exit_status(status);
 }
@@ -66,7 +67,8 @@ Result<int> run_logged(const std::vector<std::string>& argv, const std::string& 
 
 Result<Child> Child::spawn(const std::vector<std::string>& argv, const std::string& stderr_log_path) {
   int log = ::open(stderr_log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) return make_error(ErrorCode::io_error, "cannot open log " + stderr_log_path + ": " + std::strerror(errno));
+  if (log < 0)
+    return make_error(ErrorCode::io_error, "cannot open log " + stderr_log_path + ": " + std::strerror(errno));
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     ::close(log);
@@ -109,11 +111,16 @@ Result<std::string> Child::read_line(int timeout_ms) {
       pending_.erase(0, nl + 1);
       return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) return make_error(ErrorCode::io_error, "no line from the child within " + std::to_string(timeout_ms) + " ms");
-    struct pollfd pfd {stdout_fd_, POLLIN, 0};
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0)
+      return make_error(ErrorCode::io_error, "no line from the child within " + std::to_string(timeout_ms) + " ms");
+    struct pollfd pfd {
+      stdout_fd_, POLLIN, 0
+    };
     int ready = ::poll(&pfd, 1, static_cast<int>(left));
-    if (ready < 0 && errno != EINTR) return make_error(ErrorCode::io_error, std::string("poll: ") + std::strerror(errno));
+    if (ready < 0 && errno != EINTR)
+      return make_error(ErrorCode::io_error, std::string("poll: ") + std::strerror(errno));
     if (ready <= 0) continue;
     char buf[4096];
     ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
@@ -190,7 +197,8 @@ std::string signal_name(int signal) {
 Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const CaptureOptions& options) {
   if (argv.empty()) return make_error(ErrorCode::invalid_argument, "no program to run");
   int out[2], err[2], report[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
   if (::pipe2(err, O_CLOEXEC) != 0) {
     ::close(out[0]);
     ::close(out[1]);
@@ -250,7 +258,8 @@ Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const Cap
       close_fd(pidfd);
     }
     if (exited && fds[0] < 0 && fds[1] < 0) break;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       if (!exited) {
         run.timed_out = true;
@@ -307,7 +316,8 @@ Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const Cap
   close_fd(pidfd);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return make_error(ErrorCode::io_error, std::string("cannot wait for a child: ") + std::strerror(errno));
+    if (errno != EINTR)
+      return make_error(ErrorCode::io_error, std::string("cannot wait for a child: ") + std::strerror(errno));
   }
   if (run.timed_out) {
     run.signal = SIGKILL;

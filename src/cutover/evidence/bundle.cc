@@ -17,7 +17,6 @@
 namespace cutover::evidence {
 namespace {
 
-
 std::string in_dir(const std::string& dir, std::string_view name) { return base::join_path(dir, std::string(name)); }
 
 Result<std::string> read_text(base::FileSystem& fs, const std::string& path, std::string_view what) {
@@ -52,7 +51,8 @@ Result<ReportSummary> read_verify_report(std::string_view text, const std::strin
                             "' (the JSON report of `cutover verify --json`)");
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable verify report: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable verify report: " + join_problems(problems));
   }
   out.value = JsonValue::from_node(doc->root());
   return out;
@@ -73,7 +73,8 @@ Result<std::string> read_harness_summary(std::string_view text, const std::strin
     r.problem("overall_status", "is '" + status + "', expected passed or failed");
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable harness summary: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable harness summary: " + join_problems(problems));
   }
   return status;
 }
@@ -105,7 +106,8 @@ BackupProof prove_backup(base::FileSystem& fs, const verify::ManifestFile& file,
   p.size = digest->size;
   p.sha256 = digest->sha256;
   if (digest->sha256 != *rec.before_sha256) {
-    p.problem = "backup " + *rec.backup_path + " hashes to " + digest->sha256 + ", not before_sha256 " + *rec.before_sha256;
+    p.problem =
+        "backup " + *rec.backup_path + " hashes to " + digest->sha256 + ", not before_sha256 " + *rec.before_sha256;
     return p;
   }
   p.retained = true;
@@ -230,7 +232,8 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
       if (const json::Node* digest = s.object("digest")) {
         FieldReader d(*digest, where + ".digest", problems);
         sub.sha256 = d.string("sha256");
-        if (!sub.sha256.empty() && !hash::is_sha256_hex(sub.sha256)) d.problem("sha256", "is not 64 lower-case hex characters");
+        if (!sub.sha256.empty() && !hash::is_sha256_hex(sub.sha256))
+          d.problem("sha256", "is not 64 lower-case hex characters");
       }
       out.subjects.push_back(std::move(sub));
     }
@@ -272,7 +275,8 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
     }
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable evidence statement: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable evidence statement: " + join_problems(problems));
   }
   return out;
 }
@@ -322,8 +326,9 @@ void check_subjects(base::FileSystem& fs, const std::string& dir, const std::vec
   std::sort(sorted.begin(), sorted.end());
   for (const auto& name : sorted) {
     if (name == k_statement_file || name == k_envelope_file || names.count(name)) continue;
-    problems.push_back(name + " is in the bundle folder but not in the statement (nothing vouches for it; remove it "
-                              "or collect a new bundle)");
+    problems.push_back(name +
+                       " is in the bundle folder but not in the statement (nothing vouches for it; remove it "
+                       "or collect a new bundle)");
   }
 }
 
@@ -383,9 +388,9 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
       problems.push_back(drill.error().message());
     } else {
       if (!drill->ok) {
-        problems.push_back("the rollback drill failed: " +
-                           (drill->failed_steps.empty() ? std::string("its report says ok: false")
-                                                        : join_problems(drill->failed_steps)));
+        problems.push_back("the rollback drill failed: " + (drill->failed_steps.empty()
+                                                                ? std::string("its report says ok: false")
+                                                                : join_problems(drill->failed_steps)));
       }
       contents.drill = *drill;
     }
@@ -403,7 +408,8 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
   }
   if (listed(k_harness_summary_file)) {
     auto text = read_text(fs, in_dir(dir, k_harness_summary_file), "harness summary");
-    auto status = text ? read_harness_summary(*text, std::string(k_harness_summary_file)) : tl::unexpected(text.error());
+    auto status =
+        text ? read_harness_summary(*text, std::string(k_harness_summary_file)) : tl::unexpected(text.error());
     if (!status) {
       problems.push_back(status.error().message());
     } else {
@@ -413,9 +419,12 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
   }
   if (listed(k_canary_samples_file)) {
     auto text = read_text(fs, in_dir(dir, k_canary_samples_file), "canary samples");
-    auto samples = text ? parse_canary_samples(*text, std::string(k_canary_samples_file)) : tl::unexpected(text.error());
-    if (!samples) problems.push_back(samples.error().message());
-    else contents.canary = *samples;
+    auto samples =
+        text ? parse_canary_samples(*text, std::string(k_canary_samples_file)) : tl::unexpected(text.error());
+    if (!samples)
+      problems.push_back(samples.error().message());
+    else
+      contents.canary = *samples;
   }
 }
 
@@ -427,7 +436,8 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
   TRY_ASSIGN(verify::ManifestFile file, verify::load_manifest_file(fs, options.manifest_path));
   TRY_ASSIGN(std::string manifest_text, read_text(fs, options.manifest_path, "manifest"));
   if (hash::sha256_hex(manifest_text) != file.sha256) {
-    return make_error(ErrorCode::conflict, "manifest " + options.manifest_path + " changed while it was being read; try again");
+    return make_error(ErrorCode::conflict,
+                      "manifest " + options.manifest_path + " changed while it was being read; try again");
   }
   std::string collected_at = base::rfc3339_utc(clock.now_ns());
   CollectResult result;
@@ -443,7 +453,8 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
     report_text = verify::to_json(report) + "\n";
     result.verification_ran = true;
   }
-  std::string report_source = options.verify_report_path.empty() ? std::string("the verify report") : options.verify_report_path;
+  std::string report_source =
+      options.verify_report_path.empty() ? std::string("the verify report") : options.verify_report_path;
   TRY_ASSIGN(ReportSummary report, read_verify_report(report_text, report_source));
 
   std::optional<std::string> drill_text, harness_text, canary_text;
@@ -496,7 +507,8 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
     if (!backups.back().retained) result.problems.push_back("[" + rec.store + "] " + backups.back().problem);
   }
   if (drill && !drill->ok) result.problems.push_back("the drill report says the drill failed");
-  if (harness_status && *harness_status != "passed") result.problems.push_back("the harness summary says " + *harness_status);
+  if (harness_status && *harness_status != "passed")
+    result.problems.push_back("the harness summary says " + *harness_status);
 
   // Write the files, the statement last.
   TRY(prepare_out_dir(fs, options.out_dir));
@@ -513,7 +525,9 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
   JsonValue subject = JsonValue::array();
   for (const auto& [name, bytes] : files) {
     TRY(base::write_file_atomic(fs, in_dir(options.out_dir, name), bytes));
-    subject.push(JsonValue::object().set("name", name).set("digest", JsonValue::object().set("sha256", hash::sha256_hex(bytes))));
+    subject.push(JsonValue::object()
+                     .set("name", name)
+                     .set("digest", JsonValue::object().set("sha256", hash::sha256_hex(bytes))));
     result.files.push_back(name);
   }
 
@@ -537,15 +551,16 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
                                .set("status", file.manifest.status)
                                .set("work_dir", file.work_dir)
                                .set("generated_at", file.manifest.generated_at))
-          .set("verification", JsonValue::object()
-                                   .set("file", k_verify_report_file)
-                                   .set("source", result.verification_ran ? "ran" : "given")
-                                   .set("source_path", result.verification_ran ? JsonValue::null()
-                                                                               : JsonValue::string(options.verify_report_path))
-                                   .set("ok", report.ok && report.finding_count == 0)
-                                   .set_u64("finding_count", report.finding_count)
-                                   .set("manifest_sha256", report.manifest_sha256)
-                                   .set("manifest_matches", report.manifest_sha256 == file.sha256))
+          .set("verification",
+               JsonValue::object()
+                   .set("file", k_verify_report_file)
+                   .set("source", result.verification_ran ? "ran" : "given")
+                   .set("source_path",
+                        result.verification_ran ? JsonValue::null() : JsonValue::string(options.verify_report_path))
+                   .set("ok", report.ok && report.finding_count == 0)
+                   .set_u64("finding_count", report.finding_count)
+                   .set("manifest_sha256", report.manifest_sha256)
+                   .set("manifest_matches", report.manifest_sha256 == file.sha256))
           .set("counts", JsonValue::object().set("file", k_counts_file))
           .set("backups", std::move(backup_list))
           .set("backups_retained", all_retained)
@@ -573,14 +588,12 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
                                               .set("group", canary->group)
                                               .set_u64("readings", canary->samples.size())
                                         : JsonValue::null())
-          .set("expand_report", expand_file ? report_file_json(*expand_file)
-                                                  .set("file", k_expand_report_file)
-                                                  .set("ok", expand_file->ok)
-                                            : JsonValue::null())
-          .set("routes_report", routes_file ? report_file_json(*routes_file)
-                                                  .set("file", k_routes_report_file)
-                                                  .set("ok", routes_file->ok)
-                                            : JsonValue::null());
+          .set("expand_report",
+               expand_file ? report_file_json(*expand_file).set("file", k_expand_report_file).set("ok", expand_file->ok)
+                           : JsonValue::null())
+          .set("routes_report",
+               routes_file ? report_file_json(*routes_file).set("file", k_routes_report_file).set("ok", routes_file->ok)
+                           : JsonValue::null());
   std::string statement = JsonValue::object()
                               .set("_type", k_statement_type)
                               .set("subject", std::move(subject))
@@ -602,8 +615,8 @@ Result<SignResult> sign_bundle(base::FileSystem& fs, const std::string& dir, con
   std::vector<std::string> problems;
   check_subjects(fs, dir, parsed.subjects, problems);
   if (!problems.empty()) {
-    return make_error(ErrorCode::corruption, "refusing to sign " + dir + ": it does not match its statement: " +
-                                                 join_problems(problems));
+    return make_error(ErrorCode::corruption,
+                      "refusing to sign " + dir + ": it does not match its statement: " + join_problems(problems));
   }
   SignResult out;
   std::vector<std::string> content_problems;
@@ -642,8 +655,8 @@ std::vector<std::string> check_backups_still_retained(base::FileSystem& fs, cons
     }
     auto digest = verify::hash_file(fs, *b.backup_path);
     if (!digest) {
-      problems.push_back("[" + b.store + "] backup " + *b.backup_path + " is no longer retained: " +
-                         digest.error().message());
+      problems.push_back("[" + b.store + "] backup " + *b.backup_path +
+                         " is no longer retained: " + digest.error().message());
     } else if (digest->sha256 != *b.sha256 || digest->size != *b.size) {
       problems.push_back("[" + b.store + "] backup " + *b.backup_path + " changed since it was collected: now " +
                          std::to_string(digest->size) + " bytes, SHA-256 " + digest->sha256 + "; the bundle proved " +
@@ -695,16 +708,18 @@ BundleCheck verify_bundle(base::FileSystem& fs, const std::string& dir, const Ve
     } else {
       envelope = std::move(*env);
       if (to_json(*envelope) + "\n" != *envelope_text) {
-        problems.push_back(envelope_path + " is not in the canonical form cutover writes (was it edited?); every "
-                                           "byte of a bundle is checked");
+        problems.push_back(envelope_path +
+                           " is not in the canonical form cutover writes (was it edited?); every "
+                           "byte of a bundle is checked");
       }
       if (envelope->payload_type != k_in_toto_payload_type) {
         problems.push_back(envelope_path + ": payloadType is '" + envelope->payload_type + "', expected '" +
                            std::string(k_in_toto_payload_type) + "'");
       }
       if (envelope->payload != *statement) {
-        problems.push_back(envelope_path + ": the payload is not the bytes of statement.json (one of them was "
-                                           "changed after signing)");
+        problems.push_back(envelope_path +
+                           ": the payload is not the bytes of statement.json (one of them was "
+                           "changed after signing)");
       }
     }
   }

@@ -67,8 +67,8 @@ struct BackupProof {
   std::optional<std::string> before_sha256;  // the manifest's
   std::optional<uint64_t> size;              // the backup's, when it could be read
   std::optional<std::string> sha256;         // likewise
-  bool retained = false;  // a created store needs no backup: retained
-  std::string problem;    // why not, "" when retained
+  bool retained = false;                     // a created store needs no backup: retained
+  std::string problem;                       // why not, "" when retained
 };
 
 struct CollectOptions {
@@ -90,7 +90,7 @@ struct CollectResult {
   std::string statement_sha256;
   std::vector<std::string> files;  // the subject names
   std::string release_train;
-  bool verification_ran = false;   // collect ran verify itself
+  bool verification_ran = false;      // collect ran verify itself
   std::vector<std::string> problems;  // what the bundle records as failing (verify, backups, drill, harness)
   bool ok() const { return problems.empty(); }
 };

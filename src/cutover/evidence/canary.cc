@@ -158,8 +158,10 @@ Result<CanarySamples> parse_canary_samples(std::string_view text, const std::str
       if (!s.ok()) continue;
       if (s.get("time") != nullptr && s.get("time")->is_string()) {
         auto ns = parse_rfc3339(sample.time);
-        if (ns) sample.time_ns = *ns;
-        else s.problem("time", ns.error().message());
+        if (ns)
+          sample.time_ns = *ns;
+        else
+          s.problem("time", ns.error().message());
       }
       if (sample.errors_5xx > sample.requests) {
         s.problem("errors_5xx", std::to_string(sample.errors_5xx) + " is more than requests (" +
@@ -171,7 +173,8 @@ Result<CanarySamples> parse_canary_samples(std::string_view text, const std::str
     }
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable canary samples file: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable canary samples file: " + join_problems(problems));
   }
   return out;
 }
@@ -249,8 +252,8 @@ CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThreshold
                               " to " + readings.back()->time + "), needs " + std::to_string(t.hold_seconds) + " s");
       }
       if (previous_end != INT64_MIN && readings.front()->time_ns < previous_end) {
-        sh.problems.push_back(name + ": starts at " + readings.front()->time + ", before " + stage_name(previous_stage) +
-                              " ended (stages must follow each other)");
+        sh.problems.push_back(name + ": starts at " + readings.front()->time + ", before " +
+                              stage_name(previous_stage) + " ended (stages must follow each other)");
       }
       previous_end = readings.back()->time_ns;
     }

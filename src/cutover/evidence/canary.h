@@ -73,7 +73,7 @@ struct StageHealth {
 
 struct CanaryHealth {
   std::string group;
-  std::vector<StageHealth> stages;   // one per threshold stage, in order
+  std::vector<StageHealth> stages;    // one per threshold stage, in order
   std::vector<std::string> problems;  // every reason, stage problems included
   bool healthy() const { return problems.empty(); }
   JsonValue to_json() const;

@@ -129,7 +129,8 @@ void restore_stores(const verify::ManifestFile& file, const DrillOptions& option
 void drill_route(const std::string& group, const DrillOptions& options, RouteControl& control, DrillReport& report) {
   auto status = control.status();
   if (!status) {
-    report.steps.push_back({"route_status", false, "cannot read the control server's status: " + status.error().message()});
+    report.steps.push_back(
+        {"route_status", false, "cannot read the control server's status: " + status.error().message()});
     return;
   }
   const JsonValue* groups = status->find("route_groups");
@@ -142,22 +143,22 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
     }
   }
   if (entry == nullptr) {
-    report.steps.push_back({"route_status", false,
-                            "the control server has no route group '" + group + "' (its groups: " + known + ")"});
+    report.steps.push_back(
+        {"route_status", false, "the control server has no route group '" + group + "' (its groups: " + known + ")"});
     return;
   }
   report.rollback_target = entry->string_at("rollback_target");
   report.previous_override = group_override(*status, group);
   if (!options.path.empty()) {
     report.evaluated_path = options.path;
-  } else if (const JsonValue* prefixes = entry->find("route_prefixes");
-             prefixes != nullptr && prefixes->is_array() && !prefixes->items().empty() &&
-             prefixes->items()[0].is_string()) {
+  } else if (const JsonValue* prefixes = entry->find("route_prefixes"); prefixes != nullptr && prefixes->is_array() &&
+                                                                        !prefixes->items().empty() &&
+                                                                        prefixes->items()[0].is_string()) {
     report.evaluated_path = prefixes->items()[0].as_string();
   }
   if (report.rollback_target.empty() || report.evaluated_path.empty()) {
-    report.steps.push_back({"route_status", false, "the server's entry for group '" + group +
-                                                       "' has no rollback_target or route prefix"});
+    report.steps.push_back(
+        {"route_status", false, "the server's entry for group '" + group + "' has no rollback_target or route prefix"});
     return;
   }
   report.steps.push_back({"route_status", true,
@@ -171,14 +172,14 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
   } else {
     auto now = group_override(*applied, group);
     bool ok = now == report.rollback_target;
-    report.steps.push_back({"route_rollback", ok,
-                            ok ? "override of " + group + " set to its rollback target " + report.rollback_target
-                               : "after the rollback the server shows the override " + show(now) + ", not " +
-                                     report.rollback_target});
+    report.steps.push_back(
+        {"route_rollback", ok,
+         ok ? "override of " + group + " set to its rollback target " + report.rollback_target
+            : "after the rollback the server shows the override " + show(now) + ", not " + report.rollback_target});
     auto decision = control.evaluate(report.evaluated_path);
     if (!decision) {
-      report.steps.push_back({"route_decision", false, "cannot evaluate " + report.evaluated_path + ": " +
-                                                           decision.error().message()});
+      report.steps.push_back(
+          {"route_decision", false, "cannot evaluate " + report.evaluated_path + ": " + decision.error().message()});
     } else {
       report.decision = *decision;
       std::string target = decision->string_at("target");
@@ -265,7 +266,8 @@ JsonValue DrillReport::to_json() const {
       .set("group", group)
       .set("release_train", release_train)
       .set("server", server)
-      .set("manifest", JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
+      .set("manifest",
+           JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
       .set("store_restore", JsonValue::object().set("scratch_dir", scratch_dir).set("stores", std::move(st)))
       .set("route_rollback", JsonValue::object()
                                  .set("path", evaluated_path)
@@ -281,7 +283,8 @@ std::vector<std::string> human_lines(const DrillReport& report) {
   for (const auto& s : report.stores) {
     lines.push_back(std::string(s.ok ? "ok" : "error") + ": [" + s.store + "] " + s.detail);
   }
-  for (const auto& s : report.steps) lines.push_back(std::string(s.ok ? "ok" : "error") + ": " + s.name + ": " + s.detail);
+  for (const auto& s : report.steps)
+    lines.push_back(std::string(s.ok ? "ok" : "error") + ": " + s.name + ": " + s.detail);
   lines.push_back(std::string("drill: ") + (report.ok() ? "PASSED" : "FAILED") + " (group " + report.group +
                   ", release train " + report.release_train + ", manifest " + report.manifest_path + ")");
   return lines;
@@ -315,13 +318,15 @@ Result<DrillSummary> parse_drill_report(std::string_view text, const std::string
         out.failed_steps.push_back(name + ": " + detail);
       }
     }
-    if (steps->size() == 0) problems.push_back("drill report.steps: is empty (a drill that ran no step proves nothing)");
+    if (steps->size() == 0)
+      problems.push_back("drill report.steps: is empty (a drill that ran no step proves nothing)");
   }
   if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_drill_report_schema) {
     r.problem("schema", "is '" + schema + "', expected '" + std::string(k_drill_report_schema) + "'");
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable drill report: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable drill report: " + join_problems(problems));
   }
   // A report whose verdict disagrees with its steps is not trusted as a pass.
   if (any_failed) out.ok = false;

@@ -43,8 +43,10 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
   std::string payload64 = r.string("payload");
   if (r.get("payload") != nullptr && r.get("payload")->is_string()) {
     auto payload = hash::base64_decode(payload64, "envelope.payload", true);
-    if (payload) env.payload = std::move(*payload);
-    else problems.push_back(payload.error().message());
+    if (payload)
+      env.payload = std::move(*payload);
+    else
+      problems.push_back(payload.error().message());
   }
   if (const json::Node* sigs = r.array("signatures")) {
     for (size_t i = 0; i < sigs->size(); ++i) {
@@ -54,7 +56,8 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
       std::string sig64 = s.string("sig");
       if (!s.ok()) continue;
       if (s.get("keyid") != nullptr && s.get("keyid")->is_string() && !hash::is_sha256_hex(sig.keyid)) {
-        s.problem("keyid", "'" + sig.keyid + "' is not 64 lower-case hex characters (the SHA-256 of the raw public key)");
+        s.problem("keyid",
+                  "'" + sig.keyid + "' is not 64 lower-case hex characters (the SHA-256 of the raw public key)");
       }
       if (s.get("sig") != nullptr && s.get("sig")->is_string()) {
         auto raw = hash::base64_decode(sig64, s.where("sig"), true);
@@ -76,13 +79,15 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
     }
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, source + " is not a usable DSSE envelope: " + join_problems(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      source + " is not a usable DSSE envelope: " + join_problems(problems));
   }
   return env;
 }
 
 DsseSignature sign_payload(const Envelope& envelope, const hash::Ed25519PrivateKey& key) {
-  return {hash::key_id(hash::public_key_of(key)), hash::ed25519_sign(key, pae(envelope.payload_type, envelope.payload))};
+  return {hash::key_id(hash::public_key_of(key)),
+          hash::ed25519_sign(key, pae(envelope.payload_type, envelope.payload))};
 }
 
 bool verify_signature(const Envelope& envelope, const DsseSignature& signature, const hash::Ed25519PublicKey& key) {
@@ -99,7 +104,8 @@ bool add_signature(Envelope& envelope, DsseSignature signature) {
   } else {
     sigs.push_back(std::move(signature));
   }
-  std::stable_sort(sigs.begin(), sigs.end(), [](const DsseSignature& a, const DsseSignature& b) { return a.keyid < b.keyid; });
+  std::stable_sort(sigs.begin(), sigs.end(),
+                   [](const DsseSignature& a, const DsseSignature& b) { return a.keyid < b.keyid; });
   return replaced;
 }
 

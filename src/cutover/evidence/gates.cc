@@ -81,7 +81,8 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
     usable = false;
   }
   if (inputs.trusted.empty()) {
-    d.missing.push_back("trusted keys to check the bundle's signatures: pass --trust PUBKEY for each authorised signer");
+    d.missing.push_back(
+        "trusted keys to check the bundle's signatures: pass --trust PUBKEY for each authorised signer");
     usable = false;
   }
   if (!usable) return std::nullopt;
@@ -92,9 +93,9 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
   BundleCheck check = verify_bundle(fs, inputs.evidence_dir, vo);
   for (const auto& p : check.problems) d.missing.push_back("evidence bundle " + inputs.evidence_dir + ": " + p);
   if (!check.contents.manifest_sha256.empty() && check.contents.manifest_sha256 != state.manifest_sha256) {
-    d.missing.push_back("evidence bundle " + inputs.evidence_dir + " is for manifest " + check.contents.manifest_sha256 +
-                        ", but the group's migrate step recorded manifest " + state.manifest_sha256 + " (" +
-                        state.manifest_path + ")");
+    d.missing.push_back("evidence bundle " + inputs.evidence_dir + " is for manifest " +
+                        check.contents.manifest_sha256 + ", but the group's migrate step recorded manifest " +
+                        state.manifest_sha256 + " (" + state.manifest_path + ")");
   }
   // A bundle that pinned the ledger's head: this ledger must still hold it
   // (a ledger cut back to before a rollback record must not pass).
@@ -173,16 +174,18 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
   };
 
   if (inputs.routes_report_path.empty()) {
-    d.missing.push_back("a routes report: pass --routes-report FILE (cutover routes check --config CONFIG --out FILE): "
-                        "every group's rollback target must answer");
+    d.missing.push_back(
+        "a routes report: pass --routes-report FILE (cutover routes check --config CONFIG --out FILE): "
+        "every group's rollback target must answer");
   } else if (auto routes = read_routes_report(fs, inputs.routes_report_path); !routes) {
     d.missing.push_back("a routes report: " + routes.error().message());
   } else {
     for (const auto& p : routes->problems) d.missing.push_back("a passing routes report: " + p);
     fresh(routes->file, "routes report");
     if (!configured) {
-      d.missing.push_back("the route config the routes report must be about: pass --routes CONFIG (the ledger records "
-                          "none yet)");
+      d.missing.push_back(
+          "the route config the routes report must be about: pass --routes CONFIG (the ledger records "
+          "none yet)");
     } else if (routes->config_sha256 != configured->sha256) {
       d.missing.push_back("a routes report for the route config the gate uses: " + routes->file.path +
                           " checked a config with SHA-256 " + routes->config_sha256 + ", the gate uses " +
@@ -199,8 +202,9 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
   }
 
   if (inputs.expand_report_path.empty()) {
-    d.missing.push_back("an expand report: pass --expand-report FILE (cutover expand check --reader CMD --out FILE): "
-                        "the new release must read both store shapes");
+    d.missing.push_back(
+        "an expand report: pass --expand-report FILE (cutover expand check --reader CMD --out FILE): "
+        "the new release must read both store shapes");
     return;
   }
   auto expand = read_expand_report(fs, inputs.expand_report_path);
@@ -229,7 +233,8 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
       d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
     } else if (!info->exists) {
       if (it->existed) {
-        d.missing.push_back("store " + named.name + " " + abs + " existed when the expand report was made and is gone now");
+        d.missing.push_back("store " + named.name + " " + abs +
+                            " existed when the expand report was made and is gone now");
       }
     } else {
       auto now = hash::sha256_file_hex(fs, abs);
@@ -247,7 +252,8 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
 
 void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
   std::string path = inputs.manifest_path;
-  if (path.empty() && !inputs.evidence_dir.empty()) path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+  if (path.empty() && !inputs.evidence_dir.empty())
+    path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
   if (path.empty()) {
     d.missing.push_back("a complete manifest: pass --manifest WORK/manifests/<run>.json (written by cutover backfill)");
     return;
@@ -292,9 +298,10 @@ void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs
     source = "ran";
     auto current = hash::sha256_file_hex(fs, state.manifest_path);
     if (!current || *current != state.manifest_sha256) {
-      d.missing.push_back("the manifest recorded at migrate, " + state.manifest_path + ", " +
-                          (current ? "has changed since (SHA-256 now " + *current + ", recorded " + state.manifest_sha256 + ")"
-                                   : "cannot be read: " + current.error().message()));
+      d.missing.push_back(
+          "the manifest recorded at migrate, " + state.manifest_path + ", " +
+          (current ? "has changed since (SHA-256 now " + *current + ", recorded " + state.manifest_sha256 + ")"
+                   : "cannot be read: " + current.error().message()));
       return;
     }
     verify::VerifyOptions vo;
@@ -356,8 +363,8 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
     }
     if (early > 0) {
       d.missing.push_back("canary samples taken after the group's canary record (" +
-                          (state.canary_at.empty() ? std::string("none") : state.canary_at) + "): " +
-                          std::to_string(early) + " reading(s) are from before it, the first at " + first +
+                          (state.canary_at.empty() ? std::string("none") : state.canary_at) +
+                          "): " + std::to_string(early) + " reading(s) are from before it, the first at " + first +
                           "; export the window observed since the canary step");
     }
     d.evidence.set("canary", health.to_json()).set("canary_thresholds", inputs.canary.to_json());
@@ -388,12 +395,18 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
 
 std::string_view phase_name(Phase phase) {
   switch (phase) {
-    case Phase::expand: return "expand";
-    case Phase::migrate: return "migrate";
-    case Phase::verify: return "verify";
-    case Phase::canary: return "canary";
-    case Phase::cutover: return "cutover";
-    case Phase::contract: return "contract";
+    case Phase::expand:
+      return "expand";
+    case Phase::migrate:
+      return "migrate";
+    case Phase::verify:
+      return "verify";
+    case Phase::canary:
+      return "canary";
+    case Phase::cutover:
+      return "cutover";
+    case Phase::contract:
+      return "contract";
   }
   return "unknown";
 }
@@ -402,7 +415,8 @@ Result<Phase> parse_phase(std::string_view name) {
   for (Phase p : k_phases) {
     if (phase_name(p) == name) return p;
   }
-  return make_error(ErrorCode::invalid_argument, "unknown phase '" + std::string(name) + "'; the phases are " + phase_list());
+  return make_error(ErrorCode::invalid_argument,
+                    "unknown phase '" + std::string(name) + "'; the phases are " + phase_list());
 }
 
 std::optional<Phase> GroupState::next() const { return next_phase(phase); }
@@ -413,8 +427,10 @@ std::string gate_requirements(Phase phase) {
       return "--expand-report (cutover expand check: the new release reads both store shapes) and --routes-report "
              "(cutover routes check: the group's rollback and forward targets answer), both passing and made after "
              "the ledger's last record";
-    case Phase::migrate: return "a complete manifest (--manifest)";
-    case Phase::verify: return "a passing verify report for the recorded manifest (--verify-report, or verify runs now)";
+    case Phase::migrate:
+      return "a complete manifest (--manifest)";
+    case Phase::verify:
+      return "a passing verify report for the recorded manifest (--verify-report, or verify runs now)";
     case Phase::canary:
     case Phase::cutover:
       return "a signed evidence bundle for the recorded manifest, threshold met, backups still retained "
@@ -431,8 +447,8 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
   for (const auto& r : ledger.records) {
     auto phase = parse_phase(r.phase);
     if (!phase) {
-      return make_error(ErrorCode::corruption, "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": " +
-                                                   phase.error().message());
+      return make_error(ErrorCode::corruption,
+                        "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": " + phase.error().message());
     }
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupState& g) { return g.group == r.group; });
     std::optional<Phase> expected = it == groups.end() ? std::optional<Phase>(Phase::expand) : it->next();
@@ -458,10 +474,11 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
       continue;
     }
     if (expected != *phase) {
-      return make_error(ErrorCode::corruption,
-                        "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": group " + r.group + " enters " +
-                            r.phase + (it == groups.end() ? " as its first phase" : " after " + std::string(phase_name(it->phase))) +
-                            ", which the gates never allow; the ledger was not written by cutover gate advance");
+      return make_error(
+          ErrorCode::corruption,
+          "ledger " + ledger.path + " line " + std::to_string(r.seq) + ": group " + r.group + " enters " + r.phase +
+              (it == groups.end() ? " as its first phase" : " after " + std::string(phase_name(it->phase))) +
+              ", which the gates never allow; the ledger was not written by cutover gate advance");
     }
     if (it == groups.end()) {
       groups.push_back(GroupState{r.group, *phase, {}, "", "", "", "", ""});
@@ -486,25 +503,28 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
   TRY_ASSIGN(Phase phase, parse_phase(phase_text));
   if (inputs.threshold == 0) return make_error(ErrorCode::invalid_argument, "--threshold must be at least 1");
   if (!inputs.trusted.empty() && inputs.threshold > inputs.trusted.size()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "--threshold " + std::to_string(inputs.threshold) + " can never be met with " +
-                          std::to_string(inputs.trusted.size()) + " distinct trusted key(s); pin more keys with --trust");
+    return make_error(ErrorCode::invalid_argument, "--threshold " + std::to_string(inputs.threshold) +
+                                                       " can never be met with " +
+                                                       std::to_string(inputs.trusted.size()) +
+                                                       " distinct trusted key(s); pin more keys with --trust");
   }
   TRY(check_thresholds(inputs.canary));
   if (inputs.new_ledger && phase != Phase::expand) {
-    return make_error(ErrorCode::invalid_argument, "--new-ledger starts a ledger with a group's first step, expand; "
-                                                   "drop it for " + std::string(phase_name(phase)));
+    return make_error(ErrorCode::invalid_argument,
+                      "--new-ledger starts a ledger with a group's first step, expand; "
+                      "drop it for " +
+                          std::string(phase_name(phase)));
   }
   TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
   if (!writer->ledger().exists && !inputs.new_ledger) {
-    return make_error(ErrorCode::not_found,
-                      "ledger " + ledger_path + " does not exist: check the path; to start a new ledger, pass "
-                      "--new-ledger with the first `gate advance GROUP expand`");
+    return make_error(ErrorCode::not_found, "ledger " + ledger_path +
+                                                " does not exist: check the path; to start a new ledger, pass "
+                                                "--new-ledger with the first `gate advance GROUP expand`");
   }
   if (writer->ledger().exists && inputs.new_ledger) {
-    return make_error(ErrorCode::invalid_argument, "ledger " + ledger_path + " already exists (" +
-                                                       std::to_string(writer->ledger().records.size()) +
-                                                       " record(s)): drop --new-ledger to add to it, or give a new path");
+    return make_error(ErrorCode::invalid_argument,
+                      "ledger " + ledger_path + " already exists (" + std::to_string(writer->ledger().records.size()) +
+                          " record(s)): drop --new-ledger to add to it, or give a new path");
   }
   TRY_ASSIGN(std::vector<GroupState> states, group_states(writer->ledger()));
 
@@ -523,15 +543,21 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
     std::string where = d.from_none ? "has no record yet" : "is in phase " + std::string(phase_name(state.phase));
     std::string next = expected ? "the next phase is " + std::string(phase_name(*expected))
                                 : std::string("contract is the last phase");
-    d.missing.push_back("the phase order: group " + group + " " + where + "; " + next +
-                        " (phases go " + phase_list() + ", none skipped or repeated)");
+    d.missing.push_back("the phase order: group " + group + " " + where + "; " + next + " (phases go " + phase_list() +
+                        ", none skipped or repeated)");
     return result;
   }
 
   switch (phase) {
-    case Phase::expand: gate_expand(fs, writer->ledger(), group, inputs, d); break;
-    case Phase::migrate: gate_migrate(fs, inputs, d); break;
-    case Phase::verify: gate_verify(fs, state, inputs, specs, clock, d); break;
+    case Phase::expand:
+      gate_expand(fs, writer->ledger(), group, inputs, d);
+      break;
+    case Phase::migrate:
+      gate_migrate(fs, inputs, d);
+      break;
+    case Phase::verify:
+      gate_verify(fs, state, inputs, specs, clock, d);
+      break;
     case Phase::canary:
     case Phase::cutover: {
       auto contents = check_signed_bundle(fs, writer->ledger(), state, inputs, d);
@@ -549,7 +575,8 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
     }
   }
   if (!d.allowed()) return result;
-  TRY_ASSIGN(LedgerRecord record, writer->append(group, std::string(phase_name(phase)), d.evidence, inputs.note, clock));
+  TRY_ASSIGN(LedgerRecord record,
+             writer->append(group, std::string(phase_name(phase)), d.evidence, inputs.note, clock));
   result.record = std::move(record);
   return result;
 }
@@ -564,8 +591,8 @@ Status destructive_changes_allowed(const Ledger& ledger, std::string_view group_
                                                "(rule 5)");
   }
   if (it->phase != Phase::contract) {
-    return make_error(ErrorCode::conflict, "route group " + group + " is in phase " + std::string(phase_name(it->phase)) +
-                                               " (ledger " + ledger.path +
+    return make_error(ErrorCode::conflict, "route group " + group + " is in phase " +
+                                               std::string(phase_name(it->phase)) + " (ledger " + ledger.path +
                                                "): both versions may still run, so destructive schema or data changes "
                                                "wait until contract (rule 5)");
   }
@@ -584,8 +611,8 @@ Status destructive_changes_allowed_everywhere(const Ledger& ledger, const Config
   }
   if (!open.empty()) {
     return make_error(ErrorCode::conflict, "route groups before contract (every group of " + configured.source +
-                                               ", and every group in ledger " + ledger.path + "): " +
-                                               join_problems(open, ", ") +
+                                               ", and every group in ledger " + ledger.path +
+                                               "): " + join_problems(open, ", ") +
                                                "; destructive schema or data changes wait until every group has "
                                                "reached contract (rule 5)");
   }
@@ -601,8 +628,9 @@ JsonValue ConfiguredGroups::to_json() const {
 Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std::string& config_path) {
   TRY_ASSIGN(base::FileInfo info, fs.stat(config_path));
   if (!info.exists) {
-    return make_error(ErrorCode::not_found, "route config " + config_path + " does not exist; give the route config "
-                                                                           "the service runs with (--routes)");
+    return make_error(ErrorCode::not_found, "route config " + config_path +
+                                                " does not exist; give the route config "
+                                                "the service runs with (--routes)");
   }
   auto bytes = fs.read_file(config_path);
   if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read route config " + config_path));
@@ -662,9 +690,9 @@ Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const
   }
   if (same_path != nullptr) {
     return make_error(ErrorCode::conflict,
-                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha + ", but ledger " +
-                          ledger.path + " line " + std::to_string(same_path->seq) + " (group " + same_path->group +
-                          ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
+                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha +
+                          ", but ledger " + ledger.path + " line " + std::to_string(same_path->seq) + " (group " +
+                          same_path->group + ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
                           "; the manifest was changed since the migration was recorded: do not use it, restore it "
                           "from a copy");
   }
@@ -686,7 +714,8 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
                              .set("from_phase", phase_name(g.phase))
                              .set("manifest_path", base::absolute_path(manifest_path))
                              .set("manifest_sha256", manifest_sha256);
-    TRY_ASSIGN(LedgerRecord r, writer.append(g.group, std::string(phase_name(Phase::expand)), std::move(evidence), note, clock));
+    TRY_ASSIGN(LedgerRecord r,
+               writer.append(g.group, std::string(phase_name(Phase::expand)), std::move(evidence), note, clock));
     out.push_back(std::move(r));
   }
   return out;
@@ -709,16 +738,18 @@ JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>
   for (const auto& g : groups) {
     auto next = g.next();
     const LedgerRecord* last = g.records.back();
-    list.push(JsonValue::object()
-                  .set("group", g.group)
-                  .set("phase", phase_name(g.phase))
-                  .set("entered_at", last->recorded_at)
-                  .set_u64("seq", last->seq)
-                  .set("next_phase", next ? JsonValue::string(phase_name(*next)) : JsonValue::null())
-                  .set("next_requires", next ? JsonValue::string(gate_requirements(*next)) : JsonValue::null())
-                  .set("release_train", g.release_train.empty() ? JsonValue::null() : JsonValue::string(g.release_train))
-                  .set("manifest_sha256", g.manifest_sha256.empty() ? JsonValue::null() : JsonValue::string(g.manifest_sha256))
-                  .set("destructive_changes_allowed", g.phase == Phase::contract));
+    list.push(
+        JsonValue::object()
+            .set("group", g.group)
+            .set("phase", phase_name(g.phase))
+            .set("entered_at", last->recorded_at)
+            .set_u64("seq", last->seq)
+            .set("next_phase", next ? JsonValue::string(phase_name(*next)) : JsonValue::null())
+            .set("next_requires", next ? JsonValue::string(gate_requirements(*next)) : JsonValue::null())
+            .set("release_train", g.release_train.empty() ? JsonValue::null() : JsonValue::string(g.release_train))
+            .set("manifest_sha256",
+                 g.manifest_sha256.empty() ? JsonValue::null() : JsonValue::string(g.manifest_sha256))
+            .set("destructive_changes_allowed", g.phase == Phase::contract));
   }
   return JsonValue::object()
       .set("schema", "cutover.gate_status.v1")

@@ -58,13 +58,13 @@ Result<Phase> parse_phase(std::string_view name);
 
 struct GroupState {
   std::string group;
-  Phase phase = Phase::expand;     // the phase the group is in
+  Phase phase = Phase::expand;               // the phase the group is in
   std::vector<const LedgerRecord*> records;  // this group's records, in order
-  std::string release_train;       // from the canary/cutover evidence, "" before
-  std::string manifest_sha256;     // from the migrate record
+  std::string release_train;                 // from the canary/cutover evidence, "" before
+  std::string manifest_sha256;               // from the migrate record
   std::string manifest_path;
-  std::string canary_at;           // recorded_at of the group's latest canary record, "" before
-  std::string rolled_back_at;      // recorded_at of its latest rollback record, "" for none
+  std::string canary_at;       // recorded_at of the group's latest canary record, "" before
+  std::string rolled_back_at;  // recorded_at of its latest rollback record, "" for none
   std::optional<Phase> next() const;
 };
 
@@ -87,10 +87,10 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger);
 // rule 5 (a group that never entered the ledger is still in the overlap).
 struct ConfiguredGroups {
   std::vector<std::string> groups;  // normalised, in the config's order
-  std::string source;               // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
-  std::string path;                 // the config file, absolute
-  std::string sha256;               // of its bytes
-  JsonValue to_json() const;        // {path, sha256, groups}, as an expand record keeps it
+  std::string source;         // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
+  std::string path;           // the config file, absolute
+  std::string sha256;         // of its bytes
+  JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
 };
 
 // Reads the route groups of a route config file (docs/formats/route-config.md;
@@ -116,13 +116,13 @@ struct NamedStore {
 };
 
 struct GateInputs {
-  std::string routes_path;         // expand: the route config, recorded with the step
-  std::string expand_report_path;  // expand: `cutover expand check --out` (docs/formats/expand-report.md)
-  std::string routes_report_path;  // expand: `cutover routes check --out` (docs/formats/routes-report.md)
+  std::string routes_path;                // expand: the route config, recorded with the step
+  std::string expand_report_path;         // expand: `cutover expand check --out` (docs/formats/expand-report.md)
+  std::string routes_report_path;         // expand: `cutover routes check --out` (docs/formats/routes-report.md)
   std::vector<NamedStore> expand_stores;  // expand: the stores the expand report must cover
-  std::string manifest_path;       // migrate
-  std::string verify_report_path;  // verify
-  std::string evidence_dir;        // any phase may use it; canary, cutover, contract need it
+  std::string manifest_path;              // migrate
+  std::string verify_report_path;         // verify
+  std::string evidence_dir;               // any phase may use it; canary, cutover, contract need it
   std::vector<TrustedKey> trusted;
   size_t threshold = 1;
   CanaryThresholds canary;
@@ -138,7 +138,7 @@ struct GateDecision {
   Phase from = Phase::expand;
   bool from_none = true;  // the group has no record yet
   Phase to = Phase::expand;
-  std::vector<std::string> missing;  // what is missing or failing; empty = allowed
+  std::vector<std::string> missing;          // what is missing or failing; empty = allowed
   JsonValue evidence = JsonValue::object();  // what was checked, recorded in the ledger
   bool allowed() const { return missing.empty(); }
 };

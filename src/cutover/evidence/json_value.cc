@@ -60,12 +60,18 @@ JsonValue JsonValue::object() {
 
 JsonValue JsonValue::from_node(const json::Node& node) {
   switch (node.kind()) {
-    case json::Kind::null: return null();
-    case json::Kind::boolean: return boolean(node.as_bool());
-    case json::Kind::u64: return u64(node.as_u64());
-    case json::Kind::i64: return i64(node.as_i64());
-    case json::Kind::f64: return f64(node.as_f64());
-    case json::Kind::string: return string(node.as_string());
+    case json::Kind::null:
+      return null();
+    case json::Kind::boolean:
+      return boolean(node.as_bool());
+    case json::Kind::u64:
+      return u64(node.as_u64());
+    case json::Kind::i64:
+      return i64(node.as_i64());
+    case json::Kind::f64:
+      return f64(node.as_f64());
+    case json::Kind::string:
+      return string(node.as_string());
     case json::Kind::array: {
       JsonValue v = array();
       for (size_t i = 0; i < node.size(); ++i) v.items_.push_back(from_node(node.elements()[i]));
@@ -91,10 +97,14 @@ Result<JsonValue> JsonValue::parse(std::string_view text, const std::string& sou
 
 double JsonValue::as_double() const {
   switch (type_) {
-    case Type::u64: return static_cast<double>(u64_);
-    case Type::i64: return static_cast<double>(i64_);
-    case Type::f64: return f64_;
-    default: return 0;
+    case Type::u64:
+      return static_cast<double>(u64_);
+    case Type::i64:
+      return static_cast<double>(i64_);
+    case Type::f64:
+      return f64_;
+    default:
+      return 0;
   }
 }
 
@@ -135,12 +145,18 @@ JsonValue& JsonValue::push(JsonValue value) {
 
 json::Node JsonValue::to_node(json::Document& doc) const {
   switch (type_) {
-    case Type::null: return json::Node::null();
-    case Type::boolean: return json::Node::boolean(bool_);
-    case Type::u64: return json::Node::u64(u64_);
-    case Type::i64: return json::Node::i64(i64_);
-    case Type::f64: return json::Node::f64(f64_);
-    case Type::string: return doc.make_string(string_);
+    case Type::null:
+      return json::Node::null();
+    case Type::boolean:
+      return json::Node::boolean(bool_);
+    case Type::u64:
+      return json::Node::u64(u64_);
+    case Type::i64:
+      return json::Node::i64(i64_);
+    case Type::f64:
+      return json::Node::f64(f64_);
+    case Type::string:
+      return doc.make_string(string_);
     case Type::array: {
       std::vector<json::Node> nodes;
       nodes.reserve(items_.size());
@@ -171,7 +187,8 @@ std::string JsonValue::compact() const {
 
 FieldReader::FieldReader(const json::Node& node, std::string where, std::vector<std::string>& problems)
     : node_(node), where_(std::move(where)), problems_(problems), is_object_(node.is_object()) {
-  if (!is_object_) problems_.push_back(where_ + ": must be an object, not " + std::string(json::kind_name(node.kind())));
+  if (!is_object_)
+    problems_.push_back(where_ + ": must be an object, not " + std::string(json::kind_name(node.kind())));
 }
 
 std::string FieldReader::where(std::string_view key) const {
@@ -238,10 +255,15 @@ double FieldReader::number(std::string_view key) {
   const json::Node* v = require(key, "a number");
   if (v == nullptr) return 0;
   switch (v->kind()) {
-    case json::Kind::u64: return static_cast<double>(v->as_u64());
-    case json::Kind::i64: return static_cast<double>(v->as_i64());
-    case json::Kind::f64: return v->as_f64();
-    default: problem(key, "must be a number, not " + std::string(json::kind_name(v->kind()))); return 0;
+    case json::Kind::u64:
+      return static_cast<double>(v->as_u64());
+    case json::Kind::i64:
+      return static_cast<double>(v->as_i64());
+    case json::Kind::f64:
+      return v->as_f64();
+    default:
+      problem(key, "must be a number, not " + std::string(json::kind_name(v->kind())));
+      return 0;
   }
 }
 

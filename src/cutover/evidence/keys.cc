@@ -75,8 +75,9 @@ Result<NewKeyPair> write_new_key_pair(base::FileSystem& fs, const std::string& n
   for (const std::string& path : {out.private_path, out.public_path}) {
     TRY_ASSIGN(base::FileInfo info, fs.stat(path));
     if (info.exists || info.is_symlink) {
-      return make_error(ErrorCode::conflict, path + " already exists; cutover keygen never overwrites a key: "
-                                                    "choose another name, or move the old key pair away first");
+      return make_error(ErrorCode::conflict, path +
+                                                 " already exists; cutover keygen never overwrites a key: "
+                                                 "choose another name, or move the old key pair away first");
     }
   }
   TRY_ASSIGN(hash::Ed25519PrivateKey key, hash::generate_ed25519_key());

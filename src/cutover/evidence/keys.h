@@ -35,7 +35,7 @@ Result<hash::Ed25519PrivateKey> load_private_key(base::FileSystem& fs, const std
 
 // A public key an operator pinned with --trust.
 struct TrustedKey {
-  std::string path;   // the file it came from
+  std::string path;  // the file it came from
   std::string keyid;
   hash::Ed25519PublicKey key;
 };

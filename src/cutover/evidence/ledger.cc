@@ -8,7 +8,6 @@
 namespace cutover::evidence {
 namespace {
 
-
 Error broken(const std::string& path, size_t line, const std::string& why) {
   return Error(ErrorCode::corruption,
                "ledger " + path + " is broken at line " + std::to_string(line) + ": " + why +
@@ -21,8 +20,9 @@ Error broken(const std::string& path, size_t line, const std::string& why) {
 tl::unexpected<Error> not_a_ledger_file(const std::string& path, const base::FileInfo& info) {
   if (info.is_symlink) {
     return make_error(ErrorCode::permission_denied,
-                      "ledger " + path + " is a symbolic link; cutover does not follow links to its ledger: give "
-                                         "the real path of the ledger with --ledger");
+                      "ledger " + path +
+                          " is a symbolic link; cutover does not follow links to its ledger: give "
+                          "the real path of the ledger with --ledger");
   }
   return make_error(ErrorCode::invalid_argument, "ledger " + path + " is not a regular file");
 }
@@ -73,8 +73,9 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     ++line_no;
     size_t nl = bytes.find('\n', pos);
     if (nl == std::string_view::npos) {
-      return tl::unexpected(broken(path, line_no, "the last line is incomplete (no newline at its end: a write that "
-                                                  "did not finish, or a line added by hand)"));
+      return tl::unexpected(broken(path, line_no,
+                                   "the last line is incomplete (no newline at its end: a write that "
+                                   "did not finish, or a line added by hand)"));
     }
     std::string_view line = bytes.substr(pos, nl - pos);
     pos = nl + 1;
@@ -95,11 +96,13 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     const json::Node* evidence = f.object("evidence");
     if (!problems.empty()) return tl::unexpected(broken(path, line_no, join_problems(problems)));
     if (schema != k_ledger_schema) {
-      return tl::unexpected(broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
+      return tl::unexpected(
+          broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
     }
     if (r.seq != line_no) {
-      return tl::unexpected(broken(path, line_no, "seq is " + std::to_string(r.seq) + ", expected " + std::to_string(line_no) +
-                                                      " (a line was removed, inserted or moved)"));
+      return tl::unexpected(broken(path, line_no,
+                                   "seq is " + std::to_string(r.seq) + ", expected " + std::to_string(line_no) +
+                                       " (a line was removed, inserted or moved)"));
     }
     if (r.prev_sha256 != ledger.head_sha256) {
       return tl::unexpected(broken(path, line_no,
@@ -148,8 +151,9 @@ Result<LedgerHead> parse_ledger_head(std::string_view text) {
   head.records = std::stoull(std::string(count));
   head.sha256 = std::string(sha);
   if (head.records == 0 && head.sha256 != k_ledger_genesis) {
-    return make_error(ErrorCode::invalid_argument, "ledger head '" + std::string(text) +
-                                                       "': an empty ledger's head is 0:" + std::string(k_ledger_genesis));
+    return make_error(
+        ErrorCode::invalid_argument,
+        "ledger head '" + std::string(text) + "': an empty ledger's head is 0:" + std::string(k_ledger_genesis));
   }
   return head;
 }
@@ -162,12 +166,14 @@ Status check_ledger_head(const Ledger& ledger, const LedgerHead& head) {
                           " record(s), but its head was pinned at " + head.text() +
                           "; records were removed from its end: restore it from a copy that holds the pinned head");
   }
-  const std::string& at = head.records == 0 ? std::string(k_ledger_genesis) : ledger.records[head.records - 1].line_sha256;
+  const std::string& at =
+      head.records == 0 ? std::string(k_ledger_genesis) : ledger.records[head.records - 1].line_sha256;
   if (at != head.sha256) {
-    return make_error(ErrorCode::conflict,
-                      "ledger " + ledger.path + " was rewritten: record " + std::to_string(head.records) + " hashes to " +
-                          at + ", not the pinned head " + head.text() +
-                          "; this is not the ledger that was pinned: restore it from a copy that holds the pinned head");
+    return make_error(
+        ErrorCode::conflict,
+        "ledger " + ledger.path + " was rewritten: record " + std::to_string(head.records) + " hashes to " + at +
+            ", not the pinned head " + head.text() +
+            "; this is not the ledger that was pinned: restore it from a copy that holds the pinned head");
   }
   return {};
 }
@@ -180,14 +186,16 @@ Result<Ledger> read_existing_ledger(base::FileSystem& fs, const std::string& pat
   }
   if (!info->exists) {
     return make_error(ErrorCode::not_found,
-                      "ledger " + path + " does not exist: check the path (a ledger is never created by reading it; "
-                      "a new one is started by `cutover gate advance GROUP expand --ledger " + path + " --new-ledger`)");
+                      "ledger " + path +
+                          " does not exist: check the path (a ledger is never created by reading it; "
+                          "a new one is started by `cutover gate advance GROUP expand --ledger " +
+                          path + " --new-ledger`)");
   }
   if (info->is_symlink || !info->is_regular) return not_a_ledger_file(path, *info);
   auto bytes = fs.read_file_no_follow(path);
   if (!bytes) {
-    return make_error(ErrorCode::invalid_argument, "ledger " + path + " cannot be read (" + bytes.error().message() +
-                                                       "): check its permissions");
+    return make_error(ErrorCode::invalid_argument,
+                      "ledger " + path + " cannot be read (" + bytes.error().message() + "): check its permissions");
   }
   return parse_ledger(bytes->view(), path);
 }
@@ -201,8 +209,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
   auto lock = fs.try_lock(path + ".lock");
   if (!lock) {
     if (lock.error().code() == ErrorCode::conflict) {
-      return make_error(ErrorCode::conflict, "ledger " + path + " is locked by another cutover gate command (" +
-                                                 path + ".lock); wait for it to finish, then try again");
+      return make_error(ErrorCode::conflict, "ledger " + path + " is locked by another cutover gate command (" + path +
+                                                 ".lock); wait for it to finish, then try again");
     }
     return tl::unexpected(lock.error());
   }
@@ -214,8 +222,10 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
     if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path));
     bytes.assign(buf->view());
   }
-  TRY_ASSIGN(Ledger ledger, info.exists ? parse_ledger(bytes, path) : Result<Ledger>(Ledger{path, false, {}, std::string(k_ledger_genesis)}));
-  return std::unique_ptr<LedgerWriter>(new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
+  TRY_ASSIGN(Ledger ledger, info.exists ? parse_ledger(bytes, path)
+                                        : Result<Ledger>(Ledger{path, false, {}, std::string(k_ledger_genesis)}));
+  return std::unique_ptr<LedgerWriter>(
+      new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
 }
 
 Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase, JsonValue evidence,
@@ -229,8 +239,10 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
     now_bytes.assign(buf->view());
   }
   if (info.exists != ledger_.exists || now_bytes != bytes_) {
-    return make_error(ErrorCode::conflict, "ledger " + path_ + " changed while the gate was being checked "
-                                           "(written without its lock); nothing was recorded: run the command again");
+    return make_error(ErrorCode::conflict,
+                      "ledger " + path_ +
+                          " changed while the gate was being checked "
+                          "(written without its lock); nothing was recorded: run the command again");
   }
   LedgerRecord r;
   r.seq = ledger_.records.size() + 1;

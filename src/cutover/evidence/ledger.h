@@ -29,8 +29,8 @@
 
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
-#include "cutover/base/version.h"
 #include "cutover/base/file_system.h"
+#include "cutover/base/version.h"
 #include "cutover/evidence/json_value.h"
 
 namespace cutover::evidence {
@@ -39,19 +39,18 @@ inline constexpr std::string_view k_ledger_schema = "cutover.ledger.v1";
 // What records, statements and reports name as their writer.
 inline constexpr std::string_view k_tool = base::k_tool_version;
 // The prev_sha256 of the first record.
-inline constexpr std::string_view k_ledger_genesis =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr std::string_view k_ledger_genesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct LedgerRecord {
-  uint64_t seq = 0;          // 1, 2, 3, ... in file order
-  std::string prev_sha256;   // SHA-256 of the previous line's bytes (k_ledger_genesis first)
-  std::string recorded_at;   // RFC 3339 UTC
-  std::string group;         // a normalised route group name
-  std::string phase;         // the phase the group entered
+  uint64_t seq = 0;         // 1, 2, 3, ... in file order
+  std::string prev_sha256;  // SHA-256 of the previous line's bytes (k_ledger_genesis first)
+  std::string recorded_at;  // RFC 3339 UTC
+  std::string group;        // a normalised route group name
+  std::string phase;        // the phase the group entered
   std::string tool;
-  std::string note;          // the operator's --note, "" for none
-  JsonValue evidence;        // what the gate checked (an object)
-  std::string line_sha256;   // SHA-256 of this record's line (without its newline)
+  std::string note;         // the operator's --note, "" for none
+  JsonValue evidence;       // what the gate checked (an object)
+  std::string line_sha256;  // SHA-256 of this record's line (without its newline)
 };
 
 struct Ledger {
@@ -126,7 +125,8 @@ class LedgerWriter {
                               const std::string& note, base::Clock& clock);
 
  private:
-  LedgerWriter(base::FileSystem& fs, std::string path, std::unique_ptr<base::Lock> lock, Ledger ledger, std::string bytes)
+  LedgerWriter(base::FileSystem& fs, std::string path, std::unique_ptr<base::Lock> lock, Ledger ledger,
+               std::string bytes)
       : fs_(fs), path_(std::move(path)), lock_(std::move(lock)), ledger_(std::move(ledger)), bytes_(std::move(bytes)) {}
 
   base::FileSystem& fs_;

@@ -145,13 +145,19 @@ class HttpRouteControl final : public RouteControl {
       if (const json::Node* m = doc->root().find("message"); m != nullptr && m->is_string()) message = m->as_string();
     }
     if (answer.status != 200) {
-      std::string what = where + ": HTTP " + std::to_string(answer.status) + (message.empty() ? "" : " (" + message + ")");
+      std::string what =
+          where + ": HTTP " + std::to_string(answer.status) + (message.empty() ? "" : " (" + message + ")");
       switch (answer.status) {
-        case 401: return make_error(ErrorCode::permission_denied, what + ": the server does not accept the token");
-        case 403: return make_error(ErrorCode::permission_denied, what + ": the drill needs an operator token");
-        case 422: return make_error(ErrorCode::invalid_argument, what);
-        case 503: return make_error(ErrorCode::conflict, what + ": try again");
-        default: return make_error(ErrorCode::io_error, what);
+        case 401:
+          return make_error(ErrorCode::permission_denied, what + ": the server does not accept the token");
+        case 403:
+          return make_error(ErrorCode::permission_denied, what + ": the drill needs an operator token");
+        case 422:
+          return make_error(ErrorCode::invalid_argument, what);
+        case 503:
+          return make_error(ErrorCode::conflict, what + ": try again");
+        default:
+          return make_error(ErrorCode::io_error, what);
       }
     }
     if (!doc) return make_error(ErrorCode::io_error, where + ": the answer is not JSON: " + doc.error().message());
@@ -169,7 +175,8 @@ class HttpRouteControl final : public RouteControl {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     int gai = ::getaddrinfo(url_.host.c_str(), url_.port.c_str(), &hints, &found);
-    if (gai != 0) return make_error(ErrorCode::io_error, where + ": cannot resolve " + url_.host + ": " + ::gai_strerror(gai));
+    if (gai != 0)
+      return make_error(ErrorCode::io_error, where + ": cannot resolve " + url_.host + ": " + ::gai_strerror(gai));
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, &::freeaddrinfo);
     Fd sock;
     std::string last_error = "no address";
@@ -182,7 +189,8 @@ class HttpRouteControl final : public RouteControl {
       if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
         pollfd p{fd, POLLOUT, 0};
         int rc;
-        do rc = ::poll(&p, 1, k_timeout_ms); while (rc < 0 && errno == EINTR);
+        do rc = ::poll(&p, 1, k_timeout_ms);
+        while (rc < 0 && errno == EINTR);
         int err = 0;
         socklen_t len = sizeof err;
         if (rc > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
@@ -200,10 +208,12 @@ class HttpRouteControl final : public RouteControl {
                                                  " (is `cutover serve` running there?)");
     }
 
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + host_header() +
-                          "\r\nAuthorization: Bearer " + token_ + "\r\nAccept: application/json\r\nConnection: close\r\n"
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + host_header() + "\r\nAuthorization: Bearer " +
+                          token_ +
+                          "\r\nAccept: application/json\r\nConnection: close\r\n"
                           "User-Agent: cutover-drill\r\n";
-    if (method == "POST") request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    if (method == "POST")
+      request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n";
     request += body;
     size_t sent = 0;
@@ -223,7 +233,8 @@ class HttpRouteControl final : public RouteControl {
       ssize_t n = ::recv(sock.fd, buf, sizeof buf, 0);
       if (n > 0) {
         raw.append(buf, static_cast<size_t>(n));
-        if (raw.size() > k_max_answer_bytes) return make_error(ErrorCode::io_error, where + ": the answer is too large");
+        if (raw.size() > k_max_answer_bytes)
+          return make_error(ErrorCode::io_error, where + ": the answer is too large");
         if (complete(raw)) break;
       } else if (n == 0) {
         break;
@@ -286,7 +297,8 @@ class HttpRouteControl final : public RouteControl {
 
 Result<std::unique_ptr<RouteControl>> connect_route_control(const std::string& base_url, const std::string& token) {
   TRY_ASSIGN(Url url, parse_url(base_url));
-  if (token.empty()) return make_error(ErrorCode::invalid_argument, "--token is empty; the drill needs an operator token");
+  if (token.empty())
+    return make_error(ErrorCode::invalid_argument, "--token is empty; the drill needs an operator token");
   for (char c : token) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
       return make_error(ErrorCode::invalid_argument, "--token holds a space or control character");

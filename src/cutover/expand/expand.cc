@@ -17,7 +17,9 @@
 namespace cutover::expand {
 namespace {
 
-std::string store_label(const std::string& kind, const std::string& path) { return "store " + kind + " (" + path + ")"; }
+std::string store_label(const std::string& kind, const std::string& path) {
+  return "store " + kind + " (" + path + ")";
+}
 
 // The scratch folder: made private by mkdtemp (0700), removed with
 // everything the readers left in it when the check ends, however it ends.
@@ -120,7 +122,8 @@ std::string last_lines(std::string_view text) {
 }
 
 Result<ReaderRun> run_reader(const std::vector<std::string>& words, const std::string& executable,
-                             const std::string& input, std::string_view shape, int64_t timeout_ms, base::FileSystem& fs) {
+                             const std::string& input, std::string_view shape, int64_t timeout_ms,
+                             base::FileSystem& fs) {
   std::vector<std::string> argv = reader_argv(words, input);
   argv[0] = executable;
   hash::Sha256 out_hash;
@@ -153,7 +156,8 @@ Status run_shapes(Prepared& p, size_t index, const std::vector<std::string>& wor
                   const std::string& scratch, int64_t timeout_ms, base::FileSystem& fs) {
   std::string file = base::file_name(p.check.path);
   for (std::string_view shape : {std::string_view("pre"), std::string_view("migrated")}) {
-    std::string dir = base::join_path(scratch, std::to_string(index + 1) + "-" + p.check.name + "-" + std::string(shape));
+    std::string dir =
+        base::join_path(scratch, std::to_string(index + 1) + "-" + p.check.name + "-" + std::string(shape));
     if (::mkdir(dir.c_str(), 0700) != 0) {
       return make_error(ErrorCode::io_error, "cannot make scratch folder " + dir + ": " + std::strerror(errno));
     }
@@ -239,8 +243,9 @@ Result<std::vector<std::string>> split_command(std::string_view cmd) {
   }
   if (in_word) words.push_back(std::move(word));
   if (words.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "--reader: the command is empty; pass the new release's reader, e.g. --reader 'myapp check-store {}'");
+    return make_error(
+        ErrorCode::invalid_argument,
+        "--reader: the command is empty; pass the new release's reader, e.g. --reader 'myapp check-store {}'");
   }
   return words;
 }
@@ -298,8 +303,8 @@ Result<std::string> find_executable(const std::string& program, base::FileSystem
     if (usable(path)) return path;
     pos = colon + 1;
   }
-  return make_error(ErrorCode::not_found, "--reader: program '" + program +
-                                              "' is not on PATH; pass its path (e.g. ./bin/" + program + ")");
+  return make_error(ErrorCode::not_found,
+                    "--reader: program '" + program + "' is not on PATH; pass its path (e.g. ./bin/" + program + ")");
 }
 
 Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry& specs, base::FileSystem& fs,
@@ -307,8 +312,9 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   if (options.timeout_ms <= 0) return make_error(ErrorCode::invalid_argument, "--timeout must be more than 0 seconds");
   TRY_ASSIGN(std::vector<std::string> words, split_command(options.reader));
   if (options.stores.empty()) {
-    return make_error(ErrorCode::invalid_argument, "no store to check: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
-                                                   "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
+    return make_error(ErrorCode::invalid_argument,
+                      "no store to check: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
+                      "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
   }
   Report report;
   report.command = words;
@@ -326,7 +332,8 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   ErrorCode refusal_code = ErrorCode::invalid_argument;
   for (const auto& target : options.stores) {
     if (!seen.insert(base::absolute_path(target.path)).second) {
-      return make_error(ErrorCode::invalid_argument, "store path " + base::absolute_path(target.path) + " is given twice");
+      return make_error(ErrorCode::invalid_argument,
+                        "store path " + base::absolute_path(target.path) + " is given twice");
     }
     auto p = prepare(target, specs, fs, options.allow_destructive_reset);
     if (!p) {
@@ -422,8 +429,8 @@ std::vector<std::string> failure_messages(const Report& report) {
   for (const StoreCheck& s : report.stores) {
     for (const ReaderRun& r : s.runs) {
       if (r.ok) continue;
-      std::string msg = store_label(s.name, s.path) + ", shape " + r.shape + ": the reader " +
-                        describe_end(r, report.timeout_ms);
+      std::string msg =
+          store_label(s.name, s.path) + ", shape " + r.shape + ": the reader " + describe_end(r, report.timeout_ms);
       if (r.stderr_tail.empty()) {
         msg += "; its stderr was empty";
       } else {
@@ -440,7 +447,8 @@ std::vector<std::string> failure_messages(const Report& report) {
     }
     if (!s.unchanged) {
       out.push_back(store_label(s.name, s.path) + ": the real store changed during the check (sha256 " +
-                    s.sha256_before.value_or("null (missing)") + " before, " + s.sha256_after.value_or("null (missing)") +
+                    s.sha256_before.value_or("null (missing)") + " before, " +
+                    s.sha256_after.value_or("null (missing)") +
                     " after): something is writing it; stop it and run the check again");
     }
   }

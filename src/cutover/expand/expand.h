@@ -31,11 +31,11 @@ namespace cutover::expand {
 inline constexpr std::string_view k_report_format = "cutover.expand_report.v1";
 
 struct CheckOptions {
-  std::string reader;                           // CMD, as typed
-  std::vector<backfill::StoreTarget> stores;    // kind and path of each store
-  int64_t timeout_ms = 60000;                   // each run of the reader
-  bool allow_destructive_reset = false;         // the migrated shape as backfill --allow-destructive-reset writes it
-  std::string scratch_parent;                   // where the scratch folder goes (default: $TMPDIR or /tmp)
+  std::string reader;                         // CMD, as typed
+  std::vector<backfill::StoreTarget> stores;  // kind and path of each store
+  int64_t timeout_ms = 60000;                 // each run of the reader
+  bool allow_destructive_reset = false;       // the migrated shape as backfill --allow-destructive-reset writes it
+  std::string scratch_parent;                 // where the scratch folder goes (default: $TMPDIR or /tmp)
 };
 
 struct ReaderRun {
@@ -49,9 +49,9 @@ struct ReaderRun {
   std::string stderr_sha256;
   uint64_t stdout_bytes = 0;
   uint64_t stderr_bytes = 0;
-  std::string stderr_tail;     // its last lines (at most k_stderr_tail_lines, 4 KiB)
-  std::string input_sha256;    // the copy given to the reader, after the run
-  bool input_modified = false; // the reader wrote to its copy
+  std::string stderr_tail;      // its last lines (at most k_stderr_tail_lines, 4 KiB)
+  std::string input_sha256;     // the copy given to the reader, after the run
+  bool input_modified = false;  // the reader wrote to its copy
 };
 
 struct StoreCheck {

@@ -10,11 +10,11 @@
 
 #include "cutover/backfill/backfill.h"
 #include "cutover/base/process.h"
-#include "cutover/routing/config.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/routing/config.h"
 #include "cutover/store/fixtures.h"
 
 namespace cutover::harness {
@@ -79,9 +79,7 @@ std::vector<std::string> store_flags(const Drill& d) {
   return flags;
 }
 
-Outcome need_manifest() {
-  return {false, "no manifest to work on (an earlier check failed)"};
-}
+Outcome need_manifest() { return {false, "no manifest to work on (an earlier check failed)"}; }
 
 // --- the checks, in order ---
 
@@ -93,9 +91,8 @@ Outcome backfill_writes_manifest(Drill& d) {
   if (status != 0) return {false, "backfill exited with status " + std::to_string(status)};
   auto names = d.fs.list_directory(base::join_path(d.work_dir, "manifests"));
   if (!names) return {false, names.error().message()};
-  bool any = std::any_of(names->begin(), names->end(), [](const std::string& n) {
-    return n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0;
-  });
+  bool any = std::any_of(names->begin(), names->end(),
+                         [](const std::string& n) { return n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0; });
   if (!any) return {false, "backfill succeeded but wrote no manifests/*.json"};
   return {true, "backfill wrote a manifest"};
 }
@@ -165,7 +162,8 @@ Outcome manifest_invariants(Drill& d) {
   auto expected_counts = fixture_counts();
   for (size_t i = 0; i < m->stores.size() && i < d.stores.size(); ++i) {
     const auto& s = m->stores[i];
-    if (s.store != d.stores[i].kind) problems.push_back("stores[" + std::to_string(i) + "] is " + s.store + ", expected " + d.stores[i].kind);
+    if (s.store != d.stores[i].kind)
+      problems.push_back("stores[" + std::to_string(i) + "] is " + s.store + ", expected " + d.stores[i].kind);
     if (!hash::is_sha256_hex(s.after_sha256)) problems.push_back(s.store + ": after_sha256 is not 64 hex characters");
     if (!fixtures) continue;
     for (const auto& [key, want] : expected_counts[s.store]) {
@@ -173,14 +171,17 @@ Outcome manifest_invariants(Drill& d) {
       if (it == s.counts.end()) {
         problems.push_back(s.store + ": count " + key + " is missing");
       } else if (it->second != want) {
-        problems.push_back(s.store + ": " + key + " = " + std::to_string(it->second) + ", expected " + std::to_string(want));
+        problems.push_back(s.store + ": " + key + " = " + std::to_string(it->second) + ", expected " +
+                           std::to_string(want));
       }
     }
   }
   for (const auto& p : problems) append_log(d, "problem: " + p);
   if (!problems.empty()) return {false, problems.front() + (problems.size() > 1 ? " (and more; see the log)" : "")};
-  append_log(d, "schema, " + std::to_string(m->stores.size()) + " stores, after_sha256" + (fixtures ? ", fixture counts" : "") + ": ok");
-  return {true, fixtures ? "schema, three stores, 64-hex after_sha256, the fixture counts" : "schema, the stores, 64-hex after_sha256"};
+  append_log(d, "schema, " + std::to_string(m->stores.size()) + " stores, after_sha256" +
+                    (fixtures ? ", fixture counts" : "") + ": ok");
+  return {true, fixtures ? "schema, three stores, 64-hex after_sha256, the fixture counts"
+                         : "schema, the stores, 64-hex after_sha256"};
 }
 
 Outcome verify_against_baseline(Drill& d) {
@@ -225,8 +226,10 @@ Outcome stores_hash_to_before(Drill& d) {
       continue;
     }
     if (!s.existed) {
-      if (info->exists) problems.push_back(s.store + ": created by the migration, still at " + s.path);
-      else append_log(d, s.store + ": created by the migration, moved aside");
+      if (info->exists)
+        problems.push_back(s.store + ": created by the migration, still at " + s.path);
+      else
+        append_log(d, s.store + ": created by the migration, moved aside");
       continue;
     }
     auto sha = hash::sha256_file_hex(d.fs, s.path);
@@ -248,13 +251,15 @@ Outcome evidence_bundle(Drill& d) {
   std::string key = base::join_path(d.run_dir, "keys/harness");
   std::string bundle = base::join_path(d.run_dir, "evidence");
   if (auto st = d.fs.create_directories(base::parent_directory(key)); !st) return {false, st.error().message()};
-  if (int st = run_cutover(d, {"keygen", "--out", key}); st != 0) return {false, "keygen exited with status " + std::to_string(st)};
+  if (int st = run_cutover(d, {"keygen", "--out", key}); st != 0)
+    return {false, "keygen exited with status " + std::to_string(st)};
   std::vector<std::string> collect = {"evidence", "collect", "--manifest", d.manifest_path, "--out", bundle};
   for (const auto& spec : d.options.spec_files) {
     collect.push_back("--spec");
     collect.push_back(spec);
   }
-  if (int st = run_cutover(d, collect); st != 0) return {false, "evidence collect exited with status " + std::to_string(st)};
+  if (int st = run_cutover(d, collect); st != 0)
+    return {false, "evidence collect exited with status " + std::to_string(st)};
   if (int st = run_cutover(d, {"evidence", "sign", bundle, "--key", key + ".key"}); st != 0) {
     return {false, "evidence sign exited with status " + std::to_string(st)};
   }
@@ -269,9 +274,9 @@ Outcome evidence_bundle(Drill& d) {
 // token, in `dir`; stopped with stop().
 struct Stub {
   std::unique_ptr<base::Child> server;
-  std::string url;               // http://127.0.0.1:PORT
+  std::string url;  // http://127.0.0.1:PORT
   std::string token_file;
-  std::string config_text;       // the route config as given ("{}" for the built-in)
+  std::string config_text;  // the route config as given ("{}" for the built-in)
   routing::RouteConfig config;
 };
 
@@ -303,7 +308,8 @@ std::optional<Outcome> start_stub(Drill& d, const std::string& dir, Stub& stub) 
   owner_only.gid = ::getgid();
   for (const auto& [path, text, like] : std::vector<std::tuple<std::string, std::string, const base::FileInfo*>>{
            {config_path, json::to_canonical_string(root), nullptr},
-           {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n", &owner_only},
+           {base::join_path(dir, "tokens.txt"), "operator harness sha256:" + hash::sha256_hex(token) + "\n",
+            &owner_only},
            {stub.token_file, token, &owner_only}}) {
     if (auto st = base::write_file_atomic(d.fs, path, text, like); !st) return Outcome{false, st.error().message()};
   }
@@ -312,8 +318,8 @@ std::optional<Outcome> start_stub(Drill& d, const std::string& dir, Stub& stub) 
                            quote(base::join_path(dir, "state"));
   d.command = serve_line;
   append_log(d, "$ " + serve_line + " &");
-  auto server = base::Child::spawn({d.options.cutover_binary, "serve", "--config", config_path, "--listen", "127.0.0.1:0",
-                                    "--state-dir", base::join_path(dir, "state")},
+  auto server = base::Child::spawn({d.options.cutover_binary, "serve", "--config", config_path, "--listen",
+                                    "127.0.0.1:0", "--state-dir", base::join_path(dir, "state")},
                                    d.log_path);
   if (!server) return Outcome{false, "cannot start the server: " + server.error().message()};
   stub.server = std::make_unique<base::Child>(std::move(*server));
@@ -345,9 +351,9 @@ Outcome route_rollback_drill(Drill& d) {
   std::vector<std::string> failed;
   for (const auto& group : stub.config.route_groups) {
     std::string report = base::join_path(dir, "drill-" + group.domain + ".json");
-    int st = run_cutover(d, {"drill", "--manifest", d.manifest_path, "--server", stub.url, "--token-file",
-                             stub.token_file, "--group", group.domain, "--scratch",
-                             base::join_path(dir, "scratch-" + group.domain), "--out", report});
+    int st = run_cutover(
+        d, {"drill", "--manifest", d.manifest_path, "--server", stub.url, "--token-file", stub.token_file, "--group",
+            group.domain, "--scratch", base::join_path(dir, "scratch-" + group.domain), "--out", report});
     if (st != 0) failed.push_back(group.domain);
   }
   bool stopped = stop_stub(d, stub);
@@ -397,7 +403,7 @@ Outcome readers_accept_both_shapes(Drill& d) {
   if (auto st = d.fs.create_directories(dir); !st) return {false, st.error().message()};
   std::string report = base::join_path(dir, "expand-report.json");
   std::vector<std::string> args = {"expand", "check", "--reader", quote(d.options.cutover_binary) + " canonicalize {}",
-                                   "--out", report};
+                                   "--out",  report};
   auto flags = store_flags(d);
   args.insert(args.end(), flags.begin(), flags.end());
   int status = run_cutover(d, args);
@@ -438,7 +444,8 @@ const CheckDef k_checks[] = {
     {"stores_restored", "every store hashes to its pre-migration SHA-256 again", stores_hash_to_before},
     {"rollback_targets_answer", "routes check: every group's rollback and forward targets answer (stub targets)",
      rollback_targets_answer},
-    {"route_rollback_drill", "every route group rolls back to its matrix target through the control API", route_rollback_drill},
+    {"route_rollback_drill", "every route group rolls back to its matrix target through the control API",
+     route_rollback_drill},
     {"runbook_present", "docs/RUNBOOK.md is present and names the procedure", runbook_present},
 };
 
@@ -479,10 +486,10 @@ Status write_outputs(Drill& d, HarnessResult& result) {
       {doc.make_string("schema"), doc.make_string(k_summary_schema)},
       {doc.make_string("generated_at"), doc.make_string(base::rfc3339_utc(d.clock.now_ns()))},
       {doc.make_string("totals"), doc.make_object({
-           {doc.make_string("check_count"), json::Node::u64(result.checks.size())},
-           {doc.make_string("passed"), json::Node::u64(passed)},
-           {doc.make_string("failed"), json::Node::u64(failed)},
-       })},
+                                      {doc.make_string("check_count"), json::Node::u64(result.checks.size())},
+                                      {doc.make_string("passed"), json::Node::u64(passed)},
+                                      {doc.make_string("failed"), json::Node::u64(failed)},
+                                  })},
       {doc.make_string("overall_status"), doc.make_string(failed == 0 ? "passed" : "failed")},
       {doc.make_string("run_dir"), doc.make_string(d.run_dir)},
       {doc.make_string("issue_url"),

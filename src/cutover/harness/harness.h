@@ -30,13 +30,13 @@ struct StoreSource {
 };
 
 struct HarnessOptions {
-  std::string out_dir;                 // run folders are made inside
-  std::vector<StoreSource> stores;     // empty: the built-in fixtures
-  std::vector<std::string> spec_files; // store specs for user-defined kinds
-  std::string routes_config;           // route config for the server check ("" = built-in)
-  std::string runbook_path;            // docs/RUNBOOK.md
-  std::string cutover_binary;          // the cutover executable the checks run
-  std::string issue_url;               // the issue the run reports on ("" = none): summary.json and SUMMARY.md
+  std::string out_dir;                  // run folders are made inside
+  std::vector<StoreSource> stores;      // empty: the built-in fixtures
+  std::vector<std::string> spec_files;  // store specs for user-defined kinds
+  std::string routes_config;            // route config for the server check ("" = built-in)
+  std::string runbook_path;             // docs/RUNBOOK.md
+  std::string cutover_binary;           // the cutover executable the checks run
+  std::string issue_url;                // the issue the run reports on ("" = none): summary.json and SUMMARY.md
 };
 
 struct CheckRecord {

@@ -67,7 +67,9 @@ Result<std::string> base64_decode(std::string_view text, std::string_view what, 
       standard = true;
       v = c == '+' ? 62 : 63;
     } else if (c == '-' || c == '_') {
-      if (!allow_url_safe) return bad("character " + std::to_string(i) + " ('" + std::string(1, text[i]) + "') is not in the standard alphabet");
+      if (!allow_url_safe)
+        return bad("character " + std::to_string(i) + " ('" + std::string(1, text[i]) +
+                   "') is not in the standard alphabet");
       url_safe = true;
       v = c == '-' ? 62 : 63;
     }

@@ -122,13 +122,15 @@ std::string public_key_pem(const Ed25519PublicKey& key) {
 Result<Ed25519PrivateKey> parse_private_key_pem(std::string_view pem, const std::string& source) {
   if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is an encrypted private key; cutover does not prompt for passphrases: "
-                               "use an unencrypted key file readable only by its owner (mode 0600)");
+                      source +
+                          " is an encrypted private key; cutover does not prompt for passphrases: "
+                          "use an unencrypted key file readable only by its owner (mode 0600)");
   }
   if (pem.find("-----BEGIN PUBLIC KEY-----") != std::string_view::npos &&
       pem.find("PRIVATE KEY-----") == std::string_view::npos) {
-    return make_error(ErrorCode::invalid_argument,
-                      source + " holds a public key; signing needs the private key (the .key file of `cutover keygen`)");
+    return make_error(
+        ErrorCode::invalid_argument,
+        source + " holds a public key; signing needs the private key (the .key file of `cutover keygen`)");
   }
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Pkey pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, &refuse_passphrase, nullptr));
@@ -144,7 +146,8 @@ Result<Ed25519PrivateKey> parse_private_key_pem(std::string_view pem, const std:
   std::array<uint8_t, k_ed25519_key_bytes> seed{};
   size_t len = seed.size();
   if (EVP_PKEY_get_raw_private_key(pkey.get(), seed.data(), &len) <= 0 || len != seed.size()) {
-    return make_error(ErrorCode::invalid_argument, source + ": cannot read the ed25519 private key: " + openssl_error());
+    return make_error(ErrorCode::invalid_argument,
+                      source + ": cannot read the ed25519 private key: " + openssl_error());
   }
   Ed25519PrivateKey key(seed);
   OPENSSL_cleanse(seed.data(), seed.size());
@@ -154,8 +157,9 @@ Result<Ed25519PrivateKey> parse_private_key_pem(std::string_view pem, const std:
 Result<Ed25519PublicKey> parse_public_key_pem(std::string_view pem, const std::string& source) {
   if (pem.find("PRIVATE KEY-----") != std::string_view::npos) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " holds a private key; trust only public keys (the .pub file of `cutover keygen`, "
-                               "or `openssl pkey -in KEY -pubout`), and keep private keys off the verifying host");
+                      source +
+                          " holds a private key; trust only public keys (the .pub file of `cutover keygen`, "
+                          "or `openssl pkey -in KEY -pubout`), and keep private keys off the verifying host");
   }
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Pkey pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, &refuse_passphrase, nullptr));

@@ -33,7 +33,8 @@ __attribute__((no_sanitize_address, no_sanitize("thread"))) inline unsigned esca
   __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
   // Unsigned v < 0x20: min(v, 0x1f) == v.
   __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-  __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
+  __m128i hit =
+      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
   return static_cast<unsigned>(_mm_movemask_epi8(hit));
 }
 #endif
@@ -155,13 +156,27 @@ class Writer {
       reserve(6);
       unsigned char c = static_cast<unsigned char>(*p++);
       switch (c) {
-        case '"': put("\\\"", 2); break;
-        case '\\': put("\\\\", 2); break;
-        case '\b': put("\\b", 2); break;
-        case '\f': put("\\f", 2); break;
-        case '\n': put("\\n", 2); break;
-        case '\r': put("\\r", 2); break;
-        case '\t': put("\\t", 2); break;
+        case '"':
+          put("\\\"", 2);
+          break;
+        case '\\':
+          put("\\\\", 2);
+          break;
+        case '\b':
+          put("\\b", 2);
+          break;
+        case '\f':
+          put("\\f", 2);
+          break;
+        case '\n':
+          put("\\n", 2);
+          break;
+        case '\r':
+          put("\\r", 2);
+          break;
+        case '\t':
+          put("\\t", 2);
+          break;
         default: {
           static const char hex[] = "0123456789abcdef";
           char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -174,12 +189,18 @@ class Writer {
   }
 
   void child_prefix(const Node& container, size_t i, int depth) {
-    if (i > 0) { reserve(1); put(','); }
+    if (i > 0) {
+      reserve(1);
+      put(',');
+    }
     newline_indent(depth + 1);
     if (container.is_object()) {
       string(container.members()[i].key.as_string());
       reserve(2);
-      if (pretty_) put(": ", 2); else put(':');
+      if (pretty_)
+        put(": ", 2);
+      else
+        put(':');
     }
   }
 
@@ -187,22 +208,45 @@ class Writer {
     assert(depth <= k_max_depth);  // the indent buffer holds k_max_depth + 1 levels
     if (stopped_) return;
     switch (n.kind()) {
-      case Kind::null: reserve(4); put("null", 4); return;
+      case Kind::null:
+        reserve(4);
+        put("null", 4);
+        return;
       case Kind::boolean:
         reserve(5);
-        if (n.as_bool()) put("true", 4); else put("false", 5);
+        if (n.as_bool())
+          put("true", 4);
+        else
+          put("false", 5);
         return;
-      case Kind::u64: reserve(k_max_number_chars); len_ += format_u64(n.as_u64(), buf_.get() + len_); return;
-      case Kind::i64: reserve(k_max_number_chars); len_ += format_i64(n.as_i64(), buf_.get() + len_); return;
-      case Kind::f64: reserve(k_max_number_chars); len_ += format_f64(n.as_f64(), buf_.get() + len_); return;
-      case Kind::string: string(n.as_string()); return;
+      case Kind::u64:
+        reserve(k_max_number_chars);
+        len_ += format_u64(n.as_u64(), buf_.get() + len_);
+        return;
+      case Kind::i64:
+        reserve(k_max_number_chars);
+        len_ += format_i64(n.as_i64(), buf_.get() + len_);
+        return;
+      case Kind::f64:
+        reserve(k_max_number_chars);
+        len_ += format_f64(n.as_f64(), buf_.get() + len_);
+        return;
+      case Kind::string:
+        string(n.as_string());
+        return;
       case Kind::array: {
         reserve(2);
-        if (n.size() == 0) { put("[]", 2); return; }
+        if (n.size() == 0) {
+          put("[]", 2);
+          return;
+        }
         put('[');
         const Node* e = n.elements();
         for (size_t i = 0; i < n.size(); ++i) {
-          if (i > 0) { reserve(1); put(','); }
+          if (i > 0) {
+            reserve(1);
+            put(',');
+          }
           newline_indent(depth + 1);
           value(e[i], depth + 1);
         }
@@ -213,15 +257,24 @@ class Writer {
       }
       case Kind::object: {
         reserve(2);
-        if (n.size() == 0) { put("{}", 2); return; }
+        if (n.size() == 0) {
+          put("{}", 2);
+          return;
+        }
         put('{');
         const Member* m = n.members();
         for (size_t i = 0; i < n.size(); ++i) {
-          if (i > 0) { reserve(1); put(','); }
+          if (i > 0) {
+            reserve(1);
+            put(',');
+          }
           newline_indent(depth + 1);
           string(m[i].key.as_string());
           reserve(2);
-          if (pretty_) put(": ", 2); else put(':');
+          if (pretty_)
+            put(": ", 2);
+          else
+            put(':');
           value(m[i].value, depth + 1);
         }
         newline_indent(depth);
@@ -289,11 +342,16 @@ void plan_pieces(const Node& n, int depth, size_t split_children, std::vector<Pi
 
 bool render(Writer& w, const Piece& p) {
   switch (p.kind) {
-    case Piece::value: return w.run_value(*p.node, p.depth);
-    case Piece::children: return w.run_children(*p.node, p.begin, p.end, p.depth);
-    case Piece::child_prefix: return w.run_child_prefix(*p.node, p.begin, p.depth);
-    case Piece::open: return w.run_bracket(*p.node, true, p.depth);
-    case Piece::close: return w.run_bracket(*p.node, false, p.depth);
+    case Piece::value:
+      return w.run_value(*p.node, p.depth);
+    case Piece::children:
+      return w.run_children(*p.node, p.begin, p.end, p.depth);
+    case Piece::child_prefix:
+      return w.run_child_prefix(*p.node, p.begin, p.depth);
+    case Piece::open:
+      return w.run_bracket(*p.node, true, p.depth);
+    case Piece::close:
+      return w.run_bracket(*p.node, false, p.depth);
   }
   return false;
 }

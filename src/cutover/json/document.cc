@@ -32,14 +32,21 @@ inline bool key_less(const Member& a, const Member& b) { return bytes_less(a.key
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
-    case Kind::null: return "null";
-    case Kind::boolean: return "boolean";
+    case Kind::null:
+      return "null";
+    case Kind::boolean:
+      return "boolean";
     case Kind::u64:
-    case Kind::i64: return "integer";
-    case Kind::f64: return "number";
-    case Kind::string: return "string";
-    case Kind::array: return "array";
-    case Kind::object: return "object";
+    case Kind::i64:
+      return "integer";
+    case Kind::f64:
+      return "number";
+    case Kind::string:
+      return "string";
+    case Kind::array:
+      return "array";
+    case Kind::object:
+      return "object";
   }
   return "unknown";
 }
@@ -48,9 +55,8 @@ const Node* Node::find(std::string_view key) const {
   if (kind_ != Kind::object) return nullptr;
   const Member* begin = members_;
   const Member* end = members_ + size_;
-  const Member* it = std::lower_bound(begin, end, key, [](const Member& m, std::string_view k) {
-    return bytes_less(m.key.as_string(), k);
-  });
+  const Member* it = std::lower_bound(
+      begin, end, key, [](const Member& m, std::string_view k) { return bytes_less(m.key.as_string(), k); });
   if (it != end && it->key.as_string() == key) return &it->value;
   return nullptr;
 }

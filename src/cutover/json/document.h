@@ -36,19 +36,51 @@ class Node {
   Node() : kind_(Kind::null), flag_(false), size_(0), u64_(0) {}
 
   static Node null() { return Node(); }
-  static Node boolean(bool b) { Node n; n.kind_ = Kind::boolean; n.flag_ = b; return n; }
-  static Node u64(uint64_t v) { Node n; n.kind_ = Kind::u64; n.u64_ = v; return n; }
-  static Node i64(int64_t v) { Node n; n.kind_ = Kind::i64; n.i64_ = v; return n; }
-  static Node f64(double v) { Node n; n.kind_ = Kind::f64; n.f64_ = v; return n; }
+  static Node boolean(bool b) {
+    Node n;
+    n.kind_ = Kind::boolean;
+    n.flag_ = b;
+    return n;
+  }
+  static Node u64(uint64_t v) {
+    Node n;
+    n.kind_ = Kind::u64;
+    n.u64_ = v;
+    return n;
+  }
+  static Node i64(int64_t v) {
+    Node n;
+    n.kind_ = Kind::i64;
+    n.i64_ = v;
+    return n;
+  }
+  static Node f64(double v) {
+    Node n;
+    n.kind_ = Kind::f64;
+    n.f64_ = v;
+    return n;
+  }
   // The bytes must outlive the node (they belong to a Document).
   static Node string_ref(const char* data, uint32_t size) {
-    Node n; n.kind_ = Kind::string; n.size_ = size; n.str_ = data; return n;
+    Node n;
+    n.kind_ = Kind::string;
+    n.size_ = size;
+    n.str_ = data;
+    return n;
   }
   static Node array_ref(const Node* elements, uint32_t size) {
-    Node n; n.kind_ = Kind::array; n.size_ = size; n.elements_ = elements; return n;
+    Node n;
+    n.kind_ = Kind::array;
+    n.size_ = size;
+    n.elements_ = elements;
+    return n;
   }
   static Node object_ref(const Member* members, uint32_t size) {
-    Node n; n.kind_ = Kind::object; n.size_ = size; n.members_ = members; return n;
+    Node n;
+    n.kind_ = Kind::object;
+    n.size_ = size;
+    n.members_ = members;
+    return n;
   }
 
   Kind kind() const { return kind_; }

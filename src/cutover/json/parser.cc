@@ -69,10 +69,7 @@ struct Frame {
 class Parser {
  public:
   Parser(const char* data, size_t size, Document& doc)
-      : p_(reinterpret_cast<const unsigned char*>(data)),
-        begin_(p_),
-        end_(p_ + size),
-        doc_(doc) {}
+      : p_(reinterpret_cast<const unsigned char*>(data)), begin_(p_), end_(p_ + size), doc_(doc) {}
 
   Status run();
 
@@ -84,14 +81,14 @@ class Parser {
   // telling each parent's kind from what follows the bracket.
   struct Level {
     bool is_object = false;
-    size_t max_stack = 0;                // deepest nesting, the level's container included
+    size_t max_stack = 0;  // deepest nesting, the level's container included
     std::vector<Node> elements;
     std::vector<Member> members;
     const unsigned char* end = nullptr;  // the closing bracket
   };
   struct Fragment {
-    std::vector<Level> levels;           // every level that ended in its bracket
-    Document doc;                        // owns the fragment's arena
+    std::vector<Level> levels;  // every level that ended in its bracket
+    Document doc;               // owns the fragment's arena
   };
   // Parses the fragment that starts at this parser's first byte; `cancelled`
   // is polled so that a main parser that has finished can stop it early.
@@ -148,7 +145,7 @@ class Parser {
   std::vector<Frame> stack_;
   std::vector<Node> elements_;
   std::vector<Member> members_;
-  std::string decoded_;  // scratch for strings with escapes
+  std::string decoded_;                          // scratch for strings with escapes
   const unsigned char* number_start_ = nullptr;  // the number being read (its '-' if any)
   bool dropped_digits_ = false;                  // digits of it not in the u64 significand
   std::string error_;
@@ -162,7 +159,7 @@ class Parser {
   size_t next_level_ = 0;
   const unsigned char* level_at_ = nullptr;  // where the next level's children start
   bool fragment_mode_ = false;
-  std::vector<Level> levels_;                // a fragment parser's finished levels
+  std::vector<Level> levels_;  // a fragment parser's finished levels
   size_t max_stack_ = 0;
   const std::atomic<bool>* cancelled_ = nullptr;
 };
@@ -234,7 +231,9 @@ void Parser::loop() {
           continue;
         }
         if (top.is_object) {
-          if (!parse_key("EOF while parsing a value", p_ < end_ && *p_ == '}' ? "trailing comma" : "key must be a string")) break;
+          if (!parse_key("EOF while parsing a value",
+                         p_ < end_ && *p_ == '}' ? "trailing comma" : "key must be a string"))
+            break;
         } else if (p_ < end_ && *p_ == ']') {
           fail(p_, "trailing comma");
           break;
@@ -372,8 +371,8 @@ Status Parser::run() {
     }
   }
   size_t column = static_cast<size_t>(error_at_ - line_start) + 1;
-  return make_error(ErrorCode::invalid_argument,
-                    "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + error_);
+  return make_error(ErrorCode::invalid_argument, "invalid JSON at line " + std::to_string(line) + ", column " +
+                                                     std::to_string(column) + ": " + error_);
 }
 
 Node Parser::close_array(size_t start) {
@@ -408,13 +407,25 @@ bool Parser::parse_key(const char* at_end, const char* not_a_key) {
 
 bool Parser::parse_scalar(Node& out) {
   switch (*p_) {
-    case '"': return parse_string(out);
-    case 't': return parse_literal("true", 4, Node::boolean(true), out);
-    case 'f': return parse_literal("false", 5, Node::boolean(false), out);
-    case 'n': return parse_literal("null", 4, Node::null(), out);
+    case '"':
+      return parse_string(out);
+    case 't':
+      return parse_literal("true", 4, Node::boolean(true), out);
+    case 'f':
+      return parse_literal("false", 5, Node::boolean(false), out);
+    case 'n':
+      return parse_literal("null", 4, Node::null(), out);
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
       return parse_number(out);
     default:
       return fail(p_, "expected value");
@@ -604,8 +615,9 @@ bool Parser::parse_number(Node& out) {
 __attribute__((no_sanitize_address, no_sanitize("thread"))) inline unsigned special_mask(const unsigned char* at) {
   __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
   // Signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches them.
-  __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                 _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v));
+  __m128i special =
+      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                   _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v));
   return static_cast<unsigned>(_mm_movemask_epi8(special));
 }
 #endif
@@ -635,11 +647,17 @@ bool Parser::validate_utf8(const unsigned char*& p) {
   uint32_t min;
   uint32_t cp;
   if (c >= 0xC2 && c <= 0xDF) {
-    need = 1; min = 0x80; cp = c & 0x1F;
+    need = 1;
+    min = 0x80;
+    cp = c & 0x1F;
   } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2; min = 0x800; cp = c & 0x0F;
+    need = 2;
+    min = 0x800;
+    cp = c & 0x0F;
   } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3; min = 0x10000; cp = c & 0x07;
+    need = 3;
+    min = 0x10000;
+    cp = c & 0x07;
   } else {
     return fail(p, "invalid unicode code point");
   }
@@ -679,10 +697,14 @@ bool Parser::parse_hex4(const unsigned char*& p, uint32_t& out) {
     if (p >= end_) return fail(p, "EOF while parsing a string");
     unsigned char c = *p;
     uint32_t v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else return fail(p, "invalid escape");
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      return fail(p, "invalid escape");
     out = out * 16 + v;
     ++p;
   }
@@ -727,14 +749,30 @@ bool Parser::parse_escaped_string(const unsigned char* start, const unsigned cha
     ++q;
     if (q >= end_) return fail(q, "EOF while parsing a string");
     switch (*q++) {
-      case '"': decoded_.push_back('"'); break;
-      case '\\': decoded_.push_back('\\'); break;
-      case '/': decoded_.push_back('/'); break;
-      case 'b': decoded_.push_back('\b'); break;
-      case 'f': decoded_.push_back('\f'); break;
-      case 'n': decoded_.push_back('\n'); break;
-      case 'r': decoded_.push_back('\r'); break;
-      case 't': decoded_.push_back('\t'); break;
+      case '"':
+        decoded_.push_back('"');
+        break;
+      case '\\':
+        decoded_.push_back('\\');
+        break;
+      case '/':
+        decoded_.push_back('/');
+        break;
+      case 'b':
+        decoded_.push_back('\b');
+        break;
+      case 'f':
+        decoded_.push_back('\f');
+        break;
+      case 'n':
+        decoded_.push_back('\n');
+        break;
+      case 'r':
+        decoded_.push_back('\r');
+        break;
+      case 't':
+        decoded_.push_back('\t');
+        break;
       case 'u': {
         uint32_t cp;
         if (!parse_hex4(q, cp)) return false;
@@ -793,7 +831,8 @@ const unsigned char* split_point(const unsigned char* begin, const unsigned char
     while (after < end && is_space(*after)) ++after;
     if (after >= end) return nullptr;
     if (first_comma == nullptr) first_comma = after;
-    if (before > begin && (before[-1] == '}' || before[-1] == ']') && (*after == '{' || *after == '[' || *after == '"')) {
+    if (before > begin && (before[-1] == '}' || before[-1] == ']') &&
+        (*after == '{' || *after == '[' || *after == '"')) {
       return after;
     }
   }

@@ -72,7 +72,9 @@ class FieldReader {
     }
     return v->as_bool();
   }
-  std::string path(std::string_view name) const { return where_.empty() ? std::string(name) : where_ + "." + std::string(name); }
+  std::string path(std::string_view name) const {
+    return where_.empty() ? std::string(name) : where_ + "." + std::string(name);
+  }
 
  private:
   const json::Node& obj_;
@@ -125,7 +127,8 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
   auto doc = json::parse(text);
   if (!doc) return make_error(ErrorCode::corruption, "manifest " + source + ": " + doc.error().message());
   const json::Node& root = doc->root();
-  if (!root.is_object()) return make_error(ErrorCode::corruption, "manifest " + source + ": the document must be an object");
+  if (!root.is_object())
+    return make_error(ErrorCode::corruption, "manifest " + source + ": the document must be an object");
 
   std::vector<std::string> problems;
   FieldReader top(root, "", problems);
@@ -168,8 +171,10 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
         bool all_strings = resets->is_array();
         for (size_t j = 0; all_strings && j < resets->size(); ++j) {
           const json::Node& item = resets->elements()[j];
-          if (!item.is_string()) all_strings = false;
-          else s.destructive_resets.emplace_back(item.as_string());
+          if (!item.is_string())
+            all_strings = false;
+          else
+            s.destructive_resets.emplace_back(item.as_string());
         }
         if (!all_strings) problems.push_back(where + ".destructive_resets must be an array of strings");
       }
@@ -193,7 +198,8 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
             const json::Member& c = counts->members()[j];
             if (!short_enough(where + ".counts: a count name", c.key.as_string(), problems)) continue;
             if (c.value.kind() != json::Kind::u64) {
-              problems.push_back(where + ".counts." + std::string(c.key.as_string()) + " must be a non-negative integer");
+              problems.push_back(where + ".counts." + std::string(c.key.as_string()) +
+                                 " must be a non-negative integer");
               continue;
             }
             s.counts[std::string(c.key.as_string())] = c.value.as_u64();

@@ -25,11 +25,11 @@ inline constexpr std::string_view k_status_in_progress = "in_progress";
 inline constexpr std::string_view k_status_failed_restored = "failed_restored";
 
 struct StoreRecord {
-  std::string store;                          // store kind, e.g. "auth"
-  std::string path;                           // absolute path of the store file
+  std::string store;  // store kind, e.g. "auth"
+  std::string path;   // absolute path of the store file
   bool existed = false;
-  std::optional<std::string> backup_path;     // null when the store did not exist
-  std::optional<std::string> before_sha256;   // null likewise
+  std::optional<std::string> backup_path;    // null when the store did not exist
+  std::optional<std::string> before_sha256;  // null likewise
   std::string after_sha256;
   bool changed = false;
   std::map<std::string, uint64_t> counts;

@@ -73,14 +73,15 @@ Result<verify::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& 
     TRY(to.append(piece));
     TRY_ASSIGN(size_t echoed, (*back)->read(echo, n));
     if (std::string_view(echo, echoed) != piece) {
-      return make_error(ErrorCode::io_error, "the copy " + to_path + " does not read back as the bytes written at offset " +
-                                                 std::to_string(digest.size) +
-                                                 ": the file system did not keep them; check the disk");
+      return make_error(ErrorCode::io_error,
+                        "the copy " + to_path + " does not read back as the bytes written at offset " +
+                            std::to_string(digest.size) + ": the file system did not keep them; check the disk");
     }
     digest.size += n;
   }
   TRY_ASSIGN(size_t extra, (*back)->read(echo, 1));
-  if (extra != 0) return make_error(ErrorCode::io_error, "the copy " + to_path + " holds more bytes than were written to it");
+  if (extra != 0)
+    return make_error(ErrorCode::io_error, "the copy " + to_path + " holds more bytes than were written to it");
   digest.sha256 = hash::to_hex(hasher.finish());
   return digest;
 }
@@ -138,7 +139,7 @@ Status act(base::FileSystem& fs, StorePlan& plan, const std::string& backup_dir)
   std::string folder = base::parent_directory(s.path);
   if (plan.need == Need::restore) {
     TRY(plan.temp->close());  // synced in preflight
-    if (plan.info.exists) {  // the restored file keeps the store's owner and permissions, as backfill does
+    if (plan.info.exists) {   // the restored file keeps the store's owner and permissions, as backfill does
       TRY(fs.set_owner(plan.temp_path, plan.info.uid, plan.info.gid));
       TRY(fs.set_mode(plan.temp_path, plan.info.mode));
     }
@@ -151,7 +152,8 @@ Status act(base::FileSystem& fs, StorePlan& plan, const std::string& backup_dir)
   }
   if (plan.need == Need::move_aside) {
     TRY(fs.create_directories(backup_dir));
-    TRY_ASSIGN(std::string aside, unused_path(fs, backup_dir, s.store + "-created-" + plan.outcome.found_sha256->substr(0, 12)));
+    TRY_ASSIGN(std::string aside,
+               unused_path(fs, backup_dir, s.store + "-created-" + plan.outcome.found_sha256->substr(0, 12)));
     TRY(check_unchanged(fs, plan));
     if (!fs.rename(s.path, aside)) {
       // Another file system: copy, prove the copy, then remove the store.
@@ -235,19 +237,20 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   std::vector<std::string> problems;
   std::set<std::string> paths;
   for (const auto& s : mf.manifest.stores) {
-    if (!paths.insert(s.path).second) problems.push_back(label(s) + ": the same store path appears twice in the manifest");
+    if (!paths.insert(s.path).second)
+      problems.push_back(label(s) + ": the same store path appears twice in the manifest");
     for (const auto& p : verify::store_path_problems(fs, s)) problems.push_back(label(s) + ": " + p);
     for (const auto& p : verify::backup_path_problems(fs, mf, s)) problems.push_back(label(s) + ": " + p);
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument, "rollback refused, nothing was changed: the manifest " + mf.path +
-                                                       " names paths outside the folders it was written for:" +
-                                                       problem_list(problems));
+    return make_error(ErrorCode::invalid_argument,
+                      "rollback refused, nothing was changed: the manifest " + mf.path +
+                          " names paths outside the folders it was written for:" + problem_list(problems));
   }
   TRY_ASSIGN(base::FileInfo work_info, fs.stat(mf.work_dir));
   if (!work_info.exists || !work_info.is_directory) {
-    return make_error(ErrorCode::not_found, "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path +
-                                                " does not exist");
+    return make_error(ErrorCode::not_found,
+                      "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path + " does not exist");
   }
   TRY(verify::check_trusted(fs, mf, "rollback refused, nothing was changed"));
 
@@ -330,8 +333,10 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     p.info = *info;
     if (!info->exists) continue;
     auto digest = verify::hash_file(fs, p.record->path);
-    if (digest) p.outcome.found_sha256 = digest->sha256;
-    else p.hash_error = digest.error().message();
+    if (digest)
+      p.outcome.found_sha256 = digest->sha256;
+    else
+      p.hash_error = digest.error().message();
   }
   staged.wait();
 
@@ -382,10 +387,13 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     std::string message = "rollback refused, nothing was changed:";
     message += problem_list(io) + problem_list(bad_backups) + problem_list(drift);
     if (!drift.empty()) {
-      message += "\nstop the service that writes the drifted stores, or rerun with --force to save their current "
-                 "bytes beside the backups and roll back anyway";
+      message +=
+          "\nstop the service that writes the drifted stores, or rerun with --force to save their current "
+          "bytes beside the backups and roll back anyway";
     }
-    ErrorCode code = !io.empty() ? ErrorCode::io_error : !bad_backups.empty() ? ErrorCode::corruption : ErrorCode::conflict;
+    ErrorCode code = !io.empty()            ? ErrorCode::io_error
+                     : !bad_backups.empty() ? ErrorCode::corruption
+                                            : ErrorCode::conflict;
     return make_error(code, message);
   }
   for (auto& p : plans) {
@@ -471,7 +479,8 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   // store it was replacing (manifest::unfinished_run_marker_path); the run
   // is rolled back now, so the markers that name it go.
   if (!report.failure) {
-    std::string in_progress = base::join_path(base::join_path(mf.work_dir, "manifests"), mf.run_id + ".json.in-progress");
+    std::string in_progress =
+        base::join_path(base::join_path(mf.work_dir, "manifests"), mf.run_id + ".json.in-progress");
     for (auto& p : plans) {
       std::string marker = manifest::unfinished_run_marker_path(p.record->path);
       auto info = fs.stat(marker);
@@ -484,7 +493,8 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   // 6. The report, beside the other records of the work folder.
   std::string reports_dir = base::join_path(mf.work_dir, "reports");
   Status st = fs.create_directories(reports_dir);
-  auto path = st ? unused_path(fs, reports_dir, mf.run_id + "-rollback") : Result<std::string>(tl::unexpected(st.error()));
+  auto path =
+      st ? unused_path(fs, reports_dir, mf.run_id + "-rollback") : Result<std::string>(tl::unexpected(st.error()));
   if (path) {
     report.report_path = *path;
     st = base::write_file_atomic(fs, *path, to_json(report));
@@ -545,26 +555,35 @@ std::vector<std::string> human_lines(const RollbackReport& report) {
   size_t done = 0;
   for (const StoreOutcome& o : report.stores) {
     std::string tag = "[" + o.store + "] " + o.path;
-    std::string proof = o.verified ? (o.existed ? " (verified: sha256 " + o.final_sha256.value_or("") + " = before_sha256)"
-                                                : " (verified: the store is absent, as before the migration)")
-                                   : " (NOT verified)";
+    std::string proof = o.verified
+                            ? (o.existed ? " (verified: sha256 " + o.final_sha256.value_or("") + " = before_sha256)"
+                                         : " (verified: the store is absent, as before the migration)")
+                            : " (NOT verified)";
     switch (o.action) {
-      case StoreAction::restored: lines.push_back("restored: " + tag + proof); break;
+      case StoreAction::restored:
+        lines.push_back("restored: " + tag + proof);
+        break;
       case StoreAction::restored_drifted:
-        lines.push_back("restored: " + tag + " after drift; its bytes are saved in " + o.saved_path.value_or("?") + proof);
+        lines.push_back("restored: " + tag + " after drift; its bytes are saved in " + o.saved_path.value_or("?") +
+                        proof);
         break;
       case StoreAction::moved_aside:
       case StoreAction::moved_aside_drifted:
         lines.push_back("moved aside: " + tag + " -> " + o.saved_path.value_or("?") + " (the migration created it" +
-                        (o.action == StoreAction::moved_aside_drifted ? "; it had been written since" : "") + ")" + proof);
+                        (o.action == StoreAction::moved_aside_drifted ? "; it had been written since" : "") + ")" +
+                        proof);
         break;
       case StoreAction::already_at_before:
         lines.push_back("already rolled back: " + tag +
                         (o.existed ? " hashes to before_sha256 " + o.before_sha256.value_or("")
                                    : " is absent (the migration created it)"));
         break;
-      case StoreAction::failed: lines.push_back("error: " + tag + ": " + o.error); break;
-      case StoreAction::not_reached: lines.push_back("not reached: " + tag + proof); break;
+      case StoreAction::failed:
+        lines.push_back("error: " + tag + ": " + o.error);
+        break;
+      case StoreAction::not_reached:
+        lines.push_back("not reached: " + tag + proof);
+        break;
     }
     done += o.verified ? 1 : 0;
   }

@@ -78,10 +78,10 @@ struct StoreOutcome {
   std::optional<std::string> before_sha256;  // the manifest's
   std::string after_sha256;                  // the manifest's
   std::optional<std::string> backup_path;
-  std::optional<std::string> found_sha256;   // the store when the rollback began; nullopt: absent
-  std::optional<std::string> final_sha256;   // the store at the end (see prove() in rollback.cc); nullopt: absent
-  bool verified = false;  // the end state is proven: final == before, or absent for a created store
-  std::optional<std::string> saved_path;     // the drifted bytes, or the moved-aside store
+  std::optional<std::string> found_sha256;  // the store when the rollback began; nullopt: absent
+  std::optional<std::string> final_sha256;  // the store at the end (see prove() in rollback.cc); nullopt: absent
+  bool verified = false;                    // the end state is proven: final == before, or absent for a created store
+  std::optional<std::string> saved_path;    // the drifted bytes, or the moved-aside store
   std::string error;
 };
 
@@ -96,7 +96,7 @@ struct RollbackReport {
   bool force = false;
   std::vector<StoreOutcome> stores;
   std::vector<std::string> removed_temp_files;
-  std::string report_path;  // where this report was written ("" if it could not be)
+  std::string report_path;       // where this report was written ("" if it could not be)
   std::optional<Error> failure;  // the act phase failed; stores say how far it got
 
   bool ok() const { return !failure.has_value(); }

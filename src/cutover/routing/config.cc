@@ -13,8 +13,8 @@ namespace cutover::routing {
 namespace {
 
 constexpr std::string_view k_known_keys[] = {
-    "cohort_percentage", "enabled", "force_legacy", "legacy_base_url", "mode", "pinned_routes",
-    "route_groups", "rust_base_url", "rust_routes", "salt", "tokens_file",
+    "cohort_percentage", "enabled",     "force_legacy", "legacy_base_url", "mode", "pinned_routes", "route_groups",
+    "rust_base_url",     "rust_routes", "salt",         "tokens_file",
 };
 constexpr std::string_view k_group_keys[] = {"domain", "rollback_target", "route_prefixes"};
 constexpr std::string_view k_pinned_keys[] = {"prefix", "reason", "route_domain", "target"};
@@ -73,9 +73,12 @@ std::optional<std::string> read_base_url(std::string_view raw, std::optional<std
     return std::nullopt;
   }
   std::string_view rest;
-  if (t.substr(0, 7) == "http://") rest = t.substr(7);
-  else if (t.substr(0, 8) == "https://") rest = t.substr(8);
-  else return "'" + std::string(t) + "' must start with http:// or https://";
+  if (t.substr(0, 7) == "http://")
+    rest = t.substr(7);
+  else if (t.substr(0, 8) == "https://")
+    rest = t.substr(8);
+  else
+    return "'" + std::string(t) + "' must start with http:// or https://";
   if (rest.empty() || rest.front() == '/') return "'" + std::string(t) + "' has no host";
   // Printable ASCII only: white space of any kind (U+00A0, U+3000 too) and
   // a backslash are read differently by different clients, so the host a
@@ -244,8 +247,10 @@ std::optional<RouteGroup> read_group(const json::Node& v, const std::string& whe
   if (const json::Node* d = v.find("domain")) {
     if (auto s = r.string(*d, where + ".domain")) {
       g.domain = normalize_group_name(*s);
-      if (auto bad = check_name(g.domain)) r.problem(where + ".domain", *bad), ok = false;
-      else if (g.domain == "unclassified") r.problem(where + ".domain", "'unclassified' is reserved for paths in no group"), ok = false;
+      if (auto bad = check_name(g.domain))
+        r.problem(where + ".domain", *bad), ok = false;
+      else if (g.domain == "unclassified")
+        r.problem(where + ".domain", "'unclassified' is reserved for paths in no group"), ok = false;
     } else {
       ok = false;
     }
@@ -265,8 +270,10 @@ std::optional<RouteGroup> read_group(const json::Node& v, const std::string& whe
     ok = false;
   }
   if (const json::Node* t = v.find("rollback_target")) {
-    if (auto target = r.target(*t, where + ".rollback_target")) g.rollback_target = *target;
-    else ok = false;
+    if (auto target = r.target(*t, where + ".rollback_target"))
+      g.rollback_target = *target;
+    else
+      ok = false;
   } else {
     r.problem(where + ".rollback_target", "is missing (legacy or rust_shell)");
     ok = false;
@@ -285,16 +292,21 @@ std::optional<PinnedRoute> read_pinned(const json::Node& v, const std::string& w
   bool ok = true;
   if (const json::Node* n = v.find("prefix")) {
     auto s = r.string(*n, where + ".prefix");
-    if (s && trim(*s).empty()) r.problem(where + ".prefix", "must not be blank"), ok = false;
-    else if (s) p.prefix = normalize_path(*s);
-    else ok = false;
+    if (s && trim(*s).empty())
+      r.problem(where + ".prefix", "must not be blank"), ok = false;
+    else if (s)
+      p.prefix = normalize_path(*s);
+    else
+      ok = false;
   } else {
     r.problem(where + ".prefix", "is missing");
     ok = false;
   }
   if (const json::Node* n = v.find("target")) {
-    if (auto t = r.target(*n, where + ".target")) p.target = *t;
-    else ok = false;
+    if (auto t = r.target(*n, where + ".target"))
+      p.target = *t;
+    else
+      ok = false;
   } else {
     r.problem(where + ".target", "is missing (legacy or rust_shell)");
     ok = false;
@@ -341,15 +353,16 @@ bool reference_truthy(std::string_view value) {
 
 }  // namespace
 
-std::string_view target_name(RouteTarget target) {
-  return target == RouteTarget::legacy ? "legacy" : "rust_shell";
-}
+std::string_view target_name(RouteTarget target) { return target == RouteTarget::legacy ? "legacy" : "rust_shell"; }
 
 std::string_view mode_name(RouteMode mode) {
   switch (mode) {
-    case RouteMode::legacy: return "legacy";
-    case RouteMode::rust: return "rust";
-    case RouteMode::cohort: return "cohort";
+    case RouteMode::legacy:
+      return "legacy";
+    case RouteMode::rust:
+      return "rust";
+    case RouteMode::cohort:
+      return "cohort";
   }
   return "legacy";
 }
@@ -385,7 +398,8 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
   }
   const json::Node& root = doc->root();
   if (!root.is_object()) {
-    return make_error(ErrorCode::invalid_argument, "route config " + source + ": the document must be a JSON object, not " +
+    return make_error(ErrorCode::invalid_argument, "route config " + source +
+                                                       ": the document must be a JSON object, not " +
                                                        std::string(json::kind_name(root.kind())));
   }
   RouteConfig c = reference_config();
@@ -403,10 +417,14 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
   if (const json::Node* v = root.find("mode")) {
     if (auto s = r.string(*v, "mode")) {
       std::string m = ascii_lower(trim(*s));
-      if (m == "legacy") c.mode = RouteMode::legacy;
-      else if (m == "rust") c.mode = RouteMode::rust;
-      else if (m == "cohort") c.mode = RouteMode::cohort;
-      else r.problem("mode", "unknown mode '" + *s + "' (expected legacy, rust or cohort)");
+      if (m == "legacy")
+        c.mode = RouteMode::legacy;
+      else if (m == "rust")
+        c.mode = RouteMode::rust;
+      else if (m == "cohort")
+        c.mode = RouteMode::cohort;
+      else
+        r.problem("mode", "unknown mode '" + *s + "' (expected legacy, rust or cohort)");
     }
   }
   if (const json::Node* v = root.find("cohort_percentage")) {
@@ -420,14 +438,17 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
   }
   if (const json::Node* v = root.find("salt")) {
     if (auto s = r.string(*v, "salt")) {
-      if (trim(*s).empty()) r.problem("salt", "must not be blank (leave it out for the reference salt)");
-      else c.salt = *s;
+      if (trim(*s).empty())
+        r.problem("salt", "must not be blank (leave it out for the reference salt)");
+      else
+        c.salt = *s;
     }
   }
   if (const json::Node* v = root.find("rust_routes")) {
     if (auto paths = r.paths(*v, "rust_routes")) c.rust_routes = std::move(*paths);
   }
-  for (auto [name, field] : {std::pair{"legacy_base_url", &c.legacy_base_url}, std::pair{"rust_base_url", &c.rust_base_url}}) {
+  for (auto [name, field] :
+       {std::pair{"legacy_base_url", &c.legacy_base_url}, std::pair{"rust_base_url", &c.rust_base_url}}) {
     const json::Node* v = root.find(name);
     if (v == nullptr) continue;
     if (v->is_null()) {
@@ -442,13 +463,16 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
     if (v->is_null()) {
       c.tokens_file.reset();
     } else if (auto s = r.string(*v, "tokens_file")) {
-      if (trim(*s).empty()) r.problem("tokens_file", "must not be blank");
-      else c.tokens_file = *s;
+      if (trim(*s).empty())
+        r.problem("tokens_file", "must not be blank");
+      else
+        c.tokens_file = *s;
     }
   }
   if (const json::Node* v = root.find("route_groups")) {
     if (!v->is_array()) {
-      r.problem("route_groups", "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(*v));
+      r.problem("route_groups",
+                "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(*v));
     } else if (v->size() > k_max_route_groups) {
       r.problem("route_groups", "holds " + std::to_string(v->size()) + " groups; at most " +
                                     std::to_string(k_max_route_groups) +
@@ -462,7 +486,8 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
         auto g = read_group(v->elements()[i], where, r);
         if (!g) continue;
         if (!names.insert(g->domain).second) {
-          r.problem(where + ".domain", "duplicate route group '" + g->domain + "' (group names are trimmed, lower-cased and '-' becomes '_')");
+          r.problem(where + ".domain", "duplicate route group '" + g->domain +
+                                           "' (group names are trimmed, lower-cased and '-' becomes '_')");
           continue;
         }
         // Groups are tried in order: a prefix that an earlier group's prefix
@@ -480,9 +505,11 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
                                  "': remove it from one of them");
           } else {
             r.problem(field, "'" + prefix + "' of group '" + g->domain + "' lies under '" + std::string(match->prefix) +
-                                 "' of the earlier " + owner_text + "; groups are tried in order, so every path it "
-                                 "matches is decided in '" + owner.name + "': list '" + g->domain + "' before '" +
-                                 owner.name + "', or remove the prefix");
+                                 "' of the earlier " + owner_text +
+                                 "; groups are tried in order, so every path it "
+                                 "matches is decided in '" +
+                                 owner.name + "': list '" + g->domain + "' before '" + owner.name +
+                                 "', or remove the prefix");
           }
         }
         for (const std::string& prefix : g->route_prefixes) earlier.add(prefix, {i, g->domain});
@@ -515,7 +542,8 @@ Result<RouteConfig> parse_route_config(std::string_view text, const std::string&
                                              "remove one of them");
           } else {
             r.problem(where + ".prefix", "'" + p->prefix + "' lies under '" + std::string(match->prefix) +
-                                             "' of the earlier " + owner_text + "; pinned routes are tried in order, "
+                                             "' of the earlier " + owner_text +
+                                             "; pinned routes are tried in order, "
                                              "so every path it matches takes that pin: list it before pinned_routes[" +
                                              std::to_string(owner.index) + "], or remove it");
           }
@@ -559,7 +587,8 @@ Result<std::vector<std::string>> apply_environment(RouteConfig& config, const En
     std::string m = ascii_lower(trim(*v));
     config.mode = m == "rust" ? RouteMode::rust : m == "cohort" ? RouteMode::cohort : RouteMode::legacy;
     if (m != "rust" && m != "cohort" && m != "legacy") {
-      warnings.push_back(std::string(k_env_mode) + "='" + *v + "' is not legacy, rust or cohort: mode legacy, as the reference reads it");
+      warnings.push_back(std::string(k_env_mode) + "='" + *v +
+                         "' is not legacy, rust or cohort: mode legacy, as the reference reads it");
     }
     record(k_env_mode, *v);
   }
@@ -584,9 +613,10 @@ Result<std::vector<std::string>> apply_environment(RouteConfig& config, const En
       config.cohort_percentage = static_cast<uint8_t>(std::min(*p, 100u));
       record(k_env_cohort_percentage, *v);
     } else {
-      warnings.push_back(std::string(k_env_cohort_percentage) + "='" + *v +
-                         "' is not a whole number from 0 to 255: ignored, as the reference ignores it (cohort_percentage stays " +
-                         std::to_string(config.cohort_percentage) + ")");
+      warnings.push_back(
+          std::string(k_env_cohort_percentage) + "='" + *v +
+          "' is not a whole number from 0 to 255: ignored, as the reference ignores it (cohort_percentage stays " +
+          std::to_string(config.cohort_percentage) + ")");
     }
   }
   if (const std::string* v = get(k_env_salt); v && !trim(*v).empty()) {
@@ -599,8 +629,9 @@ Result<std::vector<std::string>> apply_environment(RouteConfig& config, const En
   }
   if (const std::string* v = get(k_env_legacy_base_url)) {
     if (auto bad = read_base_url(*v, config.legacy_base_url)) {
-      return make_error(ErrorCode::invalid_argument, std::string(k_env_legacy_base_url) + ": " + *bad +
-                                                         "; fix the variable or unset it to use the config file's value");
+      return make_error(ErrorCode::invalid_argument,
+                        std::string(k_env_legacy_base_url) + ": " + *bad +
+                            "; fix the variable or unset it to use the config file's value");
     }
     record(k_env_legacy_base_url, *v);
   }

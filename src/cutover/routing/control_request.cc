@@ -10,13 +10,11 @@ namespace {
 tl::expected<json::Document, RequestError> json_object(std::string_view body) {
   auto doc = json::parse(body);
   if (!doc) {
-    return tl::unexpected(RequestError{RequestError::Kind::not_json,
-                                       "The request body is not valid JSON: " + doc.error().message() + ".",
-                                       {}});
+    return tl::unexpected(RequestError{
+        RequestError::Kind::not_json, "The request body is not valid JSON: " + doc.error().message() + ".", {}});
   }
   if (!doc->root().is_object()) {
-    return tl::unexpected(
-        RequestError{RequestError::Kind::not_object, "The request body must be a JSON object.", {}});
+    return tl::unexpected(RequestError{RequestError::Kind::not_object, "The request body must be a JSON object.", {}});
   }
   return std::move(*doc);
 }
@@ -39,8 +37,10 @@ tl::expected<EvaluateRequest, RequestError> parse_evaluate_request(std::string_v
   BodyField path{doc->root().find("path")};
   BodyField key{doc->root().find("cohort_key")};
   std::vector<FieldError> errors;
-  if (path.given() && !path.node->is_string()) errors.push_back({"path", "Path must be a string."});
-  else if (!path.given() || trim(path.node->as_string()).empty()) errors.push_back({"path", "Path is required."});
+  if (path.given() && !path.node->is_string())
+    errors.push_back({"path", "Path must be a string."});
+  else if (!path.given() || trim(path.node->as_string()).empty())
+    errors.push_back({"path", "Path is required."});
   if (key.given() && !key.node->is_string()) errors.push_back({"cohort_key", "Cohort key must be a string."});
   if (!errors.empty()) return field_errors(std::move(errors));
   EvaluateRequest request;
@@ -55,8 +55,10 @@ tl::expected<OverrideRequest, RequestError> parse_override_request(std::string_v
   BodyField target{doc->root().find("target")};
   BodyField domain{doc->root().find("domain")};
   std::vector<FieldError> errors;
-  if (!target.given()) errors.push_back({"target", "Target is required."});
-  else if (!target.node->is_string()) errors.push_back({"target", "Target must be a string."});
+  if (!target.given())
+    errors.push_back({"target", "Target is required."});
+  else if (!target.node->is_string())
+    errors.push_back({"target", "Target must be a string."});
   if (domain.given() && !domain.node->is_string()) errors.push_back({"domain", "Domain must be a string."});
   if (!errors.empty()) return field_errors(std::move(errors));
   OverrideRequest request;

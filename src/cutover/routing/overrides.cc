@@ -27,7 +27,8 @@ void set_override(Overrides& o, const std::string* group, std::optional<RouteTar
 }  // namespace
 
 tl::expected<OverrideChange, FieldError> apply_override(const RouteSplit& engine, Overrides& overrides,
-                                                        std::string_view target, std::optional<std::string_view> domain) {
+                                                        std::string_view target,
+                                                        std::optional<std::string_view> domain) {
   OverrideChange change;
   change.target = ascii_lower(trim(target));
   std::optional<std::string> requested_domain;
@@ -53,17 +54,24 @@ tl::expected<OverrideChange, FieldError> apply_override(const RouteSplit& engine
     group = engine.find_group(*requested_domain);
     if (group == nullptr) {
       // The reference words the rollback case differently; kept for clients that match on it.
-      return tl::unexpected(FieldError{
-          "domain", kind == Kind::rollback ? "Unknown route domain." : "Unknown route domain '" + *requested_domain + "'."});
+      return tl::unexpected(FieldError{"domain", kind == Kind::rollback
+                                                     ? "Unknown route domain."
+                                                     : "Unknown route domain '" + *requested_domain + "'."});
     }
   }
   const std::string* key = group ? &group->domain : nullptr;
   change.scope = group ? "domain:" + group->domain : "global";
   change.previous = get_override(overrides, key);
   switch (kind) {
-    case Kind::set: change.current = set_to; break;
-    case Kind::clear: change.current = std::nullopt; break;
-    case Kind::rollback: change.current = group ? group->rollback_target : RouteTarget::legacy; break;
+    case Kind::set:
+      change.current = set_to;
+      break;
+    case Kind::clear:
+      change.current = std::nullopt;
+      break;
+    case Kind::rollback:
+      change.current = group ? group->rollback_target : RouteTarget::legacy;
+      break;
   }
   set_override(overrides, key, change.current);
   return change;
@@ -75,7 +83,8 @@ std::string state_to_json(const OverrideState& state) {
   for (const auto& [name, target] : state.overrides.groups) {
     groups.push_back({doc.make_string(name), doc.make_string(target_name(target))});
   }
-  json::Node global = state.overrides.global ? doc.make_string(target_name(*state.overrides.global)) : json::Node::null();
+  json::Node global =
+      state.overrides.global ? doc.make_string(target_name(*state.overrides.global)) : json::Node::null();
   json::Node root = doc.make_object({
       {doc.make_string("schema"), doc.make_string(k_state_schema)},
       {doc.make_string("revision"), json::Node::u64(state.revision)},
@@ -104,7 +113,8 @@ Result<OverrideState> parse_state(std::string_view text, const std::string& sour
   }
   OverrideState state;
   const json::Node* revision = root.find("revision");
-  if (revision == nullptr || revision->kind() != json::Kind::u64) return fail("revision must be a non-negative integer");
+  if (revision == nullptr || revision->kind() != json::Kind::u64)
+    return fail("revision must be a non-negative integer");
   state.revision = revision->as_u64();
   for (auto [name, field] : {std::pair{"updated_at", &state.updated_at}, std::pair{"updated_by", &state.updated_by}}) {
     const json::Node* v = root.find(name);
@@ -124,7 +134,8 @@ Result<OverrideState> parse_state(std::string_view text, const std::string& sour
     const json::Member& m = groups->members()[i];
     std::string name(m.key.as_string());
     std::optional<RouteTarget> t = m.value.is_string() ? parse_target_name(m.value.as_string()) : std::nullopt;
-    if (!t || m.value.as_string() != target_name(*t)) return fail("groups." + name + " must be \"legacy\" or \"rust_shell\"");
+    if (!t || m.value.as_string() != target_name(*t))
+      return fail("groups." + name + " must be \"legacy\" or \"rust_shell\"");
     const RouteGroup* g = engine.find_group(name);
     if (g == nullptr || g->domain != name) {
       return make_error(ErrorCode::corruption,

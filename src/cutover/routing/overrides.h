@@ -25,8 +25,8 @@ struct FieldError {
 
 // What an override request did.
 struct OverrideChange {
-  std::string target;                 // the request's target, trimmed and lower-cased ("rust", "rollback", ...)
-  std::string scope;                  // "global" or "domain:<group>"
+  std::string target;                   // the request's target, trimmed and lower-cased ("rust", "rollback", ...)
+  std::string scope;                    // "global" or "domain:<group>"
   std::optional<RouteTarget> previous;  // the override before (nullopt: none)
   std::optional<RouteTarget> current;   // the override after (nullopt: cleared)
 };
@@ -39,16 +39,17 @@ struct OverrideChange {
 // (field "target"), an unknown group (field "domain"); `overrides` is then
 // unchanged.
 tl::expected<OverrideChange, FieldError> apply_override(const RouteSplit& engine, Overrides& overrides,
-                                                        std::string_view target, std::optional<std::string_view> domain);
+                                                        std::string_view target,
+                                                        std::optional<std::string_view> domain);
 
 // The state file (DIR/overrides.json).
 inline constexpr std::string_view k_state_schema = "cutover.route_overrides.v1";
 
 struct OverrideState {
   Overrides overrides;
-  uint64_t revision = 0;    // +1 on every change
-  std::string updated_at;   // RFC 3339, "" before the first change
-  std::string updated_by;   // token name of the last change, "" before the first
+  uint64_t revision = 0;   // +1 on every change
+  std::string updated_at;  // RFC 3339, "" before the first change
+  std::string updated_by;  // token name of the last change, "" before the first
   bool operator==(const OverrideState&) const = default;
 };
 

@@ -4,13 +4,17 @@ namespace cutover::routing {
 namespace {
 
 void optional_string(JsonWriter& out, const std::optional<std::string>& value) {
-  if (value) out.string(*value);
-  else out.null();
+  if (value)
+    out.string(*value);
+  else
+    out.null();
 }
 
 void optional_target(JsonWriter& out, std::optional<RouteTarget> value) {
-  if (value) out.string(target_name(*value));
-  else out.null();
+  if (value)
+    out.string(target_name(*value));
+  else
+    out.null();
 }
 
 }  // namespace

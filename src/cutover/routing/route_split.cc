@@ -28,10 +28,11 @@ static_assert(k_fixed_reason_count + k_max_pinned_routes <= UINT16_MAX + 1u, "re
 }  // namespace
 
 RouteSplit::RouteSplit(RouteConfig config) : config_(std::move(config)) {
-  every_path_is_rust_ = std::find(config_.rust_routes.begin(), config_.rust_routes.end(), "/") != config_.rust_routes.end();
-  reasons_ = {k_reason_domain_override,       k_reason_force_legacy,        k_reason_runtime_override,
-              k_reason_route_split_disabled, k_reason_legacy_route_default, k_reason_mode_legacy,
-              k_reason_mode_rust,            k_reason_mode_cohort};
+  every_path_is_rust_ =
+      std::find(config_.rust_routes.begin(), config_.rust_routes.end(), "/") != config_.rust_routes.end();
+  reasons_ = {
+      k_reason_domain_override,      k_reason_force_legacy, k_reason_runtime_override, k_reason_route_split_disabled,
+      k_reason_legacy_route_default, k_reason_mode_legacy,  k_reason_mode_rust,        k_reason_mode_cohort};
   assert(reasons_.size() == k_fixed_reason_count);
   auto domain_id = [this](std::string_view name) {
     auto it = std::find(domains_.begin(), domains_.end(), name);
@@ -79,7 +80,8 @@ Decision RouteSplit::make(std::string path, RouteTarget target, size_t reason_id
   return d;
 }
 
-Decision RouteSplit::evaluate(std::string_view raw_path, std::string_view raw_cohort_key, const Overrides& overrides) const {
+Decision RouteSplit::evaluate(std::string_view raw_path, std::string_view raw_cohort_key,
+                              const Overrides& overrides) const {
   std::string path = normalize_path(raw_path);
   std::string key = normalize_cohort_key(raw_cohort_key);
 
@@ -93,7 +95,8 @@ Decision RouteSplit::evaluate(std::string_view raw_path, std::string_view raw_co
 
   int group = group_index(path);
   size_t domain = group >= 0 ? static_cast<size_t>(group) : unclassified_id_;
-  RouteTarget rollback = group >= 0 ? config_.route_groups[static_cast<size_t>(group)].rollback_target : RouteTarget::legacy;
+  RouteTarget rollback =
+      group >= 0 ? config_.route_groups[static_cast<size_t>(group)].rollback_target : RouteTarget::legacy;
   auto decide = [&](RouteTarget target, size_t reason_id) {
     return make(std::move(path), target, reason_id, domain, rollback, std::move(key));
   };
@@ -110,17 +113,22 @@ Decision RouteSplit::evaluate(std::string_view raw_path, std::string_view raw_co
   // 5. Split disabled.
   if (!config_.enabled) return decide(RouteTarget::legacy, k_id_route_split_disabled);
   // 6. Not a new-service route.
-  bool rust_route = every_path_is_rust_ || std::any_of(config_.rust_routes.begin(), config_.rust_routes.end(),
-                                                       [&](const std::string& prefix) { return rust_route_matches(prefix, path); });
+  bool rust_route =
+      every_path_is_rust_ || std::any_of(config_.rust_routes.begin(), config_.rust_routes.end(),
+                                         [&](const std::string& prefix) { return rust_route_matches(prefix, path); });
   if (!rust_route) return decide(RouteTarget::legacy, k_id_legacy_route_default);
   // 7. The mode.
   switch (config_.mode) {
-    case RouteMode::legacy: return decide(RouteTarget::legacy, k_id_mode_legacy);
-    case RouteMode::rust: return decide(RouteTarget::rust_shell, k_id_mode_rust);
-    case RouteMode::cohort: break;
+    case RouteMode::legacy:
+      return decide(RouteTarget::legacy, k_id_mode_legacy);
+    case RouteMode::rust:
+      return decide(RouteTarget::rust_shell, k_id_mode_rust);
+    case RouteMode::cohort:
+      break;
   }
   CohortBucket bucket = cohort_bucket(config_.salt, key);
-  Decision d = decide(bucket < config_.cohort_percentage ? RouteTarget::rust_shell : RouteTarget::legacy, k_id_mode_cohort);
+  Decision d =
+      decide(bucket < config_.cohort_percentage ? RouteTarget::rust_shell : RouteTarget::legacy, k_id_mode_cohort);
   d.cohort_bucket = bucket;
   return d;
 }

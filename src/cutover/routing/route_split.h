@@ -105,7 +105,7 @@ class RouteSplit {
                 std::string cohort_key) const;
 
   RouteConfig config_;
-  bool every_path_is_rust_ = false;       // rust_routes holds "/"
+  bool every_path_is_rust_ = false;        // rust_routes holds "/"
   std::vector<std::string_view> reasons_;  // fixed reasons, then one per pinned route
   std::vector<std::string_view> domains_;  // groups, then pinned domains, then "unclassified"; no repeats
   std::vector<uint16_t> pinned_domain_ids_;

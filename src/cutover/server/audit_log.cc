@@ -1,8 +1,8 @@
 #include "cutover/server/audit_log.h"
 
 #include <cerrno>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,8 +23,9 @@ Result<int> open_log(const std::string& path, const std::string& what) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
   if (fd < 0 && errno == ELOOP) {
     return make_error(ErrorCode::permission_denied,
-                      what + " " + path + ": it is a symbolic link, and cutover does not follow links to its own "
-                                          "files: remove the link, put the real audit log there, and start again");
+                      what + " " + path +
+                          ": it is a symbolic link, and cutover does not follow links to its own "
+                          "files: remove the link, put the real audit log there, and start again");
   }
   if (fd < 0) return tl::unexpected(os_error(what + " " + path, errno));
   struct stat st {};
@@ -91,7 +92,8 @@ Status AuditLog::reopen() {
   int old = fd_;
   fd_ = fd;
   dirty_.store(false);
-  Status synced = ::fdatasync(old) == 0 ? ok_status() : tl::unexpected(os_error("cannot sync audit log " + path_, errno));
+  Status synced =
+      ::fdatasync(old) == 0 ? ok_status() : tl::unexpected(os_error("cannot sync audit log " + path_, errno));
   ::close(old);
   return synced;
 }

@@ -16,8 +16,8 @@
 #include <cstring>
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -360,8 +360,8 @@ class HttpServer : public httplib::Server {
     addrinfo* found = nullptr;
     if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &found);
         rc != 0) {
-      return make_error(ErrorCode::invalid_argument,
-                        "cannot listen on " + where + ": " + ::gai_strerror(rc) + "; give --listen an address of this machine");
+      return make_error(ErrorCode::invalid_argument, "cannot listen on " + where + ": " + ::gai_strerror(rc) +
+                                                         "; give --listen an address of this machine");
     }
     int first_errno = 0;
     socket_t sock = INVALID_SOCKET;
@@ -875,7 +875,8 @@ struct ControlServer::Impl {
 
   void status(const httplib::Request& req, httplib::Response& res) {
     if (authenticate(req, res) == nullptr) return;
-    std::string body = store->read([&](const routing::OverrideState& s) { return routing::status_json(*engine, s.overrides); });
+    std::string body =
+        store->read([&](const routing::OverrideState& s) { return routing::status_json(*engine, s.overrides); });
     send_json(res, 200, data_envelope(body));
   }
 
@@ -914,18 +915,23 @@ struct ControlServer::Impl {
       w.member("target", a.change.target);
       w.member("scope", a.change.scope);
       w.key("previous");
-      if (a.change.previous) w.string(routing::target_name(*a.change.previous));
-      else w.null();
+      if (a.change.previous)
+        w.string(routing::target_name(*a.change.previous));
+      else
+        w.null();
       w.key("current");
-      if (a.change.current) w.string(routing::target_name(*a.change.current));
-      else w.null();
+      if (a.change.current)
+        w.string(routing::target_name(*a.change.current));
+      else
+        w.null();
       w.member("revision", a.state.revision);
       w.end_object();
       return audit->append(w.str(), /*sync=*/true);
     };
     auto applied = store->apply(body->target, domain_text, token->name, record);
     if (!applied) {
-      std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
+      std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(),
+                   applied.error().message().c_str());
       if (applied.error().code() == ErrorCode::conflict) {
         return send_error(res, 503, "state_busy", "Another server is updating the overrides; retry.");
       }
@@ -941,7 +947,8 @@ struct ControlServer::Impl {
   void web_entry(const httplib::Request& req, httplib::Response& res, const RawTarget& target,
                  const std::string& request) {
     std::string cohort_key = cohort_key_from_headers(req);
-    routing::Decision d = store->read([&](const routing::OverrideState& s) { return engine->evaluate(target.path, cohort_key, s.overrides); });
+    routing::Decision d = store->read(
+        [&](const routing::OverrideState& s) { return engine->evaluate(target.path, cohort_key, s.overrides); });
     metrics->count_decision(DecisionSource::web, d);
     res.set_header("x-cutover-target", std::string(routing::target_name(d.target)));
     res.set_header("x-cutover-reason", std::string(d.reason));
@@ -986,11 +993,21 @@ struct ControlServer::Impl {
   httplib::Server::HandlerResponse error_page(const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     switch (res.status) {
-      case 413: payload_too_large(res); break;
-      case 414: send_error(res, 414, "uri_too_long", "The request target is too long."); break;
-      case 404: send_error(res, 404, "not_found", "Route '" + req.path + "' was not found."); break;
-      case 405: method_not_allowed(res, "GET, HEAD"); break;
-      default: send_error(res, res.status, "invalid_request", "The request could not be read."); break;
+      case 413:
+        payload_too_large(res);
+        break;
+      case 414:
+        send_error(res, 414, "uri_too_long", "The request target is too long.");
+        break;
+      case 404:
+        send_error(res, 404, "not_found", "Route '" + req.path + "' was not found.");
+        break;
+      case 405:
+        method_not_allowed(res, "GET, HEAD");
+        break;
+      default:
+        send_error(res, res.status, "invalid_request", "The request could not be read.");
+        break;
     }
     return httplib::Server::HandlerResponse::Handled;
   }
@@ -1090,9 +1107,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }
 
-Result<int> ControlServer::bind() {
-  return impl_->http.listen_on(impl_->options.host, impl_->options.port);
-}
+Result<int> ControlServer::bind() { return impl_->http.listen_on(impl_->options.host, impl_->options.port); }
 
 Status ControlServer::run() {
   // stop() may come from another thread at any moment, even before the HTTP
@@ -1108,13 +1123,16 @@ Status ControlServer::run() {
     std::unique_lock lock(impl_->sync_mutex);
     while (!impl_->stopping.load()) {
       impl_->sync_wake.wait_for(lock, k_audit_sync_interval);
-      if (auto st = impl_->audit->sync(); !st) std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
+      if (auto st = impl_->audit->sync(); !st)
+        std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
     }
   });
   bool ok = false;
   Status loop_started = impl_->loop->start();
-  if (loop_started) ok = impl_->http.listen_after_bind();
-  else std::fprintf(stderr, "cutover serve: error: %s\n", loop_started.error().message().c_str());
+  if (loop_started)
+    ok = impl_->http.listen_after_bind();
+  else
+    std::fprintf(stderr, "cutover serve: error: %s\n", loop_started.error().message().c_str());
   bool asked_to_stop = impl_->stopping.load();
   impl_->loop->stop();  // in-flight requests are answered, then every connection is closed
   impl_->running.store(false);

@@ -30,8 +30,8 @@ struct ServerOptions {
   std::string config_path;  // required: the route config (it names the tokens file)
   std::string state_dir;    // "" = "state" beside the config file
   std::string host = "127.0.0.1";
-  int port = 8787;  // 0 = any free port (bind() says which)
-  routing::Environment environment;  // OA_ROUTE_SPLIT_* values to apply over the file
+  int port = 8787;                    // 0 = any free port (bind() says which)
+  routing::Environment environment;   // OA_ROUTE_SPLIT_* values to apply over the file
   size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
   size_t threads = 0;                 // event threads serving connections; 0 = one a core, at least 2
 };

@@ -108,7 +108,7 @@ RequestFrame frame_trailers(std::string_view data, size_t begin, size_t body, si
     }
     if (line.state == Line::State::need_more) {
       return of_kind(data.size() - body > limits.max_body_bytes ? RequestFrame::Kind::too_large
-                                                                 : RequestFrame::Kind::incomplete);
+                                                                : RequestFrame::Kind::incomplete);
     }
     if (line.end == p) return complete(begin, p + 2);
     Field field;
@@ -176,7 +176,8 @@ RequestFrame frame_request(std::string_view data, const FramingLimits& limits) {
   }
   if (begin < data.size() && data[begin] == '\n') return invalid(line_problem(Line::State::bare_lf, "request line"));
   if (begin == data.size()) {
-    return of_kind(data.size() > limits.max_header_bytes ? RequestFrame::Kind::too_large : RequestFrame::Kind::incomplete);
+    return of_kind(data.size() > limits.max_header_bytes ? RequestFrame::Kind::too_large
+                                                         : RequestFrame::Kind::incomplete);
   }
 
   // The request line, then the field lines up to the blank line.
@@ -184,8 +185,8 @@ RequestFrame frame_request(std::string_view data, const FramingLimits& limits) {
   if (request_line.state == Line::State::bare_lf || request_line.state == Line::State::bare_cr) {
     return invalid(line_problem(request_line.state, "request line"));
   }
-  bool http_1_0 = request_line.state == Line::State::found &&
-                  data.substr(begin, request_line.end - begin).ends_with(" HTTP/1.0");
+  bool http_1_0 =
+      request_line.state == Line::State::found && data.substr(begin, request_line.end - begin).ends_with(" HTTP/1.0");
   std::optional<std::string_view> content_length;
   bool content_length_differs = false;
   size_t transfer_encodings = 0;
@@ -219,7 +220,8 @@ RequestFrame frame_request(std::string_view data, const FramingLimits& limits) {
     p = line.end + 2;
   }
   if (body == 0) {
-    return of_kind(data.size() > limits.max_header_bytes ? RequestFrame::Kind::too_large : RequestFrame::Kind::incomplete);
+    return of_kind(data.size() > limits.max_header_bytes ? RequestFrame::Kind::too_large
+                                                         : RequestFrame::Kind::incomplete);
   }
 
   // The body's framing (RFC 9112 §6.3).

@@ -30,15 +30,23 @@ std::string seconds(double s) {
 
 std::string_view http_route_name(HttpRoute route) {
   switch (route) {
-    case HttpRoute::status: return "status";
-    case HttpRoute::evaluate: return "evaluate";
-    case HttpRoute::override_: return "override";
-    case HttpRoute::web: return "web";
-    case HttpRoute::healthz: return "healthz";
-    case HttpRoute::readyz: return "readyz";
-    case HttpRoute::metrics: return "metrics";
+    case HttpRoute::status:
+      return "status";
+    case HttpRoute::evaluate:
+      return "evaluate";
+    case HttpRoute::override_:
+      return "override";
+    case HttpRoute::web:
+      return "web";
+    case HttpRoute::healthz:
+      return "healthz";
+    case HttpRoute::readyz:
+      return "readyz";
+    case HttpRoute::metrics:
+      return "metrics";
     case HttpRoute::other:
-    case HttpRoute::count_: break;
+    case HttpRoute::count_:
+      break;
   }
   return "other";
 }
@@ -51,7 +59,8 @@ Metrics::Metrics(const routing::RouteSplit& engine)
 }
 
 void Metrics::count_decision(DecisionSource source, const routing::Decision& d) {
-  size_t i = ((static_cast<size_t>(source) * 2 + static_cast<size_t>(d.target)) * domains_ + d.domain_id) * reasons_ + d.reason_id;
+  size_t i = ((static_cast<size_t>(source) * 2 + static_cast<size_t>(d.target)) * domains_ + d.domain_id) * reasons_ +
+             d.reason_id;
   decisions_[i].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -75,13 +84,16 @@ void Metrics::observe_request(HttpRoute route, int status, int64_t duration_ns) 
 
 std::string Metrics::render() const {
   std::string out;
-  out += "# HELP cutover_route_decisions_total Route-split decisions by source (web entry or evaluate API), target, route group and reason.\n";
+  out +=
+      "# HELP cutover_route_decisions_total Route-split decisions by source (web entry or evaluate API), target, route "
+      "group and reason.\n";
   out += "# TYPE cutover_route_decisions_total counter\n";
   for (size_t source = 0; source < 2; ++source) {
     for (size_t target = 0; target < 2; ++target) {
       for (size_t domain = 0; domain < domains_; ++domain) {
         for (size_t reason = 0; reason < reasons_; ++reason) {
-          uint64_t v = decisions_[((source * 2 + target) * domains_ + domain) * reasons_ + reason].load(std::memory_order_relaxed);
+          uint64_t v = decisions_[((source * 2 + target) * domains_ + domain) * reasons_ + reason].load(
+              std::memory_order_relaxed);
           if (v == 0) continue;
           out += "cutover_route_decisions_total{source=\"";
           out += source == 0 ? "web" : "evaluate";

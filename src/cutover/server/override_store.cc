@@ -20,8 +20,8 @@ constexpr auto k_lock_wait = std::chrono::seconds(5);
 
 }  // namespace
 
-Result<std::unique_ptr<OverrideStore>> OverrideStore::open(base::FileSystem& fs, base::Clock& clock, const std::string& dir,
-                                                           const routing::RouteSplit& engine,
+Result<std::unique_ptr<OverrideStore>> OverrideStore::open(base::FileSystem& fs, base::Clock& clock,
+                                                           const std::string& dir, const routing::RouteSplit& engine,
                                                            std::chrono::nanoseconds refresh_interval) {
   if (auto st = fs.create_directories(dir); !st) return tl::unexpected(st.error().with_context("state folder " + dir));
   if (auto st = fs.check_writable(dir); !st) return tl::unexpected(st.error().with_context("state folder " + dir));
@@ -71,8 +71,9 @@ void OverrideStore::reload() {
     return;
   }
   if (!id.exists && state_.revision > 0) {
-    problem_ = "state file " + state_file_path(dir_) + " disappeared; the overrides in force stay as they were (revision " +
-               std::to_string(state_.revision) + ")";
+    problem_ = "state file " + state_file_path(dir_) +
+               " disappeared; the overrides in force stay as they were (revision " + std::to_string(state_.revision) +
+               ")";
     return;
   }
   state_ = std::move(*state);

@@ -69,7 +69,8 @@ class OverrideStore {
   // state on disk, as `actor`; writes it; calls `record`. A request error
   // (unknown target or group) changes nothing. I/O errors, a held lock
   // (conflict, after a few seconds) or a corrupt file are errors.
-  Result<tl::expected<Applied, routing::FieldError>> apply(std::string_view target, std::optional<std::string_view> domain,
+  Result<tl::expected<Applied, routing::FieldError>> apply(std::string_view target,
+                                                           std::optional<std::string_view> domain,
                                                            const std::string& actor, const Recorder& record);
 
   // Why the state on disk could not be reloaded, or "" when all is well.

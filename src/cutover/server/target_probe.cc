@@ -69,17 +69,25 @@ TargetCheck probe(const std::string& base, const ProbeOptions& options) {
   if (!res) {
     httplib::Error err = res.error();
     switch (err) {
-      case httplib::Error::Connection: c.error = "refused"; break;
-      case httplib::Error::ConnectionTimeout: c.error = "timeout"; break;
+      case httplib::Error::Connection:
+        c.error = "refused";
+        break;
+      case httplib::Error::ConnectionTimeout:
+        c.error = "timeout";
+        break;
       case httplib::Error::SSLConnection:
       case httplib::Error::SSLLoadingCerts:
-      case httplib::Error::SSLServerVerification: c.error = "tls: " + httplib::to_string(err); break;
+      case httplib::Error::SSLServerVerification:
+        c.error = "tls: " + httplib::to_string(err);
+        break;
       case httplib::Error::Read:
         // httplib reports a read that timed out as a read error.
         c.error = c.duration_ms + 50 >= options.timeout_ms ? std::string("timeout")
                                                            : std::string("no answer: the connection was closed");
         break;
-      default: c.error = "no answer: " + httplib::to_string(err); break;
+      default:
+        c.error = "no answer: " + httplib::to_string(err);
+        break;
     }
     return c;
   }

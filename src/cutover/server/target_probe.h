@@ -29,12 +29,12 @@ struct ProbeOptions {
 
 // One target asked once.
 struct TargetCheck {
-  std::string role;    // "rollback" or "forward" (a group), "pinned" (a pinned route)
-  std::string target;  // "legacy" or "rust_shell"
-  std::optional<std::string> url;     // base URL + health path; nullopt when the base URL is not configured
+  std::string role;                // "rollback" or "forward" (a group), "pinned" (a pinned route)
+  std::string target;              // "legacy" or "rust_shell"
+  std::optional<std::string> url;  // base URL + health path; nullopt when the base URL is not configured
   bool ok = false;
-  std::optional<int> status;          // the HTTP status, when one came back
-  std::optional<std::string> error;   // "refused", "timeout", "status 500", "tls: ...", "not configured", ...
+  std::optional<int> status;         // the HTTP status, when one came back
+  std::optional<std::string> error;  // "refused", "timeout", "status 500", "tls: ...", "not configured", ...
   int64_t duration_ms = 0;
 };
 

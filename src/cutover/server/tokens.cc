@@ -56,16 +56,20 @@ Result<TokenSet> TokenSet::parse(std::string_view text, const std::string& sourc
       continue;
     }
     Token t;
-    if (f[0] == "viewer") t.role = Role::viewer;
-    else if (f[0] == "operator") t.role = Role::operator_;
-    else problems.push_back(where + "unknown role '" + std::string(f[0]) + "' (expected viewer or operator)");
+    if (f[0] == "viewer")
+      t.role = Role::viewer;
+    else if (f[0] == "operator")
+      t.role = Role::operator_;
+    else
+      problems.push_back(where + "unknown role '" + std::string(f[0]) + "' (expected viewer or operator)");
     if (!valid_name(f[1])) {
       problems.push_back(where + "name '" + std::string(f[1]) + "' must be 1-64 of A-Z a-z 0-9 _ - . @");
     }
     t.name = std::string(f[1]);
     std::string_view h = f[2];
     if (h.substr(0, 7) != "sha256:" || !hash::is_sha256_hex(h.substr(7))) {
-      problems.push_back(where + "the hash must be sha256: and 64 lower-case hex digits (printf %s \"$TOKEN\" | sha256sum)");
+      problems.push_back(where +
+                         "the hash must be sha256: and 64 lower-case hex digits (printf %s \"$TOKEN\" | sha256sum)");
       continue;
     }
     for (size_t i = 0; i < t.digest.size(); ++i) {
@@ -73,7 +77,8 @@ Result<TokenSet> TokenSet::parse(std::string_view text, const std::string& sourc
     }
     for (const Token& other : set.tokens_) {
       if (other.name == t.name) problems.push_back(where + "name '" + t.name + "' is already used by another token");
-      if (other.digest == t.digest) problems.push_back(where + "the same token hash is already listed (as '" + other.name + "')");
+      if (other.digest == t.digest)
+        problems.push_back(where + "the same token hash is already listed (as '" + other.name + "')");
     }
     set.tokens_.push_back(std::move(t));
   }

@@ -6,8 +6,10 @@ uint64_t count(const json::Node& root, const CountRule& rule) {
   const json::Node* v = root.find(rule.key);
   if (v == nullptr) return 0;
   switch (rule.kind) {
-    case CountKind::object_len: return v->is_object() ? v->size() : 0;
-    case CountKind::array_len: return v->is_array() ? v->size() : 0;
+    case CountKind::object_len:
+      return v->is_object() ? v->size() : 0;
+    case CountKind::array_len:
+      return v->is_array() ? v->size() : 0;
     case CountKind::sum_array_lengths: {
       if (!v->is_object()) return 0;
       uint64_t sum = 0;

@@ -48,9 +48,9 @@ Result<MigrationResult> migrate(json::Document& doc, const StoreSpec& spec, cons
   json::Node root = doc.root();
   if (!root.is_object()) {
     if (!options.allow_destructive_reset) {
-      return make_error(ErrorCode::invalid_argument,
-                        "the document root is " + describe(root) + ", not an object; the reference tool would replace "
-                        "the whole store with {}");
+      return make_error(ErrorCode::invalid_argument, "the document root is " + describe(root) +
+                                                         ", not an object; the reference tool would replace "
+                                                         "the whole store with {}");
     }
     result.resets.push_back("root (" + describe(root) + ") replaced by {}");
     root = json::Node::object_ref(nullptr, 0);
@@ -108,8 +108,9 @@ Result<MigrationResult> migrate(json::Document& doc, const StoreSpec& spec, cons
           if (!options.allow_destructive_reset) return make_error(ErrorCode::invalid_argument, what);
           // The reference tool adds 1 saturating: the counter becomes the
           // largest u64, an id a row already has.
-          result.resets.push_back(what + "; set to 18446744073709551615 as the reference tool does (the next id "
-                                         "handed out is one a row already has)");
+          result.resets.push_back(what +
+                                  "; set to 18446744073709551615 as the reference tool does (the next id "
+                                  "handed out is one a row already has)");
           set(op.key, json::Node::u64(UINT64_MAX));
           break;
         }

@@ -53,9 +53,8 @@ std::string join(const std::vector<std::string>& items) {
 
 bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 // Reads field `name` of `obj` as a non-empty string.
@@ -101,8 +100,9 @@ Result<Operation> parse_operation(const json::Node& node, const std::string& whe
     TRY_ASSIGN(out.id_field, string_field(node, "id_field", where, source));
     return out;
   }
-  return tl::unexpected(spec_error(source, where + ": unknown operation '" + op + "'" + did_you_mean(op, k_operation_names) +
-                                               " (the operations are " + join(k_operation_names) +
+  return tl::unexpected(spec_error(source, where + ": unknown operation '" + op + "'" +
+                                               did_you_mean(op, k_operation_names) + " (the operations are " +
+                                               join(k_operation_names) +
                                                "; all are additive, nothing may remove or retype data)"));
 }
 
@@ -115,8 +115,9 @@ Status check_additive(const StoreSpec& spec, const std::string& source) {
                                                                 : "counter";
     auto [it, inserted] = role.emplace(op.key, want);
     if (!inserted && it->second != want) {
-      return tl::unexpected(spec_error(source, "key '" + op.key + "' is used as " + it->second + " and as " + want +
-                                                   ": that would retype data, which is not allowed during the overlap"));
+      return tl::unexpected(
+          spec_error(source, "key '" + op.key + "' is used as " + it->second + " and as " + want +
+                                 ": that would retype data, which is not allowed during the overlap"));
     }
   }
   for (const auto& op : spec.operations) {
@@ -147,13 +148,15 @@ Result<StoreSpec> parse_store_spec(std::string_view text, const std::string& sou
 
   TRY_ASSIGN(std::string schema, string_field(root, "schema", "spec", source));
   if (schema != k_spec_schema) {
-    return tl::unexpected(spec_error(source, "schema is '" + schema + "', expected '" + std::string(k_spec_schema) + "'"));
+    return tl::unexpected(
+        spec_error(source, "schema is '" + schema + "', expected '" + std::string(k_spec_schema) + "'"));
   }
   StoreSpec spec;
   spec.source = source;
   TRY_ASSIGN(spec.store, string_field(root, "store", "spec", source));
   if (!valid_name(spec.store)) {
-    return tl::unexpected(spec_error(source, "store name '" + spec.store + "' must be 1-64 characters of a-z, 0-9, _ or -"));
+    return tl::unexpected(
+        spec_error(source, "store name '" + spec.store + "' must be 1-64 characters of a-z, 0-9, _ or -"));
   }
   if (const json::Node* d = root.find("description")) {
     if (!d->is_string()) return tl::unexpected(spec_error(source, "description must be a string"));
@@ -173,7 +176,8 @@ Result<StoreSpec> parse_store_spec(std::string_view text, const std::string& sou
   for (size_t i = 0; i < counts->size(); ++i) {
     const json::Member& m = counts->members()[i];
     std::string where = "counts." + std::string(m.key.as_string());
-    if (!valid_name(m.key.as_string())) return tl::unexpected(spec_error(source, where + ": count names are a-z, 0-9, _ or -"));
+    if (!valid_name(m.key.as_string()))
+      return tl::unexpected(spec_error(source, where + ": count names are a-z, 0-9, _ or -"));
     if (!m.value.is_object()) return tl::unexpected(spec_error(source, where + " must be an object"));
     TRY(only_fields(m.value, {"kind", "key"}, where, source));
     TRY_ASSIGN(std::string kind, string_field(m.value, "kind", where, source));

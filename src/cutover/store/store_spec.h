@@ -36,13 +36,13 @@ struct Operation {
 struct CountRule {
   std::string name;  // the count's name in the manifest
   CountKind kind;
-  std::string key;   // the top-level key it counts
+  std::string key;  // the top-level key it counts
 };
 
 struct StoreSpec {
-  std::string store;        // the kind's name, e.g. "auth"
+  std::string store;  // the kind's name, e.g. "auth"
   std::string description;
-  std::string source;       // "built-in" or the spec file's path
+  std::string source;  // "built-in" or the spec file's path
   std::vector<Operation> operations;
   std::vector<CountRule> counts;  // sorted by name
 };

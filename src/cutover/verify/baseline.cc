@@ -84,25 +84,28 @@ std::vector<BoundViolation> check_bound(const Bound& b, uint64_t value, std::opt
   if (b.exact && value != *b.exact) {
     out.push_back({"exact " + std::to_string(*b.exact), v + " is not exactly " + std::to_string(*b.exact)});
   }
-  if (b.min && value < *b.min) out.push_back({"min " + std::to_string(*b.min), v + " is below min " + std::to_string(*b.min)});
-  if (b.max && value > *b.max) out.push_back({"max " + std::to_string(*b.max), v + " is above max " + std::to_string(*b.max)});
+  if (b.min && value < *b.min)
+    out.push_back({"min " + std::to_string(*b.min), v + " is below min " + std::to_string(*b.min)});
+  if (b.max && value > *b.max)
+    out.push_back({"max " + std::to_string(*b.max), v + " is above max " + std::to_string(*b.max)});
   if (b.needs_previous() && previous) {
     uint64_t change = value > *previous ? value - *previous : *previous - value;
     std::string from = " from previous " + std::to_string(*previous) + " to " + v;
     if (b.max_change && change > *b.max_change) {
-      out.push_back({"max_change " + std::to_string(*b.max_change),
-                     "changed by " + std::to_string(change) + from + ", more than max_change " +
-                         std::to_string(*b.max_change)});
+      out.push_back(
+          {"max_change " + std::to_string(*b.max_change),
+           "changed by " + std::to_string(change) + from + ", more than max_change " + std::to_string(*b.max_change)});
     }
     if (b.max_change_percent) {
       // change / previous * 100 <= p, without dividing by zero.
       long double allowed = static_cast<long double>(*previous) * static_cast<long double>(*b.max_change_percent) / 100;
       if (static_cast<long double>(change) > allowed) {
-        std::string pct = *previous == 0 ? "an unbounded percentage"
-                                         : format_percent(static_cast<double>(change) * 100.0 / static_cast<double>(*previous)) + "%";
+        std::string pct =
+            *previous == 0 ? "an unbounded percentage"
+                           : format_percent(static_cast<double>(change) * 100.0 / static_cast<double>(*previous)) + "%";
         out.push_back({"max_change_percent " + format_percent(*b.max_change_percent),
-                       "changed by " + std::to_string(change) + " (" + pct + ")" + from + ", more than max_change_percent " +
-                           format_percent(*b.max_change_percent) + "%"});
+                       "changed by " + std::to_string(change) + " (" + pct + ")" + from +
+                           ", more than max_change_percent " + format_percent(*b.max_change_percent) + "%"});
       }
     }
   }
@@ -122,7 +125,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   auto doc = json::parse(text);
   if (!doc) return make_error(ErrorCode::invalid_argument, "baseline " + source + ": " + doc.error().message());
   const json::Node& root = doc->root();
-  if (!root.is_object()) return make_error(ErrorCode::invalid_argument, "baseline " + source + ": the document must be an object");
+  if (!root.is_object())
+    return make_error(ErrorCode::invalid_argument, "baseline " + source + ": the document must be an object");
 
   std::vector<std::string> problems;
   Baseline out;
@@ -131,7 +135,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   if (schema == nullptr || !schema->is_string()) {
     problems.push_back("schema is missing (expected '" + std::string(k_baseline_schema) + "')");
   } else if (schema->as_string() != k_baseline_schema) {
-    problems.push_back("schema is '" + std::string(schema->as_string()) + "', expected '" + std::string(k_baseline_schema) + "'");
+    problems.push_back("schema is '" + std::string(schema->as_string()) + "', expected '" +
+                       std::string(k_baseline_schema) + "'");
   }
   for (size_t i = 0; i < root.size(); ++i) {
     std::string_view key = root.members()[i].key.as_string();
@@ -205,9 +210,8 @@ Result<const EnvironmentBaseline*> select_environment(const Baseline& baseline, 
   for (const auto& [env_name, env] : baseline.environments) known += (known.empty() ? "" : ", ") + env_name;
   if (name.empty()) {
     if (baseline.environments.size() == 1) return &baseline.environments.begin()->second;
-    return make_error(ErrorCode::invalid_argument, "baseline " + baseline.source +
-                                                       " has several environments (" + known +
-                                                       "); choose one with --environment NAME");
+    return make_error(ErrorCode::invalid_argument, "baseline " + baseline.source + " has several environments (" +
+                                                       known + "); choose one with --environment NAME");
   }
   auto it = baseline.environments.find(std::string(name));
   if (it == baseline.environments.end()) {

@@ -28,8 +28,8 @@ struct Bound {
   std::optional<uint64_t> exact;
   std::optional<uint64_t> min;
   std::optional<uint64_t> max;
-  std::optional<uint64_t> max_change;          // |value - previous| <= max_change
-  std::optional<double> max_change_percent;    // |value - previous| <= previous * p / 100
+  std::optional<uint64_t> max_change;        // |value - previous| <= max_change
+  std::optional<double> max_change_percent;  // |value - previous| <= previous * p / 100
 
   bool needs_previous() const { return max_change.has_value() || max_change_percent.has_value(); }
 };

@@ -13,10 +13,10 @@ namespace {
 struct BlockMasks {
   uint64_t quote = 0;
   uint64_t backslash = 0;
-  uint64_t open = 0;      // '{' or '['
-  uint64_t close = 0;     // '}' or ']'
-  uint64_t separator = 0; // ',' or ':'
-  uint64_t space = 0;     // bytes <= 0x20: whitespace (anything else there is invalid JSON)
+  uint64_t open = 0;       // '{' or '['
+  uint64_t close = 0;      // '}' or ']'
+  uint64_t separator = 0;  // ',' or ':'
+  uint64_t space = 0;      // bytes <= 0x20: whitespace (anything else there is invalid JSON)
 };
 
 #if defined(__SSE2__)
@@ -127,9 +127,15 @@ std::optional<store::Counts> CountScanner::finish() {
     }
     uint64_t value = 0;
     switch (rule.kind) {
-      case store::CountKind::object_len: value = s->kind == '{' ? s->length : 0; break;
-      case store::CountKind::array_len: value = s->kind == '[' ? s->length : 0; break;
-      case store::CountKind::sum_array_lengths: value = s->kind == '{' ? s->sum : 0; break;
+      case store::CountKind::object_len:
+        value = s->kind == '{' ? s->length : 0;
+        break;
+      case store::CountKind::array_len:
+        value = s->kind == '[' ? s->length : 0;
+        break;
+      case store::CountKind::sum_array_lengths:
+        value = s->kind == '{' ? s->sum : 0;
+        break;
     }
     counts[rule.name] = value;
   }
@@ -191,12 +197,18 @@ void CountScanner::process_block(const char* block) {
       Frame& f = frames_[depth_];
       switch (c) {
         case '{':
-        case '[': open(c, bit); break;
+        case '[':
+          open(c, bit);
+          break;
         case '}':
-        case ']': close(c, bit); break;
+        case ']':
+          close(c, bit);
+          break;
         case '"':
-          if (depth_ == 0) give_up();  // a string root
-          else quote((in_string >> bit) & 1, block, bit);
+          if (depth_ == 0)
+            give_up();  // a string root
+          else
+            quote((in_string >> bit) & 1, block, bit);
           break;
         case ':':
           if (depth_ == 0 || !f.object || f.expect != k_colon) give_up();

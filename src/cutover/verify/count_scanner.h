@@ -57,9 +57,9 @@ class CountScanner {
   // The top-level keys the spec counts, and what was found at each.
   struct KeyStats {
     std::string key;
-    char kind = 0;          // '{' or '[' when the value was a container
-    uint64_t length = 0;    // members of the object, or elements of the array
-    uint64_t sum = 0;       // object only: summed lengths of its array values
+    char kind = 0;        // '{' or '[' when the value was a container
+    uint64_t length = 0;  // members of the object, or elements of the array
+    uint64_t sum = 0;     // object only: summed lengths of its array values
   };
   // An open container at depth 1..3 (depth 1 is the root object).
   struct Frame {
@@ -68,8 +68,8 @@ class CountScanner {
     Expect expect = k_key;
     bool content = false;  // holds at least one value (or key)
     uint64_t commas = 0;
-    uint64_t sum = 0;       // depth 2: lengths of the arrays among its values
-    int key_index = -1;     // depth 1: the KeyStats of the current member
+    uint64_t sum = 0;    // depth 2: lengths of the arrays among its values
+    int key_index = -1;  // depth 1: the KeyStats of the current member
     bool has_prev_key = false;
     std::string prev_key;
   };
@@ -87,9 +87,9 @@ class CountScanner {
   std::vector<store::CountRule> rules_;
 
   // Carried from one 64-byte block to the next.
-  bool escape_carry_ = false;      // the block ended with an unpaired backslash
-  uint64_t in_string_carry_ = 0;   // all ones while inside a string
-  bool scalar_carry_ = false;      // a number or literal byte since the last event
+  bool escape_carry_ = false;     // the block ended with an unpaired backslash
+  uint64_t in_string_carry_ = 0;  // all ones while inside a string
+  bool scalar_carry_ = false;     // a number or literal byte since the last event
   char tail_[64];
   size_t tail_size_ = 0;
 

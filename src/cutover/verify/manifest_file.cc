@@ -38,7 +38,8 @@ std::string plain_path_problem(const std::string& path) {
     if (end == std::string::npos) end = path.size();
     std::string_view part(path.data() + start, end - start);
     if (part == "..") return "contains a '..' component";
-    if (part == "." || (part.empty() && path.size() > 1)) return "is not a normalised path ('.' or '//' or a trailing '/')";
+    if (part == "." || (part.empty() && path.size() > 1))
+      return "is not a normalised path ('.' or '//' or a trailing '/')";
     start = end + 1;
   }
   return "";
@@ -56,7 +57,9 @@ std::string ownership_problem(const std::string& path, const base::FileInfo& inf
   auto uid = static_cast<uint32_t>(::geteuid());
   std::string why;
   if ((info.mode & 022) != 0) {
-    why = (info.mode & 022) == 022 ? "group- and world-writable" : (info.mode & 020) != 0 ? "group-writable" : "world-writable";
+    why = (info.mode & 022) == 022 ? "group- and world-writable"
+          : (info.mode & 020) != 0 ? "group-writable"
+                                   : "world-writable";
     why += " (mode " + octal_mode(info.mode) + ")";
   }
   if (info.uid != uid && info.uid != 0) {
@@ -64,8 +67,9 @@ std::string ownership_problem(const std::string& path, const base::FileInfo& inf
            ", another user than this one (uid " + std::to_string(uid) + ") and not root";
   }
   if (why.empty()) return "";
-  return path + " is " + why + ": someone else could plant a manifest or a backup there. Make it yours and writable "
-                              "only by you (chown, chmod go-w), after checking that nothing in it was changed";
+  return path + " is " + why +
+         ": someone else could plant a manifest or a backup there. Make it yours and writable "
+         "only by you (chown, chmod go-w), after checking that nothing in it was changed";
 }
 
 }  // namespace
@@ -79,7 +83,8 @@ std::vector<std::string> trust_problems(base::FileSystem& fs, const ManifestFile
   if (!real_work) {
     problems.push_back("work_dir " + file.work_dir + " cannot be resolved: " + real_work.error().message());
   } else if (base::file_name(holder) != "manifests" || base::parent_directory(holder) != *real_work) {
-    problems.push_back("work_dir " + file.work_dir + (*real_work != file.work_dir ? " (resolved: " + *real_work + ")" : "") +
+    problems.push_back("work_dir " + file.work_dir +
+                       (*real_work != file.work_dir ? " (resolved: " + *real_work + ")" : "") +
                        " is not the folder that holds this manifest's folder " + holder +
                        ": a manifest is trusted only in WORK/manifests/ of the work folder it names (a copy "
                        "elsewhere could point a restore at backups it does not own). Use the manifest in " +
@@ -186,7 +191,8 @@ std::vector<std::string> backup_path_problems(base::FileSystem& fs, const Manife
   } else if (info->is_symlink) {
     problems.push_back("backup path " + backup + " is a symbolic link; backups are plain files");
   } else if (info->exists && !info->is_regular) {
-    problems.push_back("backup path " + backup + " is not a regular file (a FIFO, socket, device or folder); "
+    problems.push_back("backup path " + backup +
+                       " is not a regular file (a FIFO, socket, device or folder); "
                        "backups are plain files");
   } else if (info->exists) {
     // Resolve symlinked folders: the backup must still be inside the backups folder.

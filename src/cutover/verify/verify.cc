@@ -15,10 +15,10 @@ namespace cutover::verify {
 namespace {
 
 constexpr std::string_view k_finding_names[] = {
-    "manifest_incomplete", "unsafe_path",   "missing_file",      "unreadable",         "sha_mismatch",
-    "unknown_store_kind",  "not_json",      "missing_count",     "unexpected_count",   "count_drift",
-    "backup_missing",      "backup_corrupt", "backup_unreadable", "baseline_violation", "baseline_missing",
-    "previous_missing",
+    "manifest_incomplete", "unsafe_path",        "missing_file",     "unreadable",
+    "sha_mismatch",        "unknown_store_kind", "not_json",         "missing_count",
+    "unexpected_count",    "count_drift",        "backup_missing",   "backup_corrupt",
+    "backup_unreadable",   "baseline_violation", "baseline_missing", "previous_missing",
 };
 constexpr std::string_view k_backup_names[] = {"ok", "not_needed", "missing", "corrupt", "unsafe", "unreadable"};
 static_assert(std::size(k_finding_names) == static_cast<size_t>(FindingCode::previous_missing) + 1);
@@ -79,7 +79,8 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
 
   // Paths rollback would refuse.
   std::vector<std::string> store_problems = store_path_problems(fs, s);
-  for (const auto& p : store_problems) add(FindingCode::unsafe_path, "unsafe path: " + p + " (rollback would refuse)").path = s.path;
+  for (const auto& p : store_problems)
+    add(FindingCode::unsafe_path, "unsafe path: " + p + " (rollback would refuse)").path = s.path;
   std::vector<std::string> backup_problems = backup_path_problems(fs, mf, s);
   for (const auto& p : backup_problems) {
     add(FindingCode::unsafe_path, "unsafe backup: " + p + " (rollback unavailable)").path = *s.backup_path;
@@ -97,13 +98,16 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
 
   auto spec = specs.find(s.store);
   if (!spec) {
-    std::string from = s.spec_source.empty() || s.spec_source == "built-in" ? "" : " (the manifest says it came from " + s.spec_source + ")";
+    std::string from = s.spec_source.empty() || s.spec_source == "built-in"
+                           ? ""
+                           : " (the manifest says it came from " + s.spec_source + ")";
     add(FindingCode::unknown_store_kind,
         "cannot recount: unknown store kind '" + s.store + "'" + from + "; pass its spec with --spec FILE");
   } else {
     for (const auto& rule : (*spec)->counts) {
       if (!s.counts.count(rule.name)) {
-        add(FindingCode::missing_count, "missing count '" + rule.name + "': the spec of " + s.store + " defines it").key = rule.name;
+        add(FindingCode::missing_count, "missing count '" + rule.name + "': the spec of " + s.store + " defines it")
+            .key = rule.name;
       }
     }
     for (const auto& [name, value] : s.counts) {
@@ -121,8 +125,9 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
   bool path_ok = store_problems.empty();
   auto info = path_ok ? fs.stat(s.path) : Result<base::FileInfo>(base::FileInfo{});
   if (path_ok && info && !info->exists) {
-    add(FindingCode::missing_file, "missing file: " + s.path + " does not exist (expected sha256 " + s.after_sha256 + ")").path =
-        s.path;
+    add(FindingCode::missing_file,
+        "missing file: " + s.path + " does not exist (expected sha256 " + s.after_sha256 + ")")
+        .path = s.path;
   } else if (path_ok) {
     std::optional<CountScanner> scanner;
     if (spec) scanner.emplace(**spec);
@@ -158,8 +163,9 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
           for (const auto& [name, value] : *counts) {
             auto it = s.counts.find(name);
             if (it == s.counts.end() || it->second == value) continue;
-            Finding& f = add(FindingCode::count_drift, "count drift: " + name + ": manifest " + std::to_string(it->second) +
-                                                           ", recount " + std::to_string(value));
+            Finding& f =
+                add(FindingCode::count_drift, "count drift: " + name + ": manifest " + std::to_string(it->second) +
+                                                  ", recount " + std::to_string(value));
             f.key = name;
             f.expected = it->second;
             f.actual = value;
@@ -180,8 +186,9 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
       add(FindingCode::backup_unreadable, "backup unreadable: " + b.error + " (rollback unavailable)").path = path;
     } else if (b.sha256 != s.before_sha256) {
       r.backup = BackupStatus::corrupt;
-      Finding& f = add(FindingCode::backup_corrupt, "backup corrupt: " + path + ": expected before_sha256 " +
-                                                        *s.before_sha256 + ", actual " + *b.sha256 + " (rollback unavailable)");
+      Finding& f =
+          add(FindingCode::backup_corrupt, "backup corrupt: " + path + ": expected before_sha256 " + *s.before_sha256 +
+                                               ", actual " + *b.sha256 + " (rollback unavailable)");
       f.path = path;
       f.expected_sha256 = s.before_sha256;
       f.actual_sha256 = b.sha256;
@@ -227,17 +234,18 @@ void check_baseline(const EnvironmentBaseline& env, const manifest::Manifest& m,
         if (bound.needs_previous()) {
           if (prev != nullptr && prev->counts.count(key)) prev_value = prev->counts.at(key);
           if (!prev_value) {
-            Finding f = finding(FindingCode::previous_missing, kind,
-                                label + key + ": " + describe(bound) + " needs the previous value, but the previous manifest has " +
-                                    (prev == nullptr ? "no store " + kind + " at " + s.path : "no count '" + key + "'"));
+            Finding f = finding(
+                FindingCode::previous_missing, kind,
+                label + key + ": " + describe(bound) + " needs the previous value, but the previous manifest has " +
+                    (prev == nullptr ? "no store " + kind + " at " + s.path : "no count '" + key + "'"));
             f.key = key;
             f.actual = it->second;
             r.findings.push_back(std::move(f));
           }
         }
         for (const BoundViolation& v : check_bound(bound, it->second, prev_value)) {
-          Finding f = finding(FindingCode::baseline_violation, kind, label + key + " = " + std::to_string(it->second) +
-                                                                         ": " + v.message);
+          Finding f = finding(FindingCode::baseline_violation, kind,
+                              label + key + " = " + std::to_string(it->second) + ": " + v.message);
           f.key = key;
           f.actual = it->second;
           f.previous = prev_value;
@@ -247,8 +255,8 @@ void check_baseline(const EnvironmentBaseline& env, const manifest::Manifest& m,
       }
     }
     if (!found) {
-      report.findings.push_back(finding(FindingCode::baseline_missing, kind,
-                                        label + "store kind '" + kind + "' is not in the manifest"));
+      report.findings.push_back(
+          finding(FindingCode::baseline_missing, kind, label + "store kind '" + kind + "' is not in the manifest"));
     }
   }
 }
@@ -350,7 +358,8 @@ Result<VerifyReport> verify_manifest(const VerifyOptions& options, const store::
     report.findings.push_back(finding(FindingCode::manifest_incomplete, "",
                                       "manifest status is '" + mf.manifest.status +
                                           "', not 'complete': the backfill did not finish (roll back with `cutover "
-                                          "rollback " + mf.path + "`, then run the backfill again)"));
+                                          "rollback " +
+                                          mf.path + "`, then run the backfill again)"));
   }
 
   // 3. Each store: paths, file, checksum, counts, backup.

@@ -90,7 +90,7 @@ struct StoreReport {
 };
 
 struct BaselineUse {
-  std::string path;         // the baseline file
+  std::string path;  // the baseline file
   std::string environment;
   std::optional<std::string> previous_manifest;
   std::optional<std::string> previous_manifest_sha256;
@@ -113,9 +113,9 @@ struct VerifyReport {
 
 struct VerifyOptions {
   std::string manifest_path;
-  std::string baseline_path;     // "" for none
-  std::string environment;       // "" for the baseline's only environment
-  std::string previous_manifest; // "" for the baseline's previous_manifest, if any
+  std::string baseline_path;      // "" for none
+  std::string environment;        // "" for the baseline's only environment
+  std::string previous_manifest;  // "" for the baseline's previous_manifest, if any
 };
 
 // Runs every check above. The registry should hold the built-ins and the
