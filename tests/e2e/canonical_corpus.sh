@@ -13,6 +13,10 @@
 #   NAME.error     serde_json rejects the input: exit status must be non-zero
 #                  (cutover uses 2) and stderr must be non-empty.
 # Ends with "N passed, M failed"; exits 1 if any case failed.
+# CUTOVER_CORPUS_EVERY=N runs every Nth case only (the sanitized build's ctest
+# sets it: there each run pays the sanitizers' start-up, and the Release run
+# checks every case); which Nth rotates with the day of the year, and the
+# first line printed says which.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -61,7 +65,20 @@ if [[ ${#inputs[@]} -eq 0 ]]; then
     exit 1
 fi
 
+every="${CUTOVER_CORPUS_EVERY:-1}"
+if [[ ! "$every" =~ ^[1-9][0-9]*$ ]]; then
+    echo "canonical_corpus: CUTOVER_CORPUS_EVERY must be a positive integer, not '$every'" >&2
+    exit 1
+fi
+offset=$(( 10#$(date -u +%j) % every ))
+if [[ $every -gt 1 ]]; then
+    echo "canonical_corpus: every ${every}th case from case $offset (CUTOVER_CORPUS_EVERY=$every)"
+fi
+
+index=-1
 for in in "${inputs[@]}"; do
+    index=$((index + 1))
+    (( index % every == offset )) || continue
     base="${in%.json}"
     name="$(basename -- "$base")"
     "$bin" canonicalize "$in" >"$out" 2>"$err" </dev/null
