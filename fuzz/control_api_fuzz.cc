@@ -1,5 +1,5 @@
 // libFuzzer target: the control API's request bodies (issue 7), as the
-// server handles them (server/control_server.cc): parse_evaluate_request or
+// server handles them (server/control_api.cc): parse_evaluate_request or
 // parse_override_request (routing/control_request.h), then the decision
 // (RouteSplit::evaluate) or the override (apply_override) and what the
 // server writes after it (the state file, the status, the audit line).

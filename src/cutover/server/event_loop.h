@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 
 #include <httplib.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "cutover/base/error.h"
 
@@ -75,7 +77,7 @@ class EventLoop {
 };
 
 // The HTTP library, with its connections served by an EventLoop and a
-
+// listening socket of our own (see listen_on).
 class HttpServer : public httplib::Server {
  public:
   HttpServer() = default;
