@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cutover/json/writer.h"
 #include "cutover/routing/control_request.h"
-#include "cutover/routing/json_writer.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
 #include "cutover/routing/report.h"
@@ -43,7 +43,7 @@
 namespace cutover::server {
 namespace {
 
-using routing::JsonWriter;
+using JsonWriter = json::Writer;
 
 constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
 constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
