@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "cutover/json/writer.h"
 #include "cutover/routing/control_request.h"
-#include "cutover/routing/json_writer.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
 #include "cutover/routing/report.h"
@@ -18,7 +18,7 @@
 namespace cutover::server {
 namespace {
 
-using routing::JsonWriter;
+using JsonWriter = json::Writer;
 
 constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
 constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
@@ -43,13 +43,24 @@ void send_json(ApiResponse& res, int status, std::string body) {
   res.content_type = k_json;
 }
 
+// {"data":DATA}, DATA already JSON.
 std::string data_envelope(std::string_view data_json) {
   std::string out;
   out.reserve(data_json.size() + 9);
-  out += "{\"data\":";
-  out += data_json;
-  out += "}";
-  return out;
+  JsonWriter w(std::move(out));
+  w.begin_object().key("data").raw(data_json).end_object();
+  return w.take();
+}
+
+// The fixed bodies, written once.
+const std::string& health_body() {
+  static const std::string body =
+      JsonWriter().begin_object().member("status", "ok").member("service", "cutover").end_object().take();
+  return body;
+}
+const std::string& ready_body() {
+  static const std::string body = JsonWriter().begin_object().member("status", "ready").end_object().take();
+  return body;
 }
 
 using FieldErrors = std::vector<std::pair<std::string, std::string>>;  // field, message; in order
@@ -260,7 +271,7 @@ void ControlApi::route(const ApiRequest& req, ApiResponse& res, const RawTarget&
   switch (classify(req.method, target.path)) {
     case HttpRoute::healthz:
       if (!get) return method_not_allowed(res, "GET, HEAD");
-      return send_json(res, 200, R"({"status":"ok","service":"cutover"})");
+      return send_json(res, 200, health_body());
     case HttpRoute::readyz:
       if (!get) return method_not_allowed(res, "GET, HEAD");
       return readyz(res);
@@ -295,7 +306,7 @@ void ControlApi::payload_too_large(ApiResponse& res) const {
 
 void ControlApi::readyz(ApiResponse& res) const {
   std::string problem = stopping_.load() ? std::string("shutting down") : store_.problem();
-  if (problem.empty()) return send_json(res, 200, R"({"status":"ready"})");
+  if (problem.empty()) return send_json(res, 200, ready_body());
   JsonWriter w;
   w.begin_object().member("status", "not_ready").member("reason", problem).end_object();
   send_json(res, 503, w.take());
