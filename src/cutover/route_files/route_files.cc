@@ -1,6 +1,7 @@
 #include "cutover/route_files/route_files.h"
 
-#include <cstring>
+#include <string>
+#include <string_view>
 
 namespace cutover::route_files {
 
