@@ -1,5 +1,5 @@
 // libFuzzer target: the control API's request bodies (issue 7), as the
-// server handles them (server/control_server.cc): parse_evaluate_request or
+// server handles them (server/control_api.cc): parse_evaluate_request or
 // parse_override_request (routing/control_request.h), then the decision
 // (RouteSplit::evaluate) or the override (apply_override) and what the
 // server writes after it (the state file, the status, the audit line).
@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/control_request.h"
-#include "cutover/routing/json_writer.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
 #include "cutover/routing/report.h"
@@ -86,7 +86,7 @@ json::Document parse_written(const std::string& text, const std::string& what) {
 
 // The error envelope the server sends (send_error), and its message read back.
 void check_error_envelope(std::string_view message, const std::string& field) {
-  JsonWriter w;
+  json::Writer w;
   w.begin_object().member("message", message);
   w.key("error").begin_object().member("code", "invalid_request").member("message", message).end_object();
   w.key("errors").begin_object().key(field).begin_array().string(message).end_array().end_object();
@@ -213,7 +213,7 @@ void override_(const RouteSplit& engine, Overrides overrides, std::string_view b
   if (!again) fail("the state written after an override does not read back: " + again.error().message());
   require(*again == state, "the state written after an override reads back different");
   parse_written(status_json(engine, overrides), "the status answer");
-  JsonWriter line;
+  json::Writer line;
   line.begin_object().member("target", change->target).member("scope", change->scope).end_object();
   json::Document audit = parse_written(line.str(), "the audit line");
   require(audit.root().find("target")->as_string() == change->target, "the target does not survive the audit line");

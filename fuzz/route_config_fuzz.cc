@@ -2,7 +2,7 @@
 // route config file (routing::parse_route_config), the OA_ROUTE_SPLIT_*
 // environment over it (routing::apply_environment) and the override state
 // file (routing::parse_state), as `cutover serve` and `cutover routes` load
-// them (server/loader.cc).
+// them (route_files/route_files.cc).
 //
 // An input is up to three sections, each ended by a line "====":
 //   1. the config file's text;

@@ -17,10 +17,10 @@
 #include "cutover/evidence/keys.h"
 #include "cutover/evidence/ledger.h"
 #include "cutover/rollback/rollback.h"
+#include "cutover/route_files/route_files.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/server/audit_log.h"
-#include "cutover/server/loader.h"
 #include "cutover/server/override_store.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/verify/manifest_file.h"
@@ -391,8 +391,8 @@ TEST_F(FailClosedFilesTest, StateFileAndStateLockAreNotFollowedThroughLinks) {
   std::filesystem::create_directories(state);
   std::string elsewhere = tmp_.file("elsewhere.json");
   write_text(elsewhere, "{}");
-  ASSERT_EQ(::symlink(elsewhere.c_str(), server::state_file_path(state).c_str()), 0);
-  auto loaded = server::load_override_state(base::real_file_system(), state, engine);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), route_files::state_file_path(state).c_str()), 0);
+  auto loaded = route_files::load_override_state(base::real_file_system(), state, engine);
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().code(), ErrorCode::permission_denied);
   EXPECT_NE(loaded.error().message().find("is a symbolic link"), std::string::npos) << loaded.error().message();
@@ -401,7 +401,7 @@ TEST_F(FailClosedFilesTest, StateFileAndStateLockAreNotFollowedThroughLinks) {
   std::string other = tmp_.file("state2");
   std::filesystem::create_directories(other);
   std::string victim = tmp_.file("victim");
-  ASSERT_EQ(::symlink(victim.c_str(), server::lock_file_path(other).c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), route_files::lock_file_path(other).c_str()), 0);
   auto store = server::OverrideStore::open(base::real_file_system(), clock_, other, engine);
   ASSERT_TRUE(store) << store.error().message();
   auto applied = (*store)->apply("legacy", std::nullopt, "alice",
@@ -409,7 +409,7 @@ TEST_F(FailClosedFilesTest, StateFileAndStateLockAreNotFollowedThroughLinks) {
   ASSERT_FALSE(applied);
   EXPECT_NE(applied.error().message().find("is a symbolic link"), std::string::npos) << applied.error().message();
   EXPECT_FALSE(path_exists(victim));
-  EXPECT_FALSE(path_exists(server::state_file_path(other)));
+  EXPECT_FALSE(path_exists(route_files::state_file_path(other)));
 }
 
 }  // namespace

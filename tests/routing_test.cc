@@ -16,7 +16,6 @@
 #include "cutover/json/parser.h"
 #include "cutover/routing/cohort.h"
 #include "cutover/routing/config.h"
-#include "cutover/routing/json_writer.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
 #include "cutover/routing/report.h"
@@ -957,23 +956,6 @@ TEST(RoutingReport, StatusJson) {
   EXPECT_EQ(groups->elements()[2].find("override_target")->as_string(), "rust_shell");
   EXPECT_TRUE(groups->elements()[0].find("override_target")->is_null());
   EXPECT_EQ(r.find("pinned_routes")->size(), 2u);
-}
-
-TEST(RoutingJsonWriter, EscapesAndKeepsOutputValidUtf8) {
-  std::string out;
-  append_json_string(out, std::string("a\"b\\c\n\t\x01\x1f\0", 10));
-  EXPECT_EQ(out, R"("a\"b\\c\n\t\u0001\u001f\u0000")");  // the NUL too
-  out.clear();
-  append_json_string(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");  // valid: passes through
-  EXPECT_EQ(out, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-  out.clear();
-  append_json_string(out, "x\xffy\xc3z\xed\xa0\x80");  // invalid byte, truncated sequence, surrogate
-  EXPECT_EQ(out, R"("x\ufffdy\ufffdz\ufffd\ufffd\ufffd")");
-  JsonWriter w;
-  w.begin_object().member("a", uint64_t{1}).key("b").begin_array().string("x").null().boolean(false).end_array();
-  w.key("c").begin_object().end_object().end_object();
-  EXPECT_EQ(w.str(), R"({"a":1,"b":["x",null,false],"c":{}})");
-  EXPECT_TRUE(json::parse(w.str()));
 }
 
 }  // namespace

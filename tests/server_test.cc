@@ -13,9 +13,9 @@
 #include "cutover/base/clock.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
+#include "cutover/route_files/route_files.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/server/audit_log.h"
-#include "cutover/server/loader.h"
 #include "cutover/server/metrics.h"
 #include "cutover/server/override_store.h"
 #include "cutover/server/tokens.h"
@@ -99,11 +99,12 @@ TEST(ServerOverrideStore, AppliesPersistsAndReopens) {
   {
     auto store = OverrideStore::open(base::real_file_system(), clock, state_dir, engine);
     ASSERT_TRUE(store) << store.error().message();
-    EXPECT_FALSE(testing::path_exists(state_file_path(state_dir))) << "nothing is written before a change";
+    EXPECT_FALSE(testing::path_exists(route_files::state_file_path(state_dir))) << "nothing is written before a change";
     std::vector<uint64_t> recorded;
     auto applied = (*store)->apply("rollback", "Billing-L402", "alice", [&](const OverrideStore::Applied& a) {
       recorded.push_back(a.state.revision);
-      EXPECT_TRUE(testing::path_exists(state_file_path(state_dir))) << "recorded after the state is on disk";
+      EXPECT_TRUE(testing::path_exists(route_files::state_file_path(state_dir)))
+          << "recorded after the state is on disk";
       return ok_status();
     });
     ASSERT_TRUE(applied) << applied.error().message();

@@ -5,53 +5,19 @@
 // formats its doubles. Keys of counts come in byte order, which is the file's
 // order for every manifest cutover or the reference tool writes.
 #include <charconv>
-#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/json/writer.h"
 #include "cutover/verify/manifest_file.h"
 
 namespace cutover::cli {
 namespace {
 
-// A JSON string as jq prints it.
+// A JSON string as jq prints it: DEL escaped too, other bytes as they are.
 std::string jq_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  return json::quote(s, {.replace_invalid_utf8 = false, .escape_delete = true});
 }
 
 // A count as jq 1.6 prints a number: it holds numbers as doubles and prints

@@ -15,8 +15,8 @@
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
+#include "cutover/route_files/route_files.h"
 #include "cutover/routing/report.h"
-#include "cutover/server/loader.h"
 #include "cutover/server/target_probe.h"
 
 namespace cutover::cli {
@@ -45,12 +45,12 @@ struct Loaded {
 
 Result<Loaded> load(const RoutesArgs& args) {
   base::FileSystem& fs = base::real_file_system();
-  TRY_ASSIGN(auto loaded, server::load_route_config(fs, args.config, server::route_environment(environ)));
+  TRY_ASSIGN(auto loaded, route_files::load_route_config(fs, args.config, route_files::route_environment(environ)));
   for (const std::string& w : loaded.warnings) std::cerr << "cutover routes: warning: " << w << "\n";
   Loaded out;
   out.engine = std::make_unique<routing::RouteSplit>(std::move(loaded.config));
   if (!args.state_dir.empty()) {
-    TRY_ASSIGN(auto state, server::load_override_state(fs, args.state_dir, *out.engine));
+    TRY_ASSIGN(auto state, route_files::load_override_state(fs, args.state_dir, *out.engine));
     out.overrides = std::move(state.overrides);
   }
   return out;
@@ -175,7 +175,7 @@ int check(const CheckArgs& args) {
     if (!parsed) return report_error("routes check", parsed.error());
     config = std::move(*parsed);
   }
-  auto warnings = routing::apply_environment(config, server::route_environment(environ));
+  auto warnings = routing::apply_environment(config, route_files::route_environment(environ));
   if (!warnings) return report_error("routes check", warnings.error());
   for (const std::string& w : *warnings) std::cerr << "cutover routes check: warning: " << w << "\n";
 

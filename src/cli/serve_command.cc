@@ -15,8 +15,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/base/clock.h"
+#include "cutover/route_files/route_files.h"
 #include "cutover/server/control_server.h"
-#include "cutover/server/loader.h"
 
 namespace cutover::cli {
 namespace {
@@ -63,7 +63,7 @@ int serve(const ServeArgs& args) {
   options.state_dir = args.state_dir;
   options.host = listen->first;
   options.port = listen->second;
-  options.environment = server::route_environment(environ);
+  options.environment = route_files::route_environment(environ);
   auto srv = server::ControlServer::create(options, base::real_file_system(), base::system_clock());
   if (!srv) return report_error("serve", srv.error());
   for (const std::string& w : (*srv)->warnings()) std::cerr << "cutover serve: warning: " << w << "\n";

@@ -12,6 +12,7 @@
 
 #include "cutover/json/number_format.h"
 #include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -61,9 +62,9 @@ inline const char* find_escape(const char* p, const char* end) {
   return p;
 }
 
-class Writer {
+class TreeWriter {
  public:
-  Writer(ChunkSink& sink, bool pretty)
+  TreeWriter(ChunkSink& sink, bool pretty)
       : sink_(sink), pretty_(pretty), buf_(std::make_unique_for_overwrite<char[]>(k_chunk_bytes + k_slack)) {
     std::memset(spaces_, ' ', sizeof spaces_);
   }
@@ -154,35 +155,7 @@ class Writer {
       }
       if (p == end) break;
       reserve(6);
-      unsigned char c = static_cast<unsigned char>(*p++);
-      switch (c) {
-        case '"':
-          put("\\\"", 2);
-          break;
-        case '\\':
-          put("\\\\", 2);
-          break;
-        case '\b':
-          put("\\b", 2);
-          break;
-        case '\f':
-          put("\\f", 2);
-          break;
-        case '\n':
-          put("\\n", 2);
-          break;
-        case '\r':
-          put("\\r", 2);
-          break;
-        case '\t':
-          put("\\t", 2);
-          break;
-        default: {
-          static const char hex[] = "0123456789abcdef";
-          char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-          put(esc, 6);
-        }
-      }
+      len_ += escape_byte(static_cast<unsigned char>(*p++), buf_.get() + len_);
     }
     reserve(1);
     put('"');
@@ -340,7 +313,7 @@ void plan_pieces(const Node& n, int depth, size_t split_children, std::vector<Pi
   out.push_back({Piece::close, &n, 0, 0, depth});
 }
 
-bool render(Writer& w, const Piece& p) {
+bool render(TreeWriter& w, const Piece& p) {
   switch (p.kind) {
     case Piece::value:
       return w.run_value(*p.node, p.depth);
@@ -369,7 +342,7 @@ class ParallelWriter {
   bool run() {
     std::string scratch;
     StringSink target(scratch);
-    Writer writer(target, true);
+    TreeWriter writer(target, true);
     std::string pending;  // small pieces are gathered into one write
     bool ok = true;
     std::unique_lock lock(mutex_);
@@ -411,7 +384,7 @@ class ParallelWriter {
   void help() {
     std::string scratch;
     StringSink target(scratch);
-    Writer writer(target, true);
+    TreeWriter writer(target, true);
     std::unique_lock lock(mutex_);
     for (;;) {
       changed_.wait(lock, [&] { return stopping_ || claimable(); });
@@ -422,7 +395,7 @@ class ParallelWriter {
 
   // Claims the next piece and renders it with the lock released.
   // REQUIRES: claimable(), `lock` held.
-  void render_next(std::unique_lock<std::mutex>& lock, Writer& writer, StringSink& target) {
+  void render_next(std::unique_lock<std::mutex>& lock, TreeWriter& writer, StringSink& target) {
     size_t i = next_++;
     lock.unlock();
     target.retarget(out_[i]);
@@ -459,7 +432,7 @@ class ParallelWriter {
 }  // namespace
 
 bool write_canonical(const Node& root, ChunkSink& sink) {
-  Writer writer(sink, true);
+  TreeWriter writer(sink, true);
   return writer.run(root);
 }
 
@@ -483,7 +456,7 @@ std::string to_canonical_string(const Node& root) {
 std::string to_compact_string(const Node& root) {
   std::string out;
   StringSink sink(out);
-  Writer writer(sink, false);
+  TreeWriter writer(sink, false);
   writer.run(root);
   return out;
 }

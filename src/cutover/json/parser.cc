@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "cutover/json/utf8.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -640,34 +642,12 @@ inline const unsigned char* find_special(const unsigned char* p, const unsigned 
   return p;
 }
 
-// Checks one UTF-8 sequence starting at p (a byte >= 0x80) and moves past it.
+// Checks one UTF-8 sequence starting at p (a byte >= 0x80) and moves past
+// it. The string's closing quote must still follow it.
 bool Parser::validate_utf8(const unsigned char*& p) {
-  unsigned char c = *p;
-  size_t need;
-  uint32_t min;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-    min = 0x80;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    min = 0x800;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    min = 0x10000;
-    cp = c & 0x07;
-  } else {
-    return fail(p, "invalid unicode code point");
-  }
-  if (static_cast<size_t>(end_ - p) <= need) return fail(p, "invalid unicode code point");
-  for (size_t i = 1; i <= need; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return fail(p, "invalid unicode code point");
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return fail(p, "invalid unicode code point");
-  p += need + 1;
+  size_t n = utf8_sequence_length(p, end_);
+  if (n == 0 || static_cast<size_t>(end_ - p) <= n) return fail(p, "invalid unicode code point");
+  p += n;
   return true;
 }
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "cutover/json/parser.h"
-#include "cutover/routing/json_writer.h"
+#include "cutover/json/utf8.h"
 #include "cutover/routing/paths.h"
 
 namespace cutover::routing {
@@ -568,7 +568,7 @@ Result<std::vector<std::string>> apply_environment(RouteConfig& config, const En
   auto get = [&](std::string_view name) -> const std::string* {
     auto it = env.find(name);
     if (it == env.end()) return nullptr;
-    if (size_t bad = first_invalid_utf8(it->second); bad != std::string_view::npos) {
+    if (size_t bad = json::first_invalid_utf8(it->second); bad != std::string_view::npos) {
       warnings.push_back(std::string(name) + " is not valid UTF-8 (at byte " + std::to_string(bad) +
                          "): treated as unset, as the reference treats it (the config file's or built-in value stays); "
                          "fix the variable or unset it");

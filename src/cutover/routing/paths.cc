@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "cutover/json/utf8.h"
+
 namespace cutover::routing {
 namespace {
 
@@ -10,48 +12,21 @@ bool is_white_space(char32_t c) {
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// The code point of the (at most 3-byte, which covers every white space
-// character) UTF-8 sequence at s[i], and its length; {0, 0} if it is not one.
-struct Decoded {
-  char32_t code_point = 0;
-  size_t length = 0;
-};
-
-Decoded decode_at(std::string_view s, size_t i) {
-  auto b = [&](size_t k) -> unsigned { return static_cast<unsigned char>(s[i + k]); };
-  unsigned c = b(0);
-  if (c < 0x80) return {c, 1};
-  if ((c & 0xE0) == 0xC0 && i + 1 < s.size() && (b(1) & 0xC0) == 0x80) {
-    return {static_cast<char32_t>(((c & 0x1F) << 6) | (b(1) & 0x3F)), 2};
-  }
-  if ((c & 0xF0) == 0xE0 && i + 2 < s.size() && (b(1) & 0xC0) == 0x80 && (b(2) & 0xC0) == 0x80) {
-    return {static_cast<char32_t>(((c & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F)), 3};
-  }
-  return {};
-}
-
-// Start of the UTF-8 sequence that ends at s[end - 1], looking back at most
-// 3 bytes (white space never takes more).
-size_t sequence_start_before(std::string_view s, size_t end) {
-  size_t start = end - 1;
-  while (start > 0 && end - start < 3 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-  return start;
-}
-
 }  // namespace
 
 std::string_view trim(std::string_view text) {
   size_t begin = 0;
   while (begin < text.size()) {
-    Decoded d = decode_at(text, begin);
-    if (d.length == 0 || !is_white_space(d.code_point)) break;
-    begin += d.length;
+    json::CodePoint c = json::decode_utf8(text, begin);
+    if (c.length == 0 || !is_white_space(c.value)) break;
+    begin += c.length;
   }
   size_t end = text.size();
   while (end > begin) {
-    size_t start = sequence_start_before(text, end);
-    Decoded d = decode_at(text, start);
-    if (d.length != end - start || !is_white_space(d.code_point)) break;
+    size_t start = json::utf8_sequence_start_before(text, end);
+    if (start == std::string_view::npos || start < begin) break;
+    json::CodePoint c = json::decode_utf8(text, start);
+    if (!is_white_space(c.value)) break;
     end = start;
   }
   return text.substr(begin, end - begin);

@@ -3,14 +3,14 @@
 namespace cutover::routing {
 namespace {
 
-void optional_string(JsonWriter& out, const std::optional<std::string>& value) {
+void optional_string(json::Writer& out, const std::optional<std::string>& value) {
   if (value)
     out.string(*value);
   else
     out.null();
 }
 
-void optional_target(JsonWriter& out, std::optional<RouteTarget> value) {
+void optional_target(json::Writer& out, std::optional<RouteTarget> value) {
   if (value)
     out.string(target_name(*value));
   else
@@ -19,7 +19,7 @@ void optional_target(JsonWriter& out, std::optional<RouteTarget> value) {
 
 }  // namespace
 
-void write_decision(JsonWriter& out, const Decision& d) {
+void write_decision(json::Writer& out, const Decision& d) {
   out.begin_object();
   out.member("path", d.path);
   out.member("target", target_name(d.target));
@@ -32,12 +32,12 @@ void write_decision(JsonWriter& out, const Decision& d) {
 }
 
 std::string decision_json(const Decision& decision) {
-  JsonWriter out;
+  json::Writer out;
   write_decision(out, decision);
   return out.take();
 }
 
-void write_status(JsonWriter& out, const RouteSplit& engine, const Overrides& overrides) {
+void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides) {
   const RouteConfig& c = engine.config();
   out.begin_object();
   out.member("enabled", c.enabled);
@@ -87,7 +87,7 @@ void write_status(JsonWriter& out, const RouteSplit& engine, const Overrides& ov
 }
 
 std::string status_json(const RouteSplit& engine, const Overrides& overrides) {
-  JsonWriter out;
+  json::Writer out;
   write_status(out, engine, overrides);
   return out.take();
 }

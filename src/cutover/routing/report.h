@@ -5,21 +5,21 @@
 
 #include <string>
 
-#include "cutover/routing/json_writer.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/route_split.h"
 
 namespace cutover::routing {
 
 // {path, target, reason, route_domain, rollback_target, cohort_bucket
 // (mode_cohort only), cohort_key}
-void write_decision(JsonWriter& out, const Decision& decision);
+void write_decision(json::Writer& out, const Decision& decision);
 std::string decision_json(const Decision& decision);
 
 // {enabled, mode, cohort_percentage, rust_routes, force_legacy,
 // legacy_base_url, rust_base_url, override_target, route_groups[{domain,
 // route_prefixes, rollback_target, override_target}], rollback_matrix,
 // domain_overrides, pinned_routes[{prefix, target, reason, route_domain}]}
-void write_status(JsonWriter& out, const RouteSplit& engine, const Overrides& overrides);
+void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides);
 std::string status_json(const RouteSplit& engine, const Overrides& overrides);
 
 }  // namespace cutover::routing

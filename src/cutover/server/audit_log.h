@@ -13,22 +13,24 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "cutover/base/error.h"
+#include "cutover/server/state_backend.h"
 
 namespace cutover::server {
 
-class AuditLog {
+class AuditLog final : public AuditSink {
  public:
   // Opens (creating, mode 0640) the log at `path` for appending.
   static Result<std::unique_ptr<AuditLog>> open(const std::string& path);
-  ~AuditLog();
+  ~AuditLog() override;
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Appends `line` and a newline. With `sync`, the line is on disk when this
   // returns. Thread-safe.
-  Status append(std::string_view line, bool sync);
+  Status append(std::string_view line, bool sync) override;
   // Makes every appended line durable (fdatasync), if any is not yet.
   Status sync();
   // Syncs and closes the file and opens `path` again (for log rotation: the

@@ -4,9 +4,11 @@
 // and /readyz. Overrides persist in the state folder (OverrideStore); every
 // override and every served decision is a line in DIR/audit.jsonl.
 //
-// This is the only module that includes the HTTP library's header; it is
-// included in control_server.cc alone, which also replaces the library's
-// thread-per-connection loop with an epoll loop (see there).
+// The pieces: the handlers are pure (control_api.h: a request in, a response
+// out); the connections are served by an epoll loop that replaces the HTTP
+// library's thread-per-connection loop (event_loop.h); this class wires them
+// to the state folder (OverrideStore, AuditLog) and the library. The
+// library's header is included in event_loop.h and control_server.cc only.
 //
 // Lifecycle: create() loads and checks everything (config, tokens, state)
 // and refuses to start on any problem; bind() takes the port; run() serves

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cutover/server/loader.h"
+#include "cutover/route_files/route_files.h"
 
 namespace cutover::server {
 namespace {
@@ -27,7 +27,7 @@ Result<std::unique_ptr<OverrideStore>> OverrideStore::open(base::FileSystem& fs,
   if (auto st = fs.check_writable(dir); !st) return tl::unexpected(st.error().with_context("state folder " + dir));
   std::unique_ptr<OverrideStore> store(new OverrideStore(fs, clock, dir, engine));
   store->identity_ = store->identity();
-  TRY_ASSIGN(store->state_, load_override_state(fs, dir, engine));
+  TRY_ASSIGN(store->state_, route_files::load_override_state(fs, dir, engine));
   store->refresh_interval_ns_ = refresh_interval.count();
   store->next_refresh_ns_ = monotonic_ns() + store->refresh_interval_ns_;
   return store;
@@ -38,7 +38,7 @@ OverrideStore::Identity OverrideStore::identity() const {
   // times, and a rename-replaced file may get the old inode number back.
   struct stat st;
   Identity id;
-  if (::stat(state_file_path(dir_).c_str(), &st) != 0) return id;
+  if (::stat(route_files::state_file_path(dir_).c_str(), &st) != 0) return id;
   id.exists = true;
   id.inode = st.st_ino;
   id.device = st.st_dev;
@@ -64,14 +64,14 @@ void OverrideStore::refresh_if_due() {
 
 void OverrideStore::reload() {
   Identity id = identity();
-  auto state = load_override_state(fs_, dir_, engine_);
+  auto state = route_files::load_override_state(fs_, dir_, engine_);
   std::unique_lock lock(mutex_);
   if (!state) {
     problem_ = state.error().message();
     return;
   }
   if (!id.exists && state_.revision > 0) {
-    problem_ = "state file " + state_file_path(dir_) +
+    problem_ = "state file " + route_files::state_file_path(dir_) +
                " disappeared; the overrides in force stay as they were (revision " + std::to_string(state_.revision) +
                ")";
     return;
@@ -93,7 +93,7 @@ Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore:
   std::unique_ptr<base::Lock> folder_lock;
   auto give_up = std::chrono::steady_clock::now() + k_lock_wait;
   for (;;) {
-    auto lock = fs_.try_lock(lock_file_path(dir_));
+    auto lock = fs_.try_lock(route_files::lock_file_path(dir_));
     if (lock) {
       folder_lock = std::move(*lock);
       break;
@@ -105,7 +105,7 @@ Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore:
   }
 
   // Start from what is on disk: another replica may have changed it.
-  TRY_ASSIGN(routing::OverrideState state, load_override_state(fs_, dir_, engine_));
+  TRY_ASSIGN(routing::OverrideState state, route_files::load_override_state(fs_, dir_, engine_));
   Applied applied;
   auto change = routing::apply_override(engine_, state.overrides, target, domain);
   if (!change) return tl::expected<Applied, routing::FieldError>(tl::unexpect, change.error());
@@ -113,7 +113,7 @@ Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore:
   state.revision += 1;
   state.updated_at = base::rfc3339_utc(clock_.now_ns());
   state.updated_by = actor;
-  TRY(base::write_file_atomic(fs_, state_file_path(dir_), routing::state_to_json(state)));
+  TRY(base::write_file_atomic(fs_, route_files::state_file_path(dir_), routing::state_to_json(state)));
   applied.state = state;
   Identity after = identity();
   {

@@ -25,6 +25,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <tl/expected.hpp>
 
@@ -32,12 +33,13 @@
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
 #include "cutover/routing/overrides.h"
+#include "cutover/server/state_backend.h"
 
 namespace cutover::server {
 
 inline constexpr std::chrono::milliseconds k_refresh_interval{10};
 
-class OverrideStore {
+class OverrideStore final : public OverrideBackend {
  public:
   // Creates DIR if missing and loads DIR/overrides.json (missing = no
   // override). A corrupt state file is refused (corruption), never reset.
@@ -57,13 +59,9 @@ class OverrideStore {
     return fn(state_);
   }
 
-  struct Applied {
-    routing::OverrideChange change;
-    routing::OverrideState state;  // after the change
-  };
-  // Called after the new state is on disk and before the folder lock is
-  // released, so audit lines come in revision order even across replicas.
-  using Recorder = std::function<Status(const Applied&)>;
+  // Applied and Recorder: see OverrideBackend. `record` is called before
+  // the folder lock is released, so audit lines come in revision order even
+  // across replicas.
 
   // Applies an override request (routing::apply_override) on top of the
   // state on disk, as `actor`; writes it; calls `record`. A request error
@@ -71,14 +69,21 @@ class OverrideStore {
   // (conflict, after a few seconds) or a corrupt file are errors.
   Result<tl::expected<Applied, routing::FieldError>> apply(std::string_view target,
                                                            std::optional<std::string_view> domain,
-                                                           const std::string& actor, const Recorder& record);
+                                                           const std::string& actor, const Recorder& record) override;
 
   // Why the state on disk could not be reloaded, or "" when all is well.
-  std::string problem() const;
+  std::string problem() const override;
 
   const std::string& dir() const { return dir_; }
 
  private:
+  void visit_state(void (*visit)(void* context, const routing::OverrideState& state), void* context) override {
+    read([&](const routing::OverrideState& s) {
+      visit(context, s);
+      return 0;
+    });
+  }
+
   struct Identity {
     uint64_t inode = 0, size = 0, device = 0;
     int64_t ctime_ns = 0, mtime_ns = 0;

@@ -8,7 +8,7 @@
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
-#include "cutover/routing/json_writer.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/report.h"
 #include "cutover/routing/route_split.h"
 
@@ -108,7 +108,7 @@ routing::RouteTarget other(routing::RouteTarget t) {
   return t == routing::RouteTarget::legacy ? routing::RouteTarget::rust_shell : routing::RouteTarget::legacy;
 }
 
-void write_check(routing::JsonWriter& w, const TargetCheck& c) {
+void write_check(json::Writer& w, const TargetCheck& c) {
   w.begin_object().member("role", c.role).member("target", c.target);
   w.key("url");
   c.url ? w.string(*c.url) : w.null();
@@ -121,7 +121,7 @@ void write_check(routing::JsonWriter& w, const TargetCheck& c) {
   w.end_object();
 }
 
-void write_checks(routing::JsonWriter& w, const std::vector<TargetCheck>& checks) {
+void write_checks(json::Writer& w, const std::vector<TargetCheck>& checks) {
   w.key("checks").begin_array();
   for (const auto& c : checks) write_check(w, c);
   w.end_array();
@@ -204,7 +204,7 @@ RoutesReport check_route_targets(const routing::RouteConfig& config, const std::
 }
 
 std::string routes_report_json(const RoutesReport& r) {
-  routing::JsonWriter w;
+  json::Writer w;
   w.begin_object().member("format", k_routes_report_format).member("ok", r.ok).member("created_at", r.created_at);
   w.key("config").begin_object().key("path");
   r.config_path ? w.string(*r.config_path) : w.null();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cutover/base/text.h"
 #include "cutover/json/parser.h"
 #include "cutover_store_embedded.h"
 
@@ -13,33 +14,10 @@ Error spec_error(const std::string& source, std::string what) {
   return Error(ErrorCode::invalid_argument, "store spec " + source + ": " + what);
 }
 
-// Levenshtein distance, for "did you mean" hints.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = 3;  // only close matches are worth a hint
-  for (const auto& c : candidates) {
-    size_t d = edit_distance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best.empty() ? "" : "; did you mean '" + best + "'?";
+  std::vector<std::string_view> names(candidates.begin(), candidates.end());
+  std::string_view best = base::closest_match(word, names, 3);  // only close matches are worth a hint
+  return best.empty() ? "" : "; did you mean '" + std::string(best) + "'?";
 }
 
 std::string join(const std::vector<std::string>& items) {

@@ -1,8 +1,9 @@
-#include "cutover/server/loader.h"
+#include "cutover/route_files/route_files.h"
 
-#include <cstring>
+#include <string>
+#include <string_view>
 
-namespace cutover::server {
+namespace cutover::route_files {
 
 Result<LoadedConfig> load_route_config(base::FileSystem& fs, const std::string& path, const routing::Environment& env) {
   LoadedConfig loaded;
@@ -67,4 +68,4 @@ Result<routing::OverrideState> load_override_state(base::FileSystem& fs, const s
   return routing::parse_state(bytes->view(), path, engine);
 }
 
-}  // namespace cutover::server
+}  // namespace cutover::route_files

@@ -1,5 +1,7 @@
-// Reading the route config and the override state from disk: the I/O around
-// the pure routing module, shared by `cutover serve` and `cutover routes`.
+// Routing file I/O: reading the route config and the override state from
+// disk, and where the state folder's files live. The I/O around the pure
+// routing module, shared by `cutover serve` (the server module) and the
+// offline `cutover routes` commands, which need nothing of the server.
 #pragma once
 
 #include <string>
@@ -11,7 +13,7 @@
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/route_split.h"
 
-namespace cutover::server {
+namespace cutover::route_files {
 
 struct LoadedConfig {
   routing::RouteConfig config;
@@ -41,4 +43,4 @@ std::string lock_file_path(const std::string& state_dir);
 Result<routing::OverrideState> load_override_state(base::FileSystem& fs, const std::string& state_dir,
                                                    const routing::RouteSplit& engine);
 
-}  // namespace cutover::server
+}  // namespace cutover::route_files

@@ -1,0 +1,19 @@
+// Small text helpers shared by the modules' readers.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace cutover::base {
+
+// The Levenshtein distance (single-byte insertions, deletions and
+// substitutions) between `a` and `b`.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+// The first of `candidates` nearest to `word` by edit_distance, if that
+// distance is below `below`; "" otherwise (the "did you mean" suggestion).
+std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates, size_t below);
+
+}  // namespace cutover::base

@@ -1,0 +1,440 @@
+#include "cutover/server/control_api.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cutover/json/writer.h"
+#include "cutover/routing/control_request.h"
+#include "cutover/routing/overrides.h"
+#include "cutover/routing/paths.h"
+#include "cutover/routing/report.h"
+
+namespace cutover::server {
+namespace {
+
+using JsonWriter = json::Writer;
+
+constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
+constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
+constexpr std::string_view k_override_path = "/api/v1/control/route-split/override";
+constexpr std::string_view k_json = "application/json";
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+void set_header(ApiResponse& res, std::string name, std::string value) {
+  res.headers.emplace_back(std::move(name), std::move(value));
+}
+
+void send_json(ApiResponse& res, int status, std::string body) {
+  res.status = status;
+  res.body = std::move(body);
+  res.content_type = k_json;
+}
+
+// {"data":DATA}, DATA already JSON.
+std::string data_envelope(std::string_view data_json) {
+  std::string out;
+  out.reserve(data_json.size() + 9);
+  JsonWriter w(std::move(out));
+  w.begin_object().key("data").raw(data_json).end_object();
+  return w.take();
+}
+
+// The fixed bodies, written once.
+const std::string& health_body() {
+  static const std::string body =
+      JsonWriter().begin_object().member("status", "ok").member("service", "cutover").end_object().take();
+  return body;
+}
+const std::string& ready_body() {
+  static const std::string body = JsonWriter().begin_object().member("status", "ready").end_object().take();
+  return body;
+}
+
+using FieldErrors = std::vector<std::pair<std::string, std::string>>;  // field, message; in order
+
+void send_error(ApiResponse& res, int status, std::string_view code, std::string_view message,
+                const FieldErrors& errors = {}) {
+  JsonWriter w;
+  w.begin_object();
+  w.member("message", message);
+  w.key("error").begin_object().member("code", code).member("message", message).end_object();
+  if (!errors.empty()) {
+    w.key("errors").begin_object();
+    std::map<std::string, std::vector<std::string>> by_field;
+    for (const auto& [field, msg] : errors) by_field[field].push_back(msg);
+    for (const auto& [field, msgs] : by_field) {
+      w.key(field).begin_array();
+      for (const auto& m : msgs) w.string(m);
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.end_object();
+  send_json(res, status, w.take());
+}
+
+void send_field_errors(ApiResponse& res, const FieldErrors& errors) {
+  std::string message = errors.front().second;
+  if (errors.size() > 1) {
+    message += " (and " + std::to_string(errors.size() - 1) + " more error" + (errors.size() > 2 ? "s" : "") + ")";
+  }
+  send_error(res, 422, "invalid_request", message, errors);
+}
+
+// A refused request body (routing/control_request.h): 400 when it is not
+// JSON, 422 otherwise.
+void send_request_error(ApiResponse& res, const routing::RequestError& error) {
+  if (error.kind != routing::RequestError::Kind::invalid_fields) {
+    return send_error(res, error.kind == routing::RequestError::Kind::not_json ? 400 : 422, "invalid_request",
+                      error.message);
+  }
+  FieldErrors errors;
+  for (const routing::FieldError& e : error.fields) errors.push_back({e.field, e.message});
+  send_field_errors(res, errors);
+}
+
+void method_not_allowed(ApiResponse& res, const char* allow) {
+  set_header(res, "Allow", allow);
+  send_error(res, 405, "method_not_allowed", std::string("Method not allowed; this path takes ") + allow + ".");
+}
+
+// The first of these headers with a non-blank value, trimmed; "" if none.
+std::string cohort_key_from_headers(const ApiRequest& req) {
+  for (const char* name : {"x-oa-route-key", "x-device-id", "x-forwarded-for", "user-agent"}) {
+    if (!req.has_header(name)) continue;
+    std::string_view v = routing::trim(req.header(name));
+    if (!v.empty()) return std::string(v);
+  }
+  return "";
+}
+
+bool usable_request_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == ':';
+  });
+}
+
+}  // namespace
+
+std::string_view ApiRequest::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (same_name(n, name)) return v;
+  }
+  return {};
+}
+
+bool ApiRequest::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return same_name(h.first, name); });
+}
+
+RawTarget split_target(std::string_view t) {
+  size_t q = t.find('?');
+  if (q == std::string_view::npos) return {t, {}};
+  return {t.substr(0, q), t.substr(q + 1)};
+}
+
+std::string encode_for_location(std::string_view s) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) {
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+HttpRoute classify(std::string_view method, std::string_view path) {
+  if (path == k_status_path) return HttpRoute::status;
+  if (path == k_evaluate_path) return HttpRoute::evaluate;
+  if (path == k_override_path) return HttpRoute::override_;
+  if (path == "/healthz") return HttpRoute::healthz;
+  if (path == "/readyz") return HttpRoute::readyz;
+  if (path == "/metrics") return HttpRoute::metrics;
+  if (method == "GET" || method == "HEAD") return HttpRoute::web;
+  return HttpRoute::other;
+}
+
+ApiResponse error_response(int status, std::string_view code, std::string_view message) {
+  ApiResponse res;
+  send_error(res, status, code, message);
+  return res;
+}
+
+ControlApi::ControlApi(const routing::RouteSplit& engine, const TokenSet& tokens, OverrideBackend& store,
+                       AuditSink& audit, Metrics& metrics, base::Clock& clock, size_t max_body_bytes,
+                       std::string request_id_prefix)
+    : engine_(engine),
+      tokens_(tokens),
+      store_(store),
+      audit_(audit),
+      metrics_(metrics),
+      clock_(clock),
+      max_body_bytes_(max_body_bytes),
+      request_id_prefix_(std::move(request_id_prefix)) {}
+
+ApiResponse ControlApi::refusal(std::string_view problem) {
+  return error_response(400, "invalid_request",
+                        "The request is not valid HTTP/1.1: " + std::string(problem) + "; the connection is closed.");
+}
+
+ApiResponse ControlApi::internal_error() { return error_response(500, "internal_error", "Internal server error."); }
+
+ApiResponse ControlApi::library_error(int status, std::string_view path) const {
+  ApiResponse res;
+  switch (status) {
+    case 413:
+      payload_too_large(res);
+      break;
+    case 414:
+      send_error(res, 414, "uri_too_long", "The request target is too long.");
+      break;
+    case 404:
+      send_error(res, 404, "not_found", "Route '" + std::string(path) + "' was not found.");
+      break;
+    case 405:
+      method_not_allowed(res, "GET, HEAD");
+      break;
+    default:
+      send_error(res, status, "invalid_request", "The request could not be read.");
+      break;
+  }
+  return res;
+}
+
+std::string ControlApi::request_id(const ApiRequest& req, ApiResponse& res) {
+  std::string id(req.header("x-request-id"));
+  if (!usable_request_id(id)) {
+    id = request_id_prefix_ + std::to_string(request_counter_.fetch_add(1, std::memory_order_relaxed));
+  }
+  set_header(res, "x-request-id", id);
+  return id;
+}
+
+const Token* ControlApi::authenticate(const ApiRequest& req, ApiResponse& res) const {
+  std::string_view h = routing::trim(req.header("Authorization"));
+  const Token* token = nullptr;
+  if (h.substr(0, 7) == "Bearer ") {
+    std::string_view bearer = routing::trim(h.substr(7));
+    if (!bearer.empty()) token = tokens_.authenticate(bearer);
+  }
+  if (token == nullptr) {
+    set_header(res, "WWW-Authenticate", "Bearer");
+    send_error(res, 401, "unauthorized", "Unauthenticated.");
+  }
+  return token;
+}
+
+ApiResponse ControlApi::handle(const ApiRequest& req) {
+  ApiResponse res;
+  // The HTTP layer holds a Content-Length to the limit itself, but not a
+  // chunked body: the event loop buffers one up to its own cap (1 MiB).
+  if (req.body.size() > max_body_bytes_) {
+    payload_too_large(res);
+    return res;
+  }
+  if (req.target.empty() || req.target.front() != '/') {
+    // Only origin-form targets: anything else could turn a redirect into
+    // one to another host (base URL + "evil.example/...").
+    send_error(res, 400, "invalid_request", "The request target must be a path starting with '/'.");
+    return res;
+  }
+  RawTarget target = split_target(req.target);
+  std::string id = request_id(req, res);
+  route(req, res, target, id);
+  return res;
+}
+
+void ControlApi::route(const ApiRequest& req, ApiResponse& res, const RawTarget& target, const std::string& id) {
+  bool get = req.method == "GET" || req.method == "HEAD";
+  bool post = req.method == "POST";
+  switch (classify(req.method, target.path)) {
+    case HttpRoute::healthz:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
+      return send_json(res, 200, health_body());
+    case HttpRoute::readyz:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
+      return readyz(res);
+    case HttpRoute::metrics:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
+      if (authenticate(req, res) == nullptr) return;
+      res.status = 200;
+      res.body = metrics_.render();
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return;
+    case HttpRoute::status:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
+      return status(req, res);
+    case HttpRoute::evaluate:
+      if (!post) return method_not_allowed(res, "POST");
+      return evaluate(req, res);
+    case HttpRoute::override_:
+      if (!post) return method_not_allowed(res, "POST");
+      return override_route(req, res, id);
+    case HttpRoute::web:
+      return web_entry(req, res, target, id);
+    case HttpRoute::other:
+    case HttpRoute::count_:
+      return method_not_allowed(res, "GET, HEAD");
+  }
+}
+
+void ControlApi::payload_too_large(ApiResponse& res) const {
+  send_error(res, 413, "payload_too_large",
+             "The request body is larger than " + std::to_string(max_body_bytes_) + " bytes.");
+}
+
+void ControlApi::readyz(ApiResponse& res) const {
+  std::string problem = stopping_.load() ? std::string("shutting down") : store_.problem();
+  if (problem.empty()) return send_json(res, 200, ready_body());
+  JsonWriter w;
+  w.begin_object().member("status", "not_ready").member("reason", problem).end_object();
+  send_json(res, 503, w.take());
+}
+
+void ControlApi::status(const ApiRequest& req, ApiResponse& res) {
+  if (authenticate(req, res) == nullptr) return;
+  std::string body =
+      store_.read([&](const routing::OverrideState& s) { return routing::status_json(engine_, s.overrides); });
+  send_json(res, 200, data_envelope(body));
+}
+
+void ControlApi::evaluate(const ApiRequest& req, ApiResponse& res) {
+  if (authenticate(req, res) == nullptr) return;
+  auto request = routing::parse_evaluate_request(req.body);
+  if (!request) return send_request_error(res, request.error());
+  std::string cohort_key = request->cohort_key ? *request->cohort_key : cohort_key_from_headers(req);
+  std::string body = store_.read([&](const routing::OverrideState& s) {
+    routing::Decision d = engine_.evaluate(request->path, cohort_key, s.overrides);
+    metrics_.count_decision(DecisionSource::evaluate, d);
+    return routing::decision_json(d);
+  });
+  send_json(res, 200, data_envelope(body));
+}
+
+void ControlApi::override_route(const ApiRequest& req, ApiResponse& res, const std::string& request) {
+  const Token* token = authenticate(req, res);
+  if (token == nullptr) return;
+  if (token->role != Role::operator_) {
+    return send_error(res, 403, "forbidden", "An operator token is required to change route overrides.");
+  }
+  auto body = routing::parse_override_request(req.body);
+  if (!body) return send_request_error(res, body.error());
+  std::optional<std::string_view> domain_text;
+  if (body->domain) domain_text = *body->domain;
+
+  auto record = [&](const OverrideBackend::Applied& a) -> Status {
+    return audit_.append(override_audit_line(a, request, *token), /*sync=*/true);
+  };
+  auto applied = store_.apply(body->target, domain_text, token->name, record);
+  if (!applied) {
+    std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
+    if (applied.error().code() == ErrorCode::conflict) {
+      return send_error(res, 503, "state_busy", "Another server is updating the overrides; retry.");
+    }
+    return send_error(res, 500, "internal_error",
+                      "The override could not be completed: " + applied.error().message() +
+                          " (check the status: the override may be in force without its audit line).");
+  }
+  if (!*applied) return send_field_errors(res, {{applied->error().field, applied->error().message}});
+  metrics_.count_override((*applied)->change.scope, (*applied)->change.target);
+  send_json(res, 200, data_envelope(routing::status_json(engine_, (*applied)->state.overrides)));
+}
+
+std::string ControlApi::override_audit_line(const OverrideBackend::Applied& a, const std::string& request,
+                                            const Token& token) const {
+  JsonWriter w;
+  w.begin_object();
+  w.member("time", base::rfc3339_utc(clock_.now_ns()));
+  w.member("event", "route.split.override.updated");
+  w.member("request_id", request);
+  w.member("identity", token.name);
+  w.member("role", role_name(token.role));
+  w.member("target", a.change.target);
+  w.member("scope", a.change.scope);
+  w.key("previous");
+  if (a.change.previous)
+    w.string(routing::target_name(*a.change.previous));
+  else
+    w.null();
+  w.key("current");
+  if (a.change.current)
+    w.string(routing::target_name(*a.change.current));
+  else
+    w.null();
+  w.member("revision", a.state.revision);
+  w.end_object();
+  return w.str();
+}
+
+void ControlApi::web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target,
+                           const std::string& request) {
+  std::string cohort_key = cohort_key_from_headers(req);
+  routing::Decision d = store_.read(
+      [&](const routing::OverrideState& s) { return engine_.evaluate(target.path, cohort_key, s.overrides); });
+  metrics_.count_decision(DecisionSource::web, d);
+  set_header(res, "x-cutover-target", std::string(routing::target_name(d.target)));
+  set_header(res, "x-cutover-reason", std::string(d.reason));
+  std::optional<std::string> location = d.target == routing::RouteTarget::legacy
+                                            ? engine_.legacy_redirect_url(target.path, target.query)
+                                            : engine_.rust_redirect_url(target.path, target.query);
+  if (location) {
+    res.status = 307;
+    set_header(res, "Location", encode_for_location(*location));
+  } else if (d.target == routing::RouteTarget::legacy) {
+    send_error(res, 503, "legacy_route_unavailable", "Legacy route target is not configured.");
+  } else {
+    JsonWriter w;
+    w.begin_object().key("data");
+    routing::write_decision(w, d);
+    w.end_object();
+    send_json(res, 200, w.take());
+  }
+  audit_decision(req, res, d, request, location);
+}
+
+void ControlApi::audit_decision(const ApiRequest& req, const ApiResponse& res, const routing::Decision& d,
+                                const std::string& request, const std::optional<std::string>& location) {
+  JsonWriter line;
+  line.begin_object();
+  line.member("time", base::rfc3339_utc(clock_.now_ns()));
+  line.member("event", "route.split.decision");
+  line.member("request_id", request);
+  line.member("method", req.method);
+  line.member("path", d.path);
+  line.member("target", routing::target_name(d.target));
+  line.member("reason", d.reason);
+  line.member("route_domain", d.route_domain);
+  line.member("rollback_target", routing::target_name(d.rollback_target));
+  line.member("cohort_key", d.cohort_key);
+  if (d.cohort_bucket) line.member("cohort_bucket", static_cast<uint64_t>(*d.cohort_bucket));
+  line.member("user_agent", req.header("user-agent"));
+  line.member("status", res.status);
+  if (location) line.member("location", encode_for_location(*location));
+  line.end_object();
+  if (auto st = audit_.append(line.str(), /*sync=*/false); !st) {
+    std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
+  }
+}
+
+}  // namespace cutover::server
