@@ -314,10 +314,11 @@ TEST_F(StateTest, DatabaseStoppedLosesFreshnessWithinTheWindowAndComesBack) {
   ASSERT_TRUE(a->apply("rust", "auth_entry", "ops", event_line));
   ASSERT_TRUE(a->available());
 
-  auto stopped = Steady::now();
+  // Bounded from the moment the database is down (pg_ctl stop -w returned):
+  // the last proof is older than that, so freshness lapses within the window
+  // (the slack is for a loaded machine; issue 15 allows 3 s for 2 s).
   control("stop");
   auto lost = time_until([&] { return !a->available(); }, 5000ms);
-  auto since_stop = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - stopped);
   bool restarted = false;
   auto restart = [&] {
     if (!restarted) control("start");
@@ -325,8 +326,8 @@ TEST_F(StateTest, DatabaseStoppedLosesFreshnessWithinTheWindowAndComesBack) {
   };
   if (!lost) restart();
   ASSERT_TRUE(lost) << "still available 5 s after the database stopped";
-  EXPECT_LE(since_stop.count(), options.freshness_window.count() + options.heartbeat_interval.count() + 500)
-      << "freshness lost only after " << since_stop.count() << " ms";
+  EXPECT_LE(lost->count(), options.freshness_window.count() + 1000)
+      << "freshness lost only " << lost->count() << " ms after the database stopped";
   EXPECT_FALSE(a->availability().problem.empty());
   // The last state is kept (for the caller to ignore) and nothing is applied.
   EXPECT_EQ(1u, a->snapshot().revision);
