@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -79,8 +80,8 @@ class StateTest : public ::testing::Test {
     ASSERT_TRUE(admin_->exec_script("granting", "GRANT cutover_writer TO cutover_app"));
   }
 
-  std::unique_ptr<SharedState> open_state(SharedStateOptions options = {}) {
-    auto s = SharedState::open(app_url_, engine_, base::system_clock(), options);
+  std::unique_ptr<SharedState> open_state(SharedStateOptions options = {}, SharedState::OnChange on_change = nullptr) {
+    auto s = SharedState::open(app_url_, engine_, base::system_clock(), options, std::move(on_change));
     EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message());
     return s ? std::move(*s) : nullptr;
   }
@@ -309,7 +310,12 @@ TEST_F(StateTest, DatabaseStoppedLosesFreshnessWithinTheWindowAndComesBack) {
   SharedStateOptions options;
   options.heartbeat_interval = 250ms;
   options.freshness_window = 1000ms;
-  auto a = open_state(options);
+  std::mutex changes_mutex;
+  std::vector<bool> changes;
+  auto a = open_state(options, [&](const Availability& now) {
+    std::lock_guard lock(changes_mutex);
+    changes.push_back(now.available);
+  });
   ASSERT_TRUE(a);
   ASSERT_TRUE(a->apply("rust", "auth_entry", "ops", event_line));
   ASSERT_TRUE(a->available());
@@ -341,6 +347,15 @@ TEST_F(StateTest, DatabaseStoppedLosesFreshnessWithinTheWindowAndComesBack) {
   auto applied = a->apply("legacy", std::nullopt, "ops", event_line);
   ASSERT_TRUE(applied && *applied) << (applied ? "" : applied.error().message());
   EXPECT_EQ(2u, (*applied)->state.revision);
+  // on_change told of each turn: up after open, down, up again.
+  EXPECT_TRUE(time_until(
+      [&] {
+        std::lock_guard lock(changes_mutex);
+        return changes.size() >= 3;
+      },
+      2000ms));
+  std::lock_guard lock(changes_mutex);
+  EXPECT_EQ((std::vector<bool>{true, false, true}), changes);
 }
 
 TEST_F(StateTest, ReplicaStartedWhileTheDatabaseIsDownIsUnavailableUntilItIsUp) {

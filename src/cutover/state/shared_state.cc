@@ -71,9 +71,11 @@ ConnectOptions SharedState::connect_options() const {
 }
 
 Result<std::unique_ptr<SharedState>> SharedState::open(const std::string& url, const routing::RouteSplit& engine,
-                                                       base::Clock& clock, SharedStateOptions options) {
+                                                       base::Clock& clock, SharedStateOptions options,
+                                                       OnChange on_change) {
   TRY(check_url(url));
   std::unique_ptr<SharedState> s(new SharedState(url, engine, clock, options));
+  s->on_change_ = std::move(on_change);
   if (::pipe2(s->wake_fd_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return make_error(ErrorCode::io_error, std::string("pipe: ") + std::strerror(errno));
   }
@@ -190,6 +192,13 @@ Status SharedState::heartbeat() {
 void SharedState::follow() {
   auto next_heartbeat = Steady::now() + options_.heartbeat_interval;
   for (;;) {
+    if (on_change_) {
+      Availability now = availability();
+      if (reported_ != now.available) {
+        reported_ = now.available;
+        on_change_(now);
+      }
+    }
     {
       std::unique_lock lock(stop_mutex_);
       if (stopping_) return;

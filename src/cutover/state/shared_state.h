@@ -80,8 +80,13 @@ class SharedState {
   // another version; permission_denied; corruption for an override of a
   // group `engine` does not know — each needs the operator, so the server
   // must not start. REQUIRES: `engine` and `clock` outlive the object.
+  // `on_change` (optional) is called from the follower thread each time
+  // available() turns (within heartbeat_interval of it turning; the first
+  // call reports the state after open): for the log line and the metric.
+  using OnChange = std::function<void(const Availability&)>;
   static Result<std::unique_ptr<SharedState>> open(const std::string& url, const routing::RouteSplit& engine,
-                                                   base::Clock& clock, SharedStateOptions options = {});
+                                                   base::Clock& clock, SharedStateOptions options = {},
+                                                   OnChange on_change = nullptr);
   ~SharedState();  // stops the follower
   SharedState(const SharedState&) = delete;
   SharedState& operator=(const SharedState&) = delete;
@@ -131,6 +136,8 @@ class SharedState {
   const routing::RouteSplit& engine_;
   base::Clock& clock_;
   const SharedStateOptions options_;
+  OnChange on_change_;
+  std::optional<bool> reported_;  // the follower thread's: what on_change_ was last told
 
   mutable std::shared_mutex mutex_;  // guards state_ and problem_
   routing::OverrideState state_;
