@@ -15,6 +15,8 @@ packages=(
   curl                          # drives the control server in tests/e2e/server.sh
   wrk                           # load on the control server in tests/e2e/server_load.sh
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
+  libpq-dev                     # PostgreSQL client for the shared state (state/)
+  postgresql-15                 # the throwaway database of tests/state_tests.sh (tests/e2e/pg_lib.sh)
 )
 
 missing=()

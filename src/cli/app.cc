@@ -28,6 +28,7 @@ int run(int argc, char** argv) {
   add_gate_command(app, exit_code);
   add_drill_command(app, exit_code);
   add_expand_command(app, exit_code);
+  add_state_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
