@@ -15,6 +15,7 @@ packages=(
   curl                          # drives the control server in tests/e2e/server.sh
   wrk                           # load on the control server in tests/e2e/server_load.sh
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
+  nginx                         # the data plane in front (docs/EDGE.md): tests/e2e/edge.sh, bench/edge_bench.sh
 )
 
 missing=()
