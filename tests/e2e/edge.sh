@@ -127,7 +127,7 @@ test_decider_down_sends_everything_to_legacy() {
         assert_eq legacy "$UPSTREAM" "upstream of $path"
         assert_eq decider_unavailable "$REASON" "x-cutover-reason of $path"
         assert_contains "$BODY" "cutover-reason=decider_unavailable" "reason the legacy upstream saw"
-        ((MS < 1000)) || _e2e_fail "$path took $MS ms with the decider down"
+        ((MS < 2000)) || _e2e_fail "$path took $MS ms with the decider down (refused connections fail at once)"
     done
     # Pins do not depend on the decider at all.
     fetch /api/v1/things
@@ -145,7 +145,7 @@ test_decider_stopped_is_slow_and_fails_safe_within_the_read_timeout() {
     assert_eq legacy "$UPSTREAM" "upstream while the decider is stopped"
     assert_eq decider_unavailable "$REASON" "x-cutover-reason while stopped"
     ((MS >= 250)) || _e2e_fail "answered in $MS ms: the 300 ms read timeout was not waited for"
-    ((MS < 1000)) || _e2e_fail "answered in $MS ms: more than the read timeout"
+    ((MS < 2000)) || _e2e_fail "answered in $MS ms: far more than the 300 ms read timeout"
     ngx_resume decider
     fetch /chat/thread-2
     assert_eq new "$UPSTREAM" "decisions resume after SIGCONT"

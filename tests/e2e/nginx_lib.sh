@@ -34,10 +34,8 @@ ngx_init() {
 
 # ngx_used_ports: every local TCP port in any state (IPv4 and IPv6), in decimal.
 ngx_used_ports() {
-    local hex
-    for hex in $(awk 'NR > 1 { n = split($2, a, ":"); print a[n] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
-        echo $((16#$hex))
-    done
+    awk 'function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return v }
+         FNR > 1 { n = split($2, a, ":"); print hex(a[n]) }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # ngx_free_port VAR: sets VAR to a port below the kernel's ephemeral range (so no outgoing
