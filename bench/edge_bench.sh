@@ -15,7 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../tests/e2e/nginx_lib.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/e2e/nginx_lib.sh
 source "$root/tests/e2e/nginx_lib.sh"
 
 BIN="${1:-$root/build/cutover}"
@@ -31,6 +31,7 @@ export NGX_ACCESS_LOG=off
 ngx_init
 work="$NGX_ROOT/bench"
 mkdir -p "$work"
+p_up="" p_decider="" p_plain="" p_auth=""
 ngx_free_port p_up
 ngx_free_port p_decider
 ngx_free_port p_plain

@@ -45,8 +45,9 @@ JSON
 # P_FRONT, DECIDER_LOG, FRONT_CONF.
 edge_up() {
     ngx_init || fatal "nginx_lib: init failed"
-    ngx_free_port P_LEGACY && ngx_free_port P_NEW && ngx_free_port P_DECIDER && ngx_free_port P_FRONT ||
+    if ! { ngx_free_port P_LEGACY && ngx_free_port P_NEW && ngx_free_port P_DECIDER && ngx_free_port P_FRONT; }; then
         fatal "no free ports"
+    fi
     DECIDER_LOG="$TEST_TMP/decider.log"
     : >"$DECIDER_LOG"
     ngx_stub_upstream legacy "$P_LEGACY" >"$TEST_TMP/legacy.conf"

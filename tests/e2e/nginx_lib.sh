@@ -122,7 +122,9 @@ ngx_group() {
 
 # ngx_pause NAME / ngx_resume NAME: SIGSTOP / SIGCONT the master and workers
 # (the kernel still accepts connections; nothing answers).
+# shellcheck disable=SC2046  # one pid a word
 ngx_pause() { kill -STOP $(ngx_group "$1") 2>/dev/null; }
+# shellcheck disable=SC2046
 ngx_resume() { kill -CONT $(ngx_group "$1") 2>/dev/null; }
 
 # ngx_kill NAME: SIGKILL the master and its workers; waits for the master.
