@@ -17,6 +17,7 @@ packages=(
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
   libpq-dev                     # PostgreSQL client for the shared state (state/)
   postgresql-15                 # the throwaway database of tests/state_tests.sh (tests/e2e/pg_lib.sh)
+  nginx                         # the data plane in front (docs/EDGE.md): tests/e2e/edge.sh, bench/edge_bench.sh
 )
 
 missing=()

@@ -228,6 +228,8 @@ void add_common(CLI::App* cmd, RoutesArgs& args) {
 
 }  // namespace
 
+void add_routes_nginx_config_command(CLI::App* routes, int& exit_code);  // routes_nginx_command.cc
+
 void add_routes_command(CLI::App& app, int& exit_code) {
   auto* routes = app.add_subcommand("routes", "Route split offline: evaluate a path or show the rollback matrix");
   routes->require_subcommand(1);
@@ -254,6 +256,8 @@ void add_routes_command(CLI::App& app, int& exit_code) {
   chk->add_option("--out", c->out, "write the report (docs/formats/routes-report.md) to FILE, atomically");
   chk->add_flag("--json", c->json, "print the report as JSON");
   chk->callback([c, &exit_code] { exit_code = check(*c); });
+
+  add_routes_nginx_config_command(routes, exit_code);
 }
 
 }  // namespace cutover::cli
