@@ -10,7 +10,7 @@
 #include "cli/output.h"
 #include "cutover/base/file_system.h"
 #include "cutover/routing/nginx_config.h"
-#include "cutover/server/loader.h"
+#include "cutover/route_files/route_files.h"
 
 namespace cutover::cli {
 namespace {
@@ -23,7 +23,7 @@ struct NginxArgs {
 
 int nginx_config(const NginxArgs& args) {
   base::FileSystem& fs = base::real_file_system();
-  auto loaded = server::load_route_config(fs, args.config, server::route_environment(environ));
+  auto loaded = route_files::load_route_config(fs, args.config, route_files::route_environment(environ));
   if (!loaded) return report_error("routes nginx-config", loaded.error());
   for (const std::string& w : loaded->warnings) std::cerr << "cutover routes nginx-config: warning: " << w << "\n";
   routing::NginxOptions options = args.options;
