@@ -15,6 +15,8 @@ packages=(
   curl                          # drives the control server in tests/e2e/server.sh
   wrk                           # load on the control server in tests/e2e/server_load.sh
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
+  dpkg-dev file                 # make package: CPack's .deb and its shlibdeps (dpkg-shlibdeps, file)
+  man-db bash-completion        # tests/e2e/install.sh: `man -l` on a generated page, the completion script
 )
 
 missing=()
