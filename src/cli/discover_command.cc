@@ -153,7 +153,9 @@ int help_main(const CLI::App& app, const std::vector<std::string>& words) {
   if (target == nullptr) return report_error("help", Error(ErrorCode::invalid_argument, error));
   std::string prev = "cutover";
   for (size_t i = 0; i + 1 < words.size(); ++i) prev += " " + words[i];
-  std::cout << (target == &app ? app.help() : target->help(prev));
+  // (App::help() on the top would describe the command being run: `help` itself.)
+  std::cout << (target == &app ? app.get_formatter()->make_help(&app, "cutover", CLI::AppFormatMode::Normal)
+                               : target->help(prev));
   if (target == &app) {
     std::cout << "\nRun 'cutover help COMMAND' for a command's options; 'man cutover-COMMAND' once installed.\n";
   }

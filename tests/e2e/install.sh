@@ -41,7 +41,7 @@ test_install_lays_out_the_tree() {
     done
     # One man page per command `cutover help` lists (a new command gets one with no edit).
     local commands cmd
-    commands="$(cutover help | awk '/^Subcommands:/ { f = 1; next } f && NF { print $1 }')"
+    commands="$(command cutover help | awk '/^Subcommands:/ { f = 1; next } f && !NF { exit } f { print $1 }')"
     [[ -n "$commands" ]] || fatal "cutover help lists no commands"
     for cmd in $commands; do
         assert_file_exists "$DEST/usr/share/man/man1/cutover-$cmd.1" "man page of $cmd"
@@ -76,7 +76,7 @@ test_installed_harness_passes_from_another_folder() {
     local summary
     summary="$(ls "$TEST_TMP"/elsewhere/runs/*/summary.json | head -n 1)"
     assert_eq passed "$(jq -r .overall_status "$summary")" "overall status"
-    assert_contains "$(cat "$(dirname "$summary")/runbook_present.log")" "$DEST/usr/share/cutover/RUNBOOK.md" \
+    assert_contains "$(cat "$(dirname "$summary")/logs/runbook_present.log")" "$DEST/usr/share/cutover/RUNBOOK.md" \
         "the runbook read is the installed copy"
 }
 
