@@ -30,6 +30,11 @@ install(FILES docs/RUNBOOK.md docs/SPEC.md DESTINATION ${CMAKE_INSTALL_DATADIR}/
 install(DIRECTORY docs/formats DESTINATION ${CMAKE_INSTALL_DATADIR}/cutover)
 install(FILES packaging/cutover-serve.service DESTINATION ${CMAKE_INSTALL_DATADIR}/cutover/examples)
 
+# `cmake --install` and cpack install what is built; they do not build `all`
+# first (unit tests and benches included), which `make install` / `make
+# package` have done already (their `build` prerequisite).
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
+
 # make package: a .deb whose Depends are the Debian packages the binary links
 # (dpkg-shlibdeps reads them off the installed binary).
 set(CPACK_GENERATOR DEB)

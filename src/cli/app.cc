@@ -29,6 +29,7 @@ int run(int argc, char** argv) {
   add_gate_command(app, exit_code);
   add_drill_command(app, exit_code);
   add_expand_command(app, exit_code);
+  add_token_command(app, exit_code);
   add_discovery_commands(app, exit_code);  // last: gives every command above --version
   try {
     app.parse(argc, argv);
