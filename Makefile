@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build run test test-asan bench clean
+.PHONY: all deps configure build run test test-asan bench install package clean
 
 all: build
 
@@ -54,6 +54,19 @@ test-asan: deps
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)
+
+# Installs under PREFIX (default /usr/local), staged under DESTDIR when set:
+# bin/cutover, its man pages and bash completion (generated from the binary's
+# own command tree at build time), and share/cutover/ (runbook, spec, formats,
+# a systemd unit example). See cmake/Install.cmake.
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# A Debian package (build/cutover_VERSION_ARCH.deb) with CPack; its Depends are
+# the Debian packages the binary links (dpkg-shlibdeps).
+package: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

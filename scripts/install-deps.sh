@@ -18,6 +18,8 @@ packages=(
   libpq-dev                     # PostgreSQL client for the shared state (state/)
   postgresql-15                 # the throwaway database of tests/state_tests.sh (tests/e2e/pg_lib.sh)
   nginx                         # the data plane in front (docs/EDGE.md): tests/e2e/edge.sh, bench/edge_bench.sh
+  dpkg-dev file                 # make package: CPack's .deb and its shlibdeps (dpkg-shlibdeps, file)
+  man-db bash-completion        # tests/e2e/install.sh: `man -l` on a generated page, the completion script
 )
 
 missing=()

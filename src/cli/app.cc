@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/discover.h"
 #include "cli/output.h"
 #include "cutover/base/version.h"
 
@@ -29,11 +30,12 @@ int run(int argc, char** argv) {
   add_drill_command(app, exit_code);
   add_expand_command(app, exit_code);
   add_state_command(app, exit_code);
+  add_token_command(app, exit_code);
+  add_discovery_commands(app, exit_code);  // last: gives every command above --version
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? k_exit_ok : k_exit_usage;
+    return report_parse_error(app, e, argc, argv);
   }
   return exit_code;
 }

@@ -21,5 +21,6 @@ void add_gate_command(CLI::App& app, int& exit_code);
 void add_drill_command(CLI::App& app, int& exit_code);
 void add_expand_command(CLI::App& app, int& exit_code);
 void add_state_command(CLI::App& app, int& exit_code);
+void add_token_command(CLI::App& app, int& exit_code);
 
 }  // namespace cutover::cli

@@ -28,12 +28,14 @@ std::string self_path() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "cutover";
 }
 
-// docs/RUNBOOK.md beside the build folder the binary lives in, or under the
-// current folder.
+// The installed copy (PREFIX/share/cutover/RUNBOOK.md beside PREFIX/bin),
+// else docs/RUNBOOK.md beside the build folder the binary lives in, or under
+// the current folder.
 std::string default_runbook(base::FileSystem& fs) {
-  std::string exe_dir = base::parent_directory(self_path());
+  std::string prefix = base::parent_directory(base::parent_directory(self_path()));
   for (const std::string& candidate :
-       {base::join_path(base::parent_directory(exe_dir), "docs/RUNBOOK.md"), base::absolute_path("docs/RUNBOOK.md")}) {
+       {base::join_path(prefix, "share/cutover/RUNBOOK.md"), base::join_path(prefix, "docs/RUNBOOK.md"),
+        base::absolute_path("docs/RUNBOOK.md")}) {
     auto info = fs.stat(candidate);
     if (info && info->exists) return base::absolute_path(candidate);
   }
@@ -97,7 +99,8 @@ void add_harness_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--spec", args->spec_files, "a store spec file for a user-defined kind; repeatable");
   cmd->add_option("--config", args->routes_config, "route config for the route rollback drill (default: built in)");
   cmd->add_option("--issue", args->issue, "the issue this run reports on (a URL): in summary.json and atop SUMMARY.md");
-  cmd->add_option("--runbook", args->runbook, "the runbook to check (default: docs/RUNBOOK.md)");
+  cmd->add_option("--runbook", args->runbook,
+                  "the runbook to check (default: PREFIX/share/cutover/RUNBOOK.md, else docs/RUNBOOK.md)");
   cmd->add_flag("--json", args->json, "print summary.json instead of the table");
   cmd->callback([args, &exit_code] { exit_code = harness_main(*args); });
 }
