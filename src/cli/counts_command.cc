@@ -77,10 +77,7 @@ std::string jq_number(uint64_t value) {
 
 int counts_main(const std::string& path) {
   auto mf = verify::load_manifest_file(base::real_file_system(), path);
-  if (!mf) {
-    report_error("counts", mf.error());
-    return k_exit_usage;
-  }
+  if (!mf) return report_error("counts", mf.error());
   std::string out;
   for (const auto& s : mf->manifest.stores) {
     out += "{\n  \"store\": " + jq_string(s.store) + ",\n  \"counts\": ";
