@@ -23,7 +23,7 @@
 #include "cutover/server/loader.h"
 #include "cutover/server/override_store.h"
 #include "cutover/store/fixtures.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/verify/verify.h"
 #include "test_util.h"
 

@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::cli {
 namespace {
@@ -76,7 +76,7 @@ std::string jq_number(uint64_t value) {
 }
 
 int counts_main(const std::string& path) {
-  auto mf = verify::load_manifest_file(base::real_file_system(), path);
+  auto mf = manifest::load_manifest_file(base::real_file_system(), path);
   if (!mf) return report_error("counts", mf.error());
   std::string out;
   for (const auto& s : mf->manifest.stores) {

@@ -8,8 +8,8 @@
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/hash/file_hash.h"
+#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::rollback {
 namespace {
@@ -55,16 +55,16 @@ std::string label(const manifest::StoreRecord& s) { return "[" + s.store + "] " 
 // as the file system serves it, holds exactly the bytes that were hashed:
 // the restored file's proof, taken as the copy is made rather than by a
 // second pass over it. A copy that reads back otherwise is an io_error.
-Result<verify::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
+Result<hash::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
                                        const std::string& to_path) {
   TRY_ASSIGN(auto in, fs.open_file(from));
   auto back = fs.open_file(to_path);
   if (!back) return make_error(ErrorCode::io_error, "cannot read back the copy: " + back.error().message());
-  constexpr size_t chunk = verify::k_read_chunk_bytes;
+  constexpr size_t chunk = hash::k_read_chunk_bytes;
   auto buffer = std::make_unique_for_overwrite<char[]>(2 * chunk);
   char* echo = buffer.get() + chunk;
   hash::Sha256 hasher;
-  verify::FileDigest digest;
+  hash::FileDigest digest;
   for (;;) {
     TRY_ASSIGN(size_t n, in->read(buffer.get(), chunk));
     if (n == 0) break;
@@ -191,7 +191,7 @@ void prove(base::FileSystem& fs, StorePlan& plan) {
     bool restored = o.action == StoreAction::restored || o.action == StoreAction::restored_drifted;
     if (restored && plan.staged_sha256 && same_file(*info, plan.staged_info)) {
       o.final_sha256 = plan.staged_sha256;  // the restored file read back as the bytes that hash to this
-    } else if (auto digest = verify::hash_file(fs, s.path)) {
+    } else if (auto digest = hash::hash_file(fs, s.path)) {
       o.final_sha256 = digest->sha256;
     } else if (o.error.empty()) {
       o.error = digest.error().message();
@@ -204,7 +204,7 @@ void prove(base::FileSystem& fs, StorePlan& plan) {
   } else {
     o.verified = info && !info->exists;
     if (o.verified && o.saved_path) {  // the moved-aside copy holds what was moved
-      auto aside = verify::hash_file(fs, *o.saved_path);
+      auto aside = hash::hash_file(fs, *o.saved_path);
       o.verified = aside && aside->sha256 == o.found_sha256;
     }
   }
@@ -231,16 +231,16 @@ std::string_view store_action_name(StoreAction action) { return k_action_names[s
 
 Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSystem& fs, base::Clock& clock) {
   // 1. The manifest and its paths.
-  auto loaded = verify::load_manifest_file(fs, options.manifest_path);
+  auto loaded = manifest::load_manifest_file(fs, options.manifest_path);
   if (!loaded) return tl::unexpected(loaded.error().with_context("rollback refused, nothing was changed"));
-  const verify::ManifestFile& mf = *loaded;
+  const manifest::ManifestFile& mf = *loaded;
   std::vector<std::string> problems;
   std::set<std::string> paths;
   for (const auto& s : mf.manifest.stores) {
     if (!paths.insert(s.path).second)
       problems.push_back(label(s) + ": the same store path appears twice in the manifest");
-    for (const auto& p : verify::store_path_problems(fs, s)) problems.push_back(label(s) + ": " + p);
-    for (const auto& p : verify::backup_path_problems(fs, mf, s)) problems.push_back(label(s) + ": " + p);
+    for (const auto& p : manifest::store_path_problems(fs, s)) problems.push_back(label(s) + ": " + p);
+    for (const auto& p : manifest::backup_path_problems(fs, mf, s)) problems.push_back(label(s) + ": " + p);
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
@@ -252,7 +252,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     return make_error(ErrorCode::not_found,
                       "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path + " does not exist");
   }
-  TRY(verify::check_trusted(fs, mf, "rollback refused, nothing was changed"));
+  TRY(manifest::check_trusted(fs, mf, "rollback refused, nothing was changed"));
 
   // 2. The same locks as backfill: the work folder, then each store's folder.
   std::vector<std::unique_ptr<base::Lock>> locks;
@@ -332,7 +332,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     }
     p.info = *info;
     if (!info->exists) continue;
-    auto digest = verify::hash_file(fs, p.record->path);
+    auto digest = hash::hash_file(fs, p.record->path);
     if (digest)
       p.outcome.found_sha256 = digest->sha256;
     else
@@ -409,7 +409,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   int64_t now_ns = clock.now_ns();
   report.rolled_back_at = base::rfc3339_utc(now_ns);
   report.force = options.force;
-  std::string backup_dir = verify::run_backup_dir(mf);
+  std::string backup_dir = manifest::run_backup_dir(mf);
   auto fail = [&](StorePlan& p, const Error& e) {
     p.outcome.action = StoreAction::failed;
     p.outcome.error = e.message();
