@@ -14,16 +14,16 @@
 #include <vector>
 
 #include "cutover/backfill/backfill.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/store/counts.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/verify/baseline.h"
 #include "cutover/verify/count_scanner.h"
-#include "cutover/hash/file_hash.h"
-#include "cutover/manifest/manifest_file.h"
 #include "test_util.h"
 
 namespace cutover::verify {

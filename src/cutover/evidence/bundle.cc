@@ -7,10 +7,10 @@
 #include "cutover/evidence/dsse.h"
 #include "cutover/evidence/expand_evidence.h"
 #include "cutover/evidence/ledger.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/hash/file_hash.h"
 #include "cutover/manifest/manifest_file.h"
 #include "cutover/verify/verify.h"
 

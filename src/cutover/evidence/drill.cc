@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "cutover/evidence/ledger.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
-#include "cutover/hash/file_hash.h"
 #include "cutover/manifest/manifest_file.h"
 
 namespace cutover::evidence {

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/routing/config.h"
-#include "cutover/hash/file_hash.h"
 #include "cutover/manifest/manifest_file.h"
+#include "cutover/routing/config.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::evidence {

@@ -61,8 +61,7 @@ std::vector<std::string> store_path_problems(base::FileSystem& fs, const StoreRe
 // path, outside WORK/backups/ (lexically or once symlinks are resolved), or a
 // symbolic link. Empty when it is fine or the store has no backup. Whether
 // the backup exists and hashes right is checked separately.
-std::vector<std::string> backup_path_problems(base::FileSystem& fs, const ManifestFile& file,
-                                              const StoreRecord& store);
+std::vector<std::string> backup_path_problems(base::FileSystem& fs, const ManifestFile& file, const StoreRecord& store);
 
 // WORK/backups/<run>: where rollback keeps drifted and moved-aside stores.
 std::string run_backup_dir(const ManifestFile& file);

@@ -5,10 +5,10 @@
 #include <memory>
 #include <set>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/hash/file_hash.h"
 #include "cutover/manifest/manifest_file.h"
 
 namespace cutover::rollback {
@@ -56,7 +56,7 @@ std::string label(const manifest::StoreRecord& s) { return "[" + s.store + "] " 
 // the restored file's proof, taken as the copy is made rather than by a
 // second pass over it. A copy that reads back otherwise is an io_error.
 Result<hash::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
-                                       const std::string& to_path) {
+                                     const std::string& to_path) {
   TRY_ASSIGN(auto in, fs.open_file(from));
   auto back = fs.open_file(to_path);
   if (!back) return make_error(ErrorCode::io_error, "cannot read back the copy: " + back.error().message());

@@ -3,13 +3,13 @@
 #include <future>
 #include <iterator>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/store/counts.h"
 #include "cutover/verify/count_scanner.h"
-#include "cutover/hash/file_hash.h"
-#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::verify {
 
