@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 
+#include "cutover/base/store_folder.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
@@ -113,11 +114,6 @@ Status save_copy(base::FileSystem& fs, const std::string& from, const std::strin
     return st;
   }
   return fs.sync_directory(base::parent_directory(to));
-}
-
-std::string temp_path_for(const std::string& store_path, const std::string& run_id, std::string_view suffix) {
-  return base::join_path(base::parent_directory(store_path),
-                         "." + base::file_name(store_path) + ".cutover-" + run_id + std::string(suffix));
 }
 
 // The store has not been replaced since preflight (the lock keeps cutover
@@ -231,9 +227,8 @@ std::string_view store_action_name(StoreAction action) { return k_action_names[s
 
 Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSystem& fs, base::Clock& clock) {
   // 1. The manifest and its paths.
-  auto loaded = manifest::load_manifest_file(fs, options.manifest_path);
-  if (!loaded) return tl::unexpected(loaded.error().with_context("rollback refused, nothing was changed"));
-  const manifest::ManifestFile& mf = *loaded;
+  TRY_ASSIGN_CTX(const manifest::ManifestFile mf, manifest::load_manifest_file(fs, options.manifest_path),
+                 "rollback refused, nothing was changed");
   std::vector<std::string> problems;
   std::set<std::string> paths;
   for (const auto& s : mf.manifest.stores) {
@@ -255,20 +250,10 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   TRY(manifest::check_trusted(fs, mf, "rollback refused, nothing was changed"));
 
   // 2. The same locks as backfill: the work folder, then each store's folder.
-  std::vector<std::unique_ptr<base::Lock>> locks;
-  {
-    auto lock = fs.try_lock(base::join_path(mf.work_dir, ".cutover.lock"));
-    if (!lock) return tl::unexpected(lock.error().with_context("rollback refused, nothing was changed"));
-    locks.push_back(std::move(*lock));
-  }
-  std::set<std::pair<uint64_t, uint64_t>> locked;
+  base::StoreFolderLocks locks;
+  TRY_CTX(locks.lock_work_dir(fs, mf.work_dir), "rollback refused, nothing was changed");
   for (const auto& s : mf.manifest.stores) {
-    std::string folder = base::parent_directory(s.path);
-    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
-    if (!info.exists || !locked.insert({info.device, info.inode}).second) continue;
-    auto lock = fs.try_lock(folder);
-    if (!lock) return tl::unexpected(lock.error().with_context("rollback refused, nothing was changed: " + label(s)));
-    locks.push_back(std::move(*lock));
+    TRY(locks.lock_folder(fs, base::parent_directory(s.path), "rollback refused, nothing was changed: " + label(s)));
   }
 
   // 3. Preflight: hash the stores on one thread, copy the backups beside them on another.
@@ -294,7 +279,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
         p.backup_missing = true;
         continue;
       }
-      p.temp_path = temp_path_for(s.path, mf.run_id, ".rollback.tmp");
+      p.temp_path = base::store_temp_path(s.path, mf.run_id, ".rollback.tmp");
       // The staged copy holds the backup's bytes: from its first byte it is
       // no more open than the backup, nor than the store it will replace.
       uint32_t mode = info ? info->mode & 0777 : 0600;
@@ -435,7 +420,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   if (!report.failure) {
     for (auto& p : plans) {
       for (std::string_view suffix : {".tmp", ".rollback.tmp"}) {
-        std::string temp = temp_path_for(p.record->path, mf.run_id, suffix);
+        std::string temp = base::store_temp_path(p.record->path, mf.run_id, suffix);
         if (temp == p.temp_path) continue;
         auto info = fs.stat(temp);
         if (info && info->exists && info->is_regular && fs.remove(temp)) report.removed_temp_files.push_back(temp);
