@@ -624,15 +624,27 @@ TEST_F(VerifyTest, AUserKindIsFoundThroughTheManifestsSpecSource) {
   std::string spec_path = tmp_.file("payments.json");
   write_text(spec_path, R"({"schema": "cutover.store_spec.v1", "store": "payments", "operations": [],
                             "counts": {"users": {"kind": "object_len", "key": "users_by_id"},
-                                       "sessions": {"kind": "object_len", "key": "sessions"},
+                                       "payment_sessions": {"kind": "object_len", "key": "sessions"},
                                        "personal_access_tokens": {"kind": "object_len", "key": "personal_access_tokens"}}})");
+  // The user spec names a count no built-in spec has ("payment_sessions"):
+  // a recount under that name can only have come from it.
+  uint64_t sessions = 0;
   rewrite_manifest([&](manifest::Manifest& m) {
     m.stores[0].store = "payments";
     m.stores[0].spec_source = spec_path;
+    sessions = m.stores[0].counts.at("sessions");
+    m.stores[0].counts.erase("sessions");
+    m.stores[0].counts["payment_sessions"] = sessions;
   });
   auto r = verify();
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok()) << ::testing::PrintToString(codes(*r));
+  const auto& store = r->stores[0];
+  EXPECT_NE(store.recount_method, "none");
+  EXPECT_EQ(store.recounted, store.counts);
+  ASSERT_EQ(store.recounted.count("payment_sessions"), 1u) << ::testing::PrintToString(store.recounted);
+  EXPECT_EQ(store.recounted.at("payment_sessions"), sessions);
+  EXPECT_EQ(store.recounted.count("sessions"), 0u);
 }
 
 TEST_F(VerifyTest, MalformedManifestsAreErrorsNotReports) {
