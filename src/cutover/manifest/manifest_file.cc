@@ -120,10 +120,9 @@ bool is_plain_absolute_path(const std::string& path) { return plain_path_problem
 Result<ManifestFile> load_manifest_file(base::FileSystem& fs, const std::string& path) {
   ManifestFile out;
   out.path = base::absolute_path(path);
-  auto bytes = fs.read_file(out.path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("manifest"));
-  out.sha256 = hash::sha256_hex(bytes->view());
-  auto parsed = parse_manifest(bytes->view(), out.path);
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(out.path), "manifest");
+  out.sha256 = hash::sha256_hex(bytes.view());
+  auto parsed = parse_manifest(bytes.view(), out.path);
   if (!parsed) return make_error(ErrorCode::invalid_argument, parsed.error().message());
   out.manifest = std::move(*parsed);
 
