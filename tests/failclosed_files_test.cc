@@ -16,6 +16,7 @@
 #include "cutover/backfill/backfill.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/evidence/ledger.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/routing/config.h"
@@ -23,7 +24,6 @@
 #include "cutover/server/audit_log.h"
 #include "cutover/server/override_store.h"
 #include "cutover/store/fixtures.h"
-#include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
 #include "test_util.h"
 

@@ -14,16 +14,16 @@
 #include <vector>
 
 #include "cutover/backfill/backfill.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/store/counts.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/verify/baseline.h"
 #include "cutover/verify/count_scanner.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
 #include "test_util.h"
 
 namespace cutover::verify {
@@ -298,7 +298,7 @@ TEST(FileHash, HashesAndScansAFileInOnePass) {
   for (const std::string& content : {text, big, std::string()}) {
     write_text(tmp.file("store.json"), content);
     CountScanner scanner(**specs.find("domain"));
-    auto digest = hash_file(base::real_file_system(), tmp.file("store.json"), &scanner);
+    auto digest = hash::hash_file(base::real_file_system(), tmp.file("store.json"), &scanner);
     ASSERT_TRUE(digest) << digest.error().message();
     EXPECT_EQ(digest->sha256, hash::sha256_hex(content));
     EXPECT_EQ(digest->size, content.size());
@@ -309,11 +309,11 @@ TEST(FileHash, HashesAndScansAFileInOnePass) {
       ASSERT_TRUE(counts);
       EXPECT_EQ(*counts, parsed_counts(content, **specs.find("domain")));
     }
-    auto plain = hash_file(base::real_file_system(), tmp.file("store.json"));
+    auto plain = hash::hash_file(base::real_file_system(), tmp.file("store.json"));
     ASSERT_TRUE(plain);
     EXPECT_EQ(plain->sha256, digest->sha256);
   }
-  auto missing = hash_file(base::real_file_system(), tmp.file("nope.json"));
+  auto missing = hash::hash_file(base::real_file_system(), tmp.file("nope.json"));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::not_found);
 }
@@ -624,15 +624,27 @@ TEST_F(VerifyTest, AUserKindIsFoundThroughTheManifestsSpecSource) {
   std::string spec_path = tmp_.file("payments.json");
   write_text(spec_path, R"({"schema": "cutover.store_spec.v1", "store": "payments", "operations": [],
                             "counts": {"users": {"kind": "object_len", "key": "users_by_id"},
-                                       "sessions": {"kind": "object_len", "key": "sessions"},
+                                       "payment_sessions": {"kind": "object_len", "key": "sessions"},
                                        "personal_access_tokens": {"kind": "object_len", "key": "personal_access_tokens"}}})");
+  // The user spec names a count no built-in spec has ("payment_sessions"):
+  // a recount under that name can only have come from it.
+  uint64_t sessions = 0;
   rewrite_manifest([&](manifest::Manifest& m) {
     m.stores[0].store = "payments";
     m.stores[0].spec_source = spec_path;
+    sessions = m.stores[0].counts.at("sessions");
+    m.stores[0].counts.erase("sessions");
+    m.stores[0].counts["payment_sessions"] = sessions;
   });
   auto r = verify();
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->ok()) << ::testing::PrintToString(codes(*r));
+  const auto& store = r->stores[0];
+  EXPECT_NE(store.recount_method, "none");
+  EXPECT_EQ(store.recounted, store.counts);
+  ASSERT_EQ(store.recounted.count("payment_sessions"), 1u) << ::testing::PrintToString(store.recounted);
+  EXPECT_EQ(store.recounted.at("payment_sessions"), sessions);
+  EXPECT_EQ(store.recounted.count("sessions"), 0u);
 }
 
 TEST_F(VerifyTest, MalformedManifestsAreErrorsNotReports) {
@@ -729,23 +741,23 @@ TEST(ManifestFile, WorkDirAndRunIdComeFromTheFileWhenTheManifestLacksThem) {
     "stores": [{"store": "auth", "path": "/a/auth.json", "existed": false, "backup_path": null, "before_sha256": null,
                 "after_sha256": "0000000000000000000000000000000000000000000000000000000000000000",
                 "changed": true, "counts": {}}]})");
-  auto mf = load_manifest_file(base::real_file_system(), path);
+  auto mf = manifest::load_manifest_file(base::real_file_system(), path);
   ASSERT_TRUE(mf) << mf.error().message();
   EXPECT_EQ(mf->work_dir, tmp.file("w"));
   EXPECT_EQ(mf->run_id, "20240101T000000Z");
-  EXPECT_EQ(run_backup_dir(*mf), tmp.file("w/backups/20240101T000000Z"));
+  EXPECT_EQ(manifest::run_backup_dir(*mf), tmp.file("w/backups/20240101T000000Z"));
 }
 
 TEST(ManifestFile, PlainAbsolutePaths) {
-  EXPECT_TRUE(is_plain_absolute_path("/a/b.json"));
-  EXPECT_TRUE(is_plain_absolute_path("/"));
-  EXPECT_FALSE(is_plain_absolute_path("a/b.json"));
-  EXPECT_FALSE(is_plain_absolute_path("/a/../b.json"));
-  EXPECT_FALSE(is_plain_absolute_path("/a/./b.json"));
-  EXPECT_FALSE(is_plain_absolute_path("/a//b.json"));
-  EXPECT_FALSE(is_plain_absolute_path("/a/b/"));
-  EXPECT_FALSE(is_plain_absolute_path("/.."));
-  EXPECT_FALSE(is_plain_absolute_path(""));
+  EXPECT_TRUE(manifest::is_plain_absolute_path("/a/b.json"));
+  EXPECT_TRUE(manifest::is_plain_absolute_path("/"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("a/b.json"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("/a/../b.json"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("/a/./b.json"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("/a//b.json"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("/a/b/"));
+  EXPECT_FALSE(manifest::is_plain_absolute_path("/.."));
+  EXPECT_FALSE(manifest::is_plain_absolute_path(""));
 }
 
 }  // namespace

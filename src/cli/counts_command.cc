@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/json/writer.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::cli {
 namespace {
@@ -42,11 +42,8 @@ std::string jq_number(uint64_t value) {
 }
 
 int counts_main(const std::string& path) {
-  auto mf = verify::load_manifest_file(base::real_file_system(), path);
-  if (!mf) {
-    report_error("counts", mf.error());
-    return k_exit_usage;
-  }
+  auto mf = manifest::load_manifest_file(base::real_file_system(), path);
+  if (!mf) return report_error("counts", mf.error());
   std::string out;
   for (const auto& s : mf->manifest.stores) {
     out += "{\n  \"store\": " + jq_string(s.store) + ",\n  \"counts\": ";

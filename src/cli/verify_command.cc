@@ -29,27 +29,21 @@ int verify_main(const VerifyArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   auto specs = store::SpecRegistry::with_builtins();
   for (const auto& file : args.spec_files) {
-    if (auto st = specs.load_file(fs, file); !st) {
-      report_error("verify", st.error());
-      return k_exit_usage;
-    }
+    if (auto st = specs.load_file(fs, file); !st) return report_error("verify", st.error());
   }
   if (!args.ledger.empty()) {
     auto ledger = evidence::read_existing_ledger(fs, args.ledger);
     if (!ledger) return report_error("verify", ledger.error().with_context("--ledger"));
     if (auto st = evidence::check_manifest_recorded(fs, *ledger, args.manifest); !st) {
-      report_error("verify", st.error());
-      return st.error().code() == ErrorCode::conflict ? k_exit_failed : k_exit_usage;
+      return report_error("verify", st.error());
     }
   }
   verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous};
   auto report = verify::verify_manifest(options, specs, fs, base::system_clock());
-  if (!report) {
-    // Nothing to verify against: a usage error, never "checked and failed";
-    // except a manifest that is not trusted (conflict), refused for safety.
-    report_error("verify", report.error());
-    return report.error().code() == ErrorCode::conflict ? k_exit_failed : k_exit_usage;
-  }
+  // Nothing to verify against: never "checked and failed" (exit_code_for:
+  // a usage error, a manifest that is not trusted refused for safety, or the
+  // operating system refusing a read).
+  if (!report) return report_error("verify", report.error());
   if (args.json) {
     std::cout << verify::to_json(*report) << "\n";
   } else {

@@ -503,6 +503,36 @@ test_control_characters_from_a_manifest_are_escaped_in_refusals() {
     done
 }
 
+# An I/O error reading the manifest is exit 3 for every command that reads one
+# (README, exit codes). A sysfs attribute is a real file whose stat() size
+# (a page) is more than a read returns: reading it fails as an I/O error
+# ("shrank while reading"), with no fault injection. Skipped where no such
+# file exists (no /sys).
+test_an_io_error_reading_the_manifest_is_exit_3() {
+    local f unreadable=""
+    for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/profiling /sys/power/state /sys/kernel/uevent_seqnum; do
+        if [[ -f "$f" && -r "$f" && "$(stat -c %s "$f")" -gt "$(wc -c <"$f")" ]]; then
+            unreadable="$f"
+            break
+        fi
+    done
+    if [[ -z "$unreadable" ]]; then
+        echo "    (skipped: no sysfs file here whose read is shorter than its size)"
+        return
+    fi
+    cutover verify "$unreadable"
+    assert_eq 3 "$RC" "verify"
+    assert_contains "$ERR" "cannot read $unreadable" "verify stderr"
+    cutover rollback "$unreadable"
+    assert_eq 3 "$RC" "rollback"
+    assert_contains "$ERR" "rollback refused, nothing was changed: manifest: cannot read" "rollback stderr"
+    cutover counts "$unreadable"
+    assert_eq 3 "$RC" "counts"
+    cutover evidence collect --manifest "$unreadable" --out "$TEST_TMP/bundle"
+    assert_eq 3 "$RC" "evidence collect"
+    assert_contains "$ERR" "cannot read $unreadable" "evidence collect stderr"
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
     run_test "$t"
 done

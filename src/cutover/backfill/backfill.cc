@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "cutover/base/store_folder.h"
 #include "cutover/base/version.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
@@ -328,10 +329,9 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   // beside the store. No manifest names it and the store never depended on
   // it (stores change only by renaming a complete temp file), so under the
   // store-folder lock it is safe to remove.
-  std::string temp_prefix = "." + base::file_name(plan.path) + ".cutover-";
   if (auto names = fs.list_directory(folder); names && !plan.create_folder) {
     for (const auto& name : *names) {
-      if (name.rfind(temp_prefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      if (base::is_store_temp_name(name, base::file_name(plan.path))) {
         (void)fs.remove(base::join_path(folder, name));
       }
     }
@@ -384,8 +384,7 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
 
 // Step 3b: the new bytes of one changed store, written beside it.
 Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs) {
-  plan.temp_path = base::join_path(base::parent_directory(plan.path),
-                                   "." + base::file_name(plan.path) + ".cutover-" + run_id + ".tmp");
+  plan.temp_path = base::store_temp_path(plan.path, run_id, ".tmp");
   TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path, copy_mode(plan.info)));
   PipelinedFileSink sink(*file);
   write_store(plan, sink);
@@ -641,23 +640,16 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   // 1. Locks: the work folder, then each store's folder once.
   std::string work_dir = base::absolute_path(options.work_dir);
   TRY(fs.create_directories(work_dir));
-  std::vector<std::unique_ptr<base::Lock>> locks;
-  TRY_ASSIGN(auto work_lock, fs.try_lock(base::join_path(work_dir, ".cutover.lock")));
-  locks.push_back(std::move(work_lock));
-  std::set<std::pair<uint64_t, uint64_t>> locked_folders;
+  base::StoreFolderLocks locks;
+  TRY(locks.lock_work_dir(fs, work_dir));
   std::set<std::string> seen_paths;
   for (const auto& target : options.stores) {
     std::string path = base::absolute_path(target.path);
     if (!seen_paths.insert(path).second) {
       return make_error(ErrorCode::invalid_argument, "store path " + path + " is given twice");
     }
-    std::string folder = base::parent_directory(path);
-    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
-    if (!info.exists) continue;  // reported by the plan with the store's name
-    if (!locked_folders.insert({info.device, info.inode}).second) continue;
-    auto lock = fs.try_lock(folder);
-    if (!lock) return tl::unexpected(lock.error().with_context(store_label(target.kind, path)));
-    locks.push_back(std::move(*lock));
+    // A missing folder is reported by the plan with the store's name.
+    TRY(locks.lock_folder(fs, base::parent_directory(path), store_label(target.kind, path)));
   }
 
   TRY(check_no_unfinished_run(fs, work_dir));
@@ -695,11 +687,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
                                 .with_context("no store was changed"));
     }
     created_folders.insert(created_folders.end(), missing.begin(), missing.end());
-    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
-    if (!locked_folders.insert({info.device, info.inode}).second) continue;
-    auto lock = fs.try_lock(folder);
-    if (!lock) return tl::unexpected(lock.error().with_context(store_label(plan.record.store, plan.path)));
-    locks.push_back(std::move(*lock));
+    TRY(locks.lock_folder(fs, folder, store_label(plan.record.store, plan.path)));
   }
 
   // The run id names the manifest and the backup folder.

@@ -67,3 +67,20 @@ inline Status ok_status() { return {}; }
   auto tmp = (expr);                                                         \
   if (!tmp) return tl::unexpected<::cutover::Error>(std::move(tmp).error()); \
   lhs = std::move(*tmp)
+
+// TRY_CTX(expr, context): like TRY, but puts "context: " in front of the
+// error's message. context (anything convertible to std::string_view, e.g. a
+// std::string built with +) is evaluated only when expr failed.
+#define TRY_CTX(expr, context)                                                                                       \
+  do {                                                                                                               \
+    auto&& try_result_ = (expr);                                                                                     \
+    if (!try_result_) return tl::unexpected<::cutover::Error>(std::move(try_result_).error().with_context(context)); \
+  } while (false)
+
+// TRY_ASSIGN_CTX(lhs, expr, context): TRY_ASSIGN with TRY_CTX's context.
+#define TRY_ASSIGN_CTX(lhs, expr, context) \
+  TRY_ASSIGN_CTX_IMPL(CUTOVER_CONCAT(try_result_, __LINE__), lhs, expr, context)
+#define TRY_ASSIGN_CTX_IMPL(tmp, lhs, expr, context)                                               \
+  auto tmp = (expr);                                                                               \
+  if (!tmp) return tl::unexpected<::cutover::Error>(std::move(tmp).error().with_context(context)); \
+  lhs = std::move(*tmp)

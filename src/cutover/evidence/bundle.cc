@@ -7,11 +7,11 @@
 #include "cutover/evidence/dsse.h"
 #include "cutover/evidence/expand_evidence.h"
 #include "cutover/evidence/ledger.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::evidence {
@@ -79,7 +79,7 @@ Result<std::string> read_harness_summary(std::string_view text, const std::strin
   return status;
 }
 
-BackupProof prove_backup(base::FileSystem& fs, const verify::ManifestFile& file, const manifest::StoreRecord& rec) {
+BackupProof prove_backup(base::FileSystem& fs, const manifest::ManifestFile& file, const manifest::StoreRecord& rec) {
   BackupProof p;
   p.store = rec.store;
   p.store_path = rec.path;
@@ -94,11 +94,11 @@ BackupProof prove_backup(base::FileSystem& fs, const verify::ManifestFile& file,
     p.problem = "the manifest names no backup_path or before_sha256 for a store that existed";
     return p;
   }
-  if (auto problems = verify::backup_path_problems(fs, file, rec); !problems.empty()) {
+  if (auto problems = manifest::backup_path_problems(fs, file, rec); !problems.empty()) {
     p.problem = "backup " + *rec.backup_path + " is not usable: " + join_problems(problems);
     return p;
   }
-  auto digest = verify::hash_file(fs, *rec.backup_path);
+  auto digest = hash::hash_file(fs, *rec.backup_path);
   if (!digest) {
     p.problem = "backup " + *rec.backup_path + " cannot be read: " + digest.error().message();
     return p;
@@ -146,7 +146,7 @@ BackupProof backup_from(const json::Node& node, const std::string& where, std::v
 }
 
 // counts.json: the manifest's counts beside the recounts of the verify report.
-JsonValue count_snapshot(const verify::ManifestFile& file, const JsonValue& report, const std::string& taken_at) {
+JsonValue count_snapshot(const manifest::ManifestFile& file, const JsonValue& report, const std::string& taken_at) {
   const JsonValue* report_stores = report.find("stores");
   JsonValue stores = JsonValue::array();
   for (size_t i = 0; i < file.manifest.stores.size(); ++i) {
@@ -304,7 +304,7 @@ void check_subjects(base::FileSystem& fs, const std::string& dir, const std::vec
       problems.push_back(s.name + " is not a regular file");
       continue;
     }
-    auto digest = verify::hash_file(fs, path);
+    auto digest = hash::hash_file(fs, path);
     if (!digest) {
       problems.push_back(s.name + " cannot be read: " + digest.error().message());
     } else if (digest->sha256 != s.sha256) {
@@ -433,7 +433,7 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
 Result<CollectResult> collect_bundle(const CollectOptions& options, const store::SpecRegistry& specs,
                                      base::FileSystem& fs, base::Clock& clock) {
   // Read and check every input before writing anything.
-  TRY_ASSIGN(verify::ManifestFile file, verify::load_manifest_file(fs, options.manifest_path));
+  TRY_ASSIGN(manifest::ManifestFile file, manifest::load_manifest_file(fs, options.manifest_path));
   TRY_ASSIGN(std::string manifest_text, read_text(fs, options.manifest_path, "manifest"));
   if (hash::sha256_hex(manifest_text) != file.sha256) {
     return make_error(ErrorCode::conflict,
@@ -653,7 +653,7 @@ std::vector<std::string> check_backups_still_retained(base::FileSystem& fs, cons
       problems.push_back("[" + b.store + "] the bundle proves no backup for a store that existed");
       continue;
     }
-    auto digest = verify::hash_file(fs, *b.backup_path);
+    auto digest = hash::hash_file(fs, *b.backup_path);
     if (!digest) {
       problems.push_back("[" + b.store + "] backup " + *b.backup_path +
                          " is no longer retained: " + digest.error().message());

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "cutover/evidence/ledger.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::evidence {
 namespace {
@@ -55,7 +55,7 @@ std::optional<std::string> group_override(const JsonValue& status, const std::st
 
 std::string show(const std::optional<std::string>& v) { return v ? *v : "none"; }
 
-void restore_stores(const verify::ManifestFile& file, const DrillOptions& options, base::FileSystem& fs,
+void restore_stores(const manifest::ManifestFile& file, const DrillOptions& options, base::FileSystem& fs,
                     DrillReport& report) {
   size_t restored = 0;
   size_t failed = 0;
@@ -84,7 +84,7 @@ void restore_stores(const verify::ManifestFile& file, const DrillOptions& option
       fail("the manifest names no backup or before_sha256 for a store that existed");
       continue;
     }
-    if (auto problems = verify::backup_path_problems(fs, file, rec); !problems.empty()) {
+    if (auto problems = manifest::backup_path_problems(fs, file, rec); !problems.empty()) {
       fail("backup " + *rec.backup_path + " is not usable: " + join_problems(problems));
       continue;
     }
@@ -99,7 +99,7 @@ void restore_stores(const verify::ManifestFile& file, const DrillOptions& option
       continue;
     }
     r.restored_path = target;
-    auto digest = verify::hash_file(fs, target);
+    auto digest = hash::hash_file(fs, target);
     if (!digest) {
       fail("cannot read the restored copy " + target + " back: " + digest.error().message());
       if (!options.keep_restored) (void)fs.remove(target);
@@ -220,7 +220,7 @@ bool DrillReport::ok() const {
 Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control, base::FileSystem& fs,
                               base::Clock& clock) {
   TRY_ASSIGN(std::string group, normalize_group(options.group));
-  TRY_ASSIGN(verify::ManifestFile file, verify::load_manifest_file(fs, options.manifest_path));
+  TRY_ASSIGN(manifest::ManifestFile file, manifest::load_manifest_file(fs, options.manifest_path));
   TRY(prepare_scratch(fs, options.scratch_dir));
 
   DrillReport report;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/routing/config.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::evidence {
@@ -25,7 +25,7 @@ std::optional<Phase> next_phase(Phase p) {
 void check_stores_fresh(base::FileSystem& fs, const manifest::Manifest& m, const std::string& source, GateDecision& d) {
   uint64_t rehashed = 0;
   for (const auto& rec : m.stores) {
-    auto digest = verify::hash_file(fs, rec.path);
+    auto digest = hash::hash_file(fs, rec.path);
     if (!digest) {
       d.missing.push_back("fresh evidence: store [" + rec.store + "] " + rec.path + " named in " + source +
                           " cannot be hashed now (" + digest.error().message() + ")");
@@ -258,7 +258,7 @@ void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& 
     d.missing.push_back("a complete manifest: pass --manifest WORK/manifests/<run>.json (written by cutover backfill)");
     return;
   }
-  auto file = verify::load_manifest_file(fs, path);
+  auto file = manifest::load_manifest_file(fs, path);
   if (!file) {
     d.missing.push_back("a usable manifest: " + file.error().message());
     return;

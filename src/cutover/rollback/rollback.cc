@@ -5,11 +5,12 @@
 #include <memory>
 #include <set>
 
+#include "cutover/base/store_folder.h"
+#include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/manifest/manifest.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 
 namespace cutover::rollback {
 namespace {
@@ -55,16 +56,16 @@ std::string label(const manifest::StoreRecord& s) { return "[" + s.store + "] " 
 // as the file system serves it, holds exactly the bytes that were hashed:
 // the restored file's proof, taken as the copy is made rather than by a
 // second pass over it. A copy that reads back otherwise is an io_error.
-Result<verify::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
-                                       const std::string& to_path) {
+Result<hash::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
+                                     const std::string& to_path) {
   TRY_ASSIGN(auto in, fs.open_file(from));
   auto back = fs.open_file(to_path);
   if (!back) return make_error(ErrorCode::io_error, "cannot read back the copy: " + back.error().message());
-  constexpr size_t chunk = verify::k_read_chunk_bytes;
+  constexpr size_t chunk = hash::k_read_chunk_bytes;
   auto buffer = std::make_unique_for_overwrite<char[]>(2 * chunk);
   char* echo = buffer.get() + chunk;
   hash::Sha256 hasher;
-  verify::FileDigest digest;
+  hash::FileDigest digest;
   for (;;) {
     TRY_ASSIGN(size_t n, in->read(buffer.get(), chunk));
     if (n == 0) break;
@@ -113,11 +114,6 @@ Status save_copy(base::FileSystem& fs, const std::string& from, const std::strin
     return st;
   }
   return fs.sync_directory(base::parent_directory(to));
-}
-
-std::string temp_path_for(const std::string& store_path, const std::string& run_id, std::string_view suffix) {
-  return base::join_path(base::parent_directory(store_path),
-                         "." + base::file_name(store_path) + ".cutover-" + run_id + std::string(suffix));
 }
 
 // The store has not been replaced since preflight (the lock keeps cutover
@@ -191,7 +187,7 @@ void prove(base::FileSystem& fs, StorePlan& plan) {
     bool restored = o.action == StoreAction::restored || o.action == StoreAction::restored_drifted;
     if (restored && plan.staged_sha256 && same_file(*info, plan.staged_info)) {
       o.final_sha256 = plan.staged_sha256;  // the restored file read back as the bytes that hash to this
-    } else if (auto digest = verify::hash_file(fs, s.path)) {
+    } else if (auto digest = hash::hash_file(fs, s.path)) {
       o.final_sha256 = digest->sha256;
     } else if (o.error.empty()) {
       o.error = digest.error().message();
@@ -204,7 +200,7 @@ void prove(base::FileSystem& fs, StorePlan& plan) {
   } else {
     o.verified = info && !info->exists;
     if (o.verified && o.saved_path) {  // the moved-aside copy holds what was moved
-      auto aside = verify::hash_file(fs, *o.saved_path);
+      auto aside = hash::hash_file(fs, *o.saved_path);
       o.verified = aside && aside->sha256 == o.found_sha256;
     }
   }
@@ -231,16 +227,15 @@ std::string_view store_action_name(StoreAction action) { return k_action_names[s
 
 Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSystem& fs, base::Clock& clock) {
   // 1. The manifest and its paths.
-  auto loaded = verify::load_manifest_file(fs, options.manifest_path);
-  if (!loaded) return tl::unexpected(loaded.error().with_context("rollback refused, nothing was changed"));
-  const verify::ManifestFile& mf = *loaded;
+  TRY_ASSIGN_CTX(const manifest::ManifestFile mf, manifest::load_manifest_file(fs, options.manifest_path),
+                 "rollback refused, nothing was changed");
   std::vector<std::string> problems;
   std::set<std::string> paths;
   for (const auto& s : mf.manifest.stores) {
     if (!paths.insert(s.path).second)
       problems.push_back(label(s) + ": the same store path appears twice in the manifest");
-    for (const auto& p : verify::store_path_problems(fs, s)) problems.push_back(label(s) + ": " + p);
-    for (const auto& p : verify::backup_path_problems(fs, mf, s)) problems.push_back(label(s) + ": " + p);
+    for (const auto& p : manifest::store_path_problems(fs, s)) problems.push_back(label(s) + ": " + p);
+    for (const auto& p : manifest::backup_path_problems(fs, mf, s)) problems.push_back(label(s) + ": " + p);
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
@@ -252,23 +247,13 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     return make_error(ErrorCode::not_found,
                       "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path + " does not exist");
   }
-  TRY(verify::check_trusted(fs, mf, "rollback refused, nothing was changed"));
+  TRY(manifest::check_trusted(fs, mf, "rollback refused, nothing was changed"));
 
   // 2. The same locks as backfill: the work folder, then each store's folder.
-  std::vector<std::unique_ptr<base::Lock>> locks;
-  {
-    auto lock = fs.try_lock(base::join_path(mf.work_dir, ".cutover.lock"));
-    if (!lock) return tl::unexpected(lock.error().with_context("rollback refused, nothing was changed"));
-    locks.push_back(std::move(*lock));
-  }
-  std::set<std::pair<uint64_t, uint64_t>> locked;
+  base::StoreFolderLocks locks;
+  TRY_CTX(locks.lock_work_dir(fs, mf.work_dir), "rollback refused, nothing was changed");
   for (const auto& s : mf.manifest.stores) {
-    std::string folder = base::parent_directory(s.path);
-    TRY_ASSIGN(base::FileInfo info, fs.stat(folder));
-    if (!info.exists || !locked.insert({info.device, info.inode}).second) continue;
-    auto lock = fs.try_lock(folder);
-    if (!lock) return tl::unexpected(lock.error().with_context("rollback refused, nothing was changed: " + label(s)));
-    locks.push_back(std::move(*lock));
+    TRY(locks.lock_folder(fs, base::parent_directory(s.path), "rollback refused, nothing was changed: " + label(s)));
   }
 
   // 3. Preflight: hash the stores on one thread, copy the backups beside them on another.
@@ -294,7 +279,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
         p.backup_missing = true;
         continue;
       }
-      p.temp_path = temp_path_for(s.path, mf.run_id, ".rollback.tmp");
+      p.temp_path = base::store_temp_path(s.path, mf.run_id, ".rollback.tmp");
       // The staged copy holds the backup's bytes: from its first byte it is
       // no more open than the backup, nor than the store it will replace.
       uint32_t mode = info ? info->mode & 0777 : 0600;
@@ -332,7 +317,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     }
     p.info = *info;
     if (!info->exists) continue;
-    auto digest = verify::hash_file(fs, p.record->path);
+    auto digest = hash::hash_file(fs, p.record->path);
     if (digest)
       p.outcome.found_sha256 = digest->sha256;
     else
@@ -409,7 +394,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   int64_t now_ns = clock.now_ns();
   report.rolled_back_at = base::rfc3339_utc(now_ns);
   report.force = options.force;
-  std::string backup_dir = verify::run_backup_dir(mf);
+  std::string backup_dir = manifest::run_backup_dir(mf);
   auto fail = [&](StorePlan& p, const Error& e) {
     p.outcome.action = StoreAction::failed;
     p.outcome.error = e.message();
@@ -435,7 +420,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   if (!report.failure) {
     for (auto& p : plans) {
       for (std::string_view suffix : {".tmp", ".rollback.tmp"}) {
-        std::string temp = temp_path_for(p.record->path, mf.run_id, suffix);
+        std::string temp = base::store_temp_path(p.record->path, mf.run_id, suffix);
         if (temp == p.temp_path) continue;
         auto info = fs.stat(temp);
         if (info && info->exists && info->is_regular && fs.remove(temp)) report.removed_temp_files.push_back(temp);

@@ -183,9 +183,8 @@ SpecRegistry SpecRegistry::with_builtins() {
 }
 
 Status SpecRegistry::load_file(base::FileSystem& fs, const std::string& path) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("store spec"));
-  TRY_ASSIGN(StoreSpec spec, parse_store_spec(bytes->view(), path));
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "store spec");
+  TRY_ASSIGN(StoreSpec spec, parse_store_spec(bytes.view(), path));
   return add(std::move(spec));
 }
 

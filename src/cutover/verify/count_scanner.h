@@ -35,17 +35,18 @@
 #include <string_view>
 #include <vector>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/store/counts.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::verify {
 
-class CountScanner {
+class CountScanner final : public hash::ByteSink {
  public:
   explicit CountScanner(const store::StoreSpec& spec);
 
   // Feeds the next bytes of the file, in pieces of any size.
-  void feed(std::string_view bytes);
+  void feed(std::string_view bytes) override;
   // Ends the file. The counts of every rule of the spec, or nullopt when the
   // scanner could not be sure of them (see above). Call once.
   std::optional<store::Counts> finish();

@@ -3,15 +3,20 @@
 #include <future>
 #include <iterator>
 
+#include "cutover/hash/file_hash.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/manifest_file.h"
 #include "cutover/store/counts.h"
 #include "cutover/verify/count_scanner.h"
-#include "cutover/verify/file_hash.h"
-#include "cutover/verify/manifest_file.h"
 
 namespace cutover::verify {
+
+using hash::hash_file;
+using manifest::check_trusted;
+using manifest::load_manifest_file;
+using manifest::ManifestFile;
 namespace {
 
 constexpr std::string_view k_finding_names[] = {

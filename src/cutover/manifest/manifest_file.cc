@@ -1,4 +1,4 @@
-#include "cutover/verify/manifest_file.h"
+#include "cutover/manifest/manifest_file.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include "cutover/hash/sha256.h"
 
-namespace cutover::verify {
+namespace cutover::manifest {
 namespace {
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -120,10 +120,9 @@ bool is_plain_absolute_path(const std::string& path) { return plain_path_problem
 Result<ManifestFile> load_manifest_file(base::FileSystem& fs, const std::string& path) {
   ManifestFile out;
   out.path = base::absolute_path(path);
-  auto bytes = fs.read_file(out.path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("manifest"));
-  out.sha256 = hash::sha256_hex(bytes->view());
-  auto parsed = manifest::parse_manifest(bytes->view(), out.path);
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(out.path), "manifest");
+  out.sha256 = hash::sha256_hex(bytes.view());
+  auto parsed = parse_manifest(bytes.view(), out.path);
   if (!parsed) return make_error(ErrorCode::invalid_argument, parsed.error().message());
   out.manifest = std::move(*parsed);
 
@@ -152,7 +151,7 @@ Result<ManifestFile> load_manifest_file(base::FileSystem& fs, const std::string&
   return out;
 }
 
-std::vector<std::string> store_path_problems(base::FileSystem& fs, const manifest::StoreRecord& store) {
+std::vector<std::string> store_path_problems(base::FileSystem& fs, const StoreRecord& store) {
   std::vector<std::string> problems;
   if (std::string p = plain_path_problem(store.path); !p.empty()) {
     problems.push_back("store path " + store.path + " " + p + "; refusing to write there");
@@ -172,7 +171,7 @@ std::vector<std::string> store_path_problems(base::FileSystem& fs, const manifes
 }
 
 std::vector<std::string> backup_path_problems(base::FileSystem& fs, const ManifestFile& file,
-                                              const manifest::StoreRecord& store) {
+                                              const StoreRecord& store) {
   std::vector<std::string> problems;
   if (!store.backup_path) return problems;
   const std::string& backup = *store.backup_path;
@@ -209,4 +208,4 @@ std::string run_backup_dir(const ManifestFile& file) {
   return base::join_path(base::join_path(file.work_dir, "backups"), file.run_id);
 }
 
-}  // namespace cutover::verify
+}  // namespace cutover::manifest

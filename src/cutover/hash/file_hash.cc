@@ -1,4 +1,4 @@
-#include "cutover/verify/file_hash.h"
+#include "cutover/hash/file_hash.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -10,7 +10,7 @@
 
 #include "cutover/hash/sha256.h"
 
-namespace cutover::verify {
+namespace cutover::hash {
 namespace {
 
 // Pieces handed to the scanner: small enough to stay in the CPU cache from
@@ -18,12 +18,12 @@ namespace {
 constexpr size_t k_piece_bytes = size_t{1} << 20;
 constexpr int k_pieces_in_flight = 4;
 
-// Runs a CountScanner on its own thread over pieces the reading thread has
+// Runs a ByteSink on its own thread over pieces the reading thread has
 // already hashed, so hashing and scanning one file overlap. A few buffers
 // circulate between the two threads.
 class ScanPipe {
  public:
-  explicit ScanPipe(CountScanner& scanner) : scanner_(scanner) {
+  explicit ScanPipe(ByteSink& scanner) : scanner_(scanner) {
     for (int i = 0; i < k_pieces_in_flight; ++i) free_.push_back(std::make_unique_for_overwrite<char[]>(k_piece_bytes));
     worker_ = std::thread([this] { run(); });
   }
@@ -80,7 +80,7 @@ class ScanPipe {
     }
   }
 
-  CountScanner& scanner_;
+  ByteSink& scanner_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::unique_ptr<char[]>> free_;
@@ -89,7 +89,7 @@ class ScanPipe {
   std::thread worker_;
 };
 
-Result<FileDigest> hash_and_scan(base::ReadableFile& file, CountScanner& scanner) {
+Result<FileDigest> hash_and_scan(base::ReadableFile& file, ByteSink& scanner) {
   ScanPipe pipe(scanner);
   hash::Sha256 hasher;
   FileDigest digest;
@@ -112,7 +112,7 @@ Result<FileDigest> hash_and_scan(base::ReadableFile& file, CountScanner& scanner
 
 }  // namespace
 
-Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, CountScanner* scanner) {
+Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner) {
   TRY_ASSIGN(auto file, fs.open_file(path));
   if (scanner != nullptr) return hash_and_scan(*file, *scanner);
   auto buffer = std::make_unique_for_overwrite<char[]>(k_read_chunk_bytes);
@@ -128,4 +128,4 @@ Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, Coun
   return digest;
 }
 
-}  // namespace cutover::verify
+}  // namespace cutover::hash

@@ -16,10 +16,10 @@
 #include "cutover/base/file_system.h"
 #include "cutover/manifest/manifest.h"
 
-namespace cutover::verify {
+namespace cutover::manifest {
 
 struct ManifestFile {
-  manifest::Manifest manifest;
+  Manifest manifest;
   std::string path;      // absolute path of the manifest file
   std::string sha256;    // of the manifest file's bytes
   std::string work_dir;  // absolute, normalised
@@ -55,16 +55,15 @@ bool is_plain_absolute_path(const std::string& path);
 // What makes a store's recorded path unsafe to write through: not a plain
 // absolute path, a symbolic link, or not a regular file. Empty when it is
 // safe (a missing file is safe: rollback may have nothing to do).
-std::vector<std::string> store_path_problems(base::FileSystem& fs, const manifest::StoreRecord& store);
+std::vector<std::string> store_path_problems(base::FileSystem& fs, const StoreRecord& store);
 
 // What makes a store's backup unusable as a source: not a plain absolute
 // path, outside WORK/backups/ (lexically or once symlinks are resolved), or a
 // symbolic link. Empty when it is fine or the store has no backup. Whether
 // the backup exists and hashes right is checked separately.
-std::vector<std::string> backup_path_problems(base::FileSystem& fs, const ManifestFile& file,
-                                              const manifest::StoreRecord& store);
+std::vector<std::string> backup_path_problems(base::FileSystem& fs, const ManifestFile& file, const StoreRecord& store);
 
 // WORK/backups/<run>: where rollback keeps drifted and moved-aside stores.
 std::string run_backup_dir(const ManifestFile& file);
 
-}  // namespace cutover::verify
+}  // namespace cutover::manifest

@@ -4,12 +4,21 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
-#include "cutover/verify/count_scanner.h"
 
-namespace cutover::verify {
+namespace cutover::hash {
+
+// What hash_file() hands every byte it read, in order (verify's count
+// scanner): passed in, so hashing does not depend on who reads along.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  // The next bytes of the file, in pieces of any size.
+  virtual void feed(std::string_view bytes) = 0;
+};
 
 // Bytes read at a time.
 inline constexpr size_t k_read_chunk_bytes = size_t{1} << 20;
@@ -24,6 +33,6 @@ struct FileDigest {
 // pieces already hashed (hashing and scanning overlap). Errors: not_found if
 // the file is missing, io_error or permission_denied from the file system.
 // Safe to call from several threads on different files.
-Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, CountScanner* scanner = nullptr);
+Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner = nullptr);
 
-}  // namespace cutover::verify
+}  // namespace cutover::hash
