@@ -192,6 +192,9 @@ TEST(FieldReader, ReadsTypedFieldsAndNamesEveryProblem) {
   EXPECT_EQ(r.array("o"), nullptr);
   EXPECT_EQ(r.optional_string("b"), std::nullopt);
   EXPECT_EQ(r.boolean_if_present("nul"), std::nullopt);
+  EXPECT_EQ(r.nullable_string("nul"), std::nullopt);
+  EXPECT_EQ(r.nullable_string("s"), "x");
+  EXPECT_EQ(r.nullable_string("gone"), std::nullopt);
   EXPECT_EQ(problems, (std::vector<std::string>{
                           "top.n: must be a string, not integer",
                           "top.neg: must be an unsigned integer, not integer",
@@ -199,6 +202,7 @@ TEST(FieldReader, ReadsTypedFieldsAndNamesEveryProblem) {
                           "top.o: must be an array, not object",
                           "top.b: must be a string or null, not boolean",
                           "top.nul: must be true or false, not null",
+                          "top.gone: is missing (a string or null expected)",
                       }));
 }
 

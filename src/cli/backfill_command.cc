@@ -9,7 +9,6 @@
 #include "cutover/evidence/gates.h"
 #include "cutover/evidence/ledger.h"
 #include "cutover/json/canonical_writer.h"
-#include "cutover/json/parser.h"
 
 namespace cutover::cli {
 namespace {
@@ -80,7 +79,6 @@ void print_human(const backfill::BackfillResult& result) {
 }
 
 void print_json(const backfill::BackfillResult& result) {
-  auto manifest_doc = json::parse(manifest::to_json(result.manifest));
   json::Document doc;
   std::vector<json::Node> folders;
   for (const auto& folder : result.created_folders) folders.push_back(doc.make_string(folder));
@@ -88,7 +86,7 @@ void print_json(const backfill::BackfillResult& result) {
       {doc.make_string("created_folders"), doc.make_array(folders)},
       {doc.make_string("manifest_path"), doc.make_string(result.manifest_path)},
       {doc.make_string("backup_dir"), doc.make_string(result.backup_dir)},
-      {doc.make_string("manifest"), manifest_doc->root()},
+      {doc.make_string("manifest"), manifest::to_node(doc, result.manifest)},
   });
   std::cout << json::to_canonical_string(root) << "\n";
 }

@@ -4,6 +4,7 @@
 
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
+#include "cutover/routing/paths.h"
 
 namespace cutover::evidence {
 namespace {
@@ -30,14 +31,7 @@ tl::unexpected<Error> not_a_ledger_file(const std::string& path, const base::Fil
 }  // namespace
 
 Result<std::string> normalize_group(std::string_view name) {
-  size_t b = 0, e = name.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(name[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(name[e - 1]))) --e;
-  std::string out;
-  for (size_t i = b; i < e; ++i) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-    out += c == '-' ? '_' : c;
-  }
+  std::string out = routing::normalize_group_name(name);  // the route split's rule: Unicode white space trimmed
   bool ok = !out.empty() && out.size() <= 64;
   for (char c : out) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (!ok) {

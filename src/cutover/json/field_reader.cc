@@ -58,6 +58,16 @@ std::optional<std::string> FieldReader::optional_string(std::string_view key) {
   return std::string(v->as_string());
 }
 
+std::optional<std::string> FieldReader::nullable_string(std::string_view key) {
+  const Node* v = require(key, "a string or null");
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    problem(key, "must be a string or null, not " + kind_of(*v));
+    return std::nullopt;
+  }
+  return std::string(v->as_string());
+}
+
 std::optional<std::string> FieldReader::string_if_present(std::string_view key) {
   const Node* v = get(key);
   if (v == nullptr) return std::nullopt;

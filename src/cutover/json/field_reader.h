@@ -47,6 +47,10 @@ class FieldReader {
   // `expected` names what it should hold ("a string", "legacy or rust_shell").
   const Node* require(std::string_view key, std::string_view expected);
 
+  // Required fields that may be null: missing is a problem, null gives
+  // nullopt, any other kind is a problem ("must be a string or null, not ...").
+  std::optional<std::string> nullable_string(std::string_view key);
+
   // Optional fields: missing or null gives nullopt without a problem; any
   // other kind is a problem ("must be a string or null, not ...").
   std::optional<std::string> optional_string(std::string_view key);

@@ -1,8 +1,14 @@
 #include "cutover/manifest/manifest.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "cutover/base/file_system.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/canonical_writer.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 
 namespace cutover::manifest {
@@ -32,53 +38,30 @@ bool short_enough(const std::string& field, std::string_view value, std::vector<
   return false;
 }
 
-// Reads the fields of one manifest object, collecting problems.
-class FieldReader {
+// Reads the fields of one manifest object, collecting problems in the
+// manifest's form ("stores[0].path is missing"), each string checked for length.
+class ManifestFields {
  public:
-  FieldReader(const json::Node& obj, std::string where, std::vector<std::string>& problems)
-      : obj_(obj), where_(std::move(where)), problems_(problems) {}
+  ManifestFields(const json::Node& obj, std::string where, std::vector<std::string>& problems)
+      : reader_(obj, std::move(where), problems, {.separator = " ", .name_expected_when_missing = false}),
+        problems_(problems) {}
 
   const json::Node* get(std::string_view name, bool required = true) {
-    const json::Node* v = obj_.find(name);
-    if (v == nullptr && required) problems_.push_back(path(name) + " is missing");
-    return v;
+    return required ? reader_.require(name, "") : reader_.get(name);
   }
   std::string string(std::string_view name, bool required = true) {
-    const json::Node* v = get(name, required);
-    if (v == nullptr) return "";
-    if (!v->is_string()) {
-      problems_.push_back(path(name) + " must be a string, not " + std::string(json::kind_name(v->kind())));
-      return "";
-    }
-    if (!short_enough(path(name), v->as_string(), problems_)) return "";
-    return std::string(v->as_string());
+    auto s = required ? std::optional(reader_.string(name)) : reader_.string_if_present(name);
+    return s && short_enough(reader_.where(name), *s, problems_) ? *s : "";
   }
   std::optional<std::string> nullable_string(std::string_view name) {
-    const json::Node* v = get(name);
-    if (v == nullptr || v->is_null()) return std::nullopt;
-    if (!v->is_string()) {
-      problems_.push_back(path(name) + " must be a string or null, not " + std::string(json::kind_name(v->kind())));
-      return std::nullopt;
-    }
-    if (!short_enough(path(name), v->as_string(), problems_)) return std::nullopt;
-    return std::string(v->as_string());
+    auto s = reader_.nullable_string(name);
+    if (s && !short_enough(reader_.where(name), *s, problems_)) return std::nullopt;
+    return s;
   }
-  bool boolean(std::string_view name) {
-    const json::Node* v = get(name);
-    if (v == nullptr) return false;
-    if (!v->is_bool()) {
-      problems_.push_back(path(name) + " must be true or false");
-      return false;
-    }
-    return v->as_bool();
-  }
-  std::string path(std::string_view name) const {
-    return where_.empty() ? std::string(name) : where_ + "." + std::string(name);
-  }
+  bool boolean(std::string_view name) { return reader_.boolean(name); }
 
  private:
-  const json::Node& obj_;
-  std::string where_;
+  json::FieldReader reader_;
   std::vector<std::string>& problems_;
 };
 
@@ -90,6 +73,10 @@ void check_sha(const std::optional<std::string>& sha, const std::string& field, 
 
 std::string to_json(const Manifest& m) {
   json::Document doc;
+  return json::to_canonical_string(to_node(doc, m));
+}
+
+json::Node to_node(json::Document& doc, const Manifest& m) {
   std::vector<json::Node> stores;
   for (const StoreRecord& s : m.stores) {
     std::vector<json::Member> counts;
@@ -110,7 +97,7 @@ std::string to_json(const Manifest& m) {
     }
     stores.push_back(doc.make_object(std::move(fields)));
   }
-  json::Node root = doc.make_object({
+  return doc.make_object({
       {doc.make_string("schema"), doc.make_string(m.schema)},
       {doc.make_string("generated_at"), doc.make_string(m.generated_at)},
       {doc.make_string("run_id"), doc.make_string(m.run_id)},
@@ -120,7 +107,6 @@ std::string to_json(const Manifest& m) {
       {doc.make_string("work_dir"), doc.make_string(m.work_dir)},
       {doc.make_string("stores"), doc.make_array(stores)},
   });
-  return json::to_canonical_string(root);
 }
 
 Result<Manifest> parse_manifest(std::string_view text, const std::string& source) {
@@ -131,7 +117,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
     return make_error(ErrorCode::corruption, "manifest " + source + ": the document must be an object");
 
   std::vector<std::string> problems;
-  FieldReader top(root, "", problems);
+  ManifestFields top(root, "", problems);
   Manifest m;
   m.schema = top.string("schema");
   if (!m.schema.empty() && m.schema != k_schema) {
@@ -157,7 +143,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
         problems.push_back(where + " must be an object");
         continue;
       }
-      FieldReader r(node, where, problems);
+      ManifestFields r(node, where, problems);
       StoreRecord s;
       s.store = r.string("store");
       s.path = r.string("path");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cutover/base/error.h"
+#include "cutover/json/document.h"
 
 namespace cutover::manifest {
 
@@ -50,6 +51,8 @@ struct Manifest {
 
 // Canonical JSON of the manifest.
 std::string to_json(const Manifest& manifest);
+// The same document as a node of `doc` (to embed it in another document).
+json::Node to_node(json::Document& doc, const Manifest& manifest);
 
 // Parses and checks a manifest. Every problem is listed in the error (not
 // just the first), each naming the field, e.g. "stores[1].after_sha256 is

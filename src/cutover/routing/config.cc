@@ -3,8 +3,14 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 #include "cutover/json/utf8.h"
 #include "cutover/routing/paths.h"
@@ -12,42 +18,8 @@
 namespace cutover::routing {
 namespace {
 
-constexpr std::string_view k_known_keys[] = {
-    "cohort_percentage", "enabled",     "force_legacy", "legacy_base_url", "mode", "pinned_routes", "route_groups",
-    "rust_base_url",     "rust_routes", "salt",         "tokens_file",
-};
 constexpr std::string_view k_group_keys[] = {"domain", "rollback_target", "route_prefixes"};
 constexpr std::string_view k_pinned_keys[] = {"prefix", "reason", "route_domain", "target"};
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-template <size_t N>
-std::string unknown_key_message(std::string_view key, const std::string_view (&known)[N]) {
-  std::string message = "unknown field '" + std::string(key) + "'";
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view k : known) {
-    size_t d = edit_distance(key, k);
-    if (d < best_distance) best_distance = d, best = k;
-  }
-  if (!best.empty()) return message + " (did you mean '" + std::string(best) + "'?)";
-  message += " (known:";
-  for (std::string_view k : known) message += " " + std::string(k);
-  return message + ")";
-}
 
 bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
 
@@ -174,15 +146,11 @@ class Reader {
   void problem(const std::string& field, const std::string& what) { problems_.push_back(field + ": " + what); }
 
   std::optional<bool> boolean(const json::Node& v, const std::string& field) {
-    if (v.is_bool()) return v.as_bool();
-    problem(field, "must be true or false, not " + kind(v));
-    return std::nullopt;
+    return json::read_boolean(v, field, problems_);
   }
 
   std::optional<std::string> string(const json::Node& v, const std::string& field) {
-    if (v.is_string()) return std::string(v.as_string());
-    problem(field, "must be a string, not " + kind(v));
-    return std::nullopt;
+    return json::read_string(v, field, problems_);
   }
 
   std::optional<RouteTarget> target(const json::Node& v, const std::string& field) {
@@ -226,12 +194,13 @@ class Reader {
   std::vector<std::string>& problems_;
 };
 
-template <size_t N>
-void check_keys(const json::Node& object, const std::string& where, const std::string_view (&known)[N], Reader& r) {
+void check_keys(const json::Node& object, const std::string& where, std::span<const std::string_view> known,
+                Reader& r) {
   for (size_t i = 0; i < object.size(); ++i) {
     std::string_view key = object.members()[i].key.as_string();
-    if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
-      r.problem(where.empty() ? std::string(key) : where + "." + std::string(key), unknown_key_message(key, known));
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      r.problem(where.empty() ? std::string(key) : where + "." + std::string(key),
+                json::unknown_field_message(key, known));
     }
   }
 }
@@ -390,173 +359,276 @@ RouteConfig reference_config() {
   return c;
 }
 
-Result<RouteConfig> parse_route_config(std::string_view text, const std::string& source) {
+namespace {
+
+// The steps of parse_route_config: one reader a top-level field, each
+// setting its part of the config or recording the problems.
+
+void read_enabled(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (auto b = r.boolean(v, "enabled")) c.enabled = *b;
+}
+
+void read_force_legacy(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (auto b = r.boolean(v, "force_legacy")) c.force_legacy = *b;
+}
+
+void read_mode(const json::Node& v, RouteConfig& c, Reader& r) {
+  auto s = r.string(v, "mode");
+  if (!s) return;
+  std::string m = ascii_lower(trim(*s));
+  if (m == "legacy")
+    c.mode = RouteMode::legacy;
+  else if (m == "rust")
+    c.mode = RouteMode::rust;
+  else if (m == "cohort")
+    c.mode = RouteMode::cohort;
+  else
+    r.problem("mode", "unknown mode '" + *s + "' (expected legacy, rust or cohort)");
+}
+
+void read_cohort_percentage(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (v.kind() == json::Kind::u64 && v.as_u64() <= 100) {
+    c.cohort_percentage = static_cast<uint8_t>(v.as_u64());
+  } else if (v.is_number()) {
+    r.problem("cohort_percentage", "must be a whole number from 0 to 100");
+  } else {
+    r.problem("cohort_percentage", "must be a whole number from 0 to 100, not " + Reader::kind(v));
+  }
+}
+
+void read_salt(const json::Node& v, RouteConfig& c, Reader& r) {
+  auto s = r.string(v, "salt");
+  if (!s) return;
+  if (trim(*s).empty())
+    r.problem("salt", "must not be blank (leave it out for the reference salt)");
+  else
+    c.salt = *s;
+}
+
+void read_rust_routes(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (auto paths = r.paths(v, "rust_routes")) c.rust_routes = std::move(*paths);
+}
+
+void read_base_url_field(const json::Node& v, std::string_view name, std::optional<std::string>& field, Reader& r) {
+  if (v.is_null()) {
+    field.reset();
+    return;
+  }
+  if (auto s = r.string(v, std::string(name))) {
+    if (auto bad = read_base_url(*s, field)) r.problem(std::string(name), *bad);
+  }
+}
+
+void read_legacy_base_url(const json::Node& v, RouteConfig& c, Reader& r) {
+  read_base_url_field(v, "legacy_base_url", c.legacy_base_url, r);
+}
+
+void read_rust_base_url(const json::Node& v, RouteConfig& c, Reader& r) {
+  read_base_url_field(v, "rust_base_url", c.rust_base_url, r);
+}
+
+void read_tokens_file(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (v.is_null()) {
+    c.tokens_file.reset();
+  } else if (auto s = r.string(v, "tokens_file")) {
+    if (trim(*s).empty())
+      r.problem("tokens_file", "must not be blank");
+    else
+      c.tokens_file = *s;
+  }
+}
+
+// An HTTP token (RFC 9110 §5.6.2): the form of header and cookie names.
+bool is_http_token(std::string_view s) {
+  static constexpr std::string_view k_token_punctuation = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           k_token_punctuation.find(c) != std::string_view::npos;
+  });
+}
+
+void read_token_name(const json::Node& v, std::string_view name, std::string_view what,
+                     std::optional<std::string>& field, Reader& r) {
+  if (v.is_null()) {
+    field.reset();
+    return;
+  }
+  auto s = r.string(v, std::string(name));
+  if (!s) return;
+  if (!is_http_token(*s)) {
+    r.problem(std::string(name), "'" + *s + "' is not a " + std::string(what) +
+                                     " name (non-empty; letters, digits and !#$%&'*+-.^_`|~ only)");
+    return;
+  }
+  field = *s;
+}
+
+void read_cohort_key_header(const json::Node& v, RouteConfig& c, Reader& r) {
+  read_token_name(v, "cohort_key_header", "header", c.cohort_key_header, r);
+}
+
+void read_cohort_key_cookie(const json::Node& v, RouteConfig& c, Reader& r) {
+  read_token_name(v, "cohort_key_cookie", "cookie", c.cohort_key_cookie, r);
+}
+
+// Groups are tried in order: a prefix that an earlier group's prefix
+// matches could never match in group `g` (route_groups[i]).
+void check_group_prefixes(const RouteGroup& g, const std::string& where, const PrefixTree& earlier, Reader& r) {
+  for (size_t j = 0; j < g.route_prefixes.size(); ++j) {
+    const std::string& prefix = g.route_prefixes[j];
+    auto match = earlier.first_match(prefix);
+    if (!match) continue;
+    const PrefixTree::Claim& owner = *match->claim;
+    std::string field = where + ".route_prefixes[" + std::to_string(j) + "]";
+    std::string owner_text = "group '" + owner.name + "' (route_groups[" + std::to_string(owner.index) + "])";
+    if (match->prefix == prefix) {
+      r.problem(field, "'" + prefix + "' of group '" + g.domain + "' is already in " + owner_text +
+                           "; groups are tried in order, so it would never match in '" + g.domain +
+                           "': remove it from one of them");
+    } else {
+      r.problem(field, "'" + prefix + "' of group '" + g.domain + "' lies under '" + std::string(match->prefix) +
+                           "' of the earlier " + owner_text +
+                           "; groups are tried in order, so every path it "
+                           "matches is decided in '" +
+                           owner.name + "': list '" + g.domain + "' before '" + owner.name + "', or remove the prefix");
+    }
+  }
+}
+
+void read_route_groups(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (!v.is_array()) {
+    r.problem("route_groups", "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(v));
+    return;
+  }
+  if (v.size() > k_max_route_groups) {
+    r.problem("route_groups", "holds " + std::to_string(v.size()) + " groups; at most " +
+                                  std::to_string(k_max_route_groups) +
+                                  " are allowed: merge groups that share a rollback target");
+    return;
+  }
+  c.route_groups.clear();
+  std::set<std::string> names;
+  PrefixTree earlier;  // the prefixes of the groups before this one
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string where = "route_groups[" + std::to_string(i) + "]";
+    auto g = read_group(v.elements()[i], where, r);
+    if (!g) continue;
+    if (!names.insert(g->domain).second) {
+      r.problem(where + ".domain",
+                "duplicate route group '" + g->domain + "' (group names are trimmed, lower-cased and '-' becomes '_')");
+      continue;
+    }
+    check_group_prefixes(*g, where, earlier, r);
+    for (const std::string& prefix : g->route_prefixes) earlier.add(prefix, {i, g->domain});
+    c.route_groups.push_back(std::move(*g));
+  }
+}
+
+// Pinned routes are tried in order too (and before the groups, by design: a
+// pin overrides the groups).
+void check_pinned_prefix(const PinnedRoute& p, const std::string& where, const PrefixTree& earlier, Reader& r) {
+  auto match = earlier.first_match(p.prefix);
+  if (!match) return;
+  const PrefixTree::Claim& owner = *match->claim;
+  std::string owner_text = "pinned_routes[" + std::to_string(owner.index) + "] (reason '" + owner.name + "')";
+  if (match->prefix == p.prefix) {
+    r.problem(where + ".prefix", "'" + p.prefix + "' is already pinned by " + owner_text +
+                                     "; pinned routes are tried in order, so this one would never match: "
+                                     "remove one of them");
+  } else {
+    r.problem(where + ".prefix", "'" + p.prefix + "' lies under '" + std::string(match->prefix) + "' of the earlier " +
+                                     owner_text +
+                                     "; pinned routes are tried in order, "
+                                     "so every path it matches takes that pin: list it before pinned_routes[" +
+                                     std::to_string(owner.index) + "], or remove it");
+  }
+}
+
+void read_pinned_routes(const json::Node& v, RouteConfig& c, Reader& r) {
+  if (!v.is_array()) {
+    r.problem("pinned_routes", "must be an array of {prefix, target, reason, route_domain}, not " + Reader::kind(v));
+    return;
+  }
+  if (v.size() > k_max_pinned_routes) {
+    r.problem("pinned_routes", "holds " + std::to_string(v.size()) + " pinned routes; at most " +
+                                   std::to_string(k_max_pinned_routes) +
+                                   " are allowed: pin a common parent instead (a pin matches every path below it)");
+    return;
+  }
+  c.pinned_routes.clear();
+  PrefixTree earlier;  // the prefixes of the pinned routes before this one
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string where = "pinned_routes[" + std::to_string(i) + "]";
+    auto p = read_pinned(v.elements()[i], where, r);
+    if (!p) continue;
+    check_pinned_prefix(*p, where, earlier, r);
+    earlier.add(p->prefix, {i, p->reason});
+    c.pinned_routes.push_back(std::move(*p));
+  }
+}
+
+// The top-level fields, in the order they are read (and their problems
+// listed).
+struct TopField {
+  std::string_view name;
+  void (*read)(const json::Node& value, RouteConfig& config, Reader& r);
+};
+constexpr TopField k_top_fields[] = {
+    {"enabled", read_enabled},
+    {"force_legacy", read_force_legacy},
+    {"mode", read_mode},
+    {"cohort_percentage", read_cohort_percentage},
+    {"salt", read_salt},
+    {"rust_routes", read_rust_routes},
+    {"legacy_base_url", read_legacy_base_url},
+    {"rust_base_url", read_rust_base_url},
+    {"tokens_file", read_tokens_file},
+    {"cohort_key_header", read_cohort_key_header},
+    {"cohort_key_cookie", read_cohort_key_cookie},
+    {"route_groups", read_route_groups},
+    {"pinned_routes", read_pinned_routes},
+};
+
+// The names of k_top_fields in byte order (for "known: ..." messages).
+const std::vector<std::string_view>& known_top_fields() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (const TopField& f : k_top_fields) out.push_back(f.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  }();
+  return names;
+}
+
+Result<json::Document> parse_config_document(std::string_view text, const std::string& source) {
   auto doc = json::parse(text);
   if (!doc) {
     return make_error(ErrorCode::invalid_argument,
                       "route config " + source + ": " + doc.error().message() + " (the file must be one JSON object)");
   }
-  const json::Node& root = doc->root();
-  if (!root.is_object()) {
+  if (!doc->root().is_object()) {
     return make_error(ErrorCode::invalid_argument, "route config " + source +
                                                        ": the document must be a JSON object, not " +
-                                                       std::string(json::kind_name(root.kind())));
+                                                       std::string(json::kind_name(doc->root().kind())));
   }
+  return doc;
+}
+
+}  // namespace
+
+Result<RouteConfig> parse_route_config(std::string_view text, const std::string& source) {
+  TRY_ASSIGN(json::Document doc, parse_config_document(text, source));
   RouteConfig c = reference_config();
   c.source = source;
   std::vector<std::string> problems;
   Reader r(problems);
-  check_keys(root, "", k_known_keys, r);
-
-  if (const json::Node* v = root.find("enabled")) {
-    if (auto b = r.boolean(*v, "enabled")) c.enabled = *b;
-  }
-  if (const json::Node* v = root.find("force_legacy")) {
-    if (auto b = r.boolean(*v, "force_legacy")) c.force_legacy = *b;
-  }
-  if (const json::Node* v = root.find("mode")) {
-    if (auto s = r.string(*v, "mode")) {
-      std::string m = ascii_lower(trim(*s));
-      if (m == "legacy")
-        c.mode = RouteMode::legacy;
-      else if (m == "rust")
-        c.mode = RouteMode::rust;
-      else if (m == "cohort")
-        c.mode = RouteMode::cohort;
-      else
-        r.problem("mode", "unknown mode '" + *s + "' (expected legacy, rust or cohort)");
-    }
-  }
-  if (const json::Node* v = root.find("cohort_percentage")) {
-    if (v->kind() == json::Kind::u64 && v->as_u64() <= 100) {
-      c.cohort_percentage = static_cast<uint8_t>(v->as_u64());
-    } else if (v->is_number()) {
-      r.problem("cohort_percentage", "must be a whole number from 0 to 100");
-    } else {
-      r.problem("cohort_percentage", "must be a whole number from 0 to 100, not " + Reader::kind(*v));
-    }
-  }
-  if (const json::Node* v = root.find("salt")) {
-    if (auto s = r.string(*v, "salt")) {
-      if (trim(*s).empty())
-        r.problem("salt", "must not be blank (leave it out for the reference salt)");
-      else
-        c.salt = *s;
-    }
-  }
-  if (const json::Node* v = root.find("rust_routes")) {
-    if (auto paths = r.paths(*v, "rust_routes")) c.rust_routes = std::move(*paths);
-  }
-  for (auto [name, field] :
-       {std::pair{"legacy_base_url", &c.legacy_base_url}, std::pair{"rust_base_url", &c.rust_base_url}}) {
-    const json::Node* v = root.find(name);
-    if (v == nullptr) continue;
-    if (v->is_null()) {
-      field->reset();
-      continue;
-    }
-    if (auto s = r.string(*v, name)) {
-      if (auto bad = read_base_url(*s, *field)) r.problem(name, *bad);
-    }
-  }
-  if (const json::Node* v = root.find("tokens_file")) {
-    if (v->is_null()) {
-      c.tokens_file.reset();
-    } else if (auto s = r.string(*v, "tokens_file")) {
-      if (trim(*s).empty())
-        r.problem("tokens_file", "must not be blank");
-      else
-        c.tokens_file = *s;
-    }
-  }
-  if (const json::Node* v = root.find("route_groups")) {
-    if (!v->is_array()) {
-      r.problem("route_groups",
-                "must be an array of {domain, route_prefixes, rollback_target}, not " + Reader::kind(*v));
-    } else if (v->size() > k_max_route_groups) {
-      r.problem("route_groups", "holds " + std::to_string(v->size()) + " groups; at most " +
-                                    std::to_string(k_max_route_groups) +
-                                    " are allowed: merge groups that share a rollback target");
-    } else {
-      c.route_groups.clear();
-      std::set<std::string> names;
-      PrefixTree earlier;  // the prefixes of the groups before this one
-      for (size_t i = 0; i < v->size(); ++i) {
-        std::string where = "route_groups[" + std::to_string(i) + "]";
-        auto g = read_group(v->elements()[i], where, r);
-        if (!g) continue;
-        if (!names.insert(g->domain).second) {
-          r.problem(where + ".domain", "duplicate route group '" + g->domain +
-                                           "' (group names are trimmed, lower-cased and '-' becomes '_')");
-          continue;
-        }
-        // Groups are tried in order: a prefix that an earlier group's prefix
-        // matches could never match in this group.
-        for (size_t j = 0; j < g->route_prefixes.size(); ++j) {
-          const std::string& prefix = g->route_prefixes[j];
-          auto match = earlier.first_match(prefix);
-          if (!match) continue;
-          const PrefixTree::Claim& owner = *match->claim;
-          std::string field = where + ".route_prefixes[" + std::to_string(j) + "]";
-          std::string owner_text = "group '" + owner.name + "' (route_groups[" + std::to_string(owner.index) + "])";
-          if (match->prefix == prefix) {
-            r.problem(field, "'" + prefix + "' of group '" + g->domain + "' is already in " + owner_text +
-                                 "; groups are tried in order, so it would never match in '" + g->domain +
-                                 "': remove it from one of them");
-          } else {
-            r.problem(field, "'" + prefix + "' of group '" + g->domain + "' lies under '" + std::string(match->prefix) +
-                                 "' of the earlier " + owner_text +
-                                 "; groups are tried in order, so every path it "
-                                 "matches is decided in '" +
-                                 owner.name + "': list '" + g->domain + "' before '" + owner.name +
-                                 "', or remove the prefix");
-          }
-        }
-        for (const std::string& prefix : g->route_prefixes) earlier.add(prefix, {i, g->domain});
-        c.route_groups.push_back(std::move(*g));
-      }
-    }
-  }
-  if (const json::Node* v = root.find("pinned_routes")) {
-    if (!v->is_array()) {
-      r.problem("pinned_routes", "must be an array of {prefix, target, reason, route_domain}, not " + Reader::kind(*v));
-    } else if (v->size() > k_max_pinned_routes) {
-      r.problem("pinned_routes", "holds " + std::to_string(v->size()) + " pinned routes; at most " +
-                                     std::to_string(k_max_pinned_routes) +
-                                     " are allowed: pin a common parent instead (a pin matches every path below it)");
-    } else {
-      c.pinned_routes.clear();
-      PrefixTree earlier;  // the prefixes of the pinned routes before this one
-      for (size_t i = 0; i < v->size(); ++i) {
-        std::string where = "pinned_routes[" + std::to_string(i) + "]";
-        auto p = read_pinned(v->elements()[i], where, r);
-        if (!p) continue;
-        // Pinned routes are tried in order too (and before the groups, by
-        // design: a pin overrides the groups).
-        if (auto match = earlier.first_match(p->prefix)) {
-          const PrefixTree::Claim& owner = *match->claim;
-          std::string owner_text = "pinned_routes[" + std::to_string(owner.index) + "] (reason '" + owner.name + "')";
-          if (match->prefix == p->prefix) {
-            r.problem(where + ".prefix", "'" + p->prefix + "' is already pinned by " + owner_text +
-                                             "; pinned routes are tried in order, so this one would never match: "
-                                             "remove one of them");
-          } else {
-            r.problem(where + ".prefix", "'" + p->prefix + "' lies under '" + std::string(match->prefix) +
-                                             "' of the earlier " + owner_text +
-                                             "; pinned routes are tried in order, "
-                                             "so every path it matches takes that pin: list it before pinned_routes[" +
-                                             std::to_string(owner.index) + "], or remove it");
-          }
-        }
-        earlier.add(p->prefix, {i, p->reason});
-        c.pinned_routes.push_back(std::move(*p));
-      }
-    }
+  check_keys(doc.root(), "", known_top_fields(), r);
+  for (const TopField& field : k_top_fields) {
+    if (const json::Node* v = doc.root().find(field.name)) field.read(*v, c, r);
   }
   if (!problems.empty()) {
-    std::string message = "route config " + source + " is not usable: ";
-    for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
-    return make_error(ErrorCode::invalid_argument, message);
+    return make_error(ErrorCode::invalid_argument,
+                      "route config " + source + " is not usable: " + json::join_problems(problems));
   }
   return c;
 }

@@ -61,6 +61,10 @@ struct RouteConfig {
   std::vector<RouteGroup> route_groups;        // tried in order
   std::vector<PinnedRoute> pinned_routes;      // tried in order, before everything else
   std::optional<std::string> tokens_file;      // as written; relative to the config file's folder
+  // The request header / cookie the cohort key is read from (HTTP token
+  // names; unset: none). Read and checked; not used yet (issue 14).
+  std::optional<std::string> cohort_key_header;
+  std::optional<std::string> cohort_key_cookie;
   std::string source = "built-in";             // the config file, for messages
   std::vector<std::string> environment;        // the variables that overrode the file, "NAME=value"
   bool operator==(const RouteConfig&) const = default;
