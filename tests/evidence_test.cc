@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "cutover/backfill/backfill.h"
+#include "cutover/drill/drill.h"
 #include "cutover/evidence/bundle.h"
-#include "cutover/evidence/canary.h"
-#include "cutover/evidence/drill.h"
 #include "cutover/evidence/dsse.h"
-#include "cutover/evidence/gates.h"
 #include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/canary.h"
+#include "cutover/gates/gates.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/hash/base64.h"
 #include "cutover/hash/ed25519.h"
 #include "cutover/hash/sha256.h"

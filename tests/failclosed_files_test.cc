@@ -15,7 +15,7 @@
 
 #include "cutover/backfill/backfill.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"

@@ -1,6 +1,6 @@
 #include "cutover/evidence/expand_evidence.h"
 
-#include "cutover/evidence/canary.h"
+#include "cutover/gates/canary.h"
 #include "cutover/hash/sha256.h"
 
 namespace cutover::evidence {

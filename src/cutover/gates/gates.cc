@@ -1,4 +1,4 @@
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 
 #include <algorithm>
 

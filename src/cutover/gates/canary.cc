@@ -1,4 +1,4 @@
-#include "cutover/evidence/canary.h"
+#include "cutover/gates/canary.h"
 
 #include <algorithm>
 #include <climits>
