@@ -15,7 +15,7 @@
 
 #include "cutover/backfill/backfill.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/manifest/manifest_file.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/route_files/route_files.h"

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "cutover/evidence/dsse.h"
-#include "cutover/evidence/gates.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/gates.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/hash/ed25519.h"
 #include "test_util.h"
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <thread>
 
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/http/target_probe.h"
 #include "cutover/json/parser.h"
-#include "cutover/server/target_probe.h"
 #include "test_util.h"
 
 namespace cutover {
@@ -95,8 +95,8 @@ routing::RouteConfig two_groups(const std::string& legacy, const std::string& ru
   return c;
 }
 
-server::ProbeOptions fast() {
-  server::ProbeOptions o;
+http::ProbeOptions fast() {
+  http::ProbeOptions o;
   o.timeout_ms = 5000;
   return o;
 }
@@ -106,16 +106,16 @@ TEST(RoutesCheck, LiveTargetsPassAndEachBaseUrlIsAskedOnce) {
   legacy.serve(1);
   rust.serve(1);
   auto report =
-      server::check_route_targets(two_groups(legacy.url(), rust.url()), "", "abc", fast(), base::system_clock());
+      http::check_route_targets(two_groups(legacy.url(), rust.url()), "", "abc", fast(), base::system_clock());
   EXPECT_TRUE(report.ok);
-  EXPECT_TRUE(server::routes_report_failures(report).empty());
+  EXPECT_TRUE(http::routes_report_failures(report).empty());
   ASSERT_EQ(2u, report.groups.size());
   EXPECT_EQ("rollback", report.groups[1].checks[0].role);
   EXPECT_EQ("rust_shell", report.groups[1].checks[0].target);
   EXPECT_EQ(302, report.groups[1].checks[0].status.value_or(0));
   EXPECT_EQ("GET /healthz HTTP/1.1\n", legacy.requests());
   EXPECT_EQ("GET /healthz HTTP/1.1\n", rust.requests());
-  auto doc = json::parse(server::routes_report_json(report));
+  auto doc = json::parse(http::routes_report_json(report));
   ASSERT_TRUE(doc);
   EXPECT_EQ("cutover.routes_report.v1", doc->root().find("format")->as_string());
   EXPECT_TRUE(doc->root().find("config")->find("path")->is_null());
@@ -125,12 +125,12 @@ TEST(RoutesCheck, AFiveHundredAndAClosedPortFailNamingTheGroups) {
   StubTarget legacy(500);
   legacy.serve(1);
   auto report =
-      server::check_route_targets(two_groups(legacy.url(), closed_port_url()), "", "abc", fast(), base::system_clock());
+      http::check_route_targets(two_groups(legacy.url(), closed_port_url()), "", "abc", fast(), base::system_clock());
   EXPECT_FALSE(report.ok);
   EXPECT_EQ("status 500", report.groups[0].checks[0].error.value_or(""));
   EXPECT_EQ(500, report.groups[0].checks[0].status.value_or(0));
   EXPECT_EQ("refused", report.groups[0].checks[1].error.value_or(""));
-  auto failures = server::routes_report_failures(report);
+  auto failures = http::routes_report_failures(report);
   ASSERT_EQ(5u, failures.size());
   EXPECT_NE(std::string::npos, failures[0].find("group billing_l402: rollback target legacy"));
   EXPECT_NE(std::string::npos, failures[0].find("status 500"));
@@ -143,9 +143,9 @@ TEST(RoutesCheck, ATargetThatNeverAnswersTimesOut) {
   StubTarget silent(200);  // listens (the kernel accepts) but never answers
   routing::RouteConfig c = two_groups(silent.url(), silent.url());
   c.pinned_routes.clear();
-  server::ProbeOptions o;
+  http::ProbeOptions o;
   o.timeout_ms = 300;
-  auto report = server::check_route_targets(c, "", "abc", o, base::system_clock());
+  auto report = http::check_route_targets(c, "", "abc", o, base::system_clock());
   EXPECT_FALSE(report.ok);
   EXPECT_EQ("timeout", report.groups[0].checks[0].error.value_or("")) << report.groups[0].checks[0].duration_ms;
   EXPECT_FALSE(report.groups[0].checks[0].status.has_value());
@@ -153,7 +153,7 @@ TEST(RoutesCheck, ATargetThatNeverAnswersTimesOut) {
 
 TEST(RoutesCheck, AMissingBaseUrlIsNotConfiguredAndNothingIsContacted) {
   routing::RouteConfig c = routing::reference_config();
-  auto report = server::check_route_targets(c, "", server::builtin_config_sha256(), fast(), base::system_clock());
+  auto report = http::check_route_targets(c, "", http::builtin_config_sha256(), fast(), base::system_clock());
   EXPECT_FALSE(report.ok);
   ASSERT_FALSE(report.groups.empty());
   for (const auto& g : report.groups) {
@@ -165,12 +165,12 @@ TEST(RoutesCheck, AMissingBaseUrlIsNotConfiguredAndNothingIsContacted) {
 }
 
 TEST(RoutesCheck, BadOptionsAreRefused) {
-  server::ProbeOptions o;
+  http::ProbeOptions o;
   o.health_path = "healthz";
-  EXPECT_FALSE(server::check_probe_options(o));
+  EXPECT_FALSE(http::check_probe_options(o));
   o.health_path = "/healthz";
   o.timeout_ms = 0;
-  EXPECT_FALSE(server::check_probe_options(o));
+  EXPECT_FALSE(http::check_probe_options(o));
 }
 
 // --- the expand gate -------------------------------------------------------------

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cutover/base/file_system.h"
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 
 namespace cutover::testing {
 

@@ -6,8 +6,8 @@
 #include "cli/output.h"
 #include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
-#include "cutover/evidence/gates.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/gates.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/json/canonical_writer.h"
 
 namespace cutover::cli {

@@ -16,8 +16,8 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cutover/evidence/drill.h"
-#include "cutover/evidence/gates.h"
+#include "cutover/drill/drill.h"
+#include "cutover/gates/gates.h"
 
 namespace cutover::cli {
 namespace {

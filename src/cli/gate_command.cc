@@ -25,7 +25,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/store_args.h"
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 
 namespace cutover::cli {
 namespace {

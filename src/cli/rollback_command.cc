@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/store/store_spec.h"
 

@@ -13,11 +13,11 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/http/target_probe.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/routing/report.h"
-#include "cutover/server/target_probe.h"
 
 namespace cutover::cli {
 namespace {
@@ -151,14 +151,14 @@ Result<int64_t> parse_timeout(const std::string& text) {
 
 int check(const CheckArgs& args) {
   base::FileSystem& fs = base::real_file_system();
-  server::ProbeOptions options;
+  http::ProbeOptions options;
   options.health_path = args.health_path;
   auto timeout = parse_timeout(args.timeout);
   if (!timeout) return report_error("routes check", timeout.error());
   options.timeout_ms = *timeout;
-  if (auto st = server::check_probe_options(options); !st) return report_error("routes check", st.error());
+  if (auto st = http::check_probe_options(options); !st) return report_error("routes check", st.error());
   // The digest is of the bytes the config was parsed from.
-  std::string sha = server::builtin_config_sha256();
+  std::string sha = http::builtin_config_sha256();
   routing::RouteConfig config = routing::reference_config();
   if (!args.config.empty()) {
     auto info = fs.stat(args.config);
@@ -179,14 +179,14 @@ int check(const CheckArgs& args) {
   if (!warnings) return report_error("routes check", warnings.error());
   for (const std::string& w : *warnings) std::cerr << "cutover routes check: warning: " << w << "\n";
 
-  server::RoutesReport report = server::check_route_targets(config, args.config, sha, options, base::system_clock());
-  std::string json_text = server::routes_report_json(report);
+  http::RoutesReport report = http::check_route_targets(config, args.config, sha, options, base::system_clock());
+  std::string json_text = http::routes_report_json(report);
   if (!args.out.empty()) {
     if (auto st = base::write_file_atomic(fs, args.out, json_text); !st) {
       return report_error("routes check", st.error().with_context("cannot write the report --out " + args.out));
     }
   }
-  std::vector<std::string> failures = server::routes_report_failures(report);
+  std::vector<std::string> failures = http::routes_report_failures(report);
   if (args.json) {
     std::cout << json_text;
   } else {

@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::cli {

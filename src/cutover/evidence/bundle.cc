@@ -6,7 +6,7 @@
 
 #include "cutover/evidence/dsse.h"
 #include "cutover/evidence/expand_evidence.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"

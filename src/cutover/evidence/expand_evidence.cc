@@ -1,6 +1,7 @@
 #include "cutover/evidence/expand_evidence.h"
 
-#include "cutover/evidence/canary.h"
+#include "cutover/base/clock.h"
+#include "cutover/gates/canary.h"
 #include "cutover/hash/sha256.h"
 
 namespace cutover::evidence {
@@ -25,7 +26,7 @@ Result<JsonValue> read_report(base::FileSystem& fs, const std::string& path, std
     return *doc;
   }
   file.created_at = doc->string_at("created_at");
-  if (!parse_rfc3339(file.created_at)) {
+  if (!base::parse_rfc3339(file.created_at)) {
     problems.push_back(path + " has no usable created_at (an RFC 3339 UTC time): '" + file.created_at + "'");
   }
   const JsonValue* ok = doc->find("ok");

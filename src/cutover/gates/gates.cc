@@ -1,4 +1,4 @@
-#include "cutover/evidence/gates.h"
+#include "cutover/gates/gates.h"
 
 #include <algorithm>
 
@@ -65,8 +65,8 @@ std::optional<manifest::Manifest> manifest_as_recorded(base::FileSystem& fs, con
 
 // True when RFC 3339 time `a` is strictly after `b` (both parse).
 bool later(const std::string& a, const std::string& b) {
-  auto ta = parse_rfc3339(a);
-  auto tb = parse_rfc3339(b);
+  auto ta = base::parse_rfc3339(a);
+  auto tb = base::parse_rfc3339(b);
   return ta && tb && *ta > *tb;
 }
 
@@ -353,7 +353,7 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
     for (const auto& p : health.problems) d.missing.push_back("a healthy canary window: " + p);
     // The window must be observed after the group's canary step (not before,
     // and not before a rollback that sent the group back).
-    auto canary_ns = parse_rfc3339(state.canary_at);
+    auto canary_ns = base::parse_rfc3339(state.canary_at);
     size_t early = 0;
     std::string first;
     for (const auto& s : contents.canary->samples) {

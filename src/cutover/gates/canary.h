@@ -81,8 +81,4 @@ struct CanaryHealth {
 
 CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThresholds& thresholds);
 
-// Parses an RFC 3339 time ("2026-11-27T03:00:00Z", fractions and numeric
-// offsets allowed) to nanoseconds since the epoch, UTC.
-Result<int64_t> parse_rfc3339(std::string_view text);
-
 }  // namespace cutover::evidence

@@ -1,4 +1,4 @@
-#include "cutover/server/target_probe.h"
+#include "cutover/http/target_probe.h"
 
 #include <chrono>
 #include <map>
@@ -12,7 +12,7 @@
 #include "cutover/routing/report.h"
 #include "cutover/routing/route_split.h"
 
-namespace cutover::server {
+namespace cutover::http {
 namespace {
 
 constexpr int64_t k_max_timeout_ms = 600000;
@@ -244,4 +244,4 @@ std::vector<std::string> routes_report_failures(const RoutesReport& r) {
   return out;
 }
 
-}  // namespace cutover::server
+}  // namespace cutover::http

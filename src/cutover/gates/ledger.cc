@@ -1,4 +1,4 @@
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 
 #include <cctype>
 

@@ -22,8 +22,8 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/drill/route_control.h"
 #include "cutover/evidence/json_value.h"
-#include "cutover/evidence/route_control.h"
 
 namespace cutover::evidence {
 

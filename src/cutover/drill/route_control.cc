@@ -2,7 +2,7 @@
 // ("Connection: close"), a body with Content-Length, and an answer read to
 // the end of the stream (Content-Length or chunked). The control API speaks
 // nothing else, and this keeps the HTTP library inside the server module.
-#include "cutover/evidence/route_control.h"
+#include "cutover/drill/route_control.h"
 
 #include <cctype>
 #include <cerrno>

@@ -1,8 +1,8 @@
-#include "cutover/evidence/drill.h"
+#include "cutover/drill/drill.h"
 
 #include <algorithm>
 
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"

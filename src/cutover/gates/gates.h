@@ -40,10 +40,10 @@
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
 #include "cutover/evidence/bundle.h"
-#include "cutover/evidence/canary.h"
 #include "cutover/evidence/expand_evidence.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/canary.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::evidence {

@@ -18,7 +18,7 @@
 #include "cutover/base/error.h"
 #include "cutover/routing/config.h"
 
-namespace cutover::server {
+namespace cutover::http {
 
 inline constexpr std::string_view k_routes_report_format = "cutover.routes_report.v1";
 
@@ -86,4 +86,4 @@ std::string routes_report_json(const RoutesReport& report);
 // "group billing_l402: rollback target legacy (http://127.0.0.1:9/healthz): refused".
 std::vector<std::string> routes_report_failures(const RoutesReport& report);
 
-}  // namespace cutover::server
+}  // namespace cutover::http
