@@ -2,7 +2,7 @@
 // and the phase ledger share (routing::normalize_group_name).
 #include <gtest/gtest.h>
 
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/routing/paths.h"
 
 namespace cutover {

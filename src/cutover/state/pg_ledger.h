@@ -25,7 +25,7 @@
 
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
-#include "cutover/evidence/ledger.h"
+#include "cutover/gates/ledger.h"
 #include "cutover/state/pg.h"
 
 namespace cutover::state {
