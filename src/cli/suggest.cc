@@ -5,24 +5,10 @@
 
 #include "cli/discover.h"
 #include "cli/output.h"
+#include "cutover/base/text.h"
 
 namespace cutover::cli {
 namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 std::vector<const CLI::App*> visible_subcommands(const CLI::App& app) {
   return app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
@@ -98,7 +84,7 @@ std::string nearest_name(const std::string& word, const std::vector<std::string>
   std::string best;
   size_t best_distance = 0;
   for (const std::string& candidate : candidates) {
-    size_t d = edit_distance(word, candidate);
+    size_t d = base::edit_distance(word, candidate);
     // A prefix of a long enough name counts as near (`cutover roll` means rollback).
     if (word.size() >= 3 && candidate.rfind(word, 0) == 0) d = std::min<size_t>(d, 1);
     if (best.empty() || d < best_distance) {
