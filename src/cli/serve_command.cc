@@ -3,7 +3,8 @@
 // "listening on HOST:PORT" as its first line on standard output once the
 // socket is bound (PORT 0 picks a free port), and shuts down cleanly on
 // SIGTERM or SIGINT: in-flight requests finish, the audit log is synced,
-// exit status 0. SIGHUP reopens the audit log (after logrotate moved it).
+// exit status 0. SIGHUP reopens the audit log (after logrotate moved it)
+// and reloads the route config (a bad one is refused, the old one kept).
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -101,6 +102,12 @@ int serve(const ServeArgs& args) {
           std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
         else
           std::cerr << "cutover serve: error: " << st.error().message() << "\n";
+        auto reloaded = server->reload_config();
+        if (reloaded)
+          std::cerr << "cutover serve: SIGHUP, route config reloaded (config revision " << *reloaded << ")\n";
+        else
+          std::cerr << "cutover serve: config reload refused: " << reloaded.error().message()
+                    << "; the config in force stays\n";
         continue;
       }
       if (sig != SIGUSR1)

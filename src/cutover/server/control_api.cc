@@ -189,7 +189,7 @@ ApiResponse error_response(int status, std::string_view code, std::string_view m
 ControlApi::ControlApi(const routing::RouteSplit& engine, const TokenSet& tokens, OverrideBackend& store,
                        AuditSink& audit, Metrics& metrics, base::Clock& clock, size_t max_body_bytes,
                        std::string request_id_prefix)
-    : engine_(engine),
+    : engine_(&engine),
       tokens_(tokens),
       store_(store),
       audit_(audit),
@@ -323,7 +323,7 @@ void ControlApi::readyz(ApiResponse& res) const {
 void ControlApi::status(const ApiRequest& req, ApiResponse& res) {
   if (authenticate(req, res) == nullptr) return;
   std::string body =
-      store_.read([&](const routing::OverrideState& s) { return routing::status_json(engine_, s.overrides); });
+      store_.read([&](const routing::OverrideState& s) { return routing::status_json(engine(), s.overrides); });
   send_json(res, 200, data_envelope(body));
 }
 
@@ -333,7 +333,7 @@ void ControlApi::evaluate(const ApiRequest& req, ApiResponse& res) {
   if (!request) return send_request_error(res, request.error());
   std::string cohort_key = request->cohort_key ? *request->cohort_key : cohort_key_from_headers(req);
   std::string body = store_.read([&](const routing::OverrideState& s) {
-    routing::Decision d = engine_.evaluate(request->path, cohort_key, s.overrides);
+    routing::Decision d = engine().evaluate(request->path, cohort_key, s.overrides);
     metrics_.count_decision(DecisionSource::evaluate, d);
     return routing::decision_json(d);
   });
@@ -398,8 +398,8 @@ void ControlApi::override_route(const ApiRequest& req, ApiResponse& res, const s
   metrics_.count_override(a.change.scope, a.change.mode == "target" ? a.change.target : a.change.mode);
   // A target request answers the status, as it always did; a mode the live state.
   if (a.change.mode == "target")
-    return send_json(res, 200, data_envelope(routing::status_json(engine_, a.state.overrides)));
-  send_json(res, 200, data_envelope(live_state_json(engine_, a.state, metrics_.recent(), config_revision_.load())));
+    return send_json(res, 200, data_envelope(routing::status_json(engine(), a.state.overrides)));
+  send_json(res, 200, data_envelope(live_state_json(engine(), a.state, metrics_.recent(), config_revision_.load())));
 }
 
 std::string ControlApi::override_audit_line(const OverrideBackend::Applied& a, const std::string& request,
@@ -440,7 +440,7 @@ void ControlApi::metrics(const ApiRequest& req, ApiResponse& res) {
   res.status = 200;
   res.body = metrics_.render();
   res.body += store_.read([&](const routing::OverrideState& s) {
-    return Metrics::render_gauges(engine_, s.overrides, config_revision_.load(), s.revision, start_time_seconds_);
+    return Metrics::render_gauges(engine(), s.overrides, config_revision_.load(), s.revision, start_time_seconds_);
   });
   res.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -449,12 +449,13 @@ void ControlApi::live_state(const ApiRequest& req, ApiResponse& res) {
   if (authenticate(req, res) == nullptr) return;
   Metrics::Recent recent = metrics_.recent();
   std::string body = store_.read(
-      [&](const routing::OverrideState& s) { return live_state_json(engine_, s, recent, config_revision_.load()); });
+      [&](const routing::OverrideState& s) { return live_state_json(engine(), s, recent, config_revision_.load()); });
   send_json(res, 200, data_envelope(body));
 }
 
 void ControlApi::decide(const ApiRequest& req, ApiResponse& res) {
-  const routing::RouteConfig& config = engine_.config();
+  const routing::RouteSplit& eng = engine();  // one engine for the whole request
+  const routing::RouteConfig& config = eng.config();
   std::string_view path = split_target(req.header("X-Original-URI")).path;
   std::string_view key;
   if (config.cohort_key_header) key = routing::trim(req.header(*config.cohort_key_header));
@@ -468,7 +469,7 @@ void ControlApi::decide(const ApiRequest& req, ApiResponse& res) {
   uint64_t revision = 0;
   routing::Decision d = store_.read([&](const routing::OverrideState& s) {
     revision = s.revision;
-    return engine_.evaluate(path, key, s.overrides);
+    return eng.evaluate(path, key, s.overrides);
   });
   metrics_.count_decision(DecisionSource::decide, d);
   res.status = 204;
@@ -502,15 +503,16 @@ ApiResponse ControlApi::handle_decide_listener(const ApiRequest& req) {
 }
 
 void ControlApi::web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target) {
+  const routing::RouteSplit& eng = engine();  // one engine for the whole request
   std::string cohort_key = cohort_key_from_headers(req);
-  routing::Decision d = store_.read(
-      [&](const routing::OverrideState& s) { return engine_.evaluate(target.path, cohort_key, s.overrides); });
+  routing::Decision d =
+      store_.read([&](const routing::OverrideState& s) { return eng.evaluate(target.path, cohort_key, s.overrides); });
   metrics_.count_decision(DecisionSource::web, d);
   set_header(res, "x-cutover-target", std::string(routing::target_name(d.target)));
   set_header(res, "x-cutover-reason", std::string(d.reason));
   std::optional<std::string> location = d.target == routing::RouteTarget::legacy
-                                            ? engine_.legacy_redirect_url(target.path, target.query)
-                                            : engine_.rust_redirect_url(target.path, target.query);
+                                            ? eng.legacy_redirect_url(target.path, target.query)
+                                            : eng.rust_redirect_url(target.path, target.query);
   if (location) {
     res.status = 307;
     set_header(res, "Location", encode_for_location(*location));

@@ -83,6 +83,11 @@ class ControlApi {
   // The config revision decisions report (1 at start; the server raises it
   // when it reloads the config).
   void set_config_revision(uint64_t revision) { config_revision_.store(revision); }
+  // Decides with `engine` from now on (a reloaded config); decisions in
+  // flight finish with the one they started with. REQUIRES: `engine`
+  // outlives the API, and names the same groups and pinned routes in the
+  // same order (the metrics' label tables).
+  void set_engine(const routing::RouteSplit& engine) { engine_.store(&engine, std::memory_order_release); }
   uint64_t config_revision() const { return config_revision_.load(); }
   void set_start_time(double unix_seconds) { start_time_seconds_ = unix_seconds; }
 
@@ -113,7 +118,8 @@ class ControlApi {
   void live_state(const ApiRequest& req, ApiResponse& res);
   void metrics(const ApiRequest& req, ApiResponse& res);
 
-  const routing::RouteSplit& engine_;
+  const routing::RouteSplit& engine() const { return *engine_.load(std::memory_order_acquire); }
+  std::atomic<const routing::RouteSplit*> engine_;
   const TokenSet& tokens_;
   OverrideBackend& store_;
   AuditSink& audit_;

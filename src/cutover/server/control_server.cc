@@ -16,6 +16,8 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include "cutover/hash/sha256.h"
+#include "cutover/json/writer.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/server/audit_log.h"
@@ -60,6 +62,10 @@ struct ControlServer::Impl {
   std::vector<std::string> warnings;
   std::string state_dir;
   std::unique_ptr<routing::RouteSplit> engine;
+  // Engines of reloaded configs, kept for the process's life: decisions in
+  // flight (and their string views) may still use an earlier one.
+  std::vector<std::unique_ptr<routing::RouteSplit>> reloaded;
+  std::mutex reload_mutex;
   TokenSet tokens;
   std::unique_ptr<OverrideStore> store;
   std::unique_ptr<AuditLog> audit;
@@ -279,6 +285,56 @@ Status ControlServer::run() {
 }
 
 Status ControlServer::reopen_audit_log() { return impl_->audit->reopen(); }
+
+namespace {
+
+// Whether two engines label decisions alike (the metrics' tables).
+bool same_labels(const routing::RouteSplit& a, const routing::RouteSplit& b) {
+  if (a.domain_count() != b.domain_count() || a.reason_count() != b.reason_count()) return false;
+  for (size_t i = 0; i < a.domain_count(); ++i) {
+    if (a.domain_label(i) != b.domain_label(i)) return false;
+  }
+  for (size_t i = 0; i < a.reason_count(); ++i) {
+    if (a.reason_label(i) != b.reason_label(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<uint64_t> ControlServer::reload_config() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.reload_mutex);
+  const std::string& path = s.options.config_path;
+  TRY_ASSIGN(route_files::LoadedConfig loaded, route_files::load_route_config(s.fs, path, s.options.environment));
+  auto text = s.fs.read_file(path);
+  if (!text) return tl::unexpected(text.error().with_context("route config " + path));
+  auto engine = std::make_unique<routing::RouteSplit>(std::move(loaded.config));
+  const routing::RouteSplit& current = s.reloaded.empty() ? *s.engine : *s.reloaded.back();
+  if (!same_labels(current, *engine)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "route config " + path +
+                          ": its route groups or pinned routes differ (names or order) from the ones in force; "
+                          "restart the server to apply such a change");
+  }
+  auto fits = route_files::load_override_state(s.fs, s.state_dir, *engine);
+  if (!fits) return tl::unexpected(fits.error());
+  s.store->set_engine(*engine);
+  s.api->set_engine(*engine);
+  uint64_t revision = s.api->config_revision() + 1;
+  s.api->set_config_revision(revision);
+  s.reloaded.push_back(std::move(engine));
+  json::Writer w;
+  w.begin_object()
+      .member("time", base::rfc3339_utc(s.clock.now_ns()))
+      .member("event", "route.split.config.reloaded")
+      .member("config_revision", revision)
+      .member("source", path)
+      .member("sha256", hash::sha256_hex(text->view()))
+      .end_object();
+  TRY(s.audit->append(w.str(), /*sync=*/true));
+  return revision;
+}
 
 void ControlServer::stop() {
   impl_->set_stopping();

@@ -17,6 +17,7 @@
 // returns and the audit log is synced.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,14 @@ class ControlServer {
   void stop();
   // Reopens DIR/audit.jsonl (after log rotation moved it); thread-safe.
   Status reopen_audit_log();
+  // Reads the route config file again (with the start's environment over
+  // it). A file that cannot be read or checked, that names other route
+  // groups or pinned routes (names or order; a restart applies those), or
+  // that the overrides in force do not fit, is refused (the error says why)
+  // and the config in force stays. A good one is in force for the next
+  // decision, as config revision + 1, audited (route.split.config.reloaded).
+  // Thread-safe. Returns the new config revision.
+  Result<uint64_t> reload_config();
 
   // True for an address the decide listener may serve without a token:
   // loopback (127.0.0.0/8, ::1, "localhost") or private (10/8, 172.16/12,

@@ -64,7 +64,7 @@ void OverrideStore::refresh_if_due() {
 
 void OverrideStore::reload() {
   Identity id = identity();
-  auto state = route_files::load_override_state(fs_, dir_, engine_);
+  auto state = route_files::load_override_state(fs_, dir_, engine());
   std::unique_lock lock(mutex_);
   if (!state) {
     problem_ = state.error().message();
@@ -113,9 +113,9 @@ Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore:
   }
 
   // Start from what is on disk: another replica may have changed it.
-  TRY_ASSIGN(routing::OverrideState state, route_files::load_override_state(fs_, dir_, engine_));
+  TRY_ASSIGN(routing::OverrideState state, route_files::load_override_state(fs_, dir_, engine()));
   Applied applied;
-  auto change = routing::apply_request(engine_, state, request);
+  auto change = routing::apply_request(engine(), state, request);
   if (!change) return tl::expected<Applied, routing::FieldError>(tl::unexpect, change.error());
   applied.change = std::move(*change);
   state.revision += 1;
