@@ -71,7 +71,7 @@ class ControlApiTest : public ::testing::Test {
 
   ApiResponse call(std::string_view method, std::string_view target, std::string_view body = {},
                    std::vector<std::pair<std::string_view, std::string_view>> headers = {}) {
-    ApiRequest req{.method = method, .target = target, .body = body, .headers = std::move(headers)};
+    ApiRequest req{.method = method, .target = target, .body = body, .headers = std::move(headers), .raw = {}};
     return api_->handle(req);
   }
   ApiResponse as(std::string_view bearer, std::string_view method, std::string_view target,

@@ -140,6 +140,28 @@ std::string_view ApiRequest::header(std::string_view name) const {
   return {};
 }
 
+std::string_view ApiRequest::raw_header(std::string_view name) const {
+  if (raw.empty()) return header(name);
+  // Framing (http_framing.h) checked the block: CRLF lines, no folding,
+  // "name:" with no white space before the colon.
+  size_t pos = raw.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < raw.size()) {
+    size_t start = pos + 2;
+    size_t end = raw.find("\r\n", start);
+    if (end == std::string_view::npos || end == start) break;  // the blank line ends the block
+    std::string_view line = raw.substr(start, end - start);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos && same_name(line.substr(0, colon), name)) {
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    }
+    pos = end;
+  }
+  return {};
+}
+
 bool ApiRequest::has_header(std::string_view name) const {
   return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return same_name(h.first, name); });
 }
@@ -456,15 +478,12 @@ void ControlApi::live_state(const ApiRequest& req, ApiResponse& res) {
 void ControlApi::decide(const ApiRequest& req, ApiResponse& res) {
   const routing::RouteSplit& eng = engine();  // one engine for the whole request
   const routing::RouteConfig& config = eng.config();
-  std::string_view path = split_target(req.header("X-Original-URI")).path;
+  // Raw values: the library percent-decodes header values, the decision is on what was sent.
+  std::string_view path = split_target(req.raw_header("X-Original-URI")).path;
   std::string_view key;
-  if (config.cohort_key_header) key = routing::trim(req.header(*config.cohort_key_header));
+  if (config.cohort_key_header) key = routing::trim(req.raw_header(*config.cohort_key_header));
   if (key.empty() && config.cohort_key_cookie) {
-    for (const auto& [name, value] : req.headers) {
-      if (!same_name(name, "cookie")) continue;
-      key = routing::trim(cookie_value(value, *config.cohort_key_cookie));
-      if (!key.empty()) break;
-    }
+    key = routing::trim(cookie_value(req.raw_header("Cookie"), *config.cohort_key_cookie));
   }
   uint64_t revision = 0;
   routing::Decision d = store_.read([&](const routing::OverrideState& s) {

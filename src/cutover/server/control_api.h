@@ -39,8 +39,14 @@ struct ApiRequest {
   // In the order received; names compare case-insensitively.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 
+  // The request's raw bytes when the server has them (event_loop.h); ""
+  // otherwise.
+  std::string_view raw;
+
   // The first value of header `name`, or "" when absent.
   std::string_view header(std::string_view name) const;
+  // Likewise, as sent (never percent-decoded): from `raw` when set, else header().
+  std::string_view raw_header(std::string_view name) const;
   bool has_header(std::string_view name) const;
 };
 

@@ -40,7 +40,8 @@ thread_local bool t_request_timed = false;
 
 // The library's request as the API sees it (views into `req`).
 ApiRequest api_request(const httplib::Request& req) {
-  ApiRequest out{.method = req.method, .target = req.target, .body = req.body, .headers = {}};
+  ApiRequest out{.method = req.method, .target = req.target, .body = req.body, .headers = {}, .raw = {}};
+  out.raw = current_request_bytes();
   out.headers.reserve(req.headers.size());
   for (const auto& [name, value] : req.headers) out.headers.emplace_back(name, value);
   return out;
