@@ -308,11 +308,7 @@ test_web_entry_redirects_legacy_with_path_and_query() {
     expect_error 405 method_not_allowed
     stop_server
     local audit="$TEST_TMP/state/audit.jsonl"
-    assert_eq 3 "$(grep -c '"route.split.decision"' "$audit")" "one decision line per served web request"
-    assert_eq '"/billing/invoices/7" "legacy" "mode_cohort" "billing_l402" "user:route" 85 307' \
-        "$(grep '"route.split.decision"' "$audit" | sed -n 1p | jq -r '[.path, .target, .reason, .route_domain, .cohort_key, .cohort_bucket, .status] | map(tojson) | join(" ")')"
-    assert_eq 'https://legacy.example.test/billing/invoices/7?tab=paid&x=%20y' \
-        "$(grep '"route.split.decision"' "$audit" | sed -n 1p | jq -r .location)"
+    assert_eq 0 "$(grep -c '"route.split.decision"' "$audit" || true)" "no audit line per web request (issue 14)"
 }
 
 test_web_entry_503_without_legacy_target_and_rust_redirect() {
@@ -416,7 +412,7 @@ test_sigterm_waits_for_nothing_and_exits_zero_with_idle_keepalive() {
 test_sighup_reopens_the_audit_log_after_rotation() {
     write_setup
     start_server
-    req GET /billing
+    req POST "$CTRL/override" "$OP_TOKEN" '{"target":"legacy"}'
     mv "$TEST_TMP/state/audit.jsonl" "$TEST_TMP/state/audit.jsonl.1"
     kill -HUP "$PID"
     # The reopen is done when the server says so on standard error; read it
@@ -427,10 +423,10 @@ test_sighup_reopens_the_audit_log_after_rotation() {
         req GET /healthz
     done
     assert_contains "$(cat "$SERVER_ERR")" "SIGHUP, audit log reopened"
-    req GET /login
+    req POST "$CTRL/override" "$OP_TOKEN" '{"target":"clear"}'
     stop_server
-    assert_eq 1 "$(grep -c '"path":"/billing"' "$TEST_TMP/state/audit.jsonl.1")" "the rotated file keeps the old line"
-    assert_eq 1 "$(grep -c '"path":"/login"' "$TEST_TMP/state/audit.jsonl")" "the new file gets the new line"
+    assert_eq 1 "$(grep -c '"target":"legacy"' "$TEST_TMP/state/audit.jsonl.1")" "the rotated file keeps the old line"
+    assert_eq 1 "$(grep -c '"target":"clear"' "$TEST_TMP/state/audit.jsonl")" "the new file gets the new line"
 }
 
 test_connections_pipelining_partial_requests_and_100_continue() {

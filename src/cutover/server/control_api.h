@@ -8,7 +8,9 @@
 //   POST /api/v1/control/route-split/override  operator token; audited, synced
 //   GET  /metrics                              viewer token
 //   GET  /healthz, /readyz                     no token
-//   GET  any other path                        the web entry: decide, redirect, audit
+//   GET  /api/v1/control/route-split/state     viewer token (live state, for routes get)
+//   GET  /api/v1/route-split/decide            viewer token here; none on the decide listener
+//   GET  any other path                        the web entry: decide, redirect
 //
 // Thread safety: handle() may be called from any thread.
 #pragma once
@@ -37,8 +39,14 @@ struct ApiRequest {
   // In the order received; names compare case-insensitively.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 
+  // The request's raw bytes when the server has them (event_loop.h); ""
+  // otherwise.
+  std::string_view raw;
+
   // The first value of header `name`, or "" when absent.
   std::string_view header(std::string_view name) const;
+  // Likewise, as sent (never percent-decoded): from `raw` when set, else header().
+  std::string_view raw_header(std::string_view name) const;
   bool has_header(std::string_view name) const;
 };
 
@@ -74,6 +82,20 @@ class ControlApi {
 
   // Answers one request.
   ApiResponse handle(const ApiRequest& req);
+  // Answers one request on the decide listener: the decide endpoint without
+  // a token, /healthz, /readyz; 404 for anything else.
+  ApiResponse handle_decide_listener(const ApiRequest& req);
+
+  // The config revision decisions report (1 at start; the server raises it
+  // when it reloads the config).
+  void set_config_revision(uint64_t revision) { config_revision_.store(revision); }
+  // Decides with `engine` from now on (a reloaded config); decisions in
+  // flight finish with the one they started with. REQUIRES: `engine`
+  // outlives the API, and names the same groups and pinned routes in the
+  // same order (the metrics' label tables).
+  void set_engine(const routing::RouteSplit& engine) { engine_.store(&engine, std::memory_order_release); }
+  uint64_t config_revision() const { return config_revision_.load(); }
+  void set_start_time(double unix_seconds) { start_time_seconds_ = unix_seconds; }
 
   // The envelope for the HTTP layer's own refusals (400, 413, 414, ...);
   // `path` is the decoded request path.
@@ -95,13 +117,15 @@ class ControlApi {
   void status(const ApiRequest& req, ApiResponse& res);
   void evaluate(const ApiRequest& req, ApiResponse& res);
   void override_route(const ApiRequest& req, ApiResponse& res, const std::string& request);
-  std::string override_audit_line(const OverrideBackend::Applied& a, const std::string& request,
-                                  const Token& token) const;
-  void web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target, const std::string& request);
-  void audit_decision(const ApiRequest& req, const ApiResponse& res, const routing::Decision& d,
-                      const std::string& request, const std::optional<std::string>& location);
+  std::string override_audit_line(const OverrideBackend::Applied& a, const std::string& request, const Token& token,
+                                  std::string_view operator_name) const;
+  void web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target);
+  void decide(const ApiRequest& req, ApiResponse& res);
+  void live_state(const ApiRequest& req, ApiResponse& res);
+  void metrics(const ApiRequest& req, ApiResponse& res);
 
-  const routing::RouteSplit& engine_;
+  const routing::RouteSplit& engine() const { return *engine_.load(std::memory_order_acquire); }
+  std::atomic<const routing::RouteSplit*> engine_;
   const TokenSet& tokens_;
   OverrideBackend& store_;
   AuditSink& audit_;
@@ -111,6 +135,8 @@ class ControlApi {
   std::string request_id_prefix_;
   std::atomic<uint64_t> request_counter_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> config_revision_{1};
+  double start_time_seconds_ = 0;
 };
 
 }  // namespace cutover::server

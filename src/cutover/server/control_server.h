@@ -17,6 +17,7 @@
 // returns and the audit log is synced.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct ServerOptions {
   std::string state_dir;    // "" = "state" beside the config file
   std::string host = "127.0.0.1";
   int port = 8787;                    // 0 = any free port (bind() says which)
+  std::string decide_host;            // "" = no decide listener (--decide-listen)
+  int decide_port = 0;
   routing::Environment environment;   // OA_ROUTE_SPLIT_* values to apply over the file
   size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
   size_t threads = 0;                 // event threads serving connections; 0 = one a core, at least 2
@@ -52,12 +55,28 @@ class ControlServer {
 
   // Binds the listening socket; returns the port (useful with port 0).
   Result<int> bind();
-  // Serves until stop(). REQUIRES: bind() succeeded.
+  // Binds the decide listener (ServerOptions::decide_host); returns its port.
+  // REQUIRES: a decide_host was given.
+  Result<int> bind_decide();
+  // Serves until stop(). REQUIRES: bind() succeeded (and bind_decide(), with a decide host).
   Status run();
   // Asks run() to return; thread-safe, idempotent.
   void stop();
   // Reopens DIR/audit.jsonl (after log rotation moved it); thread-safe.
   Status reopen_audit_log();
+  // Reads the route config file again (with the start's environment over
+  // it). A file that cannot be read or checked, that names other route
+  // groups or pinned routes (names or order; a restart applies those), or
+  // that the overrides in force do not fit, is refused (the error says why)
+  // and the config in force stays. A good one is in force for the next
+  // decision, as config revision + 1, audited (route.split.config.reloaded).
+  // Thread-safe. Returns the new config revision.
+  Result<uint64_t> reload_config();
+
+  // True for an address the decide listener may serve without a token:
+  // loopback (127.0.0.0/8, ::1, "localhost") or private (10/8, 172.16/12,
+  // 192.168/16, fc00::/7).
+  static bool decide_address_allowed(const std::string& host);
 
  private:
   struct Impl;

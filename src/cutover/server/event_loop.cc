@@ -131,9 +131,8 @@ class ConnectionStream final : public httplib::Stream {
   // (http_framing.h). A request over the limits is handed over as it is
   // (begin_request), and the library answers it with its own error (400 or
   // 414, 413) without reading on.
-  RequestFrame frame() const {
-    return frame_request(std::string_view(buf_.data() + pos_, buf_.size() - pos_), k_limits);
-  }
+  RequestFrame frame() const { return frame_request(pending(), k_limits); }
+  std::string_view pending() const { return std::string_view(buf_.data() + pos_, buf_.size() - pos_); }
 
   // Makes the library see exactly the framed request: reads stop at its end
   // (reading on is an overrun). A request over the limits is handed over
@@ -382,6 +381,12 @@ void EventLoop::run(size_t index) {
   }
 }
 
+namespace {
+thread_local std::string_view t_request_bytes;
+}  // namespace
+
+std::string_view current_request_bytes() { return t_request_bytes; }
+
 bool EventLoop::serve_locked(Connection& c) {
   if (c.closed) return false;
   if (c.draining) return drain_locked(c);
@@ -407,11 +412,14 @@ bool EventLoop::serve_locked(Connection& c) {
       }
       return end_locked(c);
     }
+    if (frame.kind == RequestFrame::Kind::complete)
+      t_request_bytes = c.stream.pending().substr(frame.begin, frame.end - frame.begin);
     c.stream.begin_request(frame);
     bool too_large = frame.kind == RequestFrame::Kind::too_large;
     bool last = ++c.served >= http_.keep_alive_max() || stopping_.load() || too_large;
     bool connection_closed = false;
     bool ok = http_.answer(c.stream, last, connection_closed);
+    t_request_bytes = {};
     c.stream.done_with_request();
     c.last_active_ns = monotonic_ns();
     if (!c.stream.flush()) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,6 +29,11 @@ namespace cutover::server {
 
 // CLOCK_MONOTONIC in nanoseconds.
 int64_t monotonic_ns();
+
+// While a handler runs on an event thread: the raw bytes of the request it
+// answers (request line, header fields, body), as received, before the
+// library decoded anything (it percent-decodes header values); "" elsewhere.
+std::string_view current_request_bytes();
 
 class HttpServer;
 

@@ -71,10 +71,19 @@ class OverrideStore final : public OverrideBackend {
                                                            std::optional<std::string_view> domain,
                                                            const std::string& actor, const Recorder& record) override;
 
+  // Any override request (routing::apply_request), likewise.
+  Result<tl::expected<Applied, routing::FieldError>> apply_request(const routing::OverrideRequest& request,
+                                                                   const std::string& actor,
+                                                                   const Recorder& record) override;
+
   // Why the state on disk could not be reloaded, or "" when all is well.
   std::string problem() const override;
 
   const std::string& dir() const { return dir_; }
+
+  // The engine requests are checked against from now on (a reloaded
+  // config). REQUIRES: `engine` outlives the store.
+  void set_engine(const routing::RouteSplit& engine) { engine_.store(&engine, std::memory_order_release); }
 
  private:
   void visit_state(void (*visit)(void* context, const routing::OverrideState& state), void* context) override {
@@ -92,7 +101,7 @@ class OverrideStore final : public OverrideBackend {
   };
 
   OverrideStore(base::FileSystem& fs, base::Clock& clock, std::string dir, const routing::RouteSplit& engine)
-      : fs_(fs), clock_(clock), dir_(std::move(dir)), engine_(engine) {}
+      : fs_(fs), clock_(clock), dir_(std::move(dir)), engine_(&engine) {}
   Identity identity() const;
   void refresh_if_due();
   void reload();
@@ -100,7 +109,8 @@ class OverrideStore final : public OverrideBackend {
   base::FileSystem& fs_;
   base::Clock& clock_;
   const std::string dir_;
-  const routing::RouteSplit& engine_;
+  const routing::RouteSplit& engine() const { return *engine_.load(std::memory_order_acquire); }
+  std::atomic<const routing::RouteSplit*> engine_;
 
   mutable std::shared_mutex mutex_;  // guards state_, identity_, problem_
   routing::OverrideState state_;
