@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class Metrics {
   void observe_request(HttpRoute route, int status, int64_t duration_ns);
 
   std::string render() const;
+  // Text `extra` returns is appended to render()'s (the shared state's
+  // metrics). REQUIRES: set before the server serves.
+  void set_extra(std::function<std::string()> extra) { extra_ = std::move(extra); }
 
   static inline constexpr std::array<double, 14> k_buckets_seconds = {
       0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -55,6 +59,7 @@ class Metrics {
   size_t reasons_, domains_;
   std::unique_ptr<std::atomic<uint64_t>[]> decisions_;  // [source][target][domain][reason]
   std::array<Histogram, static_cast<size_t>(HttpRoute::count_)> http_;
+  std::function<std::string()> extra_;
   mutable std::mutex overrides_mutex_;
   std::map<std::pair<std::string, std::string>, uint64_t> overrides_;
 };

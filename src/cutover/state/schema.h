@@ -2,8 +2,13 @@
 // schema `cutover` with
 //   schema_version     one row: the version of the tables below
 //   override_revision  one row: the current revision (+1 on every override)
-//   overrides          the current overrides, one row a scope, with the
-//                      revision that set it
+//                      and the whole override state as the state folder's
+//                      document (routing::state_to_json; "" before the
+//                      first override): the truth every replica reads, so
+//                      a field the state document gains flows through
+//   overrides          the current targets, one row a scope, with the
+//                      revision that set it (a projection of the document
+//                      for SQL readers, written in the same transaction)
 //   audit_log          one row an acknowledged override (append-only)
 //   ledger             the gate ledger's lines, hash-chained (append-only)
 // and the group roles cutover_writer (what `cutover serve` and the gate
