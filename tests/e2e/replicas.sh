@@ -289,6 +289,57 @@ test_state_init_twice_is_a_no_op() {
     assert_eq "$before" "$(pg_sql "SELECT xmin::text || ' ' || updated_at FROM cutover.schema_version")"
 }
 
+test_ledger_in_postgresql_detects_a_tampered_row() {
+    fresh_schema
+    expand_evidence
+    cutover gate advance auth_entry expand --ledger "$PG_APP_URL" --new-ledger "${EXPAND_ARGS[@]}"
+    assert_eq 0 "$RC" "first expand: $ERR $OUT"
+    cutover gate status --ledger "$PG_APP_URL"
+    assert_eq 0 "$RC" "status: $ERR"
+    assert_contains "$OUT" "1 record(s), chain intact"
+    cutover gate advance auth_entry expand --ledger "$PG_APP_URL" --new-ledger "${EXPAND_ARGS[@]}"
+    assert_ne 0 "$RC" "--new-ledger on a ledger with rows"
+    # cutover_app may not edit it (append-only); the owner, past the trigger, can.
+    assert_contains "$(PGOPTIONS='--client-min-messages=warning' "$PG_BIN/psql" -X -q -At -h "$PG_DIR" -U cutover_app \
+        -d cutover -c "UPDATE cutover.ledger SET line = line" 2>&1)" "permission denied"
+    pg_sql "ALTER TABLE cutover.ledger DISABLE TRIGGER append_only;
+            UPDATE cutover.ledger SET line = replace(line, 'auth_entry', 'auth_entrx') WHERE seq = 1;
+            ALTER TABLE cutover.ledger ENABLE TRIGGER append_only" >/dev/null
+    cutover gate status --ledger "$PG_APP_URL"
+    assert_ne 0 "$RC" "status on a tampered ledger"
+    assert_contains "$ERR" "ledger"
+    echo "    $ERR"
+    expand_evidence
+    cutover gate advance billing_l402 expand --ledger "$PG_APP_URL" "${EXPAND_ARGS[@]}"
+    assert_ne 0 "$RC" "nothing is appended to a broken chain"
+    assert_eq 1 "$(pg_sql "SELECT count(*) FROM cutover.ledger")" "rows"
+}
+
+test_two_gate_advances_at_once_do_not_fork() {
+    fresh_schema
+    expand_evidence
+    cutover gate advance auth_entry expand --ledger "$PG_APP_URL" --new-ledger "${EXPAND_ARGS[@]}"
+    assert_eq 0 "$RC" "first expand: $ERR $OUT"
+    expand_evidence
+    local g pids=()
+    for g in billing_l402 chat_pilot; do
+        TMPDIR="$TEST_TMP" timeout 60 "$BIN" gate advance "$g" expand --ledger "$PG_APP_URL" "${EXPAND_ARGS[@]}" \
+            >"$TEST_TMP/$g.out" 2>&1 &
+        pids+=($!)
+    done
+    local ok=0 pid
+    for pid in "${pids[@]}"; do wait "$pid" && ok=$((ok + 1)); done
+    echo "    $ok of 2 concurrent advances recorded; $(cat "$TEST_TMP"/*.out | tr '\n' ' ' | cut -c1-300)"
+    ((ok >= 1)) || _e2e_fail "neither advance was recorded"
+    # One that lost the race read the chain only after the other's commit:
+    # its evidence is older than that new record, so it is refused, not forked.
+    if ((ok == 1)); then assert_contains "$(cat "$TEST_TMP"/*.out)" "not after the ledger's last record"; fi
+    cutover gate status --ledger "$PG_APP_URL"
+    assert_eq 0 "$RC" "chain intact: $ERR"
+    assert_eq "$((1 + ok))" "$(pg_sql "SELECT count(*) FROM cutover.ledger")" "one row a recorded step"
+    assert_eq "$((1 + ok))" "$(pg_sql "SELECT max(seq) FROM cutover.ledger")" "seqs without a gap"
+}
+
 if [[ -n "${E2E_ONLY:-}" ]]; then
     run_test "$E2E_ONLY"
     finish_tests
@@ -298,4 +349,6 @@ run_test test_200_overrides_from_two_clients_with_a_replica_killed
 run_test test_database_down_fails_safe_and_comes_back
 run_test test_replica_started_while_database_is_down_is_not_ready
 run_test test_state_init_twice_is_a_no_op
+run_test test_ledger_in_postgresql_detects_a_tampered_row
+run_test test_two_gate_advances_at_once_do_not_fork
 finish_tests
