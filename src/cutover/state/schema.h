@@ -15,7 +15,7 @@
 // commands need) and cutover_reader (SELECT only). The append-only tables
 // refuse UPDATE, DELETE and TRUNCATE twice: those privileges are never
 // granted to cutover_writer, and a trigger refuses them for every role,
-// the owner's included (docs/STATE.md says how operators grant the roles).
+// the owner's included (docs/EDGE.md "Shared state" says how operators grant the roles).
 //
 // init_schema creates or upgrades it in ONE transaction, under an advisory
 // lock so two inits at once do not race: the version is read; the same
