@@ -18,7 +18,7 @@ cutover="$build/cutover"
 overrides=${OVERRIDES:-200}
 rounds=${ROUNDS:-2}
 duration=${DURATION:-5s}
-# shellcheck source=../tests/e2e/pg_lib.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/e2e/pg_lib.sh
 source "$root/tests/e2e/pg_lib.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/replicas-bench.XXXXXX")

@@ -14,7 +14,7 @@
 #
 # Nothing sleeps to synchronise: every wait polls a condition up to a
 # deadline (wait_for).
-# shellcheck disable=SC2317,SC2031
+# shellcheck disable=SC2317,SC2031,SC2016,SC2119
 set -u
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -195,8 +195,8 @@ test_200_overrides_from_two_clients_with_a_replica_killed() {
     replica B
     wait_for 10 is_ready "$A_BASE" || fatal "A not ready"
     wait_for 10 is_ready "$B_BASE" || fatal "B not ready"
-    : >"$TEST_TMP/acked.1" >"$TEST_TMP/acked.2" >"$TEST_TMP/unknown.1" >"$TEST_TMP/unknown.2"
-    : >"$TEST_TMP/refused.1" >"$TEST_TMP/refused.2"
+    local f
+    for f in acked.1 acked.2 unknown.1 unknown.2 refused.1 refused.2; do : >"$TEST_TMP/$f"; done
     client 1 "$A_BASE" &
     local c1=$!
     client 2 "$B_BASE" "$A_BASE" &
