@@ -26,9 +26,55 @@
 #include "cli/output.h"
 #include "cli/store_args.h"
 #include "cutover/gates/gates.h"
+#include "cutover/state/pg.h"
+#include "cutover/state/pg_ledger.h"
 
 namespace cutover::cli {
 namespace {
+
+// --ledger is a file, or postgresql://... for the ledger in PostgreSQL
+// (state/pg_ledger.h: the same lines and chain, one row a line).
+bool is_pg_ledger(const std::string& ledger) {
+  return ledger.starts_with("postgresql://") || ledger.starts_with("postgres://");
+}
+
+// Messages and reports print --ledger: a password must not be in it.
+Status check_pg_ledger_url(const std::string& url) {
+  TRY(state::check_url(url));
+  if (state::redact_url(url) != url) {
+    return make_error(ErrorCode::invalid_argument,
+                      "--ledger " + state::redact_url(url) +
+                          " holds a password, which would be printed with the ledger's name: put it in ~/.pgpass "
+                          "or PGPASSWORD");
+  }
+  return {};
+}
+
+Result<evidence::Ledger> read_ledger_at(const std::string& ledger) {
+  if (!is_pg_ledger(ledger)) return evidence::read_existing_ledger(base::real_file_system(), ledger);
+  TRY(check_pg_ledger_url(ledger));
+  TRY_ASSIGN(auto conn, state::Connection::connect(ledger));
+  TRY_ASSIGN(evidence::Ledger read, state::read_pg_ledger(*conn));
+  if (!read.exists) {
+    return make_error(ErrorCode::not_found, "ledger " + ledger +
+                                                " has no record yet: start it with `gate advance GROUP expand "
+                                                "--new-ledger`");
+  }
+  return read;
+}
+
+Result<evidence::AdvanceResult> advance_at(base::FileSystem& fs, const std::string& ledger, const std::string& group,
+                                           const std::string& phase, const evidence::GateInputs& inputs,
+                                           const store::SpecRegistry& specs) {
+  if (!is_pg_ledger(ledger)) return evidence::advance(fs, ledger, group, phase, inputs, specs, base::system_clock());
+  TRY(check_pg_ledger_url(ledger));
+  evidence::OpenLedger open = [&]() -> Result<std::unique_ptr<evidence::LedgerAppender>> {
+    TRY_ASSIGN(auto conn, state::Connection::connect(ledger));
+    TRY_ASSIGN(auto writer, state::PgLedgerWriter::open(std::move(conn)));
+    return std::unique_ptr<evidence::LedgerAppender>(std::move(writer));
+  };
+  return evidence::advance(fs, open, ledger, group, phase, inputs, specs, base::system_clock());
+}
 
 struct StatusArgs {
   std::string ledger;
@@ -74,7 +120,7 @@ struct DestructiveArgs {
 };
 
 int status_main(const StatusArgs& args) {
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = read_ledger_at(args.ledger);
   auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
@@ -163,7 +209,7 @@ int advance_main(const AdvanceArgs& args) {
     inputs.threshold = *threshold;
   }
 
-  auto result = evidence::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
+  auto result = advance_at(fs, args.ledger, args.group, args.phase, inputs, specs);
   if (!result) return report_error("gate advance", result.error());
   const evidence::GateDecision& d = result->decision;
   if (args.json) {
@@ -201,7 +247,7 @@ int advance_main(const AdvanceArgs& args) {
 int verify_ledger_main(const VerifyLedgerArgs& args) {
   auto head = evidence::parse_ledger_head(args.head);
   if (!head) return report_error("gate verify", head.error().with_context("--head"));
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = read_ledger_at(args.ledger);
   if (!ledger) return report_error("gate verify", ledger.error());
   auto groups = evidence::group_states(*ledger);
   Status held = groups ? evidence::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
@@ -226,7 +272,7 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
 }
 
 int destructive_main(const DestructiveArgs& args) {
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = read_ledger_at(args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
   Status allowed;
   if (args.group.empty()) {
@@ -268,7 +314,10 @@ void add_gate_command(CLI::App& app, int& exit_code) {
 
   auto s = std::make_shared<StatusArgs>();
   auto* status = gate->add_subcommand("status", "Check the ledger's chain and show each group's phase");
-  status->add_option("--ledger", s->ledger, "the ledger file (JSON lines)")->required();
+  status
+      ->add_option("--ledger", s->ledger,
+                   "the ledger file (JSON lines), or postgresql://... (the ledger in PostgreSQL)")
+      ->required();
   status->add_flag("--json", s->json, "print the status as JSON");
   status->callback([s, &exit_code] { exit_code = status_main(*s); });
 
@@ -276,7 +325,8 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   auto* adv = gate->add_subcommand("advance", "Move GROUP to PHASE if its gate's evidence holds, and record it");
   adv->add_option("GROUP", a->group, "the route group, e.g. billing_l402")->required();
   adv->add_option("PHASE", a->phase, "expand, migrate, verify, canary, cutover or contract (the next one)")->required();
-  adv->add_option("--ledger", a->ledger, "the ledger file; it must exist unless --new-ledger")->required();
+  adv->add_option("--ledger", a->ledger, "the ledger file, or postgresql://...; it must exist unless --new-ledger")
+      ->required();
   adv->add_flag("--new-ledger", a->new_ledger,
                 "start a new ledger at --ledger with this first expand (refused when the file exists)");
   adv->add_option("--routes", a->routes,
@@ -315,14 +365,14 @@ void add_gate_command(CLI::App& app, int& exit_code) {
 
   auto v = std::make_shared<VerifyLedgerArgs>();
   auto* ver = gate->add_subcommand("verify", "Check the ledger's chain and that it still holds a pinned head");
-  ver->add_option("--ledger", v->ledger, "the ledger file")->required();
+  ver->add_option("--ledger", v->ledger, "the ledger file, or postgresql://...")->required();
   ver->add_option("--head", v->head, "COUNT:SHA256 as `gate status` printed it (head:), kept elsewhere")->required();
   ver->add_flag("--json", v->json, "print the answer as JSON");
   ver->callback([v, &exit_code] { exit_code = verify_ledger_main(*v); });
 
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
-  des->add_option("--ledger", d->ledger, "the ledger file")->required();
+  des->add_option("--ledger", d->ledger, "the ledger file, or postgresql://...")->required();
   des->add_option("--group", d->group,
                   "the route group whose stores change (default: every group must be at contract)");
   des->add_option("--routes", d->routes,

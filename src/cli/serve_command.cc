@@ -1,10 +1,14 @@
-// cutover serve --config F [--listen HOST:PORT] [--state-dir DIR]: the
-// route-split control server (docs/formats/http-api.md). Prints
+// cutover serve --config F [--listen HOST:PORT] [--state-dir DIR]
+//               [--state postgresql://... [--state-freshness-ms MS]]: the
+// route-split control server (docs/formats/http-api.md). Overrides live in
+// DIR (the default) or, with --state (or CUTOVER_STATE), in PostgreSQL,
+// shared by every replica (docs/EDGE.md "Shared state"). Prints
 // "listening on HOST:PORT" as its first line on standard output once the
 // socket is bound (PORT 0 picks a free port), and shuts down cleanly on
 // SIGTERM or SIGINT: in-flight requests finish, the audit log is synced,
 // exit status 0. SIGHUP reopens the audit log (after logrotate moved it)
 // and reloads the route config (a bad one is refused, the old one kept).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -28,6 +32,8 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8787";
   std::string state_dir;
   std::string decide_listen;
+  std::string state_url;
+  int64_t state_freshness_ms = 2000;
 };
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen, const char* flag = "--listen") {
@@ -64,6 +70,12 @@ int serve(const ServeArgs& args) {
   server::ServerOptions options;
   options.config_path = args.config;
   options.state_dir = args.state_dir;
+  options.state_url = args.state_url;
+  if (args.state_freshness_ms < 500 || args.state_freshness_ms > 600000) {
+    return report_error("serve", Error(ErrorCode::invalid_argument,
+                                       "--state-freshness-ms must be 500-600000 (the heartbeat runs every 300 ms)"));
+  }
+  options.state_freshness = std::chrono::milliseconds(args.state_freshness_ms);
   options.host = listen->first;
   options.port = listen->second;
   options.environment = route_files::route_environment(environ);
@@ -89,7 +101,12 @@ int serve(const ServeArgs& args) {
   std::printf("listening on %s:%d\n", bracket(options.host).c_str(), *port);
   if (decide_port) std::printf("decide listening on %s:%d\n", bracket(options.decide_host).c_str(), *decide_port);
   std::fflush(stdout);
-  std::cerr << "cutover serve: state folder " << (*srv)->state_dir() << " (overrides.json, audit.jsonl)\n";
+  if (std::string shared = (*srv)->shared_state(); !shared.empty()) {
+    std::cerr << "cutover serve: shared state " << shared << " (overrides and their audit); state folder "
+              << (*srv)->state_dir() << " (audit.jsonl of decisions)\n";
+  } else {
+    std::cerr << "cutover serve: state folder " << (*srv)->state_dir() << " (overrides.json, audit.jsonl)\n";
+  }
 
   server::ControlServer* server = srv->get();
   std::thread waiter([server, signals] {
@@ -138,7 +155,16 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--decide-listen", args->decide_listen,
                   "ADDR:PORT for the token-free decide endpoint (nginx auth_request); loopback or private ADDR only");
   cmd->add_option("--state-dir", args->state_dir,
-                  "folder for overrides.json and audit.jsonl; default: state/ beside the config");
+                  "folder for overrides.json and audit.jsonl (with --state: audit.jsonl of decisions only); "
+                  "default: state/ beside the config");
+  cmd->add_option("--state", args->state_url,
+                  "postgresql://... : overrides and their audit in PostgreSQL, shared by every replica "
+                  "(`cutover state init` first; docs/EDGE.md)")
+      ->envname("CUTOVER_STATE");
+  cmd->add_option("--state-freshness-ms", args->state_freshness_ms,
+                  "with --state: serve every group's rollback target and answer /readyz 503 when the database "
+                  "has not been reached for this long")
+      ->capture_default_str();
   cmd->callback([args, &exit_code] { exit_code = serve(*args); });
 }
 

@@ -1,7 +1,7 @@
 // cutover state init postgresql://...: creates the shared state's schema in
 // PostgreSQL, or upgrades it to this binary's version, in one transaction
 // (state/schema.h). Run it as the role that is to own the tables (not the
-// role `cutover serve` uses: docs/STATE.md). Running it again changes
+// role `cutover serve` uses: docs/EDGE.md "Shared state"). Running it again changes
 // nothing; a schema newer than this binary knows is refused (exit 1).
 #include <iostream>
 

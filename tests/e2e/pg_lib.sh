@@ -16,7 +16,7 @@
 #   PG_APP_URL     the same database as login role cutover_app, which holds
 #                  no privilege of its own until `cutover state init` has
 #                  created the group role cutover_writer and pg_start_app
-#                  granted it (what an operator does, docs/STATE.md)
+#                  granted it (what an operator does, docs/EDGE.md "Shared state")
 #
 # Run as root, the server runs as an unprivileged user (PostgreSQL refuses
 # to run as root): `postgres`, which Debian's postgresql-common creates, or

@@ -499,6 +499,16 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger) {
 Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_path, std::string_view group_name,
                               std::string_view phase_text, const GateInputs& inputs, const store::SpecRegistry& specs,
                               base::Clock& clock) {
+  OpenLedger open = [&]() -> Result<std::unique_ptr<LedgerAppender>> {
+    TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
+    return std::unique_ptr<LedgerAppender>(std::move(writer));
+  };
+  return advance(fs, open, ledger_path, group_name, phase_text, inputs, specs, clock);
+}
+
+Result<AdvanceResult> advance(base::FileSystem& fs, const OpenLedger& open, const std::string& ledger_path,
+                              std::string_view group_name, std::string_view phase_text, const GateInputs& inputs,
+                              const store::SpecRegistry& specs, base::Clock& clock) {
   TRY_ASSIGN(std::string group, normalize_group(group_name));
   TRY_ASSIGN(Phase phase, parse_phase(phase_text));
   if (inputs.threshold == 0) return make_error(ErrorCode::invalid_argument, "--threshold must be at least 1");
@@ -515,7 +525,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
                       "drop it for " +
                           std::string(phase_name(phase)));
   }
-  TRY_ASSIGN(auto writer, LedgerWriter::open(fs, ledger_path));
+  TRY_ASSIGN(auto writer, open());
   if (!writer->ledger().exists && !inputs.new_ledger) {
     return make_error(ErrorCode::not_found, "ledger " + ledger_path +
                                                 " does not exist: check the path; to start a new ledger, pass "

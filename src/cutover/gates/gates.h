@@ -31,6 +31,8 @@
 // module; the CLI consults it (see the function's comment).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -161,6 +163,14 @@ struct AdvanceResult {
 Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_path, std::string_view group,
                               std::string_view phase, const GateInputs& inputs, const store::SpecRegistry& specs,
                               base::Clock& clock);
+
+// The same on a ledger `open` opens (and locks) once the inputs were checked:
+// the PostgreSQL ledger (state/pg_ledger.h). `ledger_name` names it in
+// messages and in the result.
+using OpenLedger = std::function<Result<std::unique_ptr<LedgerAppender>>()>;
+Result<AdvanceResult> advance(base::FileSystem& fs, const OpenLedger& open, const std::string& ledger_name,
+                              std::string_view group, std::string_view phase, const GateInputs& inputs,
+                              const store::SpecRegistry& specs, base::Clock& clock);
 
 // Rule 5. OK when `group` has reached contract, so destructive schema or data
 // changes (a spec that removes or retypes data, backfill's

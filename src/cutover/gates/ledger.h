@@ -107,7 +107,18 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path);
 std::string record_line(const LedgerRecord& record);
 
 // Holds the ledger's lock while a gate decides and a record is appended.
-class LedgerWriter {
+// What a gate needs of a ledger it appends to: the chain as read under the
+// writer's lock, and append. LedgerWriter (a file) and
+// state::PgLedgerWriter (PostgreSQL, state/pg_ledger.h) implement it.
+class LedgerAppender {
+ public:
+  virtual ~LedgerAppender() = default;
+  virtual const Ledger& ledger() const = 0;
+  virtual Result<LedgerRecord> append(const std::string& group, const std::string& phase, JsonValue evidence,
+                                      const std::string& note, base::Clock& clock) = 0;
+};
+
+class LedgerWriter final : public LedgerAppender {
  public:
   // Locks LEDGER.lock (without waiting) and reads the ledger. Errors:
   // conflict when another process holds the lock; read_ledger's errors (a
@@ -115,14 +126,14 @@ class LedgerWriter {
   // does not exist.
   static Result<std::unique_ptr<LedgerWriter>> open(base::FileSystem& fs, const std::string& path);
 
-  const Ledger& ledger() const { return ledger_; }
+  const Ledger& ledger() const override { return ledger_; }
 
   // Appends a record for `group` entering `phase` (seq, prev_sha256 and
   // recorded_at are filled in) and makes it durable. Errors: conflict when
   // the file changed since open() (someone edited it without the lock);
   // io_error or permission_denied (the ledger is then unchanged).
   Result<LedgerRecord> append(const std::string& group, const std::string& phase, JsonValue evidence,
-                              const std::string& note, base::Clock& clock);
+                              const std::string& note, base::Clock& clock) override;
 
  private:
   LedgerWriter(base::FileSystem& fs, std::string path, std::unique_ptr<base::Lock> lock, Ledger ledger,

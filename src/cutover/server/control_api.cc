@@ -109,6 +109,13 @@ void send_request_error(ApiResponse& res, const routing::RequestError& error) {
   send_field_errors(res, errors);
 }
 
+// An override refused because the shared state is unavailable: nothing
+// was written, anywhere.
+void state_unavailable(ApiResponse& res, const std::string& why) {
+  send_error(res, 503, "state_unavailable",
+             "The shared state is unavailable (" + why + "); the override was not applied: retry when it is back.");
+}
+
 void method_not_allowed(ApiResponse& res, const char* allow) {
   set_header(res, "Allow", allow);
   send_error(res, 405, "method_not_allowed", std::string("Method not allowed; this path takes ") + allow + ".");
@@ -398,12 +405,14 @@ void ControlApi::override_route(const ApiRequest& req, ApiResponse& res, const s
   auto body = routing::parse_override_request(req.body);
   if (!body) return send_request_error(res, body.error());
 
+  if (std::string why = store_.unavailable(); !why.empty()) return state_unavailable(res, why);
   auto record = [&](const OverrideBackend::Applied& a) -> Status {
     return audit_.append(override_audit_line(a, request, *token, op.value_or("")), /*sync=*/true);
   };
   auto applied = store_.apply_request(*body, token->name, record);
   if (!applied) {
     std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
+    if (std::string why = store_.unavailable(); !why.empty()) return state_unavailable(res, why);
     if (applied.error().code() == ErrorCode::conflict) {
       return send_error(res, 503, "state_busy", "Another server is updating the overrides; retry.");
     }

@@ -25,6 +25,7 @@
 #include "cutover/server/event_loop.h"
 #include "cutover/server/metrics.h"
 #include "cutover/server/override_store.h"
+#include "cutover/server/shared_store.h"
 #include "cutover/server/tokens.h"
 
 namespace cutover::server {
@@ -68,8 +69,9 @@ struct ControlServer::Impl {
   std::vector<std::unique_ptr<routing::RouteSplit>> reloaded;
   std::mutex reload_mutex;
   TokenSet tokens;
-  std::unique_ptr<OverrideStore> store;
   std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<OverrideStore> store;  // the state folder's overrides, or
+  std::unique_ptr<SharedStore> shared;   // PostgreSQL's (after audit: it writes to it)
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<ControlApi> api;
   HttpServer http;
@@ -161,6 +163,7 @@ ControlServer::~ControlServer() = default;
 
 const std::vector<std::string>& ControlServer::warnings() const { return impl_->warnings; }
 const std::string& ControlServer::state_dir() const { return impl_->state_dir; }
+std::string ControlServer::shared_state() const { return impl_->shared ? impl_->shared->name() : std::string(); }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions& options, base::FileSystem& fs,
                                                              base::Clock& clock) {
@@ -200,18 +203,34 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
   // The state folder: overrides (a corrupt file stops us here) and the audit log.
   impl->state_dir = options.state_dir.empty() ? base::join_path(base::parent_directory(options.config_path), "state")
                                               : options.state_dir;
-  TRY_ASSIGN(impl->store, OverrideStore::open(fs, clock, impl->state_dir, *impl->engine));
-  TRY_ASSIGN(impl->audit, AuditLog::open(route_files::audit_log_path(impl->state_dir)));
   impl->metrics = std::make_unique<Metrics>(*impl->engine);
-  impl->api = std::make_unique<ControlApi>(*impl->engine, impl->tokens, *impl->store, *impl->audit, *impl->metrics,
-                                           clock, options.max_body_bytes, "req_" + std::to_string(::getpid()) + "_");
-  impl->api->set_start_time(static_cast<double>(clock.now_ns()) / 1e9);
   if (!options.decide_host.empty() && !decide_address_allowed(options.decide_host)) {
     return make_error(ErrorCode::invalid_argument,
                       "--decide-listen " + options.decide_host +
                           ": the decide endpoint answers without a token, so it listens only on a loopback or "
                           "private address (127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)");
   }
+  OverrideBackend* backend = nullptr;
+  AuditSink* sink = nullptr;
+  if (options.state_url.empty()) {
+    TRY_ASSIGN(impl->store, OverrideStore::open(fs, clock, impl->state_dir, *impl->engine));
+    TRY_ASSIGN(impl->audit, AuditLog::open(route_files::audit_log_path(impl->state_dir)));
+    backend = impl->store.get();
+    sink = impl->audit.get();
+  } else {
+    // Overrides in PostgreSQL; the folder keeps only the decisions' log.
+    TRY_CTX(fs.create_directories(impl->state_dir), "state folder " + impl->state_dir);
+    TRY_ASSIGN(impl->audit, AuditLog::open(route_files::audit_log_path(impl->state_dir)));
+    state::SharedStateOptions shared_options;
+    shared_options.freshness_window = options.state_freshness;
+    TRY_ASSIGN(impl->shared, SharedStore::open(options.state_url, *impl->engine, clock, *impl->audit, shared_options));
+    impl->metrics->set_extra([shared = impl->shared.get()] { return shared->render_metrics(); });
+    backend = impl->shared.get();
+    sink = impl->shared.get();
+  }
+  impl->api = std::make_unique<ControlApi>(*impl->engine, impl->tokens, *backend, *sink, *impl->metrics, clock,
+                                           options.max_body_bytes, "req_" + std::to_string(::getpid()) + "_");
+  impl->api->set_start_time(static_cast<double>(clock.now_ns()) / 1e9);
   impl->configure_http();
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }

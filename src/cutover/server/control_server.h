@@ -7,7 +7,8 @@
 // The pieces: the handlers are pure (control_api.h: a request in, a response
 // out); the connections are served by an epoll loop that replaces the HTTP
 // library's thread-per-connection loop (event_loop.h); this class wires them
-// to the state folder (OverrideStore, AuditLog) and the library. The
+// to the state folder (OverrideStore, AuditLog), or to PostgreSQL
+// (SharedStore, with decisions still in DIR/audit.jsonl), and the library. The
 // library's header is included in event_loop.h and control_server.cc only.
 //
 // Lifecycle: create() loads and checks everything (config, tokens, state)
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +34,11 @@ namespace cutover::server {
 struct ServerOptions {
   std::string config_path;  // required: the route config (it names the tokens file)
   std::string state_dir;    // "" = "state" beside the config file
+  // "" = overrides in state_dir; else a postgresql:// URL: overrides and
+  // their audit in that database (SharedStore), decisions' audit log still
+  // in state_dir.
+  std::string state_url;
+  std::chrono::milliseconds state_freshness{2000};  // with state_url: fail safe after this long unproven
   std::string host = "127.0.0.1";
   int port = 8787;                    // 0 = any free port (bind() says which)
   std::string decide_host;            // "" = no decide listener (--decide-listen)
@@ -52,6 +59,8 @@ class ControlServer {
   // Environment values the config loader ignored (print them at start).
   const std::vector<std::string>& warnings() const;
   const std::string& state_dir() const;
+  // The shared state's URL with its password hidden, or "" (state folder).
+  std::string shared_state() const;
 
   // Binds the listening socket; returns the port (useful with port 0).
   Result<int> bind();

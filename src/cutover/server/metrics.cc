@@ -195,6 +195,7 @@ std::string Metrics::render() const {
       out += "cutover_http_responses_total{route=\"" + route + "\",code=\"" + code + "\"} " + std::to_string(v) + "\n";
     }
   }
+  if (extra_) out += extra_();
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,9 @@ class Metrics {
   void observe_request(HttpRoute route, int status, int64_t duration_ns);
 
   std::string render() const;
+  // Text `extra` returns is appended to render()'s (the shared state's
+  // metrics). REQUIRES: set before the server serves.
+  void set_extra(std::function<std::string()> extra) { extra_ = std::move(extra); }
 
   // Decisions per target over the last 60 whole seconds (plus the current
   // one), by domain id ([domain][target]) and in total.
@@ -93,6 +97,7 @@ class Metrics {
   std::mutex ring_mutex_;                               // taken only to reset a slot for a new second
   std::unique_ptr<std::atomic<uint64_t>[]> decisions_;  // [source][target][domain][reason]
   std::array<Histogram, static_cast<size_t>(HttpRoute::count_)> http_;
+  std::function<std::string()> extra_;
   mutable std::mutex overrides_mutex_;
   std::map<std::pair<std::string, std::string>, uint64_t> overrides_;
 };

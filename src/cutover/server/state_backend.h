@@ -2,7 +2,7 @@
 // the overrides in force (read on every decision, changed by the override
 // endpoint) and the audit log (one JSON line an event). Today's
 // implementations keep both in the state folder (OverrideStore, AuditLog);
-// a database-backed store implements the same interfaces.
+// the database-backed SharedStore (shared_store.h) implements both.
 //
 // Thread safety: implementations must allow every method from any thread.
 #pragma once
@@ -70,6 +70,10 @@ class OverrideBackend {
 
   // Why the stored state could not be reloaded, or "" when all is well.
   virtual std::string problem() const = 0;
+
+  // Why overrides cannot be stored now (the shared state's database is not
+  // reachable: 503 state_unavailable), or "" when they can.
+  virtual std::string unavailable() const { return ""; }
 
  protected:
   // Calls visit(context, state) with the state held steady.

@@ -37,7 +37,7 @@ inline constexpr std::string_view k_default_ledger = "default";
 // "<url> ledger <name>"; not_found when the schema is missing; io_error.
 Result<evidence::Ledger> read_pg_ledger(Connection& conn, const std::string& name = std::string(k_default_ledger));
 
-class PgLedgerWriter {
+class PgLedgerWriter final : public evidence::LedgerAppender {
  public:
   // Starts the transaction, waits for the ledger's advisory lock (up to
   // `lock_wait`) and reads the chain. Errors: conflict when the lock was not
@@ -46,7 +46,7 @@ class PgLedgerWriter {
                                                       const std::string& name = std::string(k_default_ledger),
                                                       std::chrono::milliseconds lock_wait = std::chrono::seconds(30));
 
-  const evidence::Ledger& ledger() const { return ledger_; }
+  const evidence::Ledger& ledger() const override { return ledger_; }
 
   // Appends a record for `group` entering `phase` (seq, prev_sha256 and
   // recorded_at filled in as LedgerWriter::append does) and commits it.
@@ -54,7 +54,8 @@ class PgLedgerWriter {
   // during COMMIT, which the message then says); conflict when the ledger
   // changed since the lock was last taken.
   Result<evidence::LedgerRecord> append(const std::string& group, const std::string& phase,
-                                        evidence::JsonValue evidence, const std::string& note, base::Clock& clock);
+                                        evidence::JsonValue evidence, const std::string& note,
+                                        base::Clock& clock) override;
 
  private:
   PgLedgerWriter(std::unique_ptr<Connection> conn, std::string name, std::chrono::milliseconds lock_wait)

@@ -20,7 +20,8 @@ CREATE TABLE cutover.override_revision (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   revision bigint NOT NULL CHECK (revision >= 0),
   updated_at text NOT NULL,
-  updated_by text NOT NULL
+  updated_by text NOT NULL,
+  state text NOT NULL DEFAULT ''
 );
 INSERT INTO cutover.override_revision (revision, updated_at, updated_by) VALUES (0, '', '');
 

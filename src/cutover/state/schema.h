@@ -2,15 +2,20 @@
 // schema `cutover` with
 //   schema_version     one row: the version of the tables below
 //   override_revision  one row: the current revision (+1 on every override)
-//   overrides          the current overrides, one row a scope, with the
-//                      revision that set it
+//                      and the whole override state as the state folder's
+//                      document (routing::state_to_json; "" before the
+//                      first override): the truth every replica reads, so
+//                      a field the state document gains flows through
+//   overrides          the current targets, one row a scope, with the
+//                      revision that set it (a projection of the document
+//                      for SQL readers, written in the same transaction)
 //   audit_log          one row an acknowledged override (append-only)
 //   ledger             the gate ledger's lines, hash-chained (append-only)
 // and the group roles cutover_writer (what `cutover serve` and the gate
 // commands need) and cutover_reader (SELECT only). The append-only tables
 // refuse UPDATE, DELETE and TRUNCATE twice: those privileges are never
 // granted to cutover_writer, and a trigger refuses them for every role,
-// the owner's included (docs/STATE.md says how operators grant the roles).
+// the owner's included (docs/EDGE.md "Shared state" says how operators grant the roles).
 //
 // init_schema creates or upgrades it in ONE transaction, under an advisory
 // lock so two inits at once do not race: the version is read; the same

@@ -25,36 +25,40 @@ std::optional<std::string> target_text(const std::optional<routing::RouteTarget>
   return std::string(routing::target_name(*t));
 }
 
-// The overrides' rows (scope, target) into `state`. Errors: corruption for a
-// row this binary cannot use (an unknown group: the route config and the
-// database disagree).
-Status parse_rows(const QueryResult& rows, const routing::RouteSplit& engine, const std::string& name,
-                  routing::OverrideState& state) {
-  for (int i = 0; i < rows.rows(); ++i) {
-    std::string scope = rows.text(i, 0);
-    std::string target = rows.text(i, 1);
-    std::optional<routing::RouteTarget> t = routing::parse_target_name(target);
-    if (!t || routing::target_name(*t) != target) {
-      return make_error(ErrorCode::corruption, "postgresql " + name + ": cutover.overrides row '" + scope +
-                                                   "' has target '" + target + "', not legacy or rust_shell");
-    }
-    if (scope == "global") {
-      state.overrides.global = t;
-      continue;
-    }
-    std::string group = scope.starts_with("domain:") ? scope.substr(7) : std::string();
-    const routing::RouteGroup* g = group.empty() ? nullptr : engine.find_group(group);
-    if (g == nullptr || g->domain != group) {
-      return make_error(ErrorCode::corruption,
-                        "postgresql " + name + ": cutover.overrides holds an override for scope '" + scope +
-                            "', which the route config (" + engine.config().source +
-                            ") does not have; give every replica the same route config, or clear that override "
-                            "from a replica that knows the group");
-    }
-    state.overrides.groups[group] = *t;
+// The override state from the revision row (revision, updated_at,
+// updated_by, state document). Errors: corruption for a document this
+// binary cannot use (an unknown group: the route config and the database
+// disagree) or one whose revision is not the row's.
+Result<routing::OverrideState> parse_head(const QueryResult& head, const routing::RouteSplit& engine,
+                                          const std::string& name) {
+  if (head.rows() != 1) {
+    return make_error(ErrorCode::corruption, "postgresql " + name + ": cutover.override_revision holds " +
+                                                 std::to_string(head.rows()) + " rows, not one");
   }
-  return {};
+  TRY_ASSIGN(int64_t revision, head.int64(0, 0));
+  std::string document = head.text(0, 3);
+  routing::OverrideState state;
+  if (!document.empty()) {
+    auto parsed = routing::parse_state(document, "postgresql " + name + " cutover.override_revision.state", engine);
+    if (!parsed) {
+      return make_error(ErrorCode::corruption,
+                        parsed.error().message() +
+                            " (in the database: give every replica the same route config, or clear the override "
+                            "from a replica that knows the group)");
+    }
+    state = std::move(*parsed);
+  }
+  if (state.revision != static_cast<uint64_t>(revision)) {
+    return make_error(ErrorCode::corruption, "postgresql " + name + ": cutover.override_revision is at revision " +
+                                                 std::to_string(revision) + " but its state document at " +
+                                                 std::to_string(state.revision));
+  }
+  state.updated_at = head.text(0, 1);
+  state.updated_by = head.text(0, 2);
+  return state;
 }
+
+constexpr const char* k_head_columns = "SELECT revision, updated_at, updated_by, state FROM cutover.override_revision";
 
 }  // namespace
 
@@ -142,19 +146,8 @@ void SharedState::proven(Steady::time_point sent) {
 // Step 2: the whole state in one snapshot; proves freshness as of `sent`.
 Status SharedState::read_all(Connection& conn, Steady::time_point sent) {
   TRY_ASSIGN(Transaction tx, conn.begin("reading the overrides", "ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  TRY_ASSIGN(QueryResult head, conn.exec("reading the override revision",
-                                         "SELECT revision, updated_at, updated_by FROM cutover.override_revision"));
-  if (head.rows() != 1) {
-    return make_error(ErrorCode::corruption, "postgresql " + name_ + ": cutover.override_revision holds " +
-                                                 std::to_string(head.rows()) + " rows, not one");
-  }
-  routing::OverrideState state;
-  TRY_ASSIGN(int64_t revision, head.int64(0, 0));
-  state.revision = static_cast<uint64_t>(revision);
-  state.updated_at = head.text(0, 1);
-  state.updated_by = head.text(0, 2);
-  TRY_ASSIGN(QueryResult rows, conn.exec("reading the overrides", "SELECT scope, target FROM cutover.overrides"));
-  TRY(parse_rows(rows, engine_, name_, state));
+  TRY_ASSIGN(QueryResult head, conn.exec("reading the overrides", k_head_columns));
+  TRY_ASSIGN(routing::OverrideState state, parse_head(head, engine_, name_));
   TRY(tx.commit("reading the overrides"));
   install(std::move(state));
   proven(sent);
@@ -214,23 +207,31 @@ void SharedState::follow() {
       }
       next_heartbeat = Steady::now() + options_.heartbeat_interval;
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Steady::now());
-    pollfd fds[2] = {{follower_->socket(), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-    int n = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
-    if (n < 0 && errno != EINTR) {
-      drop_follower(Error(ErrorCode::io_error, std::string("poll: ") + std::strerror(errno)));
-      continue;
-    }
-    if (n > 0 && fds[1].revents != 0) continue;  // woken to stop
-    Status st;
-    if (n > 0 && fds[0].revents != 0) {
-      st = follower_->consume_input();
-      uint64_t newest = 0;
+    // Notifications libpq already read (during a heartbeat or a full read)
+    // wait in its queue, not on the socket: look there first.
+    uint64_t newest = 0;
+    auto drain = [&] {
       while (auto note = follower_->next_notification()) {
         newest = std::max<uint64_t>(newest, std::strtoull(note->payload.c_str(), nullptr, 10));
       }
-      if (st && newest > snapshot().revision) st = read_all(*follower_, Steady::now());
+    };
+    drain();
+    Status st;
+    if (newest <= snapshot().revision) {
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Steady::now());
+      pollfd fds[2] = {{follower_->socket(), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+      int n = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
+      if (n < 0 && errno != EINTR) {
+        drop_follower(Error(ErrorCode::io_error, std::string("poll: ") + std::strerror(errno)));
+        continue;
+      }
+      if (n > 0 && fds[1].revents != 0) continue;  // woken to stop
+      if (n > 0 && fds[0].revents != 0) {
+        st = follower_->consume_input();
+        drain();
+      }
     }
+    if (st && newest > snapshot().revision) st = read_all(*follower_, Steady::now());
     if (st && Steady::now() >= next_heartbeat) {
       next_heartbeat = Steady::now() + options_.heartbeat_interval;
       st = heartbeat();
@@ -262,14 +263,8 @@ Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply(st
   TRY_ASSIGN(Transaction tx, std::move(*begun));
   TRY(c.exec("setting the lock timeout", "SELECT set_config('lock_timeout', $1, true)",
              {std::to_string(options_.lock_timeout.count()) + "ms"}));
-  TRY_ASSIGN(QueryResult head,
-             c.exec("locking the override revision", "SELECT revision FROM cutover.override_revision FOR UPDATE"));
-  if (head.rows() != 1) return make_error(ErrorCode::corruption, "postgresql " + name_ + ": no override revision row");
-  routing::OverrideState state;
-  TRY_ASSIGN(int64_t revision, head.int64(0, 0));
-  state.revision = static_cast<uint64_t>(revision);
-  TRY_ASSIGN(QueryResult rows, c.exec("reading the overrides", "SELECT scope, target FROM cutover.overrides"));
-  TRY(parse_rows(rows, engine_, name_, state));
+  TRY_ASSIGN(QueryResult head, c.exec("locking the override revision", std::string(k_head_columns) + " FOR UPDATE"));
+  TRY_ASSIGN(routing::OverrideState state, parse_head(head, engine_, name_));
 
   AppliedOverride applied;
   auto change = routing::apply_override(engine_, state.overrides, target, domain);
@@ -291,13 +286,14 @@ Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply(st
     TRY(c.exec("clearing the override", "DELETE FROM cutover.overrides WHERE scope = $1", {applied.change.scope}));
   }
   TRY(c.exec("bumping the override revision",
-             "UPDATE cutover.override_revision SET revision = $1, updated_at = $2, updated_by = $3",
-             {rev, state.updated_at, actor}));
+             "UPDATE cutover.override_revision SET revision = $1, updated_at = $2, updated_by = $3, state = $4",
+             {rev, state.updated_at, actor, routing::state_to_json(state)}));
+  TRY_ASSIGN(std::string event, record(applied));
   TRY(c.exec("writing the audit row",
              "INSERT INTO cutover.audit_log (revision, recorded_at, actor, scope, target, previous, current, event) "
              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
              {rev, state.updated_at, actor, applied.change.scope, applied.change.target,
-              target_text(applied.change.previous), target_text(applied.change.current), record(applied)}));
+              target_text(applied.change.previous), target_text(applied.change.current), event}));
   TRY(c.exec("queueing the notification", "SELECT pg_notify($1, $2)", {std::string(k_notify_channel), rev}));
   if (auto committed = tx.commit("committing the override"); !committed) {
     std::string msg = committed.error().message();

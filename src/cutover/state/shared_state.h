@@ -5,7 +5,7 @@
 // Writing (apply): one transaction takes the revision row FOR UPDATE (so
 // writers on every replica take turns), reads the current overrides, applies
 // the request (routing::apply_override, as the state folder does), writes
-// the scope's row, bumps the revision, inserts the audit row and queues
+// the state document (routing::state_to_json) and the scope's row, bumps the revision, inserts the audit row and queues
 // NOTIFY cutover_overrides '<revision>', which PostgreSQL delivers only when
 // the transaction commits. The override is acknowledged (apply returns it)
 // only after COMMIT succeeded, and is in force on this replica from then.
@@ -104,8 +104,9 @@ class SharedState {
   Availability availability() const;
 
   // Returns the audit log's event line (a JSON object) for an override
-  // before it commits; it is stored in the same transaction.
-  using Recorder = std::function<std::string(const AppliedOverride&)>;
+  // before it commits; it is stored in the same transaction. An error
+  // rolls the override back (apply returns it).
+  using Recorder = std::function<Result<std::string>(const AppliedOverride&)>;
 
   // Applies an override request as `actor` (see the top of the file). A
   // request error (unknown target or group) changes nothing. Errors:
