@@ -74,8 +74,8 @@ struct DestructiveArgs {
 };
 
 int status_main(const StatusArgs& args) {
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
-  auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
+  auto ledger = gates::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto groups = ledger ? gates::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
       std::cout << evidence::JsonValue::object()
@@ -89,20 +89,20 @@ int status_main(const StatusArgs& args) {
     return report_error("gate status", groups.error());
   }
   if (args.json) {
-    std::cout << evidence::ledger_status_json(*ledger, *groups).canonical() << "\n";
+    std::cout << gates::ledger_status_json(*ledger, *groups).canonical() << "\n";
     return k_exit_ok;
   }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
             << ledger->head_sha256 << ")\n";
   // The chain cannot show lines cut from the end: the operator pins the head elsewhere.
-  std::cout << "head: " << evidence::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
-            << "--ledger " << args.ledger << " --head " << evidence::head_of(*ledger).text()
+  std::cout << "head: " << gates::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
+            << "--ledger " << args.ledger << " --head " << gates::head_of(*ledger).text()
             << "` proves the ledger still holds it)\n";
   for (const auto& g : *groups) {
     auto next = g.next();
-    std::cout << g.group << ": " << evidence::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
+    std::cout << g.group << ": " << gates::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
     if (next) {
-      std::cout << "; next " << evidence::phase_name(*next) << " needs " << evidence::gate_requirements(*next);
+      std::cout << "; next " << gates::phase_name(*next) << " needs " << gates::gate_requirements(*next);
     } else {
       std::cout << "; done (destructive changes allowed)";
     }
@@ -131,7 +131,7 @@ int advance_main(const AdvanceArgs& args) {
   for (const auto& file : args.spec_files) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("gate advance", st.error());
   }
-  evidence::GateInputs inputs;
+  gates::GateInputs inputs;
   inputs.routes_path = args.routes;
   inputs.expand_report_path = args.expand_report;
   inputs.routes_report_path = args.routes_report;
@@ -163,9 +163,9 @@ int advance_main(const AdvanceArgs& args) {
     inputs.threshold = *threshold;
   }
 
-  auto result = evidence::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
+  auto result = gates::advance(fs, args.ledger, args.group, args.phase, inputs, specs, base::system_clock());
   if (!result) return report_error("gate advance", result.error());
-  const evidence::GateDecision& d = result->decision;
+  const gates::GateDecision& d = result->decision;
   if (args.json) {
     evidence::JsonValue missing = evidence::JsonValue::array();
     for (const auto& m : d.missing) missing.push(evidence::JsonValue::string(m));
@@ -173,8 +173,8 @@ int advance_main(const AdvanceArgs& args) {
                                   .set("ledger", args.ledger)
                                   .set("group", d.group)
                                   .set("from", d.from_none ? evidence::JsonValue::null()
-                                                           : evidence::JsonValue::string(evidence::phase_name(d.from)))
-                                  .set("to", evidence::phase_name(d.to))
+                                                           : evidence::JsonValue::string(gates::phase_name(d.from)))
+                                  .set("to", gates::phase_name(d.to))
                                   .set("allowed", d.allowed())
                                   .set("missing", std::move(missing))
                                   .set("evidence", d.evidence);
@@ -186,11 +186,11 @@ int advance_main(const AdvanceArgs& args) {
     }
     std::cout << out.canonical() << "\n";
   } else if (d.allowed()) {
-    std::cout << "gate advance: " << d.group << " entered " << evidence::phase_name(d.to) << " (ledger " << args.ledger
+    std::cout << "gate advance: " << d.group << " entered " << gates::phase_name(d.to) << " (ledger " << args.ledger
               << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
   } else {
     for (const auto& m : d.missing) std::cout << "missing: " << m << "\n";
-    std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << evidence::phase_name(d.to) << ": "
+    std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << gates::phase_name(d.to) << ": "
               << d.missing.size() << " piece(s) of evidence missing or failing; nothing was recorded\n";
   }
   return d.allowed() ? k_exit_ok : k_exit_failed;
@@ -199,18 +199,18 @@ int advance_main(const AdvanceArgs& args) {
 // gate verify: the chain is intact and still holds the pinned head (a ledger
 // cut after any record is a valid shorter chain; only the head shows it).
 int verify_ledger_main(const VerifyLedgerArgs& args) {
-  auto head = evidence::parse_ledger_head(args.head);
+  auto head = gates::parse_ledger_head(args.head);
   if (!head) return report_error("gate verify", head.error().with_context("--head"));
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = gates::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate verify", ledger.error());
-  auto groups = evidence::group_states(*ledger);
-  Status held = groups ? evidence::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
+  auto groups = gates::group_states(*ledger);
+  Status held = groups ? gates::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
   if (args.json) {
     std::cout << evidence::JsonValue::object()
                      .set("schema", "cutover.ledger_verify.v1")
                      .set("ledger", args.ledger)
                      .set("pinned_head", head->text())
-                     .set("head", evidence::head_of(*ledger).text())
+                     .set("head", gates::head_of(*ledger).text())
                      .set("ok", bool(held))
                      .set("error",
                           held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
@@ -220,22 +220,22 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
   if (!held) return report_error("gate verify", held.error());
   if (!args.json) {
     std::cout << "gate verify: ok: ledger " << args.ledger << " holds the pinned head " << head->text() << " (now "
-              << evidence::head_of(*ledger).text() << ")\n";
+              << gates::head_of(*ledger).text() << ")\n";
   }
   return k_exit_ok;
 }
 
 int destructive_main(const DestructiveArgs& args) {
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = gates::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return report_error("gate destructive", ledger.error());
   Status allowed;
   if (args.group.empty()) {
     // "Every group" is every group of the route configuration, not only those with a record.
-    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    auto configured = gates::configured_groups(base::real_file_system(), *ledger, args.routes);
     if (!configured) return report_error("gate destructive", configured.error());
-    allowed = evidence::destructive_changes_allowed_everywhere(*ledger, *configured);
+    allowed = gates::destructive_changes_allowed_everywhere(*ledger, *configured);
   } else {
-    allowed = evidence::destructive_changes_allowed(*ledger, args.group);
+    allowed = gates::destructive_changes_allowed(*ledger, args.group);
   }
   if (!allowed && allowed.error().code() != ErrorCode::conflict)
     return report_error("gate destructive", allowed.error());

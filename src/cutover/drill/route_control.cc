@@ -6,7 +6,7 @@
 
 #include "cutover/http/control_client.h"
 
-namespace cutover::evidence {
+namespace cutover::drill {
 namespace {
 
 class HttpRouteControl final : public RouteControl {
@@ -15,20 +15,21 @@ class HttpRouteControl final : public RouteControl {
 
   std::string describe() const override { return client_.base(); }
 
-  Result<JsonValue> status() override { return call("GET", "/status", ""); }
+  Result<evidence::JsonValue> status() override { return call("GET", "/status", ""); }
 
-  Result<JsonValue> evaluate(std::string_view path) override {
-    return call("POST", "/evaluate", JsonValue::object().set("path", path).compact());
+  Result<evidence::JsonValue> evaluate(std::string_view path) override {
+    return call("POST", "/evaluate", evidence::JsonValue::object().set("path", path).compact());
   }
 
-  Result<JsonValue> set_group_override(std::string_view group, std::string_view target) override {
-    return call("POST", "/override", JsonValue::object().set("target", target).set("domain", group).compact());
+  Result<evidence::JsonValue> set_group_override(std::string_view group, std::string_view target) override {
+    return call("POST", "/override",
+                evidence::JsonValue::object().set("target", target).set("domain", group).compact());
   }
 
  private:
-  Result<JsonValue> call(const std::string& method, const std::string& endpoint, const std::string& body) {
+  Result<evidence::JsonValue> call(const std::string& method, const std::string& endpoint, const std::string& body) {
     TRY_ASSIGN(json::Document data, client_.call(method, endpoint, body));
-    return JsonValue::from_node(data.root());
+    return evidence::JsonValue::from_node(data.root());
   }
 
   http::ControlClient client_;
@@ -41,4 +42,4 @@ Result<std::unique_ptr<RouteControl>> connect_route_control(const std::string& b
   return std::unique_ptr<RouteControl>(new HttpRouteControl(std::move(client)));
 }
 
-}  // namespace cutover::evidence
+}  // namespace cutover::drill

@@ -1,7 +1,6 @@
 #include "cutover/evidence/expand_evidence.h"
 
 #include "cutover/base/clock.h"
-#include "cutover/gates/canary.h"
 #include "cutover/hash/sha256.h"
 
 namespace cutover::evidence {

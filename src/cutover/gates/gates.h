@@ -46,7 +46,7 @@
 #include "cutover/gates/ledger.h"
 #include "cutover/store/store_spec.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 
 enum class Phase { expand, migrate, verify, canary, cutover, contract };
 inline constexpr Phase k_phases[] = {Phase::expand, Phase::migrate, Phase::verify,
@@ -90,7 +90,7 @@ struct ConfiguredGroups {
   std::string source;         // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
   std::string path;           // the config file, absolute
   std::string sha256;         // of its bytes
-  JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
+  evidence::JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
 };
 
 // Reads the route groups of a route config file (docs/formats/route-config.md;
@@ -123,7 +123,7 @@ struct GateInputs {
   std::string manifest_path;              // migrate
   std::string verify_report_path;         // verify
   std::string evidence_dir;               // any phase may use it; canary, cutover, contract need it
-  std::vector<TrustedKey> trusted;
+  std::vector<evidence::TrustedKey> trusted;
   size_t threshold = 1;
   CanaryThresholds canary;
   std::string note;
@@ -139,7 +139,7 @@ struct GateDecision {
   bool from_none = true;  // the group has no record yet
   Phase to = Phase::expand;
   std::vector<std::string> missing;          // what is missing or failing; empty = allowed
-  JsonValue evidence = JsonValue::object();  // what was checked, recorded in the ledger
+  evidence::JsonValue evidence = evidence::JsonValue::object();  // what was checked, recorded in the ledger
   bool allowed() const { return missing.empty(); }
 };
 
@@ -196,11 +196,11 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
 // at all. `details` goes into the record's evidence. Errors: invalid_argument
 // for a bad group name; the writer's.
 Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group,
-                                                          JsonValue details, base::Clock& clock);
+                                                          evidence::JsonValue details, base::Clock& clock);
 
 // Status for `gate status`: each group's phase, the next phase and what its
 // gate needs.
-JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
+evidence::JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
 std::string gate_requirements(Phase phase);
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -6,7 +6,7 @@
 #include "cutover/json/parser.h"
 #include "cutover/routing/paths.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 namespace {
 
 Error broken(const std::string& path, size_t line, const std::string& why) {
@@ -44,7 +44,7 @@ Result<std::string> normalize_group(std::string_view name) {
 }
 
 std::string record_line(const LedgerRecord& r) {
-  return JsonValue::object()
+  return evidence::JsonValue::object()
       .set("schema", k_ledger_schema)
       .set_u64("seq", r.seq)
       .set("prev_sha256", r.prev_sha256)
@@ -52,7 +52,7 @@ std::string record_line(const LedgerRecord& r) {
       .set("group", r.group)
       .set("phase", r.phase)
       .set("tool", r.tool)
-      .set("note", r.note.empty() ? JsonValue::null() : JsonValue::string(r.note))
+      .set("note", r.note.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(r.note))
       .set("evidence", r.evidence)
       .compact();
 }
@@ -77,7 +77,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     auto doc = json::parse(line);
     if (!doc) return tl::unexpected(broken(path, line_no, "not JSON (" + doc.error().message() + ")"));
     std::vector<std::string> problems;
-    FieldReader f(doc->root(), "record", problems);
+    evidence::FieldReader f(doc->root(), "record", problems);
     LedgerRecord r;
     std::string schema = f.string("schema");
     r.seq = f.u64("seq");
@@ -88,7 +88,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     r.tool = f.string("tool");
     r.note = f.optional_string("note").value_or("");
     const json::Node* evidence = f.object("evidence");
-    if (!problems.empty()) return tl::unexpected(broken(path, line_no, join_problems(problems)));
+    if (!problems.empty()) return tl::unexpected(broken(path, line_no, evidence::join_problems(problems)));
     if (schema != k_ledger_schema) {
       return tl::unexpected(
           broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
@@ -107,7 +107,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     if (!normalized || *normalized != r.group) {
       return tl::unexpected(broken(path, line_no, "group '" + r.group + "' is not a normalised group name"));
     }
-    r.evidence = JsonValue::from_node(*evidence);
+    r.evidence = evidence::JsonValue::from_node(*evidence);
     r.line_sha256 = hash::sha256_hex(line);
     ledger.head_sha256 = r.line_sha256;
     ledger.records.push_back(std::move(r));
@@ -222,8 +222,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
       new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
 }
 
-Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase, JsonValue evidence,
-                                          const std::string& note, base::Clock& clock) {
+Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase,
+                                          evidence::JsonValue evidence, const std::string& note, base::Clock& clock) {
   // Refuse if the file changed under us (an edit that ignored the lock).
   TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
   std::string now_bytes;
@@ -259,4 +259,4 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   return r;
 }
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -33,7 +33,7 @@
 #include "cutover/base/version.h"
 #include "cutover/evidence/json_value.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 
 inline constexpr std::string_view k_ledger_schema = "cutover.ledger.v1";
 // What records, statements and reports name as their writer.
@@ -49,7 +49,7 @@ struct LedgerRecord {
   std::string phase;        // the phase the group entered
   std::string tool;
   std::string note;         // the operator's --note, "" for none
-  JsonValue evidence;       // what the gate checked (an object)
+  evidence::JsonValue evidence;  // what the gate checked (an object)
   std::string line_sha256;  // SHA-256 of this record's line (without its newline)
 };
 
@@ -121,7 +121,7 @@ class LedgerWriter {
   // recorded_at are filled in) and makes it durable. Errors: conflict when
   // the file changed since open() (someone edited it without the lock);
   // io_error or permission_denied (the ledger is then unchanged).
-  Result<LedgerRecord> append(const std::string& group, const std::string& phase, JsonValue evidence,
+  Result<LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
                               const std::string& note, base::Clock& clock);
 
  private:
@@ -136,4 +136,4 @@ class LedgerWriter {
   std::string bytes_;  // the file as read and verified
 };
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates
