@@ -430,6 +430,36 @@ TEST_F(GateTest, EachGateNamesItsMissingEvidence) {
   EXPECT_EQ((*states)[0].phase, Phase::cutover);
 }
 
+// A file system that cannot read one path (an I/O error, not a missing file).
+class UnreadablePath final : public testing::ForwardingFileSystem {
+ public:
+  UnreadablePath(base::FileSystem& target, std::string path) : ForwardingFileSystem(target), path_(std::move(path)) {}
+  Result<base::Buffer> read_file(const std::string& path) override {
+    if (path == path_) return make_error(ErrorCode::io_error, "injected: read failed");
+    return target_.read_file(path);
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(GateTest, AnUnreadableManifestIsAnIoErrorNotMissingEvidence) {
+  ASSERT_TRUE(advance_to("expand", GateInputs{})->decision.allowed());
+  GateInputs m;
+  m.manifest_path = manifest_;
+  UnreadablePath fs(base::real_file_system(), base::absolute_path(manifest_));
+  auto r = advance(fs, ledger_, "billing_l402", "migrate", m, specs_, clock_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::io_error);
+  EXPECT_NE(r.error().message().find("injected: read failed"), std::string::npos) << r.error().message();
+  EXPECT_EQ(read_ledger(base::real_file_system(), ledger_)->records.size(), 1u);
+  // A manifest that is not there is still missing evidence (exit 1), not an error.
+  m.manifest_path = tmp_.file("no-such-manifest.json");
+  auto missing_one = advance_to("migrate", m);
+  ASSERT_TRUE(missing_one);
+  EXPECT_FALSE(missing_one->decision.allowed());
+}
+
 TEST_F(GateTest, ARefusedThresholdIsAUsageError) {
   GateInputs in = signed_inputs("x");
   in.threshold = 4;

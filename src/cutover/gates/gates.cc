@@ -253,18 +253,21 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
   d.evidence.set("expand_report", evidence::report_file_json(expand->file).set("stores", std::move(covered)));
 }
 
-void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
+// A manifest that cannot be read (an I/O error) is an error, not missing evidence.
+Status gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
   std::string path = inputs.manifest_path;
   if (path.empty() && !inputs.evidence_dir.empty())
     path = base::join_path(inputs.evidence_dir, std::string(evidence::k_manifest_file));
   if (path.empty()) {
     d.missing.push_back("a complete manifest: pass --manifest WORK/manifests/<run>.json (written by cutover backfill)");
-    return;
+    return {};
   }
   auto file = manifest::load_manifest_file(fs, path);
   if (!file) {
+    ErrorCode code = file.error().code();
+    if (code == ErrorCode::io_error || code == ErrorCode::permission_denied) return tl::unexpected(file.error());
     d.missing.push_back("a usable manifest: " + file.error().message());
-    return;
+    return {};
   }
   if (file->manifest.status != manifest::k_status_complete) {
     d.missing.push_back("a complete manifest: " + path + " has status '" + file->manifest.status +
@@ -275,6 +278,7 @@ void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& 
       .set("run_id", file->run_id)
       .set_u64("stores", file->manifest.stores.size());
   check_stores_fresh(fs, file->manifest, "manifest " + path, d);
+  return {};
 }
 
 void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs& inputs,
@@ -558,7 +562,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const std::string& ledger_pa
       gate_expand(fs, writer->ledger(), group, inputs, d);
       break;
     case Phase::migrate:
-      gate_migrate(fs, inputs, d);
+      TRY(gate_migrate(fs, inputs, d));
       break;
     case Phase::verify:
       gate_verify(fs, state, inputs, specs, clock, d);
