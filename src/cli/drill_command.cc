@@ -40,9 +40,8 @@ Result<std::string> read_token(const DrillArgs& args) {
   if (args.token_file.empty()) {
     return make_error(ErrorCode::invalid_argument, "the drill needs an operator token: --token T or --token-file F");
   }
-  auto bytes = base::real_file_system().read_file(args.token_file);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read --token-file"));
-  std::string token(bytes->view());
+  TRY_ASSIGN_CTX(base::Buffer bytes, base::real_file_system().read_file(args.token_file), "cannot read --token-file");
+  std::string token(bytes.view());
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   return token;
 }

@@ -20,9 +20,8 @@ namespace {
 std::string in_dir(const std::string& dir, std::string_view name) { return base::join_path(dir, std::string(name)); }
 
 Result<std::string> read_text(base::FileSystem& fs, const std::string& path, std::string_view what) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
-  return std::string(bytes->view());
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "cannot read " + std::string(what) + " " + path);
+  return std::string(bytes.view());
 }
 
 // What a verify report says about itself.

@@ -641,12 +641,11 @@ Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std:
                                                 " does not exist; give the route config "
                                                 "the service runs with (--routes)");
   }
-  auto bytes = fs.read_file(config_path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read route config " + config_path));
-  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes->view(), config_path));
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(config_path), "cannot read route config " + config_path);
+  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes.view(), config_path));
   ConfiguredGroups out;
   out.path = base::absolute_path(config_path);
-  out.sha256 = hash::sha256_hex(bytes->view());
+  out.sha256 = hash::sha256_hex(bytes.view());
   out.source = "route config " + config_path + " (sha256 " + out.sha256 + ")";
   for (const auto& g : config.route_groups) out.groups.push_back(g.domain);
   if (out.groups.empty()) {
@@ -688,25 +687,24 @@ Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& l
 }
 
 Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const std::string& manifest_path) {
-  auto sha = hash::sha256_file_hex(fs, manifest_path);
-  if (!sha) return tl::unexpected(sha.error().with_context("cannot hash manifest " + manifest_path));
+  TRY_ASSIGN_CTX(std::string sha, hash::sha256_file_hex(fs, manifest_path), "cannot hash manifest " + manifest_path);
   std::string abs = base::absolute_path(manifest_path);
   const LedgerRecord* same_path = nullptr;
   for (const auto& r : ledger.records) {
     if (r.phase != phase_name(Phase::migrate)) continue;
-    if (r.evidence.string_at("manifest_sha256") == *sha) return {};
+    if (r.evidence.string_at("manifest_sha256") == sha) return {};
     if (base::absolute_path(r.evidence.string_at("manifest_path")) == abs) same_path = &r;
   }
   if (same_path != nullptr) {
     return make_error(ErrorCode::conflict,
-                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha +
+                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + sha +
                           ", but ledger " + ledger.path + " line " + std::to_string(same_path->seq) + " (group " +
                           same_path->group + ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
                           "; the manifest was changed since the migration was recorded: do not use it, restore it "
                           "from a copy");
   }
   return make_error(ErrorCode::conflict,
-                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + *sha +
+                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + sha +
                         "): no group's migrate step recorded it; use the manifest the ledger recorded (the migrate "
                         "record's evidence.manifest_path), or leave out --ledger for a run the ledger never saw");
 }

@@ -123,9 +123,8 @@ Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
     return empty;
   }
   if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
-  auto bytes = fs.read_file_no_follow(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read ledger " + path));
-  return parse_ledger(bytes->view(), path);
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file_no_follow(path), "cannot read ledger " + path);
+  return parse_ledger(bytes.view(), path);
 }
 
 LedgerHead head_of(const Ledger& ledger) { return LedgerHead{ledger.records.size(), ledger.head_sha256}; }
@@ -212,9 +211,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
   std::string bytes;
   if (info.exists) {
     if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
-    auto buf = fs.read_file_no_follow(path);
-    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path));
-    bytes.assign(buf->view());
+    TRY_ASSIGN_CTX(base::Buffer buf, fs.read_file_no_follow(path), "cannot read ledger " + path);
+    bytes.assign(buf.view());
   }
   TRY_ASSIGN(Ledger ledger, info.exists ? parse_ledger(bytes, path)
                                         : Result<Ledger>(Ledger{path, false, {}, std::string(k_ledger_genesis)}));
@@ -228,9 +226,8 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
   std::string now_bytes;
   if (info.exists) {
-    auto buf = fs_.read_file_no_follow(path_);
-    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path_));
-    now_bytes.assign(buf->view());
+    TRY_ASSIGN_CTX(base::Buffer buf, fs_.read_file_no_follow(path_), "cannot read ledger " + path_);
+    now_bytes.assign(buf.view());
   }
   if (info.exists != ledger_.exists || now_bytes != bytes_) {
     return make_error(ErrorCode::conflict,
@@ -250,8 +247,7 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   std::string line = record_line(r);
   r.line_sha256 = hash::sha256_hex(line);
   std::string next = bytes_ + line + "\n";
-  auto written = base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr);
-  if (!written) return tl::unexpected(written.error().with_context("ledger " + path_ + " is unchanged"));
+  TRY_CTX(base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr), "ledger " + path_ + " is unchanged");
   bytes_ = std::move(next);
   ledger_.exists = true;
   ledger_.head_sha256 = r.line_sha256;
