@@ -87,9 +87,9 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger);
 // rule 5 (a group that never entered the ledger is still in the overlap).
 struct ConfiguredGroups {
   std::vector<std::string> groups;  // normalised, in the config's order
-  std::string source;         // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
-  std::string path;           // the config file, absolute
-  std::string sha256;         // of its bytes
+  std::string source;  // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
+  std::string path;    // the config file, absolute
+  std::string sha256;  // of its bytes
   evidence::JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
 };
 
@@ -138,7 +138,7 @@ struct GateDecision {
   Phase from = Phase::expand;
   bool from_none = true;  // the group has no record yet
   Phase to = Phase::expand;
-  std::vector<std::string> missing;          // what is missing or failing; empty = allowed
+  std::vector<std::string> missing;                              // what is missing or failing; empty = allowed
   evidence::JsonValue evidence = evidence::JsonValue::object();  // what was checked, recorded in the ledger
   bool allowed() const { return missing.empty(); }
 };

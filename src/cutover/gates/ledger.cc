@@ -247,7 +247,8 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   std::string line = record_line(r);
   r.line_sha256 = hash::sha256_hex(line);
   std::string next = bytes_ + line + "\n";
-  TRY_CTX(base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr), "ledger " + path_ + " is unchanged");
+  TRY_CTX(base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr),
+          "ledger " + path_ + " is unchanged");
   bytes_ = std::move(next);
   ledger_.exists = true;
   ledger_.head_sha256 = r.line_sha256;

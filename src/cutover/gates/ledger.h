@@ -48,9 +48,9 @@ struct LedgerRecord {
   std::string group;        // a normalised route group name
   std::string phase;        // the phase the group entered
   std::string tool;
-  std::string note;         // the operator's --note, "" for none
+  std::string note;              // the operator's --note, "" for none
   evidence::JsonValue evidence;  // what the gate checked (an object)
-  std::string line_sha256;  // SHA-256 of this record's line (without its newline)
+  std::string line_sha256;       // SHA-256 of this record's line (without its newline)
 };
 
 struct Ledger {
