@@ -148,8 +148,10 @@ Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path
 // (--routes, else the one recorded in the ledger) and hold the group; the
 // expand report must cover every store named to the gate, each still
 // hashing to what the report saw.
-void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
-                 GateDecision& d) {
+// The route config the expand gate checks against: --routes, else the one the ledger recorded.
+std::optional<ConfiguredGroups> expand_route_config(base::FileSystem& fs, const Ledger& ledger,
+                                                    const std::string& group, const GateInputs& inputs,
+                                                    GateDecision& d) {
   std::optional<ConfiguredGroups> configured;
   if (!inputs.routes_path.empty()) {
     auto read = read_configured_groups(fs, inputs.routes_path);
@@ -166,15 +168,21 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
   } else if (auto recorded = recorded_configured_groups(ledger)) {
     configured = std::move(*recorded);
   }
-  // Fresh: made after the ledger's last record (of any group).
-  std::string previous = ledger.records.empty() ? std::string() : ledger.records.back().recorded_at;
-  auto fresh = [&](const evidence::ReportFile& f, const std::string& what) {
-    if (!previous.empty() && !later(f.created_at, previous)) {
-      d.missing.push_back("a fresh " + what + ": " + f.path + " was made at " + f.created_at +
-                          ", not after the ledger's last record (" + previous + "); run the check again");
-    }
-  };
+  return configured;
+}
 
+// Fresh: made after the ledger's last record (of any group).
+void check_fresh(const Ledger& ledger, const evidence::ReportFile& f, const std::string& what, GateDecision& d) {
+  std::string previous = ledger.records.empty() ? std::string() : ledger.records.back().recorded_at;
+  if (!previous.empty() && !later(f.created_at, previous)) {
+    d.missing.push_back("a fresh " + what + ": " + f.path + " was made at " + f.created_at +
+                        ", not after the ledger's last record (" + previous + "); run the check again");
+  }
+}
+
+// The routes report: passing, fresh, about the gate's route config, and the group's targets answering.
+void check_routes_report(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
+                         const std::optional<ConfiguredGroups>& configured, GateDecision& d) {
   if (inputs.routes_report_path.empty()) {
     d.missing.push_back(
         "a routes report: pass --routes-report FILE (cutover routes check --config CONFIG --out FILE): "
@@ -183,7 +191,7 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
     d.missing.push_back("a routes report: " + routes.error().message());
   } else {
     for (const auto& p : routes->problems) d.missing.push_back("a passing routes report: " + p);
-    fresh(routes->file, "routes report");
+    check_fresh(ledger, routes->file, "routes report", d);
     if (!configured) {
       d.missing.push_back(
           "the route config the routes report must be about: pass --routes CONFIG (the ledger records "
@@ -203,7 +211,33 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
     d.evidence.set("routes_report",
                    evidence::report_file_json(routes->file).set("config_sha256", routes->config_sha256));
   }
+}
 
+// A store the expand report covers must still be what the reader was tested on.
+void check_store_unchanged(base::FileSystem& fs, const NamedStore& named, const std::string& abs,
+                           const evidence::ExpandStore& seen, GateDecision& d) {
+  auto info = fs.stat(abs);
+  if (!info) {
+    d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
+  } else if (!info->exists) {
+    if (seen.existed) {
+      d.missing.push_back("store " + named.name + " " + abs +
+                          " existed when the expand report was made and is gone now");
+    }
+  } else {
+    auto now = hash::sha256_file_hex(fs, abs);
+    if (!now) {
+      d.missing.push_back("store " + named.name + " " + abs + " cannot be hashed: " + now.error().message());
+    } else if (*now != seen.sha256_after) {
+      d.missing.push_back("a fresh expand report for store " + named.name + " " + abs + ": it hashes to " + *now +
+                          " now, the report saw " + (seen.sha256_after.empty() ? "no file" : seen.sha256_after) +
+                          "; run expand check again");
+    }
+  }
+}
+
+// The expand report: passing, fresh, and covering every named store as it is now.
+void check_expand_report(base::FileSystem& fs, const Ledger& ledger, const GateInputs& inputs, GateDecision& d) {
   if (inputs.expand_report_path.empty()) {
     d.missing.push_back(
         "an expand report: pass --expand-report FILE (cutover expand check --reader CMD --out FILE): "
@@ -216,7 +250,7 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
     return;
   }
   for (const auto& p : expand->problems) d.missing.push_back("a passing expand report: " + p);
-  fresh(expand->file, "expand report");
+  check_fresh(ledger, expand->file, "expand report", d);
   evidence::JsonValue covered = evidence::JsonValue::array();
   for (const auto& s : expand->stores) {
     covered.push(evidence::JsonValue::object().set("name", s.name).set("path", s.path).set("sha256", s.sha256_after));
@@ -230,27 +264,16 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
                           " does not check it; run expand check with that store");
       continue;
     }
-    // The store must still be what the reader was tested on.
-    auto info = fs.stat(abs);
-    if (!info) {
-      d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
-    } else if (!info->exists) {
-      if (it->existed) {
-        d.missing.push_back("store " + named.name + " " + abs +
-                            " existed when the expand report was made and is gone now");
-      }
-    } else {
-      auto now = hash::sha256_file_hex(fs, abs);
-      if (!now) {
-        d.missing.push_back("store " + named.name + " " + abs + " cannot be hashed: " + now.error().message());
-      } else if (*now != it->sha256_after) {
-        d.missing.push_back("a fresh expand report for store " + named.name + " " + abs + ": it hashes to " + *now +
-                            " now, the report saw " + (it->sha256_after.empty() ? "no file" : it->sha256_after) +
-                            "; run expand check again");
-      }
-    }
+    check_store_unchanged(fs, named, abs, *it, d);
   }
   d.evidence.set("expand_report", evidence::report_file_json(expand->file).set("stores", std::move(covered)));
+}
+
+void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
+                 GateDecision& d) {
+  std::optional<ConfiguredGroups> configured = expand_route_config(fs, ledger, group, inputs, d);
+  check_routes_report(fs, ledger, group, inputs, configured, d);
+  check_expand_report(fs, ledger, inputs, d);
 }
 
 // A manifest that cannot be read (an I/O error) is an error, not missing evidence.
