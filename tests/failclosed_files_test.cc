@@ -357,17 +357,17 @@ TEST_F(FailClosedFilesTest, LedgerAndItsLockAreNotFollowedThroughLinks) {
   write_text(real, "");
   std::string ledger = tmp_.file("ledger.jsonl");
   ASSERT_EQ(::symlink(real.c_str(), ledger.c_str()), 0);
-  auto read = evidence::read_ledger(fs, ledger);
+  auto read = gates::read_ledger(fs, ledger);
   ASSERT_FALSE(read);
   EXPECT_NE(read.error().message().find("is a symbolic link"), std::string::npos) << read.error().message();
-  auto writer = evidence::LedgerWriter::open(fs, ledger);
+  auto writer = gates::LedgerWriter::open(fs, ledger);
   ASSERT_FALSE(writer);
   EXPECT_NE(writer.error().message().find("is a symbolic link"), std::string::npos) << writer.error().message();
 
   std::string other = tmp_.file("other.jsonl");
   std::string victim = tmp_.file("victim");
   ASSERT_EQ(::symlink(victim.c_str(), (other + ".lock").c_str()), 0);
-  auto locked = evidence::LedgerWriter::open(fs, other);
+  auto locked = gates::LedgerWriter::open(fs, other);
   ASSERT_FALSE(locked);
   EXPECT_NE(locked.error().message().find(other + ".lock is a symbolic link"), std::string::npos)
       << locked.error().message();

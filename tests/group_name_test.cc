@@ -25,13 +25,13 @@ TEST(GroupName, TrimsUnicodeWhiteSpaceLowerCasesAsciiAndTurnsDashesIntoUnderscor
 }
 
 TEST(GroupName, TheLedgerUsesTheRouteSplitsRule) {
-  EXPECT_EQ(evidence::normalize_group(" Billing-L402\xe3\x80\x80").value(), "billing_l402");
-  EXPECT_EQ(evidence::normalize_group("\xc2\xa0"
-                                      "auth_entry")
+  EXPECT_EQ(gates::normalize_group(" Billing-L402\xe3\x80\x80").value(), "billing_l402");
+  EXPECT_EQ(gates::normalize_group("\xc2\xa0"
+                                   "auth_entry")
                 .value(),
             "auth_entry");
-  EXPECT_FALSE(evidence::normalize_group("   ").has_value());
-  EXPECT_FALSE(evidence::normalize_group("a b").has_value());
+  EXPECT_FALSE(gates::normalize_group("   ").has_value());
+  EXPECT_FALSE(gates::normalize_group("a b").has_value());
 }
 
 }  // namespace

@@ -177,12 +177,12 @@ TEST(RoutesCheck, BadOptionsAreRefused) {
 
 class ExpandGate : public ::testing::Test {
  protected:
-  Result<evidence::AdvanceResult> expand(const std::string& group, evidence::GateInputs in) {
+  Result<gates::AdvanceResult> expand(const std::string& group, gates::GateInputs in) {
     in.new_ledger = !testing::path_exists(ledger_);
-    return evidence::advance(base::real_file_system(), ledger_, group, "expand", in, specs_, base::system_clock());
+    return gates::advance(base::real_file_system(), ledger_, group, "expand", in, specs_, base::system_clock());
   }
   static std::string now() { return base::rfc3339_utc(base::system_clock().now_ns()); }
-  static std::string missing(const evidence::AdvanceResult& r) { return evidence::join_problems(r.decision.missing); }
+  static std::string missing(const gates::AdvanceResult& r) { return evidence::join_problems(r.decision.missing); }
 
   testing::TempDir tmp_;
   std::string ledger_ = tmp_.file("ledger.jsonl");
@@ -190,7 +190,7 @@ class ExpandGate : public ::testing::Test {
 };
 
 TEST_F(ExpandGate, ANoteAloneIsRefused) {
-  evidence::GateInputs in;
+  gates::GateInputs in;
   in.note = "readers shipped";
   auto r = expand("billing_l402", in);
   ASSERT_TRUE(r) << r.error().message();
@@ -201,7 +201,7 @@ TEST_F(ExpandGate, ANoteAloneIsRefused) {
 }
 
 TEST_F(ExpandGate, FreshPassingReportsAreRecordedWithTheirDigestsAndStaleOnesRefused) {
-  evidence::GateInputs in;
+  gates::GateInputs in;
   testing::write_expand_evidence(tmp_.file("e"), now(), in);
   auto r = expand("billing_l402", in);
   ASSERT_TRUE(r) << r.error().message();
@@ -223,7 +223,7 @@ TEST_F(ExpandGate, FreshPassingReportsAreRecordedWithTheirDigestsAndStaleOnesRef
 }
 
 TEST_F(ExpandGate, AFailedReportAndAnUncoveredStoreAreRefused) {
-  evidence::GateInputs in;
+  gates::GateInputs in;
   testing::write_expand_evidence(tmp_.file("e"), now(), in);
   std::string text = testing::read_text(in.expand_report_path);
   text.replace(text.find("\"ok\": true"), 10, "\"ok\": false");

@@ -406,7 +406,7 @@ TEST_F(StateTest, LedgerAppendsFromTwoConnectionsNeverFork) {
   ASSERT_EQ(2u * k_each, ledger->records.size());
   for (size_t i = 0; i < ledger->records.size(); ++i) {
     EXPECT_EQ(i + 1, ledger->records[i].seq);
-    EXPECT_EQ(i == 0 ? std::string(evidence::k_ledger_genesis) : ledger->records[i - 1].line_sha256,
+    EXPECT_EQ(i == 0 ? std::string(gates::k_ledger_genesis) : ledger->records[i - 1].line_sha256,
               ledger->records[i].prev_sha256);
   }
 }
@@ -421,11 +421,11 @@ TEST_F(StateTest, LedgerLinesAreTheFileLedgersBytes) {
   ASSERT_TRUE(r1 && r2);
   w->reset();
   std::string lines = one_value(*admin_, "SELECT string_agg(line || E'\\n', '' ORDER BY seq) FROM cutover.ledger");
-  auto parsed = evidence::parse_ledger(lines, "copy");
+  auto parsed = gates::parse_ledger(lines, "copy");
   ASSERT_TRUE(parsed) << parsed.error().message();
   ASSERT_EQ(2u, parsed->records.size());
   EXPECT_EQ(r2->line_sha256, parsed->head_sha256);
-  EXPECT_EQ(evidence::record_line(*r1), lines.substr(0, lines.find('\n')));
+  EXPECT_EQ(gates::record_line(*r1), lines.substr(0, lines.find('\n')));
 }
 
 TEST_F(StateTest, TamperedLedgerRowIsDetected) {
@@ -438,7 +438,7 @@ TEST_F(StateTest, TamperedLedgerRowIsDetected) {
     }
   }
   ASSERT_TRUE(read_pg_ledger(*admin_));
-  evidence::LedgerHead head = evidence::head_of(*read_pg_ledger(*admin_));
+  gates::LedgerHead head = gates::head_of(*read_pg_ledger(*admin_));
   // Only an owner that turns the trigger off can edit a row; the chain still tells.
   ASSERT_TRUE(admin_->exec_script("tampering", R"sql(
 ALTER TABLE cutover.ledger DISABLE TRIGGER append_only;
@@ -462,7 +462,7 @@ ALTER TABLE cutover.ledger ENABLE TRIGGER append_only;
 )sql"));
   auto cut = read_pg_ledger(*admin_);
   ASSERT_TRUE(cut) << cut.error().message();
-  auto held = evidence::check_ledger_head(*cut, head);
+  auto held = gates::check_ledger_head(*cut, head);
   ASSERT_FALSE(held);
   EXPECT_NE(std::string::npos, held.error().message().find("truncated")) << held.error().message();
 

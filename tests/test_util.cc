@@ -64,7 +64,7 @@ FileStamp file_stamp(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-void write_expand_evidence(const std::string& dir, const std::string& created_at, evidence::GateInputs& in) {
+void write_expand_evidence(const std::string& dir, const std::string& created_at, gates::GateInputs& in) {
   ::mkdir(dir.c_str(), 0755);
   std::string routes = dir + "/routes.json";
   std::string config = "{\"legacy_base_url\": \"http://127.0.0.1:9\", \"rust_base_url\": \"http://127.0.0.1:9\"}\n";

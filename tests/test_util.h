@@ -48,7 +48,7 @@ FileStamp file_stamp(const std::string& path);
 // with base URLs), a passing routes report for it and a passing expand
 // report, both made at `created_at`; sets in.routes_path,
 // in.routes_report_path and in.expand_report_path.
-void write_expand_evidence(const std::string& dir, const std::string& created_at, evidence::GateInputs& in);
+void write_expand_evidence(const std::string& dir, const std::string& created_at, gates::GateInputs& in);
 
 // Forwards every call to `target`, including the calls that have a default
 // in FileSystem (create_bulk_file, open_file, hold_file), so the real code paths run.

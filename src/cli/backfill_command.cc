@@ -29,18 +29,18 @@ struct BackfillArgs {
 Status check_rule_5(const BackfillArgs& args) {
   if (args.ledger.empty()) return {};
   // A ledger that is named must be readable, flag or not: a typo never reads as "no open window".
-  auto ledger = evidence::read_existing_ledger(base::real_file_system(), args.ledger);
+  auto ledger = gates::read_existing_ledger(base::real_file_system(), args.ledger);
   if (!ledger) return tl::unexpected(ledger.error().with_context("--ledger"));
   if (!args.allow_destructive_reset) return {};
   if (args.groups.empty()) {
-    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    auto configured = gates::configured_groups(base::real_file_system(), *ledger, args.routes);
     if (!configured) return tl::unexpected(configured.error().with_context("--allow-destructive-reset"));
-    if (auto st = evidence::destructive_changes_allowed_everywhere(*ledger, *configured); !st) {
+    if (auto st = gates::destructive_changes_allowed_everywhere(*ledger, *configured); !st) {
       return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
     }
   }
   for (const auto& group : args.groups) {
-    if (auto st = evidence::destructive_changes_allowed(*ledger, group); !st) {
+    if (auto st = gates::destructive_changes_allowed(*ledger, group); !st) {
       return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
     }
   }

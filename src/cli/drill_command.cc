@@ -23,7 +23,7 @@ namespace cutover::cli {
 namespace {
 
 struct DrillArgs {
-  evidence::DrillOptions options;
+  drill::DrillOptions options;
   std::string server;
   std::string token;
   std::string token_file;
@@ -40,9 +40,8 @@ Result<std::string> read_token(const DrillArgs& args) {
   if (args.token_file.empty()) {
     return make_error(ErrorCode::invalid_argument, "the drill needs an operator token: --token T or --token-file F");
   }
-  auto bytes = base::real_file_system().read_file(args.token_file);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read --token-file"));
-  std::string token(bytes->view());
+  TRY_ASSIGN_CTX(base::Buffer bytes, base::real_file_system().read_file(args.token_file), "cannot read --token-file");
+  std::string token(bytes.view());
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   return token;
 }
@@ -51,7 +50,7 @@ int drill_main(DrillArgs args) {
   base::FileSystem& fs = base::real_file_system();
   auto token = read_token(args);
   if (!token) return report_error("drill", token.error());
-  auto control = evidence::connect_route_control(args.server, *token);
+  auto control = drill::connect_route_control(args.server, *token);
   if (!control) return report_error("drill", control.error());
 
   // Without --scratch, a fresh private folder under $TMPDIR, removed after.
@@ -69,24 +68,24 @@ int drill_main(DrillArgs args) {
   // With --ledger, the ledger is locked for the drill and its route rollback
   // recorded: traffic went to the rollback target, so a group at canary or
   // later goes back to verify and needs a canary observed after it.
-  std::unique_ptr<evidence::LedgerWriter> ledger;
+  std::unique_ptr<gates::LedgerWriter> ledger;
   if (!args.ledger.empty()) {
-    if (auto existing = evidence::read_existing_ledger(fs, args.ledger); !existing) {
+    if (auto existing = gates::read_existing_ledger(fs, args.ledger); !existing) {
       return report_error("drill", existing.error().with_context("--ledger"));
     }
-    auto writer = evidence::LedgerWriter::open(fs, args.ledger);
+    auto writer = gates::LedgerWriter::open(fs, args.ledger);
     if (!writer) return report_error("drill", writer.error().with_context("--ledger"));
     ledger = std::move(*writer);
   }
-  auto report = evidence::run_drill(args.options, **control, fs, base::system_clock());
+  auto report = drill::run_drill(args.options, **control, fs, base::system_clock());
   if (made_scratch && !args.options.keep_restored) ::rmdir(args.options.scratch_dir.c_str());
   if (!report) return report_error("drill", report.error());
 
   bool rolled_back = std::any_of(report->steps.begin(), report->steps.end(),
-                                 [](const evidence::DrillStep& s) { return s.name == "route_rollback"; });
+                                 [](const drill::DrillStep& s) { return s.name == "route_rollback"; });
   if (ledger && rolled_back) {
     bool restored = std::any_of(report->steps.begin(), report->steps.end(),
-                                [](const evidence::DrillStep& s) { return s.name == "route_restore" && s.ok; });
+                                [](const drill::DrillStep& s) { return s.name == "route_restore" && s.ok; });
     auto details = evidence::JsonValue::object()
                        .set("source", "drill")
                        .set("server", report->server)
@@ -95,7 +94,7 @@ int drill_main(DrillArgs args) {
                        .set("finished_at", report->finished_at)
                        .set("release_train", report->release_train)
                        .set("restored", restored);
-    auto recorded = evidence::record_route_rollback(*ledger, report->group, std::move(details), base::system_clock());
+    auto recorded = gates::record_route_rollback(*ledger, report->group, std::move(details), base::system_clock());
     if (!recorded) {
       report_error("drill", recorded.error().with_context("the drill rolled the group's route back, but ledger " +
                                                           args.ledger + " could not record it"));
@@ -116,7 +115,7 @@ int drill_main(DrillArgs args) {
   if (args.json) {
     std::cout << json;
   } else {
-    for (const auto& line : evidence::human_lines(*report)) std::cout << line << "\n";
+    for (const auto& line : drill::human_lines(*report)) std::cout << line << "\n";
     if (!args.out.empty()) std::cout << "report: " << args.out << "\n";
   }
   return report->ok() ? k_exit_ok : k_exit_failed;

@@ -15,12 +15,14 @@
 #include "cli/output.h"
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/keys.h"
+#include "cutover/gates/ledger.h"
 
 namespace cutover::cli {
 namespace {
 
 struct CollectArgs {
   evidence::CollectOptions options;
+  std::string ledger_path;  // --ledger: its head goes into options.ledger
   std::vector<std::string> spec_files;
   bool json = false;
 };
@@ -51,7 +53,14 @@ int collect_main(const CollectArgs& args) {
   for (const auto& file : args.spec_files) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("evidence collect", st.error());
   }
-  auto result = evidence::collect_bundle(args.options, specs, fs, base::system_clock());
+  evidence::CollectOptions options = args.options;
+  if (!args.ledger_path.empty()) {
+    auto ledger = gates::read_existing_ledger(fs, args.ledger_path);
+    if (!ledger) return report_error("evidence collect", ledger.error());
+    gates::LedgerHead head = gates::head_of(*ledger);
+    options.ledger = evidence::LedgerPin{base::absolute_path(args.ledger_path), head.records, head.sha256};
+  }
+  auto result = evidence::collect_bundle(options, specs, fs, base::system_clock());
   if (!result) return report_error("evidence collect", result.error());
   if (args.json) {
     std::cout << evidence::JsonValue::object()
@@ -156,7 +165,7 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
                       "the canary samples file (docs/formats/canary-samples.md)");
   collect->add_option("--release-train", c->options.release_train,
                       "the release train (default: the manifest's run id)");
-  collect->add_option("--ledger", c->options.ledger_path,
+  collect->add_option("--ledger", c->ledger_path,
                       "the phase ledger: its head (records, last SHA-256) is recorded, and the gates refuse the "
                       "bundle for a ledger that no longer holds it");
   collect->add_option("--spec", c->spec_files, "a store spec file for a kind that is not built in; repeatable");

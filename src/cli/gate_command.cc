@@ -50,11 +50,11 @@ Status check_pg_ledger_url(const std::string& url) {
   return {};
 }
 
-Result<evidence::Ledger> read_ledger_at(const std::string& ledger) {
-  if (!is_pg_ledger(ledger)) return evidence::read_existing_ledger(base::real_file_system(), ledger);
+Result<gates::Ledger> read_ledger_at(const std::string& ledger) {
+  if (!is_pg_ledger(ledger)) return gates::read_existing_ledger(base::real_file_system(), ledger);
   TRY(check_pg_ledger_url(ledger));
   TRY_ASSIGN(auto conn, state::Connection::connect(ledger));
-  TRY_ASSIGN(evidence::Ledger read, state::read_pg_ledger(*conn));
+  TRY_ASSIGN(gates::Ledger read, state::read_pg_ledger(*conn));
   if (!read.exists) {
     return make_error(ErrorCode::not_found, "ledger " + ledger +
                                                 " has no record yet: start it with `gate advance GROUP expand "
@@ -63,17 +63,17 @@ Result<evidence::Ledger> read_ledger_at(const std::string& ledger) {
   return read;
 }
 
-Result<evidence::AdvanceResult> advance_at(base::FileSystem& fs, const std::string& ledger, const std::string& group,
-                                           const std::string& phase, const evidence::GateInputs& inputs,
+Result<gates::AdvanceResult> advance_at(base::FileSystem& fs, const std::string& ledger, const std::string& group,
+                                           const std::string& phase, const gates::GateInputs& inputs,
                                            const store::SpecRegistry& specs) {
-  if (!is_pg_ledger(ledger)) return evidence::advance(fs, ledger, group, phase, inputs, specs, base::system_clock());
+  if (!is_pg_ledger(ledger)) return gates::advance(fs, ledger, group, phase, inputs, specs, base::system_clock());
   TRY(check_pg_ledger_url(ledger));
-  evidence::OpenLedger open = [&]() -> Result<std::unique_ptr<evidence::LedgerAppender>> {
+  gates::OpenLedger open = [&]() -> Result<std::unique_ptr<gates::LedgerAppender>> {
     TRY_ASSIGN(auto conn, state::Connection::connect(ledger));
     TRY_ASSIGN(auto writer, state::PgLedgerWriter::open(std::move(conn)));
-    return std::unique_ptr<evidence::LedgerAppender>(std::move(writer));
+    return std::unique_ptr<gates::LedgerAppender>(std::move(writer));
   };
-  return evidence::advance(fs, open, ledger, group, phase, inputs, specs, base::system_clock());
+  return gates::advance(fs, open, ledger, group, phase, inputs, specs, base::system_clock());
 }
 
 struct StatusArgs {
@@ -121,7 +121,7 @@ struct DestructiveArgs {
 
 int status_main(const StatusArgs& args) {
   auto ledger = read_ledger_at(args.ledger);
-  auto groups = ledger ? evidence::group_states(*ledger) : tl::unexpected(ledger.error());
+  auto groups = ledger ? gates::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
       std::cout << evidence::JsonValue::object()
@@ -135,20 +135,20 @@ int status_main(const StatusArgs& args) {
     return report_error("gate status", groups.error());
   }
   if (args.json) {
-    std::cout << evidence::ledger_status_json(*ledger, *groups).canonical() << "\n";
+    std::cout << gates::ledger_status_json(*ledger, *groups).canonical() << "\n";
     return k_exit_ok;
   }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
             << ledger->head_sha256 << ")\n";
   // The chain cannot show lines cut from the end: the operator pins the head elsewhere.
-  std::cout << "head: " << evidence::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
-            << "--ledger " << args.ledger << " --head " << evidence::head_of(*ledger).text()
+  std::cout << "head: " << gates::head_of(*ledger).text() << " (keep it outside this machine; `cutover gate verify "
+            << "--ledger " << args.ledger << " --head " << gates::head_of(*ledger).text()
             << "` proves the ledger still holds it)\n";
   for (const auto& g : *groups) {
     auto next = g.next();
-    std::cout << g.group << ": " << evidence::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
+    std::cout << g.group << ": " << gates::phase_name(g.phase) << " since " << g.records.back()->recorded_at;
     if (next) {
-      std::cout << "; next " << evidence::phase_name(*next) << " needs " << evidence::gate_requirements(*next);
+      std::cout << "; next " << gates::phase_name(*next) << " needs " << gates::gate_requirements(*next);
     } else {
       std::cout << "; done (destructive changes allowed)";
     }
@@ -177,7 +177,7 @@ int advance_main(const AdvanceArgs& args) {
   for (const auto& file : args.spec_files) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("gate advance", st.error());
   }
-  evidence::GateInputs inputs;
+  gates::GateInputs inputs;
   inputs.routes_path = args.routes;
   inputs.expand_report_path = args.expand_report;
   inputs.routes_report_path = args.routes_report;
@@ -211,7 +211,7 @@ int advance_main(const AdvanceArgs& args) {
 
   auto result = advance_at(fs, args.ledger, args.group, args.phase, inputs, specs);
   if (!result) return report_error("gate advance", result.error());
-  const evidence::GateDecision& d = result->decision;
+  const gates::GateDecision& d = result->decision;
   if (args.json) {
     evidence::JsonValue missing = evidence::JsonValue::array();
     for (const auto& m : d.missing) missing.push(evidence::JsonValue::string(m));
@@ -219,8 +219,8 @@ int advance_main(const AdvanceArgs& args) {
                                   .set("ledger", args.ledger)
                                   .set("group", d.group)
                                   .set("from", d.from_none ? evidence::JsonValue::null()
-                                                           : evidence::JsonValue::string(evidence::phase_name(d.from)))
-                                  .set("to", evidence::phase_name(d.to))
+                                                           : evidence::JsonValue::string(gates::phase_name(d.from)))
+                                  .set("to", gates::phase_name(d.to))
                                   .set("allowed", d.allowed())
                                   .set("missing", std::move(missing))
                                   .set("evidence", d.evidence);
@@ -232,11 +232,11 @@ int advance_main(const AdvanceArgs& args) {
     }
     std::cout << out.canonical() << "\n";
   } else if (d.allowed()) {
-    std::cout << "gate advance: " << d.group << " entered " << evidence::phase_name(d.to) << " (ledger " << args.ledger
+    std::cout << "gate advance: " << d.group << " entered " << gates::phase_name(d.to) << " (ledger " << args.ledger
               << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
   } else {
     for (const auto& m : d.missing) std::cout << "missing: " << m << "\n";
-    std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << evidence::phase_name(d.to) << ": "
+    std::cout << "gate advance: REFUSED: " << d.group << " cannot enter " << gates::phase_name(d.to) << ": "
               << d.missing.size() << " piece(s) of evidence missing or failing; nothing was recorded\n";
   }
   return d.allowed() ? k_exit_ok : k_exit_failed;
@@ -245,18 +245,18 @@ int advance_main(const AdvanceArgs& args) {
 // gate verify: the chain is intact and still holds the pinned head (a ledger
 // cut after any record is a valid shorter chain; only the head shows it).
 int verify_ledger_main(const VerifyLedgerArgs& args) {
-  auto head = evidence::parse_ledger_head(args.head);
+  auto head = gates::parse_ledger_head(args.head);
   if (!head) return report_error("gate verify", head.error().with_context("--head"));
   auto ledger = read_ledger_at(args.ledger);
   if (!ledger) return report_error("gate verify", ledger.error());
-  auto groups = evidence::group_states(*ledger);
-  Status held = groups ? evidence::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
+  auto groups = gates::group_states(*ledger);
+  Status held = groups ? gates::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
   if (args.json) {
     std::cout << evidence::JsonValue::object()
                      .set("schema", "cutover.ledger_verify.v1")
                      .set("ledger", args.ledger)
                      .set("pinned_head", head->text())
-                     .set("head", evidence::head_of(*ledger).text())
+                     .set("head", gates::head_of(*ledger).text())
                      .set("ok", bool(held))
                      .set("error",
                           held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
@@ -266,7 +266,7 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
   if (!held) return report_error("gate verify", held.error());
   if (!args.json) {
     std::cout << "gate verify: ok: ledger " << args.ledger << " holds the pinned head " << head->text() << " (now "
-              << evidence::head_of(*ledger).text() << ")\n";
+              << gates::head_of(*ledger).text() << ")\n";
   }
   return k_exit_ok;
 }
@@ -277,11 +277,11 @@ int destructive_main(const DestructiveArgs& args) {
   Status allowed;
   if (args.group.empty()) {
     // "Every group" is every group of the route configuration, not only those with a record.
-    auto configured = evidence::configured_groups(base::real_file_system(), *ledger, args.routes);
+    auto configured = gates::configured_groups(base::real_file_system(), *ledger, args.routes);
     if (!configured) return report_error("gate destructive", configured.error());
-    allowed = evidence::destructive_changes_allowed_everywhere(*ledger, *configured);
+    allowed = gates::destructive_changes_allowed_everywhere(*ledger, *configured);
   } else {
-    allowed = evidence::destructive_changes_allowed(*ledger, args.group);
+    allowed = gates::destructive_changes_allowed(*ledger, args.group);
   }
   if (!allowed && allowed.error().code() != ErrorCode::conflict)
     return report_error("gate destructive", allowed.error());

@@ -35,14 +35,14 @@ int rollback_main(const RollbackArgs& args) {
   // With --ledger: the manifest must be the one a migrate step recorded, and
   // the ledger stays locked until the rollback is recorded in it (the groups
   // of that migration go back to expand: their evidence is stale).
-  std::unique_ptr<evidence::LedgerWriter> ledger;
+  std::unique_ptr<gates::LedgerWriter> ledger;
   if (!args.ledger.empty()) {
-    if (auto existing = evidence::read_existing_ledger(fs, args.ledger); !existing) {
+    if (auto existing = gates::read_existing_ledger(fs, args.ledger); !existing) {
       return report_error("rollback", existing.error().with_context("--ledger"));
     }
-    auto writer = evidence::LedgerWriter::open(fs, args.ledger);
+    auto writer = gates::LedgerWriter::open(fs, args.ledger);
     if (!writer) return report_error("rollback", writer.error().with_context("--ledger"));
-    if (auto st = evidence::check_manifest_recorded(fs, (*writer)->ledger(), args.manifest); !st) {
+    if (auto st = gates::check_manifest_recorded(fs, (*writer)->ledger(), args.manifest); !st) {
       return report_error("rollback", st.error().with_context("refusing to roll back"));
     }
     ledger = std::move(*writer);
@@ -51,7 +51,7 @@ int rollback_main(const RollbackArgs& args) {
   if (!report) return report_error("rollback", report.error());
   if (ledger && report->ok()) {
     auto recorded =
-        evidence::record_store_rollback(*ledger, args.manifest, report->manifest_sha256, "", base::system_clock());
+        gates::record_store_rollback(*ledger, args.manifest, report->manifest_sha256, "", base::system_clock());
     if (!recorded) {
       report_error("rollback", recorded.error().with_context("the stores were rolled back, but ledger " + args.ledger +
                                                              " could not record it; the groups of this migration "

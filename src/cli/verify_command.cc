@@ -32,9 +32,9 @@ int verify_main(const VerifyArgs& args) {
     if (auto st = specs.load_file(fs, file); !st) return report_error("verify", st.error());
   }
   if (!args.ledger.empty()) {
-    auto ledger = evidence::read_existing_ledger(fs, args.ledger);
+    auto ledger = gates::read_existing_ledger(fs, args.ledger);
     if (!ledger) return report_error("verify", ledger.error().with_context("--ledger"));
-    if (auto st = evidence::check_manifest_recorded(fs, *ledger, args.manifest); !st) {
+    if (auto st = gates::check_manifest_recorded(fs, *ledger, args.manifest); !st) {
       return report_error("verify", st.error());
     }
   }

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 
+#include "cutover/base/version.h"
 #include "cutover/gates/ledger.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest_file.h"
 
-namespace cutover::evidence {
+namespace cutover::drill {
 namespace {
 
 constexpr size_t k_copy_chunk = size_t{1} << 20;
@@ -45,10 +46,10 @@ Status prepare_scratch(base::FileSystem& fs, const std::string& dir) {
 }
 
 // The group's override in a status `data` object, or nullopt for none.
-std::optional<std::string> group_override(const JsonValue& status, const std::string& group) {
-  const JsonValue* overrides = status.find("domain_overrides");
+std::optional<std::string> group_override(const evidence::JsonValue& status, const std::string& group) {
+  const evidence::JsonValue* overrides = status.find("domain_overrides");
   if (overrides == nullptr) return std::nullopt;
-  const JsonValue* v = overrides->find(group);
+  const evidence::JsonValue* v = overrides->find(group);
   if (v == nullptr || !v->is_string()) return std::nullopt;
   return v->as_string();
 }
@@ -85,7 +86,7 @@ void restore_stores(const manifest::ManifestFile& file, const DrillOptions& opti
       continue;
     }
     if (auto problems = manifest::backup_path_problems(fs, file, rec); !problems.empty()) {
-      fail("backup " + *rec.backup_path + " is not usable: " + join_problems(problems));
+      fail("backup " + *rec.backup_path + " is not usable: " + evidence::join_problems(problems));
       continue;
     }
     std::string name = std::to_string(index) + "-" + rec.store + ".restored.json";
@@ -133,8 +134,8 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
         {"route_status", false, "cannot read the control server's status: " + status.error().message()});
     return;
   }
-  const JsonValue* groups = status->find("route_groups");
-  const JsonValue* entry = nullptr;
+  const evidence::JsonValue* groups = status->find("route_groups");
+  const evidence::JsonValue* entry = nullptr;
   std::string known;
   if (groups != nullptr && groups->is_array()) {
     for (const auto& g : groups->items()) {
@@ -151,9 +152,9 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
   report.previous_override = group_override(*status, group);
   if (!options.path.empty()) {
     report.evaluated_path = options.path;
-  } else if (const JsonValue* prefixes = entry->find("route_prefixes"); prefixes != nullptr && prefixes->is_array() &&
-                                                                        !prefixes->items().empty() &&
-                                                                        prefixes->items()[0].is_string()) {
+  } else if (const evidence::JsonValue* prefixes = entry->find("route_prefixes");
+             prefixes != nullptr && prefixes->is_array() && !prefixes->items().empty() &&
+             prefixes->items()[0].is_string()) {
     report.evaluated_path = prefixes->items()[0].as_string();
   }
   if (report.rollback_target.empty() || report.evaluated_path.empty()) {
@@ -219,13 +220,13 @@ bool DrillReport::ok() const {
 
 Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control, base::FileSystem& fs,
                               base::Clock& clock) {
-  TRY_ASSIGN(std::string group, normalize_group(options.group));
+  TRY_ASSIGN(std::string group, gates::normalize_group(options.group));
   TRY_ASSIGN(manifest::ManifestFile file, manifest::load_manifest_file(fs, options.manifest_path));
   TRY(prepare_scratch(fs, options.scratch_dir));
 
   DrillReport report;
   report.started_at = base::rfc3339_utc(clock.now_ns());
-  report.tool = std::string(k_tool);
+  report.tool = std::string(base::k_tool_version);
   report.group = group;
   report.release_train = options.release_train.empty() ? file.run_id : options.release_train;
   report.server = control.describe();
@@ -240,10 +241,10 @@ Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control
   return report;
 }
 
-JsonValue DrillReport::to_json() const {
-  JsonValue st = JsonValue::array();
+evidence::JsonValue DrillReport::to_json() const {
+  evidence::JsonValue st = evidence::JsonValue::array();
   for (const auto& s : stores) {
-    st.push(JsonValue::object()
+    st.push(evidence::JsonValue::object()
                 .set("store", s.store)
                 .set("store_path", s.store_path)
                 .set("existed", s.existed)
@@ -251,13 +252,15 @@ JsonValue DrillReport::to_json() const {
                 .set_optional("before_sha256", s.before_sha256)
                 .set_optional("restored_path", s.restored_path)
                 .set_optional("restored_sha256", s.restored_sha256)
-                .set("restored_size", s.restored_size ? JsonValue::u64(*s.restored_size) : JsonValue::null())
+                .set("restored_size",
+                     s.restored_size ? evidence::JsonValue::u64(*s.restored_size) : evidence::JsonValue::null())
                 .set("ok", s.ok)
                 .set("detail", s.detail));
   }
-  JsonValue sp = JsonValue::array();
-  for (const auto& s : steps) sp.push(JsonValue::object().set("name", s.name).set("ok", s.ok).set("detail", s.detail));
-  return JsonValue::object()
+  evidence::JsonValue sp = evidence::JsonValue::array();
+  for (const auto& s : steps)
+    sp.push(evidence::JsonValue::object().set("name", s.name).set("ok", s.ok).set("detail", s.detail));
+  return evidence::JsonValue::object()
       .set("schema", schema)
       .set("ok", ok())
       .set("started_at", started_at)
@@ -266,10 +269,11 @@ JsonValue DrillReport::to_json() const {
       .set("group", group)
       .set("release_train", release_train)
       .set("server", server)
-      .set("manifest",
-           JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
-      .set("store_restore", JsonValue::object().set("scratch_dir", scratch_dir).set("stores", std::move(st)))
-      .set("route_rollback", JsonValue::object()
+      .set(
+          "manifest",
+          evidence::JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
+      .set("store_restore", evidence::JsonValue::object().set("scratch_dir", scratch_dir).set("stores", std::move(st)))
+      .set("route_rollback", evidence::JsonValue::object()
                                  .set("path", evaluated_path)
                                  .set("rollback_target", rollback_target)
                                  .set_optional("previous_override", previous_override)
@@ -290,47 +294,4 @@ std::vector<std::string> human_lines(const DrillReport& report) {
   return lines;
 }
 
-Result<DrillSummary> parse_drill_report(std::string_view text, const std::string& source) {
-  auto doc = json::parse(text);
-  if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
-  std::vector<std::string> problems;
-  FieldReader r(doc->root(), "drill report", problems);
-  DrillSummary out;
-  std::string schema = r.string("schema");
-  out.ok = r.boolean("ok");
-  out.group = r.string("group");
-  out.release_train = r.string("release_train");
-  out.finished_at = r.string("finished_at");
-  if (const json::Node* m = r.object("manifest")) {
-    FieldReader mr(*m, "drill report.manifest", problems);
-    out.manifest_sha256 = mr.string("sha256");
-    out.run_id = mr.string("run_id");
-  }
-  bool any_failed = false;
-  if (const json::Node* steps = r.array("steps")) {
-    for (size_t i = 0; i < steps->size(); ++i) {
-      FieldReader s(steps->elements()[i], "drill report.steps[" + std::to_string(i) + "]", problems);
-      std::string name = s.string("name");
-      bool ok = s.boolean("ok");
-      std::string detail = s.string("detail");
-      if (!ok) {
-        any_failed = true;
-        out.failed_steps.push_back(name + ": " + detail);
-      }
-    }
-    if (steps->size() == 0)
-      problems.push_back("drill report.steps: is empty (a drill that ran no step proves nothing)");
-  }
-  if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_drill_report_schema) {
-    r.problem("schema", "is '" + schema + "', expected '" + std::string(k_drill_report_schema) + "'");
-  }
-  if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable drill report: " + join_problems(problems));
-  }
-  // A report whose verdict disagrees with its steps is not trusted as a pass.
-  if (any_failed) out.ok = false;
-  return out;
-}
-
-}  // namespace cutover::evidence
+}  // namespace cutover::drill

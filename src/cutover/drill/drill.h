@@ -23,11 +23,10 @@
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
 #include "cutover/drill/route_control.h"
+#include "cutover/evidence/drill_report.h"
 #include "cutover/evidence/json_value.h"
 
-namespace cutover::evidence {
-
-inline constexpr std::string_view k_drill_report_schema = "cutover.drill_report.v1";
+namespace cutover::drill {
 
 struct DrillOptions {
   std::string manifest_path;
@@ -60,7 +59,7 @@ struct DrillStep {
 };
 
 struct DrillReport {
-  std::string schema = std::string(k_drill_report_schema);
+  std::string schema = std::string(evidence::k_drill_report_schema);
   std::string started_at;
   std::string finished_at;
   std::string tool;
@@ -76,12 +75,12 @@ struct DrillReport {
   std::string evaluated_path;
   std::string rollback_target;
   std::optional<std::string> previous_override;  // the group's override before the drill
-  JsonValue decision;                            // the server's decision under the rollback
+  evidence::JsonValue decision;                  // the server's decision under the rollback
   std::optional<std::string> override_after;     // the group's override after the drill
   std::vector<DrillStep> steps;
 
   bool ok() const;
-  JsonValue to_json() const;
+  evidence::JsonValue to_json() const;
 };
 
 // Runs the drill. Errors (no drill was run): the manifest cannot be read or
@@ -93,19 +92,4 @@ Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control
 // One line a step and store, the verdict last.
 std::vector<std::string> human_lines(const DrillReport& report);
 
-// What a gate needs from a drill report file.
-struct DrillSummary {
-  bool ok = false;
-  std::string group;
-  std::string release_train;
-  std::string manifest_sha256;
-  std::string run_id;
-  std::string finished_at;
-  std::vector<std::string> failed_steps;  // "name: detail"
-};
-
-// Reads a drill report. Errors: invalid_argument naming `source` and every
-// problem (not JSON, another schema, missing fields).
-Result<DrillSummary> parse_drill_report(std::string_view text, const std::string& source);
-
-}  // namespace cutover::evidence
+}  // namespace cutover::drill

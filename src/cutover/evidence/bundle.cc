@@ -4,9 +4,9 @@
 #include <map>
 #include <set>
 
+#include "cutover/base/version.h"
 #include "cutover/evidence/dsse.h"
 #include "cutover/evidence/expand_evidence.h"
-#include "cutover/gates/ledger.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/json/parser.h"
@@ -20,9 +20,8 @@ namespace {
 std::string in_dir(const std::string& dir, std::string_view name) { return base::join_path(dir, std::string(name)); }
 
 Result<std::string> read_text(base::FileSystem& fs, const std::string& path, std::string_view what) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
-  return std::string(bytes->view());
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "cannot read " + std::string(what) + " " + path);
+  return std::string(bytes.view());
 }
 
 // What a verify report says about itself.
@@ -258,12 +257,12 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
       uint64_t records = lr.u64("records");
       std::string head_sha = lr.string("head_sha256");
       if (lr.ok()) {
-        auto head = parse_ledger_head(std::to_string(records) + ":" + head_sha);
-        if (head) {
-          out.contents.ledger_path = path;
-          out.contents.ledger_head = *head;
+        if (!hash::is_sha256_hex(head_sha)) {
+          lr.problem("head_sha256", "'" + head_sha + "' is not a SHA-256 (64 lower-case hex characters)");
+        } else if (records == 0 && head_sha != std::string(64, '0')) {
+          lr.problem("head_sha256", "an empty ledger's head is 64 zeros");
         } else {
-          lr.problem("head_sha256", head.error().message());
+          out.contents.ledger = LedgerPin{path, records, head_sha};
         }
       }
     }
@@ -488,11 +487,6 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
     routes_file = std::move(r.file);
   }
 
-  std::optional<Ledger> ledger;
-  if (!options.ledger_path.empty()) {
-    TRY_ASSIGN(ledger, read_existing_ledger(fs, options.ledger_path));
-  }
-
   // What the bundle will record as failing.
   if (!report.ok || report.finding_count != 0) {
     result.problems.push_back("verification failed with " + std::to_string(report.finding_count) + " finding(s)");
@@ -541,7 +535,7 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
       JsonValue::object()
           .set("schema", k_evidence_schema)
           .set("collected_at", collected_at)
-          .set("tool", k_tool)
+          .set("tool", base::k_tool_version)
           .set("release_train", result.release_train)
           .set("manifest", JsonValue::object()
                                .set("file", k_manifest_file)
@@ -577,11 +571,11 @@ Result<CollectResult> collect_bundle(const CollectOptions& options, const store:
                                                .set("source_path", options.harness_summary_path)
                                                .set("overall_status", *harness_status)
                                          : JsonValue::null())
-          .set("ledger", ledger ? JsonValue::object()
-                                      .set("path", base::absolute_path(options.ledger_path))
-                                      .set_u64("records", ledger->records.size())
-                                      .set("head_sha256", ledger->head_sha256)
-                                : JsonValue::null())
+          .set("ledger", options.ledger ? JsonValue::object()
+                                              .set("path", options.ledger->path)
+                                              .set_u64("records", options.ledger->records)
+                                              .set("head_sha256", options.ledger->head_sha256)
+                                        : JsonValue::null())
           .set("canary_samples", canary ? JsonValue::object()
                                               .set("file", k_canary_samples_file)
                                               .set("source_path", options.canary_samples_path)

@@ -30,11 +30,10 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
-#include "cutover/drill/drill.h"
+#include "cutover/evidence/canary_samples.h"
+#include "cutover/evidence/drill_report.h"
 #include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
-#include "cutover/gates/canary.h"
-#include "cutover/gates/ledger.h"
 #include "cutover/hash/ed25519.h"
 #include "cutover/store/store_spec.h"
 
@@ -71,6 +70,15 @@ struct BackupProof {
   std::string problem;                       // why not, "" when retained
 };
 
+// The phase ledger's head a bundle is pinned to: the gates refuse the bundle
+// for a ledger that no longer holds it. The caller reads the ledger (gates/);
+// evidence only records and reads back the pin.
+struct LedgerPin {
+  std::string path;  // absolute
+  uint64_t records = 0;
+  std::string head_sha256;  // the last line's SHA-256; 64 zeros for no record
+};
+
 struct CollectOptions {
   std::string manifest_path;
   std::string out_dir;               // must not exist, or be an empty folder
@@ -81,7 +89,7 @@ struct CollectOptions {
   std::string expand_report_path;    // optional: `cutover expand check --out` (issue 17)
   std::string routes_report_path;    // optional: `cutover routes check --out` (issue 17)
   std::string release_train;         // "" = the manifest's run id
-  std::string ledger_path;           // optional: the phase ledger, whose head the statement records
+  std::optional<LedgerPin> ledger;   // optional: the phase ledger's head, which the statement records
 };
 
 struct CollectResult {
@@ -144,10 +152,8 @@ struct BundleContents {
   std::optional<CanarySamples> canary;
   std::optional<std::string> harness_status;
   std::vector<std::string> files;
-  // The phase ledger's head when collected (collect --ledger): the gates
-  // refuse the bundle for a ledger that no longer holds it.
-  std::optional<std::string> ledger_path;  // absolute
-  std::optional<LedgerHead> ledger_head;
+  // The phase ledger's head when collected (collect --ledger).
+  std::optional<LedgerPin> ledger;
 };
 
 struct BundleCheck {

@@ -1,7 +1,6 @@
 #include "cutover/evidence/expand_evidence.h"
 
 #include "cutover/base/clock.h"
-#include "cutover/gates/canary.h"
 #include "cutover/hash/sha256.h"
 
 namespace cutover::evidence {
@@ -11,10 +10,9 @@ namespace {
 // and adds problems; returns the document (null when not JSON).
 Result<JsonValue> read_report(base::FileSystem& fs, const std::string& path, std::string_view format, ReportFile& file,
                               std::vector<std::string>& problems) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read report " + path));
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "cannot read report " + path);
   file.path = base::absolute_path(path);
-  file.text = std::string(bytes->view());
+  file.text = std::string(bytes.view());
   file.sha256 = hash::sha256_hex(file.text);
   auto doc = JsonValue::parse(file.text, path);
   if (!doc || !doc->is_object()) {

@@ -94,9 +94,8 @@ Result<NewKeyPair> write_new_key_pair(base::FileSystem& fs, const std::string& n
 }
 
 Result<hash::Ed25519PrivateKey> load_private_key(base::FileSystem& fs, const std::string& path) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read private key"));
-  return hash::parse_private_key_pem(bytes->view(), path);
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "cannot read private key");
+  return hash::parse_private_key_pem(bytes.view(), path);
 }
 
 Result<size_t> parse_threshold(std::string_view text, size_t trusted_keys) {
@@ -119,9 +118,8 @@ Result<size_t> parse_threshold(std::string_view text, size_t trusted_keys) {
 Result<std::vector<TrustedKey>> load_trusted_keys(base::FileSystem& fs, const std::vector<std::string>& paths) {
   std::vector<TrustedKey> keys;
   for (const std::string& path : paths) {
-    auto bytes = fs.read_file(path);
-    if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read trusted key"));
-    TRY_ASSIGN(hash::Ed25519PublicKey key, hash::parse_public_key_pem(bytes->view(), path));
+    TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(path), "cannot read trusted key");
+    TRY_ASSIGN(hash::Ed25519PublicKey key, hash::parse_public_key_pem(bytes.view(), path));
     if (std::string why = weak_public_key_reason(key); !why.empty()) {
       return make_error(ErrorCode::invalid_argument, "trusted key " + path + " is refused: " + why +
                                                          "; a signer's key comes from `cutover keygen` or "

@@ -8,7 +8,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/json/parser.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 namespace {
 
 constexpr int64_t k_ns = 1000000000;
@@ -32,15 +32,15 @@ std::string stage_name(uint64_t stage) { return "stage " + std::to_string(stage)
 
 }  // namespace
 
-JsonValue CanaryThresholds::to_json() const {
-  JsonValue st = JsonValue::array();
-  for (uint64_t s : stages) st.push(JsonValue::u64(s));
-  return JsonValue::object()
+evidence::JsonValue CanaryThresholds::to_json() const {
+  evidence::JsonValue st = evidence::JsonValue::array();
+  for (uint64_t s : stages) st.push(evidence::JsonValue::u64(s));
+  return evidence::JsonValue::object()
       .set("stages", std::move(st))
-      .set("hold_seconds", JsonValue::i64(hold_seconds))
-      .set("max_5xx_rate", JsonValue::f64(max_5xx_rate))
-      .set("max_p95_ratio", JsonValue::f64(max_p95_ratio))
-      .set("max_gap_seconds", JsonValue::i64(max_gap_seconds));
+      .set("hold_seconds", evidence::JsonValue::i64(hold_seconds))
+      .set("max_5xx_rate", evidence::JsonValue::f64(max_5xx_rate))
+      .set("max_p95_ratio", evidence::JsonValue::f64(max_p95_ratio))
+      .set("max_gap_seconds", evidence::JsonValue::i64(max_gap_seconds));
 }
 
 Status check_thresholds(const CanaryThresholds& t) {
@@ -61,56 +61,11 @@ Status check_thresholds(const CanaryThresholds& t) {
   if (!(t.max_p95_ratio >= 1) || !std::isfinite(t.max_p95_ratio)) {
     problems.push_back("--max-p95-ratio: must be at least 1 (1.2 = at most 20% above the baseline)");
   }
-  if (!problems.empty()) return make_error(ErrorCode::invalid_argument, join_problems(problems));
+  if (!problems.empty()) return make_error(ErrorCode::invalid_argument, evidence::join_problems(problems));
   return {};
 }
 
-Result<CanarySamples> parse_canary_samples(std::string_view text, const std::string& source) {
-  auto doc = json::parse(text);
-  if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
-  std::vector<std::string> problems;
-  CanarySamples out;
-  FieldReader r(doc->root(), "samples file", problems);
-  std::string schema = r.string("schema");
-  if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_canary_samples_schema) {
-    r.problem("schema", "is '" + schema + "', expected '" + std::string(k_canary_samples_schema) + "'");
-  }
-  out.group = r.string("group");
-  if (const json::Node* list = r.array("samples")) {
-    for (size_t i = 0; i < list->size(); ++i) {
-      FieldReader s(list->elements()[i], "samples[" + std::to_string(i) + "]", problems);
-      CanarySample sample;
-      sample.stage = s.u64("stage");
-      sample.time = s.string("time");
-      sample.requests = s.u64("requests");
-      sample.errors_5xx = s.u64("errors_5xx");
-      sample.p95_ms = s.number("p95_ms");
-      sample.baseline_p95_ms = s.number("baseline_p95_ms");
-      if (!s.ok()) continue;
-      if (s.get("time") != nullptr && s.get("time")->is_string()) {
-        auto ns = base::parse_rfc3339(sample.time);
-        if (ns)
-          sample.time_ns = *ns;
-        else
-          s.problem("time", ns.error().message());
-      }
-      if (sample.errors_5xx > sample.requests) {
-        s.problem("errors_5xx", std::to_string(sample.errors_5xx) + " is more than requests (" +
-                                    std::to_string(sample.requests) + ")");
-      }
-      if (sample.p95_ms < 0) s.problem("p95_ms", "must not be negative");
-      if (sample.baseline_p95_ms < 0) s.problem("baseline_p95_ms", "must not be negative");
-      out.samples.push_back(std::move(sample));
-    }
-  }
-  if (!problems.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable canary samples file: " + join_problems(problems));
-  }
-  return out;
-}
-
-CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThresholds& t) {
+CanaryHealth evaluate_canary(const evidence::CanarySamples& samples, const CanaryThresholds& t) {
   CanaryHealth health;
   health.group = samples.group;
   for (size_t i = 0; i < samples.samples.size(); ++i) {
@@ -127,12 +82,13 @@ CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThreshold
   for (uint64_t stage : t.stages) {
     StageHealth sh;
     sh.stage = stage;
-    std::vector<const CanarySample*> readings;
+    std::vector<const evidence::CanarySample*> readings;
     for (const auto& s : samples.samples) {
       if (s.stage == stage) readings.push_back(&s);
     }
-    std::stable_sort(readings.begin(), readings.end(),
-                     [](const CanarySample* a, const CanarySample* b) { return a->time_ns < b->time_ns; });
+    std::stable_sort(
+        readings.begin(), readings.end(),
+        [](const evidence::CanarySample* a, const evidence::CanarySample* b) { return a->time_ns < b->time_ns; });
     sh.readings = readings.size();
     std::string name = stage_name(stage);
     if (readings.empty()) {
@@ -140,7 +96,7 @@ CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThreshold
     } else {
       std::vector<std::string> bad;
       for (size_t i = 0; i < readings.size(); ++i) {
-        const CanarySample& s = *readings[i];
+        const evidence::CanarySample& s = *readings[i];
         std::string at = name + " at " + s.time;
         if (s.requests == 0) {
           bad.push_back(at + ": no requests (no data is not a pass)");
@@ -195,27 +151,27 @@ CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThreshold
   return health;
 }
 
-JsonValue CanaryHealth::to_json() const {
-  JsonValue st = JsonValue::array();
+evidence::JsonValue CanaryHealth::to_json() const {
+  evidence::JsonValue st = evidence::JsonValue::array();
   for (const auto& s : stages) {
-    JsonValue p = JsonValue::array();
-    for (const auto& x : s.problems) p.push(JsonValue::string(x));
-    st.push(JsonValue::object()
+    evidence::JsonValue p = evidence::JsonValue::array();
+    for (const auto& x : s.problems) p.push(evidence::JsonValue::string(x));
+    st.push(evidence::JsonValue::object()
                 .set_u64("stage", s.stage)
                 .set_u64("readings", s.readings)
-                .set("held_seconds", JsonValue::i64(s.held_seconds))
+                .set("held_seconds", evidence::JsonValue::i64(s.held_seconds))
                 .set_f64("worst_5xx_rate", finite(s.worst_5xx_rate))
                 .set_f64("worst_p95_ratio", finite(s.worst_p95_ratio))
                 .set("healthy", s.healthy())
                 .set("problems", std::move(p)));
   }
-  JsonValue p = JsonValue::array();
-  for (const auto& x : problems) p.push(JsonValue::string(x));
-  return JsonValue::object()
+  evidence::JsonValue p = evidence::JsonValue::array();
+  for (const auto& x : problems) p.push(evidence::JsonValue::string(x));
+  return evidence::JsonValue::object()
       .set("group", group)
       .set("healthy", healthy())
       .set("stages", std::move(st))
       .set("problems", std::move(p));
 }
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

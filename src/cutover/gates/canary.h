@@ -21,11 +21,10 @@
 #include <vector>
 
 #include "cutover/base/error.h"
+#include "cutover/evidence/canary_samples.h"
 #include "cutover/evidence/json_value.h"
 
-namespace cutover::evidence {
-
-inline constexpr std::string_view k_canary_samples_schema = "cutover.canary_samples.v1";
+namespace cutover::gates {
 
 struct CanaryThresholds {
   std::vector<uint64_t> stages = {5, 25, 50, 100};  // percentages, in rollout order
@@ -34,32 +33,13 @@ struct CanaryThresholds {
   double max_p95_ratio = 1.2;     // ... and p95 <= baseline p95 * this
   int64_t max_gap_seconds = 120;  // readings further apart break the hold
 
-  JsonValue to_json() const;
+  evidence::JsonValue to_json() const;
 };
 
 // Checks thresholds given by an operator. Errors: invalid_argument naming
 // the flag (no stages, stages not increasing or above 100, a non-positive
 // hold or gap, a rate outside (0, 1], a ratio below 1).
 Status check_thresholds(const CanaryThresholds& thresholds);
-
-struct CanarySample {
-  uint64_t stage = 0;   // percentage of traffic on the new service
-  std::string time;     // RFC 3339 as written
-  int64_t time_ns = 0;  // parsed, UTC
-  uint64_t requests = 0;
-  uint64_t errors_5xx = 0;
-  double p95_ms = 0;
-  double baseline_p95_ms = 0;
-};
-
-struct CanarySamples {
-  std::string group;
-  std::vector<CanarySample> samples;  // as in the file
-};
-
-// Reads a samples file, listing every problem. Errors: invalid_argument
-// naming `source`.
-Result<CanarySamples> parse_canary_samples(std::string_view text, const std::string& source);
 
 struct StageHealth {
   uint64_t stage = 0;
@@ -76,9 +56,9 @@ struct CanaryHealth {
   std::vector<StageHealth> stages;    // one per threshold stage, in order
   std::vector<std::string> problems;  // every reason, stage problems included
   bool healthy() const { return problems.empty(); }
-  JsonValue to_json() const;
+  evidence::JsonValue to_json() const;
 };
 
-CanaryHealth evaluate_canary(const CanarySamples& samples, const CanaryThresholds& thresholds);
+CanaryHealth evaluate_canary(const evidence::CanarySamples& samples, const CanaryThresholds& thresholds);
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

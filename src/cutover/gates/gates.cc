@@ -9,7 +9,7 @@
 #include "cutover/routing/config.h"
 #include "cutover/verify/verify.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 namespace {
 
 std::string phase_list() { return "expand, migrate, verify, canary, cutover, contract"; }
@@ -73,8 +73,9 @@ bool later(const std::string& a, const std::string& b) {
 // The signed bundle of canary, cutover and contract: verified, for the
 // recorded manifest, backups still retained. Fills `evidence`; returns the
 // contents when the bundle verified.
-std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Ledger& ledger, const GroupState& state,
-                                                  const GateInputs& inputs, GateDecision& d) {
+std::optional<evidence::BundleContents> check_signed_bundle(base::FileSystem& fs, const Ledger& ledger,
+                                                            const GroupState& state, const GateInputs& inputs,
+                                                            GateDecision& d) {
   bool usable = true;
   if (inputs.evidence_dir.empty()) {
     d.missing.push_back("a signed evidence bundle: pass --evidence DIR (cutover evidence collect, then evidence sign)");
@@ -86,11 +87,11 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
     usable = false;
   }
   if (!usable) return std::nullopt;
-  VerifyBundleOptions vo;
+  evidence::VerifyBundleOptions vo;
   vo.trusted = inputs.trusted;
   vo.threshold = inputs.threshold;
   vo.check_backups = true;
-  BundleCheck check = verify_bundle(fs, inputs.evidence_dir, vo);
+  evidence::BundleCheck check = evidence::verify_bundle(fs, inputs.evidence_dir, vo);
   for (const auto& p : check.problems) d.missing.push_back("evidence bundle " + inputs.evidence_dir + ": " + p);
   if (!check.contents.manifest_sha256.empty() && check.contents.manifest_sha256 != state.manifest_sha256) {
     d.missing.push_back("evidence bundle " + inputs.evidence_dir + " is for manifest " +
@@ -99,17 +100,18 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
   }
   // A bundle that pinned the ledger's head: this ledger must still hold it
   // (a ledger cut back to before a rollback record must not pass).
-  if (check.contents.ledger_head) {
-    if (*check.contents.ledger_path != base::absolute_path(ledger.path)) {
-      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " was collected for ledger " +
-                          *check.contents.ledger_path + ", not " + base::absolute_path(ledger.path));
-    } else if (auto held = check_ledger_head(ledger, *check.contents.ledger_head); !held) {
-      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " pinned the ledger's head " +
-                          check.contents.ledger_head->text() + ": " + held.error().message());
+  if (const auto& pin = check.contents.ledger) {
+    LedgerHead head{pin->records, pin->head_sha256};
+    if (pin->path != base::absolute_path(ledger.path)) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " was collected for ledger " + pin->path +
+                          ", not " + base::absolute_path(ledger.path));
+    } else if (auto held = check_ledger_head(ledger, head); !held) {
+      d.missing.push_back("evidence bundle " + inputs.evidence_dir + " pinned the ledger's head " + head.text() + ": " +
+                          held.error().message());
     }
   }
-  JsonValue signers = JsonValue::array();
-  for (const auto& k : check.trusted_signers) signers.push(JsonValue::string(k));
+  evidence::JsonValue signers = evidence::JsonValue::array();
+  for (const auto& k : check.trusted_signers) signers.push(evidence::JsonValue::string(k));
   d.evidence.set("bundle", base::absolute_path(inputs.evidence_dir))
       .set("statement_sha256", check.contents.statement_sha256)
       .set("manifest_sha256", check.contents.manifest_sha256)
@@ -125,7 +127,7 @@ std::optional<BundleContents> check_signed_bundle(base::FileSystem& fs, const Le
                         state.rolled_back_at + "; collect and sign a new bundle");
   }
   if (check.ok()) {
-    std::string path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+    std::string path = base::join_path(inputs.evidence_dir, std::string(evidence::k_manifest_file));
     if (auto m = manifest_as_recorded(fs, path, check.contents.manifest_sha256, d)) {
       check_stores_fresh(fs, *m, "bundle " + inputs.evidence_dir, d);
     }
@@ -146,8 +148,10 @@ Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path
 // (--routes, else the one recorded in the ledger) and hold the group; the
 // expand report must cover every store named to the gate, each still
 // hashing to what the report saw.
-void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
-                 GateDecision& d) {
+// The route config the expand gate checks against: --routes, else the one the ledger recorded.
+std::optional<ConfiguredGroups> expand_route_config(base::FileSystem& fs, const Ledger& ledger,
+                                                    const std::string& group, const GateInputs& inputs,
+                                                    GateDecision& d) {
   std::optional<ConfiguredGroups> configured;
   if (!inputs.routes_path.empty()) {
     auto read = read_configured_groups(fs, inputs.routes_path);
@@ -157,31 +161,37 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
       configured = std::move(*read);
       if (std::find(configured->groups.begin(), configured->groups.end(), group) == configured->groups.end()) {
         d.missing.push_back("a group of the route config: " + inputs.routes_path + " has no route group " + group +
-                            " (its groups: " + join_problems(configured->groups, ", ") + ")");
+                            " (its groups: " + evidence::join_problems(configured->groups, ", ") + ")");
       }
       d.evidence.set("routes", configured->to_json());
     }
   } else if (auto recorded = recorded_configured_groups(ledger)) {
     configured = std::move(*recorded);
   }
-  // Fresh: made after the ledger's last record (of any group).
-  std::string previous = ledger.records.empty() ? std::string() : ledger.records.back().recorded_at;
-  auto fresh = [&](const ReportFile& f, const std::string& what) {
-    if (!previous.empty() && !later(f.created_at, previous)) {
-      d.missing.push_back("a fresh " + what + ": " + f.path + " was made at " + f.created_at +
-                          ", not after the ledger's last record (" + previous + "); run the check again");
-    }
-  };
+  return configured;
+}
 
+// Fresh: made after the ledger's last record (of any group).
+void check_fresh(const Ledger& ledger, const evidence::ReportFile& f, const std::string& what, GateDecision& d) {
+  std::string previous = ledger.records.empty() ? std::string() : ledger.records.back().recorded_at;
+  if (!previous.empty() && !later(f.created_at, previous)) {
+    d.missing.push_back("a fresh " + what + ": " + f.path + " was made at " + f.created_at +
+                        ", not after the ledger's last record (" + previous + "); run the check again");
+  }
+}
+
+// The routes report: passing, fresh, about the gate's route config, and the group's targets answering.
+void check_routes_report(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
+                         const std::optional<ConfiguredGroups>& configured, GateDecision& d) {
   if (inputs.routes_report_path.empty()) {
     d.missing.push_back(
         "a routes report: pass --routes-report FILE (cutover routes check --config CONFIG --out FILE): "
         "every group's rollback target must answer");
-  } else if (auto routes = read_routes_report(fs, inputs.routes_report_path); !routes) {
+  } else if (auto routes = evidence::read_routes_report(fs, inputs.routes_report_path); !routes) {
     d.missing.push_back("a routes report: " + routes.error().message());
   } else {
     for (const auto& p : routes->problems) d.missing.push_back("a passing routes report: " + p);
-    fresh(routes->file, "routes report");
+    check_fresh(ledger, routes->file, "routes report", d);
     if (!configured) {
       d.missing.push_back(
           "the route config the routes report must be about: pass --routes CONFIG (the ledger records "
@@ -198,70 +208,89 @@ void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& 
       d.missing.push_back("group " + group + "'s rollback and forward targets answering: " + routes->file.path +
                           " says they did not");
     }
-    d.evidence.set("routes_report", report_file_json(routes->file).set("config_sha256", routes->config_sha256));
+    d.evidence.set("routes_report",
+                   evidence::report_file_json(routes->file).set("config_sha256", routes->config_sha256));
   }
+}
 
+// A store the expand report covers must still be what the reader was tested on.
+void check_store_unchanged(base::FileSystem& fs, const NamedStore& named, const std::string& abs,
+                           const evidence::ExpandStore& seen, GateDecision& d) {
+  auto info = fs.stat(abs);
+  if (!info) {
+    d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
+  } else if (!info->exists) {
+    if (seen.existed) {
+      d.missing.push_back("store " + named.name + " " + abs +
+                          " existed when the expand report was made and is gone now");
+    }
+  } else {
+    auto now = hash::sha256_file_hex(fs, abs);
+    if (!now) {
+      d.missing.push_back("store " + named.name + " " + abs + " cannot be hashed: " + now.error().message());
+    } else if (*now != seen.sha256_after) {
+      d.missing.push_back("a fresh expand report for store " + named.name + " " + abs + ": it hashes to " + *now +
+                          " now, the report saw " + (seen.sha256_after.empty() ? "no file" : seen.sha256_after) +
+                          "; run expand check again");
+    }
+  }
+}
+
+// The expand report: passing, fresh, and covering every named store as it is now.
+void check_expand_report(base::FileSystem& fs, const Ledger& ledger, const GateInputs& inputs, GateDecision& d) {
   if (inputs.expand_report_path.empty()) {
     d.missing.push_back(
         "an expand report: pass --expand-report FILE (cutover expand check --reader CMD --out FILE): "
         "the new release must read both store shapes");
     return;
   }
-  auto expand = read_expand_report(fs, inputs.expand_report_path);
+  auto expand = evidence::read_expand_report(fs, inputs.expand_report_path);
   if (!expand) {
     d.missing.push_back("an expand report: " + expand.error().message());
     return;
   }
   for (const auto& p : expand->problems) d.missing.push_back("a passing expand report: " + p);
-  fresh(expand->file, "expand report");
-  JsonValue covered = JsonValue::array();
+  check_fresh(ledger, expand->file, "expand report", d);
+  evidence::JsonValue covered = evidence::JsonValue::array();
   for (const auto& s : expand->stores) {
-    covered.push(JsonValue::object().set("name", s.name).set("path", s.path).set("sha256", s.sha256_after));
+    covered.push(evidence::JsonValue::object().set("name", s.name).set("path", s.path).set("sha256", s.sha256_after));
   }
   for (const auto& named : inputs.expand_stores) {
     std::string abs = base::absolute_path(named.path);
     auto it = std::find_if(expand->stores.begin(), expand->stores.end(),
-                           [&](const ExpandStore& s) { return s.name == named.name && s.path == abs; });
+                           [&](const evidence::ExpandStore& s) { return s.name == named.name && s.path == abs; });
     if (it == expand->stores.end()) {
       d.missing.push_back("an expand report covering store " + named.name + "=" + abs + ": " + expand->file.path +
                           " does not check it; run expand check with that store");
       continue;
     }
-    // The store must still be what the reader was tested on.
-    auto info = fs.stat(abs);
-    if (!info) {
-      d.missing.push_back("store " + named.name + " " + abs + " cannot be examined: " + info.error().message());
-    } else if (!info->exists) {
-      if (it->existed) {
-        d.missing.push_back("store " + named.name + " " + abs +
-                            " existed when the expand report was made and is gone now");
-      }
-    } else {
-      auto now = hash::sha256_file_hex(fs, abs);
-      if (!now) {
-        d.missing.push_back("store " + named.name + " " + abs + " cannot be hashed: " + now.error().message());
-      } else if (*now != it->sha256_after) {
-        d.missing.push_back("a fresh expand report for store " + named.name + " " + abs + ": it hashes to " + *now +
-                            " now, the report saw " + (it->sha256_after.empty() ? "no file" : it->sha256_after) +
-                            "; run expand check again");
-      }
-    }
+    check_store_unchanged(fs, named, abs, *it, d);
   }
-  d.evidence.set("expand_report", report_file_json(expand->file).set("stores", std::move(covered)));
+  d.evidence.set("expand_report", evidence::report_file_json(expand->file).set("stores", std::move(covered)));
 }
 
-void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
+void gate_expand(base::FileSystem& fs, const Ledger& ledger, const std::string& group, const GateInputs& inputs,
+                 GateDecision& d) {
+  std::optional<ConfiguredGroups> configured = expand_route_config(fs, ledger, group, inputs, d);
+  check_routes_report(fs, ledger, group, inputs, configured, d);
+  check_expand_report(fs, ledger, inputs, d);
+}
+
+// A manifest that cannot be read (an I/O error) is an error, not missing evidence.
+Status gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& d) {
   std::string path = inputs.manifest_path;
   if (path.empty() && !inputs.evidence_dir.empty())
-    path = base::join_path(inputs.evidence_dir, std::string(k_manifest_file));
+    path = base::join_path(inputs.evidence_dir, std::string(evidence::k_manifest_file));
   if (path.empty()) {
     d.missing.push_back("a complete manifest: pass --manifest WORK/manifests/<run>.json (written by cutover backfill)");
-    return;
+    return {};
   }
   auto file = manifest::load_manifest_file(fs, path);
   if (!file) {
+    ErrorCode code = file.error().code();
+    if (code == ErrorCode::io_error || code == ErrorCode::permission_denied) return tl::unexpected(file.error());
     d.missing.push_back("a usable manifest: " + file.error().message());
-    return;
+    return {};
   }
   if (file->manifest.status != manifest::k_status_complete) {
     d.missing.push_back("a complete manifest: " + path + " has status '" + file->manifest.status +
@@ -272,6 +301,7 @@ void gate_migrate(base::FileSystem& fs, const GateInputs& inputs, GateDecision& 
       .set("run_id", file->run_id)
       .set_u64("stores", file->manifest.stores.size());
   check_stores_fresh(fs, file->manifest, "manifest " + path, d);
+  return {};
 }
 
 void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs& inputs,
@@ -285,7 +315,7 @@ void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs
   if (!inputs.verify_report_path.empty() || !inputs.evidence_dir.empty()) {
     report_path = !inputs.verify_report_path.empty()
                       ? inputs.verify_report_path
-                      : base::join_path(inputs.evidence_dir, std::string(k_verify_report_file));
+                      : base::join_path(inputs.evidence_dir, std::string(evidence::k_verify_report_file));
     source = inputs.verify_report_path.empty() ? "bundle" : "given";
     auto t = read_file_text(fs, report_path, "verify report");
     if (!t) {
@@ -313,14 +343,14 @@ void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs
     }
     text = verify::to_json(*report);
   }
-  auto doc = JsonValue::parse(text, report_path.empty() ? "the verify report" : report_path);
+  auto doc = evidence::JsonValue::parse(text, report_path.empty() ? "the verify report" : report_path);
   if (!doc) {
     d.missing.push_back("a passing verify report: " + doc.error().message());
     return;
   }
   std::string schema = doc->string_at("schema");
-  const JsonValue* ok = doc->find("ok");
-  const JsonValue* count = doc->find("finding_count");
+  const evidence::JsonValue* ok = doc->find("ok");
+  const evidence::JsonValue* count = doc->find("finding_count");
   std::string manifest_sha = doc->find("manifest") != nullptr ? doc->find("manifest")->string_at("sha256") : "";
   if (schema != verify::k_report_schema) {
     d.missing.push_back("a verify report: " + (report_path.empty() ? std::string("the report") : report_path) +
@@ -336,12 +366,14 @@ void gate_verify(base::FileSystem& fs, const GroupState& state, const GateInputs
                         ", the migrate step recorded " + state.manifest_sha256 + " (" + state.manifest_path + ")");
   }
   d.evidence.set("report_source", source)
-      .set("report_path", report_path.empty() ? JsonValue::null() : JsonValue::string(base::absolute_path(report_path)))
+      .set("report_path", report_path.empty() ? evidence::JsonValue::null()
+                                              : evidence::JsonValue::string(base::absolute_path(report_path)))
       .set("report_sha256", hash::sha256_hex(text))
       .set("manifest_sha256", manifest_sha);
 }
 
-void gate_contract(const GroupState& state, const BundleContents& contents, const GateInputs& inputs, GateDecision& d) {
+void gate_contract(const GroupState& state, const evidence::BundleContents& contents, const GateInputs& inputs,
+                   GateDecision& d) {
   if (!contents.canary) {
     d.missing.push_back("a canary window: the bundle holds no canary samples (collect it with --canary-samples FILE)");
   } else {
@@ -374,7 +406,7 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
                         ", then collect with --drill-report FILE)");
     return;
   }
-  const DrillSummary& drill = *contents.drill;
+  const evidence::DrillSummary& drill = *contents.drill;
   if (!drill.ok) d.missing.push_back("a passing rollback drill: the drill report says it failed");
   if (drill.group != state.group) {
     d.missing.push_back("a rollback drill of group " + state.group + ": the drill was of group '" + drill.group + "'");
@@ -383,7 +415,7 @@ void gate_contract(const GroupState& state, const BundleContents& contents, cons
     d.missing.push_back("a rollback drill from the same release train: the drill is from '" + drill.release_train +
                         "', the group's canary and cutover evidence from '" + state.release_train + "'");
   }
-  d.evidence.set("drill", JsonValue::object()
+  d.evidence.set("drill", evidence::JsonValue::object()
                               .set("group", drill.group)
                               .set("release_train", drill.release_train)
                               .set("manifest_sha256", drill.manifest_sha256)
@@ -563,7 +595,7 @@ Result<AdvanceResult> advance(base::FileSystem& fs, const OpenLedger& open, cons
       gate_expand(fs, writer->ledger(), group, inputs, d);
       break;
     case Phase::migrate:
-      gate_migrate(fs, inputs, d);
+      TRY(gate_migrate(fs, inputs, d));
       break;
     case Phase::verify:
       gate_verify(fs, state, inputs, specs, clock, d);
@@ -622,17 +654,17 @@ Status destructive_changes_allowed_everywhere(const Ledger& ledger, const Config
   if (!open.empty()) {
     return make_error(ErrorCode::conflict, "route groups before contract (every group of " + configured.source +
                                                ", and every group in ledger " + ledger.path +
-                                               "): " + join_problems(open, ", ") +
+                                               "): " + evidence::join_problems(open, ", ") +
                                                "; destructive schema or data changes wait until every group has "
                                                "reached contract (rule 5)");
   }
   return {};
 }
 
-JsonValue ConfiguredGroups::to_json() const {
-  JsonValue list = JsonValue::array();
-  for (const auto& g : groups) list.push(JsonValue::string(g));
-  return JsonValue::object().set("path", path).set("sha256", sha256).set("groups", std::move(list));
+evidence::JsonValue ConfiguredGroups::to_json() const {
+  evidence::JsonValue list = evidence::JsonValue::array();
+  for (const auto& g : groups) list.push(evidence::JsonValue::string(g));
+  return evidence::JsonValue::object().set("path", path).set("sha256", sha256).set("groups", std::move(list));
 }
 
 Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std::string& config_path) {
@@ -642,12 +674,11 @@ Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std:
                                                 " does not exist; give the route config "
                                                 "the service runs with (--routes)");
   }
-  auto bytes = fs.read_file(config_path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read route config " + config_path));
-  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes->view(), config_path));
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(config_path), "cannot read route config " + config_path);
+  TRY_ASSIGN(routing::RouteConfig config, routing::parse_route_config(bytes.view(), config_path));
   ConfiguredGroups out;
   out.path = base::absolute_path(config_path);
-  out.sha256 = hash::sha256_hex(bytes->view());
+  out.sha256 = hash::sha256_hex(bytes.view());
   out.source = "route config " + config_path + " (sha256 " + out.sha256 + ")";
   for (const auto& g : config.route_groups) out.groups.push_back(g.domain);
   if (out.groups.empty()) {
@@ -658,12 +689,12 @@ Result<ConfiguredGroups> read_configured_groups(base::FileSystem& fs, const std:
 
 Result<ConfiguredGroups> recorded_configured_groups(const Ledger& ledger) {
   for (auto r = ledger.records.rbegin(); r != ledger.records.rend(); ++r) {
-    const JsonValue* routes = r->evidence.find("routes");
+    const evidence::JsonValue* routes = r->evidence.find("routes");
     if (routes == nullptr || !routes->is_object()) continue;
     ConfiguredGroups out;
     out.path = routes->string_at("path");
     out.sha256 = routes->string_at("sha256");
-    const JsonValue* groups = routes->find("groups");
+    const evidence::JsonValue* groups = routes->find("groups");
     if (groups != nullptr && groups->is_array()) {
       for (const auto& g : groups->items()) {
         if (g.is_string()) out.groups.push_back(g.as_string());
@@ -689,25 +720,24 @@ Result<ConfiguredGroups> configured_groups(base::FileSystem& fs, const Ledger& l
 }
 
 Status check_manifest_recorded(base::FileSystem& fs, const Ledger& ledger, const std::string& manifest_path) {
-  auto sha = hash::sha256_file_hex(fs, manifest_path);
-  if (!sha) return tl::unexpected(sha.error().with_context("cannot hash manifest " + manifest_path));
+  TRY_ASSIGN_CTX(std::string sha, hash::sha256_file_hex(fs, manifest_path), "cannot hash manifest " + manifest_path);
   std::string abs = base::absolute_path(manifest_path);
   const LedgerRecord* same_path = nullptr;
   for (const auto& r : ledger.records) {
     if (r.phase != phase_name(Phase::migrate)) continue;
-    if (r.evidence.string_at("manifest_sha256") == *sha) return {};
+    if (r.evidence.string_at("manifest_sha256") == sha) return {};
     if (base::absolute_path(r.evidence.string_at("manifest_path")) == abs) same_path = &r;
   }
   if (same_path != nullptr) {
     return make_error(ErrorCode::conflict,
-                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + *sha +
+                      "manifest " + manifest_path + " does not match the ledger: it hashes to " + sha +
                           ", but ledger " + ledger.path + " line " + std::to_string(same_path->seq) + " (group " +
                           same_path->group + ", migrate) recorded " + same_path->evidence.string_at("manifest_sha256") +
                           "; the manifest was changed since the migration was recorded: do not use it, restore it "
                           "from a copy");
   }
   return make_error(ErrorCode::conflict,
-                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + *sha +
+                    "ledger " + ledger.path + " has no record of manifest " + manifest_path + " (SHA-256 " + sha +
                         "): no group's migrate step recorded it; use the manifest the ledger recorded (the migrate "
                         "record's evidence.manifest_path), or leave out --ledger for a run the ledger never saw");
 }
@@ -719,11 +749,11 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
   std::vector<LedgerRecord> out;
   for (const auto& g : states) {
     if (g.manifest_sha256 != manifest_sha256 || g.phase == Phase::expand) continue;
-    JsonValue evidence = JsonValue::object()
-                             .set("event", k_store_rollback_event)
-                             .set("from_phase", phase_name(g.phase))
-                             .set("manifest_path", base::absolute_path(manifest_path))
-                             .set("manifest_sha256", manifest_sha256);
+    evidence::JsonValue evidence = evidence::JsonValue::object()
+                                       .set("event", k_store_rollback_event)
+                                       .set("from_phase", phase_name(g.phase))
+                                       .set("manifest_path", base::absolute_path(manifest_path))
+                                       .set("manifest_sha256", manifest_sha256);
     TRY_ASSIGN(LedgerRecord r,
                writer.append(g.group, std::string(phase_name(Phase::expand)), std::move(evidence), note, clock));
     out.push_back(std::move(r));
@@ -732,7 +762,7 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
 }
 
 Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group_name,
-                                                          JsonValue details, base::Clock& clock) {
+                                                          evidence::JsonValue details, base::Clock& clock) {
   TRY_ASSIGN(std::string group, normalize_group(group_name));
   TRY_ASSIGN(std::vector<GroupState> states, group_states(writer.ledger()));
   auto it = std::find_if(states.begin(), states.end(), [&](const GroupState& g) { return g.group == group; });
@@ -743,25 +773,27 @@ Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, 
   return std::optional<LedgerRecord>(std::move(r));
 }
 
-JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {
-  JsonValue list = JsonValue::array();
+evidence::JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups) {
+  evidence::JsonValue list = evidence::JsonValue::array();
   for (const auto& g : groups) {
     auto next = g.next();
     const LedgerRecord* last = g.records.back();
     list.push(
-        JsonValue::object()
+        evidence::JsonValue::object()
             .set("group", g.group)
             .set("phase", phase_name(g.phase))
             .set("entered_at", last->recorded_at)
             .set_u64("seq", last->seq)
-            .set("next_phase", next ? JsonValue::string(phase_name(*next)) : JsonValue::null())
-            .set("next_requires", next ? JsonValue::string(gate_requirements(*next)) : JsonValue::null())
-            .set("release_train", g.release_train.empty() ? JsonValue::null() : JsonValue::string(g.release_train))
-            .set("manifest_sha256",
-                 g.manifest_sha256.empty() ? JsonValue::null() : JsonValue::string(g.manifest_sha256))
+            .set("next_phase", next ? evidence::JsonValue::string(phase_name(*next)) : evidence::JsonValue::null())
+            .set("next_requires",
+                 next ? evidence::JsonValue::string(gate_requirements(*next)) : evidence::JsonValue::null())
+            .set("release_train",
+                 g.release_train.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(g.release_train))
+            .set("manifest_sha256", g.manifest_sha256.empty() ? evidence::JsonValue::null()
+                                                              : evidence::JsonValue::string(g.manifest_sha256))
             .set("destructive_changes_allowed", g.phase == Phase::contract));
   }
-  return JsonValue::object()
+  return evidence::JsonValue::object()
       .set("schema", "cutover.gate_status.v1")
       .set("ledger", ledger.path)
       .set("exists", ledger.exists)
@@ -772,4 +804,4 @@ JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>
       .set("groups", std::move(list));
 }
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -48,7 +48,7 @@
 #include "cutover/gates/ledger.h"
 #include "cutover/store/store_spec.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 
 enum class Phase { expand, migrate, verify, canary, cutover, contract };
 inline constexpr Phase k_phases[] = {Phase::expand, Phase::migrate, Phase::verify,
@@ -89,10 +89,10 @@ Result<std::vector<GroupState>> group_states(const Ledger& ledger);
 // rule 5 (a group that never entered the ledger is still in the overlap).
 struct ConfiguredGroups {
   std::vector<std::string> groups;  // normalised, in the config's order
-  std::string source;         // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
-  std::string path;           // the config file, absolute
-  std::string sha256;         // of its bytes
-  JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
+  std::string source;  // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
+  std::string path;    // the config file, absolute
+  std::string sha256;  // of its bytes
+  evidence::JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
 };
 
 // Reads the route groups of a route config file (docs/formats/route-config.md;
@@ -125,7 +125,7 @@ struct GateInputs {
   std::string manifest_path;              // migrate
   std::string verify_report_path;         // verify
   std::string evidence_dir;               // any phase may use it; canary, cutover, contract need it
-  std::vector<TrustedKey> trusted;
+  std::vector<evidence::TrustedKey> trusted;
   size_t threshold = 1;
   CanaryThresholds canary;
   std::string note;
@@ -140,8 +140,8 @@ struct GateDecision {
   Phase from = Phase::expand;
   bool from_none = true;  // the group has no record yet
   Phase to = Phase::expand;
-  std::vector<std::string> missing;          // what is missing or failing; empty = allowed
-  JsonValue evidence = JsonValue::object();  // what was checked, recorded in the ledger
+  std::vector<std::string> missing;                              // what is missing or failing; empty = allowed
+  evidence::JsonValue evidence = evidence::JsonValue::object();  // what was checked, recorded in the ledger
   bool allowed() const { return missing.empty(); }
 };
 
@@ -206,11 +206,11 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
 // at all. `details` goes into the record's evidence. Errors: invalid_argument
 // for a bad group name; the writer's.
 Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group,
-                                                          JsonValue details, base::Clock& clock);
+                                                          evidence::JsonValue details, base::Clock& clock);
 
 // Status for `gate status`: each group's phase, the next phase and what its
 // gate needs.
-JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
+evidence::JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
 std::string gate_requirements(Phase phase);
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -6,7 +6,7 @@
 #include "cutover/json/parser.h"
 #include "cutover/routing/paths.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 namespace {
 
 Error broken(const std::string& path, size_t line, const std::string& why) {
@@ -44,7 +44,7 @@ Result<std::string> normalize_group(std::string_view name) {
 }
 
 std::string record_line(const LedgerRecord& r) {
-  return JsonValue::object()
+  return evidence::JsonValue::object()
       .set("schema", k_ledger_schema)
       .set_u64("seq", r.seq)
       .set("prev_sha256", r.prev_sha256)
@@ -52,7 +52,7 @@ std::string record_line(const LedgerRecord& r) {
       .set("group", r.group)
       .set("phase", r.phase)
       .set("tool", r.tool)
-      .set("note", r.note.empty() ? JsonValue::null() : JsonValue::string(r.note))
+      .set("note", r.note.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(r.note))
       .set("evidence", r.evidence)
       .compact();
 }
@@ -77,7 +77,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     auto doc = json::parse(line);
     if (!doc) return tl::unexpected(broken(path, line_no, "not JSON (" + doc.error().message() + ")"));
     std::vector<std::string> problems;
-    FieldReader f(doc->root(), "record", problems);
+    evidence::FieldReader f(doc->root(), "record", problems);
     LedgerRecord r;
     std::string schema = f.string("schema");
     r.seq = f.u64("seq");
@@ -88,7 +88,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     r.tool = f.string("tool");
     r.note = f.optional_string("note").value_or("");
     const json::Node* evidence = f.object("evidence");
-    if (!problems.empty()) return tl::unexpected(broken(path, line_no, join_problems(problems)));
+    if (!problems.empty()) return tl::unexpected(broken(path, line_no, evidence::join_problems(problems)));
     if (schema != k_ledger_schema) {
       return tl::unexpected(
           broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
@@ -107,7 +107,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     if (!normalized || *normalized != r.group) {
       return tl::unexpected(broken(path, line_no, "group '" + r.group + "' is not a normalised group name"));
     }
-    r.evidence = JsonValue::from_node(*evidence);
+    r.evidence = evidence::JsonValue::from_node(*evidence);
     r.line_sha256 = hash::sha256_hex(line);
     ledger.head_sha256 = r.line_sha256;
     ledger.records.push_back(std::move(r));
@@ -123,9 +123,8 @@ Result<Ledger> read_ledger(base::FileSystem& fs, const std::string& path) {
     return empty;
   }
   if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
-  auto bytes = fs.read_file_no_follow(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read ledger " + path));
-  return parse_ledger(bytes->view(), path);
+  TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file_no_follow(path), "cannot read ledger " + path);
+  return parse_ledger(bytes.view(), path);
 }
 
 LedgerHead head_of(const Ledger& ledger) { return LedgerHead{ledger.records.size(), ledger.head_sha256}; }
@@ -212,9 +211,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
   std::string bytes;
   if (info.exists) {
     if (info.is_symlink || !info.is_regular) return not_a_ledger_file(path, info);
-    auto buf = fs.read_file_no_follow(path);
-    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path));
-    bytes.assign(buf->view());
+    TRY_ASSIGN_CTX(base::Buffer buf, fs.read_file_no_follow(path), "cannot read ledger " + path);
+    bytes.assign(buf.view());
   }
   TRY_ASSIGN(Ledger ledger, info.exists ? parse_ledger(bytes, path)
                                         : Result<Ledger>(Ledger{path, false, {}, std::string(k_ledger_genesis)}));
@@ -222,15 +220,14 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
       new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
 }
 
-Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase, JsonValue evidence,
-                                          const std::string& note, base::Clock& clock) {
+Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase,
+                                          evidence::JsonValue evidence, const std::string& note, base::Clock& clock) {
   // Refuse if the file changed under us (an edit that ignored the lock).
   TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
   std::string now_bytes;
   if (info.exists) {
-    auto buf = fs_.read_file_no_follow(path_);
-    if (!buf) return tl::unexpected(buf.error().with_context("cannot read ledger " + path_));
-    now_bytes.assign(buf->view());
+    TRY_ASSIGN_CTX(base::Buffer buf, fs_.read_file_no_follow(path_), "cannot read ledger " + path_);
+    now_bytes.assign(buf.view());
   }
   if (info.exists != ledger_.exists || now_bytes != bytes_) {
     return make_error(ErrorCode::conflict,
@@ -250,8 +247,8 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   std::string line = record_line(r);
   r.line_sha256 = hash::sha256_hex(line);
   std::string next = bytes_ + line + "\n";
-  auto written = base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr);
-  if (!written) return tl::unexpected(written.error().with_context("ledger " + path_ + " is unchanged"));
+  TRY_CTX(base::write_file_atomic(fs_, path_, next, info.exists ? &info : nullptr),
+          "ledger " + path_ + " is unchanged");
   bytes_ = std::move(next);
   ledger_.exists = true;
   ledger_.head_sha256 = r.line_sha256;
@@ -259,4 +256,4 @@ Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::s
   return r;
 }
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -33,7 +33,7 @@
 #include "cutover/base/version.h"
 #include "cutover/evidence/json_value.h"
 
-namespace cutover::evidence {
+namespace cutover::gates {
 
 inline constexpr std::string_view k_ledger_schema = "cutover.ledger.v1";
 // What records, statements and reports name as their writer.
@@ -48,9 +48,9 @@ struct LedgerRecord {
   std::string group;        // a normalised route group name
   std::string phase;        // the phase the group entered
   std::string tool;
-  std::string note;         // the operator's --note, "" for none
-  JsonValue evidence;       // what the gate checked (an object)
-  std::string line_sha256;  // SHA-256 of this record's line (without its newline)
+  std::string note;              // the operator's --note, "" for none
+  evidence::JsonValue evidence;  // what the gate checked (an object)
+  std::string line_sha256;       // SHA-256 of this record's line (without its newline)
 };
 
 struct Ledger {
@@ -132,7 +132,7 @@ class LedgerWriter final : public LedgerAppender {
   // recorded_at are filled in) and makes it durable. Errors: conflict when
   // the file changed since open() (someone edited it without the lock);
   // io_error or permission_denied (the ledger is then unchanged).
-  Result<LedgerRecord> append(const std::string& group, const std::string& phase, JsonValue evidence,
+  Result<LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
                               const std::string& note, base::Clock& clock) override;
 
  private:
@@ -147,4 +147,4 @@ class LedgerWriter final : public LedgerAppender {
   std::string bytes_;  // the file as read and verified
 };
 
-}  // namespace cutover::evidence
+}  // namespace cutover::gates

@@ -1,11 +1,10 @@
 #include "cutover/http/target_probe.h"
 
-#include <chrono>
 #include <map>
-
-#include <httplib.h>
+#include <utility>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/http/client.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "cutover/json/writer.h"
@@ -17,85 +16,32 @@ namespace {
 
 constexpr int64_t k_max_timeout_ms = 600000;
 
-// "http://host:port/prefix" -> {"http://host:port", "/prefix"}.
-struct SplitUrl {
-  std::string origin;
-  std::string prefix;
-};
-
-std::optional<SplitUrl> split_url(const std::string& base) {
-  size_t scheme_end = base.find("://");
-  if (scheme_end == std::string::npos) return std::nullopt;
-  std::string scheme = base.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return std::nullopt;
-  size_t slash = base.find('/', scheme_end + 3);
-  SplitUrl out;
-  out.origin = base.substr(0, slash);
-  if (slash != std::string::npos) out.prefix = base.substr(slash);
-  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
-  if (out.origin.size() == scheme_end + 3) return std::nullopt;
-  return out;
-}
-
 // One GET of the health path on a new connection; redirects are not
 // followed (a 3xx is an answer).
 TargetCheck probe(const std::string& base, const ProbeOptions& options) {
   TargetCheck c;
   c.url = base + options.health_path;
-  auto started = std::chrono::steady_clock::now();
-  auto elapsed_ms = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  };
-  auto url = split_url(base);
+  auto url = split_base_url(base);
   if (!url) {
     c.error = "bad base URL (expected http:// or https://)";
     return c;
   }
-  httplib::Client client(url->origin);
-  if (!client.is_valid()) {
-    c.error = url->origin.rfind("https", 0) == 0 ? "tls: this build cannot speak https" : "bad base URL";
+  ClientOptions client_options;
+  client_options.timeout_ms = options.timeout_ms;
+  client_options.user_agent = "cutover-routes-check";
+  Client client(url->origin, std::move(client_options));
+  Answer answer = client.get(url->prefix + options.health_path);
+  if (!answer) {
+    c.duration_ms = answer.error().duration_ms;
+    c.error = answer.error().reason;
     return c;
   }
-  time_t sec = static_cast<time_t>(options.timeout_ms / 1000);
-  time_t usec = static_cast<time_t>((options.timeout_ms % 1000) * 1000);
-  client.set_connection_timeout(sec, usec);
-  client.set_read_timeout(sec, usec);
-  client.set_write_timeout(sec, usec);
-  client.set_follow_location(false);
-  client.set_keep_alive(false);
-  httplib::Headers headers = {{"User-Agent", "cutover-routes-check"}, {"Accept", "*/*"}};
-  httplib::Result res = client.Get(url->prefix + options.health_path, headers);
-  c.duration_ms = elapsed_ms();
-  if (!res) {
-    httplib::Error err = res.error();
-    switch (err) {
-      case httplib::Error::Connection:
-        c.error = "refused";
-        break;
-      case httplib::Error::ConnectionTimeout:
-        c.error = "timeout";
-        break;
-      case httplib::Error::SSLConnection:
-      case httplib::Error::SSLLoadingCerts:
-      case httplib::Error::SSLServerVerification:
-        c.error = "tls: " + httplib::to_string(err);
-        break;
-      case httplib::Error::Read:
-        // httplib reports a read that timed out as a read error.
-        c.error = c.duration_ms + 50 >= options.timeout_ms ? std::string("timeout")
-                                                           : std::string("no answer: the connection was closed");
-        break;
-      default:
-        c.error = "no answer: " + httplib::to_string(err);
-        break;
-    }
-    return c;
-  }
-  c.status = res->status;
-  if (res->status >= 200 && res->status < 400) {
+  c.duration_ms = answer->duration_ms;
+  c.status = answer->status;
+  if (answer->status >= 200 && answer->status < 400) {
     c.ok = true;
   } else {
-    c.error = "status " + std::to_string(res->status);
+    c.error = "status " + std::to_string(answer->status);
   }
   return c;
 }

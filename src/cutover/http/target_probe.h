@@ -6,7 +6,7 @@
 // that share a target share its answer). The report is
 // docs/formats/routes-report.md (cutover.routes_report.v1).
 //
-// Here, in the server module, because cpp-httplib stays inside it.
+// It asks through http::Client.
 #pragma once
 
 #include <cstdint>

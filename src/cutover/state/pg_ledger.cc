@@ -8,7 +8,7 @@ namespace {
 
 std::string ledger_name(const Connection& conn, const std::string& name) { return conn.name() + " ledger " + name; }
 
-Result<evidence::Ledger> read_rows(Connection& conn, const std::string& name) {
+Result<gates::Ledger> read_rows(Connection& conn, const std::string& name) {
   TRY_ASSIGN(QueryResult rows,
              conn.exec("reading ledger " + name,
                        "SELECT seq, line, line_sha256 FROM cutover.ledger WHERE ledger = $1 ORDER BY seq", {name}));
@@ -19,13 +19,13 @@ Result<evidence::Ledger> read_rows(Connection& conn, const std::string& name) {
     bytes += '\n';
   }
   // The chain is checked by the file ledger's own parser.
-  TRY_ASSIGN(evidence::Ledger ledger, evidence::parse_ledger(bytes, path));
+  TRY_ASSIGN(gates::Ledger ledger, gates::parse_ledger(bytes, path));
   ledger.exists = rows.rows() > 0;
   // The columns beside the line must agree with it (a line holding a
   // newline would have split in two above and broken the chain already).
   for (int i = 0; i < rows.rows(); ++i) {
     std::string seq = rows.text(i, 0);
-    const evidence::LedgerRecord& r = ledger.records[static_cast<size_t>(i)];
+    const gates::LedgerRecord& r = ledger.records[static_cast<size_t>(i)];
     if (seq != std::to_string(r.seq) || rows.text(i, 2) != r.line_sha256) {
       return make_error(ErrorCode::corruption,
                         "ledger " + path + " is broken at line " + std::to_string(i + 1) + ": its row says seq " + seq +
@@ -40,9 +40,9 @@ Result<evidence::Ledger> read_rows(Connection& conn, const std::string& name) {
 
 }  // namespace
 
-Result<evidence::Ledger> read_pg_ledger(Connection& conn, const std::string& name) {
+Result<gates::Ledger> read_pg_ledger(Connection& conn, const std::string& name) {
   TRY_ASSIGN(Transaction tx, conn.begin("reading ledger " + name, "ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  TRY_ASSIGN(evidence::Ledger ledger, read_rows(conn, name));
+  TRY_ASSIGN(gates::Ledger ledger, read_rows(conn, name));
   TRY(tx.commit("reading ledger " + name));
   return ledger;
 }
@@ -74,20 +74,20 @@ Result<std::unique_ptr<PgLedgerWriter>> PgLedgerWriter::open(std::unique_ptr<Con
   return w;
 }
 
-Result<evidence::LedgerRecord> PgLedgerWriter::append(const std::string& group, const std::string& phase,
-                                                      evidence::JsonValue evidence, const std::string& note,
-                                                      base::Clock& clock) {
+Result<gates::LedgerRecord> PgLedgerWriter::append(const std::string& group, const std::string& phase,
+                                                   evidence::JsonValue evidence, const std::string& note,
+                                                   base::Clock& clock) {
   if (!tx_) return make_error(ErrorCode::conflict, refusal_);
-  evidence::LedgerRecord r;
+  gates::LedgerRecord r;
   r.seq = ledger_.records.size() + 1;
   r.prev_sha256 = ledger_.head_sha256;
   r.recorded_at = base::rfc3339_utc(clock.now_ns());
   r.group = group;
   r.phase = phase;
-  r.tool = std::string(evidence::k_tool);
+  r.tool = std::string(gates::k_tool);
   r.note = note;
   r.evidence = std::move(evidence);
-  std::string line = evidence::record_line(r);
+  std::string line = gates::record_line(r);
   r.line_sha256 = hash::sha256_hex(line);
   TRY(conn_->exec("appending to ledger " + name_,
                   "INSERT INTO cutover.ledger (ledger, seq, line, line_sha256) VALUES ($1, $2, $3, $4)",
@@ -106,11 +106,11 @@ Result<evidence::LedgerRecord> PgLedgerWriter::append(const std::string& group, 
   // Take the lock again for the next append. Another writer may have been
   // in between: the record is in, but the next append is refused (the gate
   // decided on a ledger that is not the head any more).
-  evidence::LedgerHead ours = evidence::head_of(ledger_);
+  gates::LedgerHead ours = gates::head_of(ledger_);
   if (auto again = lock_and_read(); !again) {
     tx_.reset();
     refusal_ = again.error().message();
-  } else if (evidence::head_of(ledger_).text() != ours.text()) {
+  } else if (gates::head_of(ledger_).text() != ours.text()) {
     tx_.reset();
     refusal_ = "ledger " + ledger_name(*conn_, name_) + " changed after record " + std::to_string(r.seq) +
                " was appended (another gate command); nothing more was recorded: run the command again";

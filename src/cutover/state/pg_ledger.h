@@ -35,9 +35,9 @@ inline constexpr std::string_view k_default_ledger = "default";
 // Reads ledger `name` (one snapshot) and checks its chain. No rows is an
 // empty ledger (exists = false). Errors: corruption as read_ledger's, naming
 // "<url> ledger <name>"; not_found when the schema is missing; io_error.
-Result<evidence::Ledger> read_pg_ledger(Connection& conn, const std::string& name = std::string(k_default_ledger));
+Result<gates::Ledger> read_pg_ledger(Connection& conn, const std::string& name = std::string(k_default_ledger));
 
-class PgLedgerWriter final : public evidence::LedgerAppender {
+class PgLedgerWriter final : public gates::LedgerAppender {
  public:
   // Starts the transaction, waits for the ledger's advisory lock (up to
   // `lock_wait`) and reads the chain. Errors: conflict when the lock was not
@@ -46,16 +46,15 @@ class PgLedgerWriter final : public evidence::LedgerAppender {
                                                       const std::string& name = std::string(k_default_ledger),
                                                       std::chrono::milliseconds lock_wait = std::chrono::seconds(30));
 
-  const evidence::Ledger& ledger() const override { return ledger_; }
+  const gates::Ledger& ledger() const override { return ledger_; }
 
   // Appends a record for `group` entering `phase` (seq, prev_sha256 and
   // recorded_at filled in as LedgerWriter::append does) and commits it.
   // Errors: io_error (the ledger is unchanged unless the connection was lost
   // during COMMIT, which the message then says); conflict when the ledger
   // changed since the lock was last taken.
-  Result<evidence::LedgerRecord> append(const std::string& group, const std::string& phase,
-                                        evidence::JsonValue evidence, const std::string& note,
-                                        base::Clock& clock) override;
+  Result<gates::LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
+                                     const std::string& note, base::Clock& clock) override;
 
  private:
   PgLedgerWriter(std::unique_ptr<Connection> conn, std::string name, std::chrono::milliseconds lock_wait)
@@ -66,7 +65,7 @@ class PgLedgerWriter final : public evidence::LedgerAppender {
   std::string name_;
   std::chrono::milliseconds lock_wait_;
   std::optional<Transaction> tx_;
-  evidence::Ledger ledger_;
+  gates::Ledger ledger_;
   std::string refusal_;  // why appends are refused once tx_ is gone
 };
 
