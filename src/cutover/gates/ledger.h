@@ -114,7 +114,7 @@ class LedgerAppender {
  public:
   virtual ~LedgerAppender() = default;
   virtual const Ledger& ledger() const = 0;
-  virtual Result<LedgerRecord> append(const std::string& group, const std::string& phase, JsonValue evidence,
+  virtual Result<LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
                                       const std::string& note, base::Clock& clock) = 0;
 };
 
