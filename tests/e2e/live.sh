@@ -309,6 +309,12 @@ test_abort_sends_every_group_to_its_rollback_target_and_undo_brings_it_back() {
     assert_contains "$ERR" "There is no change to undo." "undo's error"
 }
 
+# rust_key_on_new: $rust_key's request on /chat/x answered by the new service.
+rust_key_on_new() {
+    fetch /chat/x -H "x-user: $rust_key"
+    [[ $UPSTREAM == new ]]
+}
+
 test_cutover_killed_or_stopped_sends_everything_to_legacy_and_decisions_resume() {
     live_up
     local rust_key="" i
@@ -333,8 +339,7 @@ test_cutover_killed_or_stopped_sends_everything_to_legacy_and_decisions_resume()
     assert_eq new "$UPSTREAM" "pins need no decider"
     # Restarted on the same ports at once (SO_REUSEADDR): decisions resume.
     serve_up
-    wait_until 10000 eval 'fetch /chat/x -H "x-user: $rust_key"; [[ $UPSTREAM == new ]]' ||
-        _e2e_fail "decisions did not resume within 10 s of the restart ($REASON)"
+    wait_until 10000 rust_key_on_new || _e2e_fail "decisions did not resume within 10 s of the restart ($REASON)"
     # Stopped: the kernel accepts, nobody answers; legacy after the read timeout.
     kill -STOP "$SERVE_PID"
     fetch /chat/x -H "x-user: $rust_key"
@@ -343,8 +348,7 @@ test_cutover_killed_or_stopped_sends_everything_to_legacy_and_decisions_resume()
     assert_eq decider_unavailable "$REASON" "reason with cutover stopped"
     ((MS >= 150)) || _e2e_fail "answered in $MS ms with cutover stopped: the 200 ms read timeout was not waited for"
     ((MS < 1500)) || _e2e_fail "answered in $MS ms with cutover stopped: far beyond the 200 ms read timeout"
-    wait_until 10000 eval 'fetch /chat/x -H "x-user: $rust_key"; [[ $UPSTREAM == new ]]' ||
-        _e2e_fail "decisions did not resume within 10 s of SIGCONT"
+    wait_until 10000 rust_key_on_new || _e2e_fail "decisions did not resume within 10 s of SIGCONT"
     assert_eq mode_cohort "$REASON" "reason after SIGCONT"
 }
 
@@ -402,7 +406,7 @@ test_the_verbs_errors_and_exit_codes() {
     cutover routes promote chat_pilot --to 101
     assert_eq 2 "$RC" "percentage over 100"
     assert_contains "$ERR" "--to" "names the flag"
-    CUTOVER_SERVER= cutover routes get
+    CUTOVER_SERVER='' cutover routes get
     assert_eq 2 "$RC" "no server"
     assert_contains "$ERR" "CUTOVER_SERVER" "says how to name the server"
     cutover routes get --server "http://127.0.0.1:$P_LEGACY" --timeout 2s
