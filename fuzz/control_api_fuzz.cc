@@ -157,12 +157,15 @@ void override_(const RouteSplit& engine, Overrides overrides, std::string_view b
     return check_refusal(body, request.error(),
                          {{"target", "Target is required."},
                           {"target", "Target must be a string."},
-                          {"domain", "Domain must be a string."}});
+                          {"domain", "Domain must be a string."},
+                          {"mode", "Mode must be a string."},
+                          {"cohort_percentage", "Cohort percentage must be an integer from 0 to 100."}});
   }
+  if (!request->target) return;  // a mode request: apply_request (overrides_request_test.cc)
   const Overrides before = overrides;
   std::optional<std::string_view> domain;
   if (request->domain) domain = *request->domain;
-  auto change = apply_override(engine, overrides, request->target, domain);
+  auto change = apply_override(engine, overrides, *request->target, domain);
   if (!change) {
     const FieldError& e = change.error();
     bool known =

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <pthread.h>
@@ -25,14 +26,15 @@ struct ServeArgs {
   std::string config;
   std::string listen = "127.0.0.1:8787";
   std::string state_dir;
+  std::string decide_listen;
 };
 
-Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {
+Result<std::pair<std::string, int>> parse_listen(const std::string& listen, const char* flag = "--listen") {
   size_t colon = listen.rfind(':');
   auto bad = [&] {
-    return make_error(
-        ErrorCode::invalid_argument,
-        "--listen '" + listen + "' must be HOST:PORT with PORT 0-65535, e.g. 127.0.0.1:8787 (0: any free port)");
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(flag) + " '" + listen +
+                          "' must be HOST:PORT with PORT 0-65535, e.g. 127.0.0.1:8787 (0: any free port)");
   };
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return bad();
   std::string host = listen.substr(0, colon);
@@ -64,14 +66,27 @@ int serve(const ServeArgs& args) {
   options.host = listen->first;
   options.port = listen->second;
   options.environment = route_files::route_environment(environ);
+  if (!args.decide_listen.empty()) {
+    auto decide = parse_listen(args.decide_listen, "--decide-listen");
+    if (!decide) return report_error("serve", decide.error());
+    options.decide_host = decide->first;
+    options.decide_port = decide->second;
+  }
   auto srv = server::ControlServer::create(options, base::real_file_system(), base::system_clock());
   if (!srv) return report_error("serve", srv.error());
   for (const std::string& w : (*srv)->warnings()) std::cerr << "cutover serve: warning: " << w << "\n";
   auto port = (*srv)->bind();
   if (!port) return report_error("serve", port.error());
 
-  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  std::printf("listening on %s:%d\n", host.c_str(), *port);
+  std::optional<int> decide_port;
+  if (!options.decide_host.empty()) {
+    auto bound = (*srv)->bind_decide();
+    if (!bound) return report_error("serve", bound.error());
+    decide_port = *bound;
+  }
+  auto bracket = [](const std::string& h) { return h.find(':') != std::string::npos ? "[" + h + "]" : h; };
+  std::printf("listening on %s:%d\n", bracket(options.host).c_str(), *port);
+  if (decide_port) std::printf("decide listening on %s:%d\n", bracket(options.decide_host).c_str(), *decide_port);
   std::fflush(stdout);
   std::cerr << "cutover serve: state folder " << (*srv)->state_dir() << " (overrides.json, audit.jsonl)\n";
 
@@ -113,6 +128,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "route config file; it names the tokens file (docs/formats/route-config.md)")
       ->required();
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on; PORT 0 picks a free port")->capture_default_str();
+  cmd->add_option("--decide-listen", args->decide_listen,
+                  "ADDR:PORT for the token-free decide endpoint (nginx auth_request); loopback or private ADDR only");
   cmd->add_option("--state-dir", args->state_dir,
                   "folder for overrides.json and audit.jsonl; default: state/ beside the config");
   cmd->callback([args, &exit_code] { exit_code = serve(*args); });

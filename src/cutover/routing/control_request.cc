@@ -54,16 +54,24 @@ tl::expected<OverrideRequest, RequestError> parse_override_request(std::string_v
   if (!doc) return tl::unexpected(std::move(doc.error()));
   BodyField target{doc->root().find("target")};
   BodyField domain{doc->root().find("domain")};
+  BodyField mode{doc->root().find("mode")};
+  BodyField percentage{doc->root().find("cohort_percentage")};
   std::vector<FieldError> errors;
-  if (!target.given())
+  if (!target.given() && !mode.given())
     errors.push_back({"target", "Target is required."});
-  else if (!target.node->is_string())
+  else if (target.given() && !target.node->is_string())
     errors.push_back({"target", "Target must be a string."});
+  if (mode.given() && !mode.node->is_string()) errors.push_back({"mode", "Mode must be a string."});
   if (domain.given() && !domain.node->is_string()) errors.push_back({"domain", "Domain must be a string."});
+  if (percentage.given() && (percentage.node->kind() != json::Kind::u64 || percentage.node->as_u64() > 100)) {
+    errors.push_back({"cohort_percentage", "Cohort percentage must be an integer from 0 to 100."});
+  }
   if (!errors.empty()) return field_errors(std::move(errors));
   OverrideRequest request;
-  request.target = std::string(target.node->as_string());
+  if (target.given()) request.target = std::string(target.node->as_string());
+  if (mode.given()) request.mode = std::string(mode.node->as_string());
   if (domain.given()) request.domain = std::string(domain.node->as_string());
+  if (percentage.given()) request.cohort_percentage = static_cast<int64_t>(percentage.node->as_u64());
   return request;
 }
 

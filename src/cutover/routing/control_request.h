@@ -38,16 +38,12 @@ struct EvaluateRequest {
 // not a string; "cohort_key" neither a string nor null.
 tl::expected<EvaluateRequest, RequestError> parse_evaluate_request(std::string_view body);
 
-// POST .../route-split/override {"target": ..., "domain": ...}; unknown
+// POST .../route-split/override {"target", "domain"} or {"mode",
+// "cohort_percentage", "domain"} (OverrideRequest, overrides.h); unknown
 // fields are ignored.
-struct OverrideRequest {
-  std::string target;                 // as sent: apply_override() reads and checks it
-  std::optional<std::string> domain;  // as sent; nullopt when absent or null (apply_override reads a
-                                      // blank one as none too)
-};
-
-// Errors: the body is not JSON, not an object; "target" missing, null or not
-// a string; "domain" neither a string nor null.
+// Errors: the body is not JSON, not an object; neither "target" nor "mode"
+// given ("Target is required."); "target", "mode" or "domain" neither a
+// string nor null; "cohort_percentage" not an integer from 0 to 100.
 tl::expected<OverrideRequest, RequestError> parse_override_request(std::string_view body);
 
 }  // namespace cutover::routing

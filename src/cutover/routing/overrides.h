@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -21,6 +22,17 @@ namespace cutover::routing {
 struct FieldError {
   std::string field;
   std::string message;
+  int status = 422;                      // the HTTP status the API answers with
+  std::string code = "invalid_request";  // and the error code
+};
+
+// An override request (POST .../route-split/override): either a target
+// (apply_override) or a mode (promote, abort, undo; docs/formats/http-api.md).
+struct OverrideRequest {
+  std::optional<std::string> target;  // as sent
+  std::optional<std::string> domain;  // as sent; blank reads as none
+  std::optional<std::string> mode;    // as sent
+  std::optional<int64_t> cohort_percentage;
 };
 
 // What an override request did.
@@ -29,6 +41,9 @@ struct OverrideChange {
   std::string scope;                    // "global" or "domain:<group>"
   std::optional<RouteTarget> previous;  // the override before (nullopt: none)
   std::optional<RouteTarget> current;   // the override after (nullopt: cleared)
+  std::string mode = "target";          // "target", "promote", "abort", "undo"
+  std::optional<uint8_t> cohort_percentage;  // promote's
+  Overrides before, after;                   // the whole overrides before and after
 };
 
 // Applies an override request to `overrides`. Targets (trimmed, any case):
@@ -42,16 +57,33 @@ tl::expected<OverrideChange, FieldError> apply_override(const RouteSplit& engine
                                                         std::string_view target,
                                                         std::optional<std::string_view> domain);
 
-// The state file (DIR/overrides.json).
+// The state file (DIR/overrides.json). v1 files hold no percentages and no
+// history; a file that does is written as v2. Both are read.
 inline constexpr std::string_view k_state_schema = "cutover.route_overrides.v1";
+inline constexpr std::string_view k_state_schema_v2 = "cutover.route_overrides.v2";
+inline constexpr size_t k_max_undo_history = 32;
 
 struct OverrideState {
   Overrides overrides;
   uint64_t revision = 0;   // +1 on every change
   std::string updated_at;  // RFC 3339, "" before the first change
   std::string updated_by;  // token name of the last change, "" before the first
+  std::vector<Overrides> history;  // earlier overrides for undo, newest last (at most k_max_undo_history)
   bool operator==(const OverrideState&) const = default;
 };
+
+// Applies any override request to `state` (overrides and history; not the
+// revision): a target as apply_override does; promote (the group's or the
+// global percentage, clearing the group's / the global override); abort (the
+// group, or every group and the global override, to its rollback target);
+// undo (the overrides before the last change; 409 nothing_to_undo when there
+// is none). Every change but undo pushes the overrides before it on the
+// history. Errors leave `state` unchanged.
+tl::expected<OverrideChange, FieldError> apply_request(const RouteSplit& engine, OverrideState& state,
+                                                       const OverrideRequest& request);
+
+// The overrides as compact JSON (one line, sorted keys): {"global","groups","global_percentage","group_percentages"}.
+std::string overrides_to_json(const Overrides& overrides);
 
 // The state file's bytes (canonical JSON, ends with a newline).
 std::string state_to_json(const OverrideState& state);

@@ -66,6 +66,14 @@ const RouteGroup* RouteSplit::find_group(std::string_view name) const {
   return nullptr;
 }
 
+std::optional<uint8_t> RouteSplit::live_percentage(const Overrides& overrides, const RouteGroup* group) {
+  if (group != nullptr && !overrides.group_percentages.empty()) {
+    auto it = overrides.group_percentages.find(group->domain);
+    if (it != overrides.group_percentages.end()) return it->second;
+  }
+  return overrides.global_percentage;
+}
+
 Decision RouteSplit::make(std::string path, RouteTarget target, size_t reason_id, size_t domain_id,
                           RouteTarget rollback, std::string cohort_key) const {
   Decision d;
@@ -117,7 +125,15 @@ Decision RouteSplit::evaluate(std::string_view raw_path, std::string_view raw_co
       every_path_is_rust_ || std::any_of(config_.rust_routes.begin(), config_.rust_routes.end(),
                                          [&](const std::string& prefix) { return rust_route_matches(prefix, path); });
   if (!rust_route) return decide(RouteTarget::legacy, k_id_legacy_route_default);
-  // 7. The mode.
+  // 7. A live percentage, else the mode.
+  std::optional<uint8_t> live =
+      live_percentage(overrides, group >= 0 ? &config_.route_groups[static_cast<size_t>(group)] : nullptr);
+  if (live) {
+    CohortBucket bucket = cohort_bucket(config_.salt, key);
+    Decision d = decide(bucket < *live ? RouteTarget::rust_shell : RouteTarget::legacy, k_id_mode_cohort);
+    d.cohort_bucket = bucket;
+    return d;
+  }
   switch (config_.mode) {
     case RouteMode::legacy:
       return decide(RouteTarget::legacy, k_id_mode_legacy);

@@ -8,9 +8,11 @@
 //   4. the global override (runtime_override);
 //   5. route split disabled -> legacy (route_split_disabled);
 //   6. path not among the new-service routes -> legacy (legacy_route_default);
-//   7. the mode: legacy (mode_legacy), rust (mode_rust -> rust_shell) or
-//      cohort (mode_cohort: rust_shell iff the key's bucket < percentage;
-//      the only reason that reports the bucket).
+//   7. a live cohort percentage (the group's, else the global one:
+//      Overrides::group_percentages, global_percentage) -> mode_cohort at
+//      that percentage; else the mode: legacy (mode_legacy), rust (mode_rust
+//      -> rust_shell) or cohort (mode_cohort: rust_shell iff the key's
+//      bucket < percentage; the only reason that reports the bucket).
 // Every decision names the path's route group (route_domain; "unclassified"
 // outside every group, or the pinned route's domain) and its rollback target
 // (the group's; legacy when unclassified; the pinned target when pinned).
@@ -49,6 +51,11 @@ inline constexpr std::string_view k_reason_mode_cohort = "mode_cohort";
 struct Overrides {
   std::optional<RouteTarget> global;
   std::map<std::string, RouteTarget, std::less<>> groups;
+  // Cohort percentages set live (promote): per group, and for every group
+  // without its own. Either makes decision step 7 decide by cohort at that
+  // percentage, whatever the config's mode.
+  std::optional<uint8_t> global_percentage;
+  std::map<std::string, uint8_t, std::less<>> group_percentages;
   bool operator==(const Overrides&) const = default;
 };
 
@@ -88,6 +95,8 @@ class RouteSplit {
   int group_index(std::string_view normalized_path) const;
   // The group named `name` (normalised here), or nullptr.
   const RouteGroup* find_group(std::string_view name) const;
+  // The live cohort percentage for `group` (nullptr: a path outside every group), or nullopt.
+  static std::optional<uint8_t> live_percentage(const Overrides& overrides, const RouteGroup* group);
 
   // Metric label tables: every reason and route_domain a decision can carry.
   size_t reason_count() const { return reasons_.size(); }

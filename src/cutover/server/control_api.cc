@@ -14,6 +14,7 @@
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/paths.h"
 #include "cutover/routing/report.h"
+#include "cutover/server/live_state.h"
 
 namespace cutover::server {
 namespace {
@@ -23,6 +24,8 @@ using JsonWriter = json::Writer;
 constexpr std::string_view k_status_path = "/api/v1/control/route-split/status";
 constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
 constexpr std::string_view k_override_path = "/api/v1/control/route-split/override";
+constexpr std::string_view k_state_path = "/api/v1/control/route-split/state";
+constexpr std::string_view k_decide_path = "/api/v1/route-split/decide";
 constexpr std::string_view k_json = "application/json";
 
 bool same_name(std::string_view a, std::string_view b) {
@@ -171,6 +174,8 @@ HttpRoute classify(std::string_view method, std::string_view path) {
   if (path == "/healthz") return HttpRoute::healthz;
   if (path == "/readyz") return HttpRoute::readyz;
   if (path == "/metrics") return HttpRoute::metrics;
+  if (path == k_decide_path) return HttpRoute::decide;
+  if (path == k_state_path) return HttpRoute::state;
   if (method == "GET" || method == "HEAD") return HttpRoute::web;
   return HttpRoute::other;
 }
@@ -277,11 +282,14 @@ void ControlApi::route(const ApiRequest& req, ApiResponse& res, const RawTarget&
       return readyz(res);
     case HttpRoute::metrics:
       if (!get) return method_not_allowed(res, "GET, HEAD");
+      return metrics(req, res);
+    case HttpRoute::decide:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
       if (authenticate(req, res) == nullptr) return;
-      res.status = 200;
-      res.body = metrics_.render();
-      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return;
+      return decide(req, res);
+    case HttpRoute::state:
+      if (!get) return method_not_allowed(res, "GET, HEAD");
+      return live_state(req, res);
     case HttpRoute::status:
       if (!get) return method_not_allowed(res, "GET, HEAD");
       return status(req, res);
@@ -292,7 +300,7 @@ void ControlApi::route(const ApiRequest& req, ApiResponse& res, const RawTarget&
       if (!post) return method_not_allowed(res, "POST");
       return override_route(req, res, id);
     case HttpRoute::web:
-      return web_entry(req, res, target, id);
+      return web_entry(req, res, target);
     case HttpRoute::other:
     case HttpRoute::count_:
       return method_not_allowed(res, "GET, HEAD");
@@ -332,21 +340,46 @@ void ControlApi::evaluate(const ApiRequest& req, ApiResponse& res) {
   send_json(res, 200, data_envelope(body));
 }
 
+namespace {
+
+// The optional x-cutover-operator header: trimmed, 1-128 printable ASCII.
+std::optional<std::string_view> operator_name(const ApiRequest& req, bool& bad) {
+  bad = false;
+  if (!req.has_header("x-cutover-operator")) return std::nullopt;
+  std::string_view v = routing::trim(req.header("x-cutover-operator"));
+  bad = v.empty() || v.size() > 128 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+  return v;
+}
+
+void optional_target(JsonWriter& w, std::string_view name, std::optional<routing::RouteTarget> t) {
+  w.key(name);
+  if (t)
+    w.string(routing::target_name(*t));
+  else
+    w.null();
+}
+
+}  // namespace
+
 void ControlApi::override_route(const ApiRequest& req, ApiResponse& res, const std::string& request) {
   const Token* token = authenticate(req, res);
   if (token == nullptr) return;
   if (token->role != Role::operator_) {
     return send_error(res, 403, "forbidden", "An operator token is required to change route overrides.");
   }
+  bool bad_operator = false;
+  std::optional<std::string_view> op = operator_name(req, bad_operator);
+  if (bad_operator) {
+    return send_field_errors(res,
+                             {{"operator", "The x-cutover-operator header must be 1-128 printable ASCII characters."}});
+  }
   auto body = routing::parse_override_request(req.body);
   if (!body) return send_request_error(res, body.error());
-  std::optional<std::string_view> domain_text;
-  if (body->domain) domain_text = *body->domain;
 
   auto record = [&](const OverrideBackend::Applied& a) -> Status {
-    return audit_.append(override_audit_line(a, request, *token), /*sync=*/true);
+    return audit_.append(override_audit_line(a, request, *token, op.value_or("")), /*sync=*/true);
   };
-  auto applied = store_.apply(body->target, domain_text, token->name, record);
+  auto applied = store_.apply_request(*body, token->name, record);
   if (!applied) {
     std::fprintf(stderr, "cutover serve: error: override %s: %s\n", request.c_str(), applied.error().message().c_str());
     if (applied.error().code() == ErrorCode::conflict) {
@@ -356,13 +389,22 @@ void ControlApi::override_route(const ApiRequest& req, ApiResponse& res, const s
                       "The override could not be completed: " + applied.error().message() +
                           " (check the status: the override may be in force without its audit line).");
   }
-  if (!*applied) return send_field_errors(res, {{applied->error().field, applied->error().message}});
-  metrics_.count_override((*applied)->change.scope, (*applied)->change.target);
-  send_json(res, 200, data_envelope(routing::status_json(engine_, (*applied)->state.overrides)));
+  if (!*applied) {
+    const routing::FieldError& e = applied->error();
+    if (e.status != 422) return send_error(res, e.status, e.code, e.message);
+    return send_field_errors(res, {{e.field, e.message}});
+  }
+  const OverrideBackend::Applied& a = **applied;
+  metrics_.count_override(a.change.scope, a.change.mode == "target" ? a.change.target : a.change.mode);
+  // A target request answers the status, as it always did; a mode the live state.
+  if (a.change.mode == "target")
+    return send_json(res, 200, data_envelope(routing::status_json(engine_, a.state.overrides)));
+  send_json(res, 200, data_envelope(live_state_json(engine_, a.state, metrics_.recent(), config_revision_.load())));
 }
 
 std::string ControlApi::override_audit_line(const OverrideBackend::Applied& a, const std::string& request,
-                                            const Token& token) const {
+                                            const Token& token, std::string_view operator_name) const {
+  const routing::OverrideChange& c = a.change;
   JsonWriter w;
   w.begin_object();
   w.member("time", base::rfc3339_utc(clock_.now_ns()));
@@ -370,25 +412,96 @@ std::string ControlApi::override_audit_line(const OverrideBackend::Applied& a, c
   w.member("request_id", request);
   w.member("identity", token.name);
   w.member("role", role_name(token.role));
-  w.member("target", a.change.target);
-  w.member("scope", a.change.scope);
-  w.key("previous");
-  if (a.change.previous)
-    w.string(routing::target_name(*a.change.previous));
-  else
+  w.key("operator");
+  if (operator_name.empty())
     w.null();
-  w.key("current");
-  if (a.change.current)
-    w.string(routing::target_name(*a.change.current));
   else
-    w.null();
+    w.string(operator_name);
+  w.member("mode", c.mode);
+  if (c.mode == "target") {
+    w.member("target", c.target);
+    w.member("scope", c.scope);
+    optional_target(w, "previous", c.previous);
+    optional_target(w, "current", c.current);
+  } else {
+    w.key("target").null();
+    w.member("scope", c.scope);
+    if (c.cohort_percentage) w.member("cohort_percentage", static_cast<uint64_t>(*c.cohort_percentage));
+    w.key("previous").raw(routing::overrides_to_json(c.before));
+    w.key("current").raw(routing::overrides_to_json(c.after));
+  }
   w.member("revision", a.state.revision);
   w.end_object();
   return w.str();
 }
 
-void ControlApi::web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target,
-                           const std::string& request) {
+void ControlApi::metrics(const ApiRequest& req, ApiResponse& res) {
+  if (authenticate(req, res) == nullptr) return;
+  res.status = 200;
+  res.body = metrics_.render();
+  res.body += store_.read([&](const routing::OverrideState& s) {
+    return Metrics::render_gauges(engine_, s.overrides, config_revision_.load(), s.revision, start_time_seconds_);
+  });
+  res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void ControlApi::live_state(const ApiRequest& req, ApiResponse& res) {
+  if (authenticate(req, res) == nullptr) return;
+  Metrics::Recent recent = metrics_.recent();
+  std::string body = store_.read(
+      [&](const routing::OverrideState& s) { return live_state_json(engine_, s, recent, config_revision_.load()); });
+  send_json(res, 200, data_envelope(body));
+}
+
+void ControlApi::decide(const ApiRequest& req, ApiResponse& res) {
+  const routing::RouteConfig& config = engine_.config();
+  std::string_view path = split_target(req.header("X-Original-URI")).path;
+  std::string_view key;
+  if (config.cohort_key_header) key = routing::trim(req.header(*config.cohort_key_header));
+  if (key.empty() && config.cohort_key_cookie) {
+    for (const auto& [name, value] : req.headers) {
+      if (!same_name(name, "cookie")) continue;
+      key = routing::trim(cookie_value(value, *config.cohort_key_cookie));
+      if (!key.empty()) break;
+    }
+  }
+  uint64_t revision = 0;
+  routing::Decision d = store_.read([&](const routing::OverrideState& s) {
+    revision = s.revision;
+    return engine_.evaluate(path, key, s.overrides);
+  });
+  metrics_.count_decision(DecisionSource::decide, d);
+  res.status = 204;
+  res.headers.reserve(res.headers.size() + 4);
+  set_header(res, "x-cutover-target", std::string(routing::target_name(d.target)));
+  set_header(res, "x-cutover-reason", std::string(d.reason));
+  set_header(res, "x-cutover-group", std::string(d.route_domain));
+  set_header(res, "x-cutover-revision", revision_text(config_revision_.load(), revision));
+}
+
+ApiResponse ControlApi::handle_decide_listener(const ApiRequest& req) {
+  ApiResponse res;
+  std::string_view path = split_target(req.target).path;
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (path == k_decide_path) {
+    if (!get)
+      method_not_allowed(res, "GET, HEAD");
+    else
+      decide(req, res);
+  } else if (path == "/healthz" || path == "/readyz") {
+    if (!get)
+      method_not_allowed(res, "GET, HEAD");
+    else if (path == "/healthz")
+      send_json(res, 200, health_body());
+    else
+      readyz(res);
+  } else {
+    send_error(res, 404, "not_found", "Route '" + std::string(path) + "' was not found.");
+  }
+  return res;
+}
+
+void ControlApi::web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target) {
   std::string cohort_key = cohort_key_from_headers(req);
   routing::Decision d = store_.read(
       [&](const routing::OverrideState& s) { return engine_.evaluate(target.path, cohort_key, s.overrides); });
@@ -409,31 +522,6 @@ void ControlApi::web_entry(const ApiRequest& req, ApiResponse& res, const RawTar
     routing::write_decision(w, d);
     w.end_object();
     send_json(res, 200, w.take());
-  }
-  audit_decision(req, res, d, request, location);
-}
-
-void ControlApi::audit_decision(const ApiRequest& req, const ApiResponse& res, const routing::Decision& d,
-                                const std::string& request, const std::optional<std::string>& location) {
-  JsonWriter line;
-  line.begin_object();
-  line.member("time", base::rfc3339_utc(clock_.now_ns()));
-  line.member("event", "route.split.decision");
-  line.member("request_id", request);
-  line.member("method", req.method);
-  line.member("path", d.path);
-  line.member("target", routing::target_name(d.target));
-  line.member("reason", d.reason);
-  line.member("route_domain", d.route_domain);
-  line.member("rollback_target", routing::target_name(d.rollback_target));
-  line.member("cohort_key", d.cohort_key);
-  if (d.cohort_bucket) line.member("cohort_bucket", static_cast<uint64_t>(*d.cohort_bucket));
-  line.member("user_agent", req.header("user-agent"));
-  line.member("status", res.status);
-  if (location) line.member("location", encode_for_location(*location));
-  line.end_object();
-  if (auto st = audit_.append(line.str(), /*sync=*/false); !st) {
-    std::fprintf(stderr, "cutover serve: error: %s\n", st.error().message().c_str());
   }
 }
 

@@ -8,7 +8,9 @@
 //   POST /api/v1/control/route-split/override  operator token; audited, synced
 //   GET  /metrics                              viewer token
 //   GET  /healthz, /readyz                     no token
-//   GET  any other path                        the web entry: decide, redirect, audit
+//   GET  /api/v1/control/route-split/state     viewer token (live state, for routes get)
+//   GET  /api/v1/route-split/decide            viewer token here; none on the decide listener
+//   GET  any other path                        the web entry: decide, redirect
 //
 // Thread safety: handle() may be called from any thread.
 #pragma once
@@ -74,6 +76,15 @@ class ControlApi {
 
   // Answers one request.
   ApiResponse handle(const ApiRequest& req);
+  // Answers one request on the decide listener: the decide endpoint without
+  // a token, /healthz, /readyz; 404 for anything else.
+  ApiResponse handle_decide_listener(const ApiRequest& req);
+
+  // The config revision decisions report (1 at start; the server raises it
+  // when it reloads the config).
+  void set_config_revision(uint64_t revision) { config_revision_.store(revision); }
+  uint64_t config_revision() const { return config_revision_.load(); }
+  void set_start_time(double unix_seconds) { start_time_seconds_ = unix_seconds; }
 
   // The envelope for the HTTP layer's own refusals (400, 413, 414, ...);
   // `path` is the decoded request path.
@@ -95,11 +106,12 @@ class ControlApi {
   void status(const ApiRequest& req, ApiResponse& res);
   void evaluate(const ApiRequest& req, ApiResponse& res);
   void override_route(const ApiRequest& req, ApiResponse& res, const std::string& request);
-  std::string override_audit_line(const OverrideBackend::Applied& a, const std::string& request,
-                                  const Token& token) const;
-  void web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target, const std::string& request);
-  void audit_decision(const ApiRequest& req, const ApiResponse& res, const routing::Decision& d,
-                      const std::string& request, const std::optional<std::string>& location);
+  std::string override_audit_line(const OverrideBackend::Applied& a, const std::string& request, const Token& token,
+                                  std::string_view operator_name) const;
+  void web_entry(const ApiRequest& req, ApiResponse& res, const RawTarget& target);
+  void decide(const ApiRequest& req, ApiResponse& res);
+  void live_state(const ApiRequest& req, ApiResponse& res);
+  void metrics(const ApiRequest& req, ApiResponse& res);
 
   const routing::RouteSplit& engine_;
   const TokenSet& tokens_;
@@ -111,6 +123,8 @@ class ControlApi {
   std::string request_id_prefix_;
   std::atomic<uint64_t> request_counter_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> config_revision_{1};
+  double start_time_seconds_ = 0;
 };
 
 }  // namespace cutover::server

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <unistd.h>
 
@@ -66,6 +67,8 @@ struct ControlServer::Impl {
   std::unique_ptr<ControlApi> api;
   HttpServer http;
   std::unique_ptr<EventLoop> loop;  // after http: destroyed first
+  HttpServer decide_http;           // the decide listener (options.decide_host)
+  std::unique_ptr<EventLoop> decide_loop;
   std::atomic<bool> stopping{false};
   std::atomic<bool> running{false};  // run() is between its start and its end
 
@@ -94,43 +97,53 @@ struct ControlServer::Impl {
   }
 
   void configure_http() {
+    configure(http, loop, false);
+    if (!options.decide_host.empty()) configure(decide_http, decide_loop, true);
+  }
+
+  void configure(HttpServer& server, std::unique_ptr<EventLoop>& server_loop, bool decide_listener) {
     size_t threads = options.threads ? options.threads : std::max(2u, std::thread::hardware_concurrency());
-    loop = std::make_unique<EventLoop>(http, threads);
-    http.set_event_loop(loop.get());
+    server_loop = std::make_unique<EventLoop>(server, threads);
+    server.set_event_loop(server_loop.get());
     // The library's pool only hands accepted connections to the loop.
-    http.new_task_queue = [] { return new httplib::ThreadPool(2); };
-    http.set_payload_max_length(options.max_body_bytes);
-    http.set_keep_alive_max_count(1000);
-    http.set_keep_alive_timeout(2);
-    http.set_read_timeout(5);
-    http.set_write_timeout(5);
-    http.set_tcp_nodelay(true);
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
-    http.Get(".*", handler);
-    http.Post(".*", handler);
-    http.Put(".*", handler);
-    http.Patch(".*", handler);
-    http.Delete(".*", handler);
-    http.Options(".*", handler);
-    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+    server.set_payload_max_length(options.max_body_bytes);
+    server.set_keep_alive_max_count(1000);
+    server.set_keep_alive_timeout(2);
+    server.set_read_timeout(5);
+    server.set_write_timeout(5);
+    server.set_tcp_nodelay(true);
+    auto handler = [this, decide_listener](const httplib::Request& req, httplib::Response& res) {
+      if (decide_listener)
+        apply(api->handle_decide_listener(api_request(req)), res);
+      else
+        handle(req, res);
+    };
+    server.Get(".*", handler);
+    server.Post(".*", handler);
+    server.Put(".*", handler);
+    server.Patch(".*", handler);
+    server.Delete(".*", handler);
+    server.Options(".*", handler);
+    server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
       t_request_start_ns = monotonic_ns();
       t_request_route = classify(req.method, split_target(req.target).path);
       t_request_timed = true;
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+    server.set_logger([this](const httplib::Request&, const httplib::Response& res) {
       HttpRoute route = t_request_timed ? t_request_route : HttpRoute::other;
       int64_t elapsed = t_request_timed ? monotonic_ns() - t_request_start_ns : 0;
       t_request_timed = false;
       metrics->observe_request(route, res.status, elapsed);
     });
-    http.set_error_handler(httplib::Server::HandlerWithResponse(
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) { return error_page(req, res); }));
-    http.set_refusal_handler([this](httplib::Response& res, const std::string& problem) {
+    server.set_refusal_handler([this](httplib::Response& res, const std::string& problem) {
       apply(ControlApi::refusal(problem), res);
       metrics->observe_request(HttpRoute::other, res.status, 0);
     });
-    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       apply(ControlApi::internal_error(), res);
     });
   }
@@ -185,11 +198,37 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
   impl->metrics = std::make_unique<Metrics>(*impl->engine);
   impl->api = std::make_unique<ControlApi>(*impl->engine, impl->tokens, *impl->store, *impl->audit, *impl->metrics,
                                            clock, options.max_body_bytes, "req_" + std::to_string(::getpid()) + "_");
+  impl->api->set_start_time(static_cast<double>(clock.now_ns()) / 1e9);
+  if (!options.decide_host.empty() && !decide_address_allowed(options.decide_host)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "--decide-listen " + options.decide_host +
+                          ": the decide endpoint answers without a token, so it listens only on a loopback or "
+                          "private address (127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)");
+  }
   impl->configure_http();
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }
 
 Result<int> ControlServer::bind() { return impl_->http.listen_on(impl_->options.host, impl_->options.port); }
+
+Result<int> ControlServer::bind_decide() {
+  return impl_->decide_http.listen_on(impl_->options.decide_host, impl_->options.decide_port);
+}
+
+bool ControlServer::decide_address_allowed(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    uint32_t a = ntohl(v4.s_addr);
+    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == (172u << 4 | 1) || (a >> 16) == (192u << 8 | 168);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    static const in6_addr loopback = IN6ADDR_LOOPBACK_INIT;
+    return std::equal(v6.s6_addr, v6.s6_addr + 16, loopback.s6_addr) || (v6.s6_addr[0] & 0xFE) == 0xFC;
+  }
+  return false;
+}
 
 Status ControlServer::run() {
   // stop() may come from another thread at any moment, even before the HTTP
@@ -210,12 +249,26 @@ Status ControlServer::run() {
     }
   });
   bool ok = false;
+  std::thread decider;
   Status loop_started = impl_->loop->start();
+  if (loop_started && impl_->decide_loop) {
+    loop_started = impl_->decide_loop->start();
+    if (loop_started) decider = std::thread([this] { impl_->decide_http.listen_after_bind(); });
+  }
   if (loop_started)
     ok = impl_->http.listen_after_bind();
   else
     std::fprintf(stderr, "cutover serve: error: %s\n", loop_started.error().message().c_str());
   bool asked_to_stop = impl_->stopping.load();
+  if (decider.joinable()) {
+    // The library's stop() is a no-op until its loop runs: wait for it (briefly).
+    for (int i = 0; i < 5000 && !impl_->decide_http.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    impl_->decide_http.stop();
+    decider.join();
+  }
+  if (impl_->decide_loop) impl_->decide_loop->stop();
   impl_->loop->stop();  // in-flight requests are answered, then every connection is closed
   impl_->running.store(false);
   impl_->set_stopping();

@@ -33,6 +33,8 @@ struct ServerOptions {
   std::string state_dir;    // "" = "state" beside the config file
   std::string host = "127.0.0.1";
   int port = 8787;                    // 0 = any free port (bind() says which)
+  std::string decide_host;            // "" = no decide listener (--decide-listen)
+  int decide_port = 0;
   routing::Environment environment;   // OA_ROUTE_SPLIT_* values to apply over the file
   size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413
   size_t threads = 0;                 // event threads serving connections; 0 = one a core, at least 2
@@ -52,12 +54,20 @@ class ControlServer {
 
   // Binds the listening socket; returns the port (useful with port 0).
   Result<int> bind();
-  // Serves until stop(). REQUIRES: bind() succeeded.
+  // Binds the decide listener (ServerOptions::decide_host); returns its port.
+  // REQUIRES: a decide_host was given.
+  Result<int> bind_decide();
+  // Serves until stop(). REQUIRES: bind() succeeded (and bind_decide(), with a decide host).
   Status run();
   // Asks run() to return; thread-safe, idempotent.
   void stop();
   // Reopens DIR/audit.jsonl (after log rotation moved it); thread-safe.
   Status reopen_audit_log();
+
+  // True for an address the decide listener may serve without a token:
+  // loopback (127.0.0.0/8, ::1, "localhost") or private (10/8, 172.16/12,
+  // 192.168/16, fc00::/7).
+  static bool decide_address_allowed(const std::string& host);
 
  private:
   struct Impl;

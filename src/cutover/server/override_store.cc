@@ -88,6 +88,14 @@ std::string OverrideStore::problem() const {
 
 Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore::apply(
     std::string_view target, std::optional<std::string_view> domain, const std::string& actor, const Recorder& record) {
+  routing::OverrideRequest request;
+  request.target = std::string(target);
+  if (domain) request.domain = std::string(*domain);
+  return apply_request(request, actor, record);
+}
+
+Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore::apply_request(
+    const routing::OverrideRequest& request, const std::string& actor, const Recorder& record) {
   std::lock_guard writer(writer_mutex_);
   // The folder lock: another replica may be writing.
   std::unique_ptr<base::Lock> folder_lock;
@@ -107,7 +115,7 @@ Result<tl::expected<OverrideStore::Applied, routing::FieldError>> OverrideStore:
   // Start from what is on disk: another replica may have changed it.
   TRY_ASSIGN(routing::OverrideState state, route_files::load_override_state(fs_, dir_, engine_));
   Applied applied;
-  auto change = routing::apply_override(engine_, state.overrides, target, domain);
+  auto change = routing::apply_request(engine_, state, request);
   if (!change) return tl::expected<Applied, routing::FieldError>(tl::unexpect, change.error());
   applied.change = std::move(*change);
   state.revision += 1;

@@ -71,6 +71,11 @@ class OverrideStore final : public OverrideBackend {
                                                            std::optional<std::string_view> domain,
                                                            const std::string& actor, const Recorder& record) override;
 
+  // Any override request (routing::apply_request), likewise.
+  Result<tl::expected<Applied, routing::FieldError>> apply_request(const routing::OverrideRequest& request,
+                                                                   const std::string& actor,
+                                                                   const Recorder& record) override;
+
   // Why the state on disk could not be reloaded, or "" when all is well.
   std::string problem() const override;
 

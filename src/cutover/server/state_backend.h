@@ -53,6 +53,21 @@ class OverrideBackend {
                                                                    const std::string& actor,
                                                                    const Recorder& record) = 0;
 
+  // Applies any override request (routing::apply_request: a target, or
+  // promote / abort / undo) as `actor`, like apply(). The default handles
+  // target requests through apply() and refuses the modes (a store that
+  // keeps the whole routing::OverrideState overrides it).
+  virtual Result<tl::expected<Applied, routing::FieldError>> apply_request(const routing::OverrideRequest& request,
+                                                                           const std::string& actor,
+                                                                           const Recorder& record) {
+    if (request.mode || request.cohort_percentage || !request.target) {
+      return make_error(ErrorCode::invalid_argument, "this state store does not support promote, abort or undo");
+    }
+    std::optional<std::string_view> domain;
+    if (request.domain) domain = *request.domain;
+    return apply(*request.target, domain, actor, record);
+  }
+
   // Why the stored state could not be reloaded, or "" when all is well.
   virtual std::string problem() const = 0;
 
