@@ -4,14 +4,19 @@
 #   (a) plain: the front proxies every request to one stub upstream;
 #   (b) auth_request: the include `cutover routes nginx-config` writes, its
 #       decider an nginx `return 204` stub (the mechanism's own cost);
-#   (c) cutover deciding: added with the decide endpoint (issue 14, wave 2).
+#   (c) cutover deciding: the same generated include, its decider
+#       `cutover serve --decide-listen` (the route config splits every path
+#       by cohort at 50 %, keys from the x-user header).
+# Then the decide endpoint alone (GET, token-free listener) against today's
+# evaluate endpoint (POST with a viewer token and a JSON body), same server.
 # Every nginx runs as the invoking user under a mktemp folder on 127.0.0.1
 # (tests/e2e/nginx_lib.sh), one worker each; all are stopped at exit.
 #
 #   bench/edge_bench.sh [BIN]     (BIN: the cutover binary, default build/cutover)
 #   DURATION=10 CONNECTIONS=32 THREADS=2 bench/edge_bench.sh
 #
-# Prints one line per configuration: requests/s, p50 and p99 latency.
+# Prints one line per configuration: requests/s, p50 and p99 latency; then
+# (b)/(a), (c)/(b) (goal >= 0.8), (c)/(a) and decide/evaluate (goal >= 1.5).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,11 +36,8 @@ export NGX_ACCESS_LOG=off
 ngx_init
 work="$NGX_ROOT/bench"
 mkdir -p "$work"
-p_up="" p_decider="" p_plain="" p_auth=""
-ngx_free_port p_up
-ngx_free_port p_decider
-ngx_free_port p_plain
-ngx_free_port p_auth
+p_up="" p_decider="" p_plain="" p_auth="" p_ctrl="" p_decide="" p_live=""
+for p in p_up p_decider p_plain p_auth p_ctrl p_decide p_live; do ngx_free_port "$p"; done
 
 # The stub upstream (both targets point at it: the bench measures the front).
 ngx_stub_upstream stub "$p_up" >"$work/upstream.conf"
@@ -79,12 +81,44 @@ EOF
     --listen "127.0.0.1:$p_auth" --out "$work/auth.conf" 2>/dev/null
 ngx_start auth "$work/auth.conf" "$p_auth"
 
-# run LABEL PORT: one wrk run; prints "LABEL req/s p50 p99".
+# (c) cutover serve deciding (its audit log and state in $work/state).
+token="bench-viewer-token-0123456789"
+(
+    umask 077
+    echo "viewer bench sha256:$(printf '%s' "$token" | sha256sum | cut -c1-64)" >"$work/tokens.txt"
+)
+cat >"$work/live.json" <<EOF
+{"legacy_base_url": "http://127.0.0.1:$p_up", "rust_base_url": "http://127.0.0.1:$p_up", "pinned_routes": [],
+ "mode": "cohort", "cohort_percentage": 50, "cohort_key_header": "x-user", "tokens_file": "tokens.txt"}
+EOF
+mkfifo "$work/serve.out"
+"$BIN" serve --config "$work/live.json" --listen "127.0.0.1:$p_ctrl" --decide-listen "127.0.0.1:$p_decide" \
+    --state-dir "$work/state" >"$work/serve.out" 2>"$work/serve.err" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null; ngx_stop_all; rm -rf "$NGX_ROOT"' EXIT
+exec 7<"$work/serve.out"
+if ! read -r -t 20 _ <&7 || ! read -r -t 20 _ <&7; then
+    echo "edge_bench: cutover serve did not start: $(cat "$work/serve.err")" >&2
+    exit 1
+fi
+"$BIN" routes nginx-config --config "$work/live.json" --decider "127.0.0.1:$p_decide" \
+    --listen "127.0.0.1:$p_live" --out "$work/live.conf" 2>/dev/null
+ngx_start live "$work/live.conf" "$p_live"
+
+# wrk scripts: a cohort key header on every request; the decide GET; evaluate's POST.
+echo 'wrk.headers["x-user"] = "user:1"' >"$work/key.lua"
+printf 'wrk.headers["X-Original-URI"] = "%s"\nwrk.headers["x-user"] = "user:1"\n' "$PATH_ASKED" >"$work/decide.lua"
+printf '%s\n' 'wrk.method = "POST"' "wrk.headers[\"Authorization\"] = \"Bearer $token\"" \
+    'wrk.headers["Content-Type"] = "application/json"' \
+    "wrk.body = '{\"path\": \"${PATH_ASKED%%\?*}\", \"cohort_key\": \"user:1\"}'" >"$work/evaluate.lua"
+
+# run LABEL URL [WRK_ARGS...]: one wrk run; prints "LABEL req/s p50 p99".
 run() {
-    local label="$1" port="$2" out rps p50 p99
+    local label="$1" url="$2" out rps p50 p99
+    shift 2
     # Warm the kept-alive connections, then measure.
-    wrk -t1 -c"$CONNECTIONS" -d1s "http://127.0.0.1:$port$PATH_ASKED" >/dev/null
-    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$port$PATH_ASKED")"
+    wrk -t1 -c"$CONNECTIONS" -d1s "$@" "$url" >/dev/null
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")"
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "edge_bench: $label answered non-2xx:" >&2
         echo "$out" >&2
@@ -97,8 +131,15 @@ run() {
     echo "$rps" >"$work/$label.rps"
 }
 
-echo "edge_bench: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:PORT$PATH_ASKED; $(nproc) cores"
-run a_plain_proxy "$p_plain"
-run b_auth_request_stub "$p_auth"
-awk -v a="$(cat "$work/a_plain_proxy.rps")" -v b="$(cat "$work/b_auth_request_stub.rps")" \
-    'BEGIN { printf "(b)/(a) = %.2f\n", b / a }'
+echo "edge_bench: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency URL; $(nproc) cores; $("$BIN" --version)"
+run a_plain_proxy "http://127.0.0.1:$p_plain$PATH_ASKED" -s "$work/key.lua"
+run b_auth_request_stub "http://127.0.0.1:$p_auth$PATH_ASKED" -s "$work/key.lua"
+run c_cutover_deciding "http://127.0.0.1:$p_live$PATH_ASKED" -s "$work/key.lua"
+run decide_endpoint "http://127.0.0.1:$p_decide/api/v1/route-split/decide" -s "$work/decide.lua"
+run evaluate_endpoint "http://127.0.0.1:$p_ctrl/api/v1/control/route-split/evaluate" -s "$work/evaluate.lua"
+rps() { cat "$work/$1.rps"; }
+awk -v a="$(rps a_plain_proxy)" -v b="$(rps b_auth_request_stub)" -v c="$(rps c_cutover_deciding)" \
+    -v d="$(rps decide_endpoint)" -v e="$(rps evaluate_endpoint)" 'BEGIN {
+    printf "(b)/(a) = %.2f\n(c)/(b) = %.2f (goal >= 0.8)\n(c)/(a) = %.2f\n", b / a, c / b, c / a
+    printf "decide/evaluate = %.2f (goal >= 1.5)\n", d / e
+}'

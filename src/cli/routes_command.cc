@@ -229,6 +229,7 @@ void add_common(CLI::App* cmd, RoutesArgs& args) {
 }  // namespace
 
 void add_routes_nginx_config_command(CLI::App* routes, int& exit_code);  // routes_nginx_command.cc
+void add_routes_live_commands(CLI::App* routes, int& exit_code);         // routes_live_command.cc
 
 void add_routes_command(CLI::App& app, int& exit_code) {
   auto* routes = app.add_subcommand("routes", "Route split offline: evaluate a path or show the rollback matrix");
@@ -258,6 +259,7 @@ void add_routes_command(CLI::App& app, int& exit_code) {
   chk->callback([c, &exit_code] { exit_code = check(*c); });
 
   add_routes_nginx_config_command(routes, exit_code);
+  add_routes_live_commands(routes, exit_code);
 }
 
 }  // namespace cutover::cli
