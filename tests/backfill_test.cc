@@ -41,16 +41,6 @@ constexpr const char* k_run = "20231114T221320Z";
 constexpr const char* k_next_run = "20231114T221321Z";
 const char* const k_kinds[] = {"auth", "codex_threads", "domain"};
 
-class FixedClock final : public base::Clock {
- public:
-  explicit FixedClock(int64_t ns) : ns_(ns) {}
-  int64_t now_ns() override { return ns_; }
-  void set(int64_t ns) { ns_ = ns; }
-
- private:
-  int64_t ns_;
-};
-
 // The canonical form of `text` (which must parse).
 std::string canonical(const std::string& text) {
   auto doc = json::parse(text);
@@ -66,19 +56,10 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // Members are public so that table-driven setup functions can reach them.
-class BackfillTest : public ::testing::Test {
+class BackfillTest : public testing::FixtureStoresTest {
  public:
-  void SetUp() override {
-    stores_dir_ = tmp_.file("stores");
-    work_dir_ = tmp_.file("work");
-    ASSERT_EQ(::mkdir(stores_dir_.c_str(), 0755), 0);
-    for (const auto& [kind, bytes] : store::builtin_fixtures()) {
-      fixture_[kind] = std::string(bytes);
-      write_text(store_path(kind), fixture_[kind]);
-    }
-  }
+  BackfillTest() { clock_.set(k_now_seconds * 1000000000 + 123456789); }
 
-  std::string store_path(const std::string& kind) const { return stores_dir_ + "/" + kind + ".json"; }
   std::string manifests_dir() const { return work_dir_ + "/manifests"; }
   std::string backups_dir() const { return work_dir_ + "/backups"; }
   std::string manifest_path(const std::string& run) const { return manifests_dir() + "/" + run + ".json"; }
@@ -123,13 +104,6 @@ class BackfillTest : public ::testing::Test {
     }
     return out;
   }
-
-  testing::TempDir tmp_;
-  std::string stores_dir_;
-  std::string work_dir_;
-  std::map<std::string, std::string> fixture_;
-  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
-  FixedClock clock_{k_now_seconds * 1000000000 + 123456789};
 };
 
 // ---------------------------------------------------------------------------

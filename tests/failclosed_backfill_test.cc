@@ -26,20 +26,15 @@
 namespace cutover::backfill {
 namespace {
 
+using testing::FixedClock;
 using testing::list_names;
 using testing::path_exists;
 using testing::read_text;
 using testing::write_text;
 
-constexpr int64_t k_now_ns = int64_t{1700000000} * 1000000000;
 constexpr const char* k_run = "20231114T221320Z";
 const char* const k_kinds[] = {"auth", "codex_threads", "domain"};
 constexpr const char* k_writers_bytes = "{\"written\": \"by the service while backfill ran\"}";
-
-class FixedClock final : public base::Clock {
- public:
-  int64_t now_ns() override { return k_now_ns; }
-};
 
 // Rewrites `path` in place: the same file (inode), new contents.
 void write_in_place(const std::string& path, const std::string& bytes) {
@@ -103,19 +98,8 @@ class ReadHookFileSystem final : public testing::ForwardingFileSystem {
   bool fired_ = false;
 };
 
-class FailClosedBackfill : public ::testing::Test {
+class FailClosedBackfill : public testing::FixtureStoresTest {
  protected:
-  void SetUp() override {
-    stores_dir_ = tmp_.file("stores");
-    work_dir_ = tmp_.file("work");
-    ASSERT_EQ(::mkdir(stores_dir_.c_str(), 0755), 0);
-    for (const auto& [kind, bytes] : store::builtin_fixtures()) {
-      fixture_[kind] = std::string(bytes);
-      write_text(store_path(kind), fixture_[kind]);
-    }
-  }
-
-  std::string store_path(const std::string& kind) const { return stores_dir_ + "/" + kind + ".json"; }
   std::string manifest_path() const { return work_dir_ + "/manifests/" + k_run + ".json"; }
 
   BackfillOptions options() const {
@@ -147,13 +131,6 @@ class FailClosedBackfill : public ::testing::Test {
     }
     EXPECT_FALSE(path_exists(manifest_path())) << "a complete manifest was written";
   }
-
-  testing::TempDir tmp_;
-  std::string stores_dir_;
-  std::string work_dir_;
-  std::map<std::string, std::string> fixture_;
-  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
-  FixedClock clock_;
 };
 
 void expect_names_store_and_says_stop(const Error& e, const std::string& path) {

@@ -34,11 +34,6 @@ using testing::path_exists;
 using testing::read_text;
 using testing::write_text;
 
-class FixedClock final : public base::Clock {
- public:
-  int64_t now_ns() override { return int64_t{1700000000} * 1000000000; }
-};
-
 uint32_t mode_of(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return 0xffffffff;
@@ -96,24 +91,14 @@ class CreationWatcher final : public testing::ForwardingFileSystem {
   std::vector<Created> created_;
 };
 
-class FailClosedFilesTest : public ::testing::Test {
+class FailClosedFilesTest : public testing::FixtureStoresTest {
  protected:
-  void SetUp() override {
-    stores_ = tmp_.file("stores");
-    work_ = tmp_.file("work");
-    ASSERT_EQ(::mkdir(stores_.c_str(), 0755), 0);
-    for (const auto& [kind, bytes] : store::builtin_fixtures()) {
-      write_text(store(kind), std::string(bytes));
-      kinds_.push_back(kind);
-    }
-  }
-
-  std::string store(const std::string& kind) const { return stores_ + "/" + kind + ".json"; }
+  std::string store(const std::string& kind) const { return store_path(kind); }
 
   Result<backfill::BackfillResult> backfill(base::FileSystem& fs = base::real_file_system()) {
     backfill::BackfillOptions options;
     for (const auto& kind : kinds_) options.stores.push_back({kind, store(kind)});
-    options.work_dir = work_;
+    options.work_dir = work_dir_;
     return backfill::run_backfill(options, specs_, fs, clock_);
   }
 
@@ -130,13 +115,6 @@ class FailClosedFilesTest : public ::testing::Test {
     options.manifest_path = manifest;
     return verify::verify_manifest(options, specs_, base::real_file_system(), clock_);
   }
-
-  testing::TempDir tmp_;
-  std::string stores_;
-  std::string work_;
-  std::vector<std::string> kinds_;
-  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
-  FixedClock clock_;
 };
 
 // --- item 3: a manifest is not trusted by default -------------------------------
@@ -161,7 +139,7 @@ TEST_F(FailClosedFilesTest, ManifestCopiedIntoAnotherWorkFolderIsRefused) {
   auto r = rollback(copy);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::conflict);
-  EXPECT_NE(r.error().message().find("work_dir " + work_), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("work_dir " + work_dir_), std::string::npos) << r.error().message();
   for (const auto& kind : kinds_) EXPECT_EQ(read_text(store(kind)), migrated[kind]) << kind;
 
   // A manifest outside any manifests/ folder is refused the same way.
@@ -172,7 +150,7 @@ TEST_F(FailClosedFilesTest, ManifestCopiedIntoAnotherWorkFolderIsRefused) {
 
   // The manifest where backfill wrote it, reached through a symlinked folder, is fine.
   std::string link = tmp_.file("work-link");
-  ASSERT_EQ(::symlink(work_.c_str(), link.c_str()), 0);
+  ASSERT_EQ(::symlink(work_dir_.c_str(), link.c_str()), 0);
   auto through_link = rollback(link + "/manifests/" + base::file_name(result->manifest_path));
   ASSERT_TRUE(through_link) << through_link.error().message();
   EXPECT_TRUE(through_link->ok());
@@ -188,10 +166,10 @@ TEST_F(FailClosedFilesTest, GroupOrWorldWritableWorkFoldersAreRefused) {
     mode_t mode;
     std::string why;
   };
-  for (const Case& c :
-       {Case{work_, 0775, "group-writable (mode 0775)"}, Case{work_ + "/manifests", 0757, "world-writable (mode 0757)"},
-        Case{work_ + "/backups", 0777, "group- and world-writable (mode 0777)"},
-        Case{result->manifest_path, 0666, "group- and world-writable (mode 0666)"}}) {
+  for (const Case& c : {Case{work_dir_, 0775, "group-writable (mode 0775)"},
+                        Case{work_dir_ + "/manifests", 0757, "world-writable (mode 0757)"},
+                        Case{work_dir_ + "/backups", 0777, "group- and world-writable (mode 0777)"},
+                        Case{result->manifest_path, 0666, "group- and world-writable (mode 0666)"}}) {
     SCOPED_TRACE(c.path);
     mode_t old = mode_of(c.path);
     ASSERT_EQ(::chmod(c.path.c_str(), c.mode), 0);
@@ -217,18 +195,18 @@ TEST_F(FailClosedFilesTest, WorkFolderOwnedByAnotherUserIsRefused) {
   auto result = backfill();
   ASSERT_TRUE(result) << result.error().message();
   std::string migrated = read_text(store(kinds_[0]));
-  ASSERT_EQ(::chown(work_.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chown(work_dir_.c_str(), 65534, 65534), 0);
   auto r = rollback(result->manifest_path);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::conflict);
-  EXPECT_NE(r.error().message().find(work_ + " is owned by uid 65534, another user"), std::string::npos)
+  EXPECT_NE(r.error().message().find(work_dir_ + " is owned by uid 65534, another user"), std::string::npos)
       << r.error().message();
   auto v = verify(result->manifest_path);
   ASSERT_FALSE(v);
   EXPECT_NE(v.error().message().find("owned by uid 65534"), std::string::npos) << v.error().message();
   EXPECT_EQ(read_text(store(kinds_[0])), migrated);
   // Root's own folders are trusted.
-  ASSERT_EQ(::chown(work_.c_str(), 0, 0), 0);
+  ASSERT_EQ(::chown(work_dir_.c_str(), 0, 0), 0);
   EXPECT_TRUE(rollback(result->manifest_path));
 }
 
@@ -308,8 +286,8 @@ TEST_F(FailClosedFilesTest, LockFileSymlinkIsRefusedAndItsTargetUntouched) {
   EXPECT_FALSE(path_exists(victim));
 
   // Backfill's work-folder lock.
-  std::filesystem::create_directories(work_);
-  ASSERT_EQ(::symlink(victim.c_str(), (work_ + "/.cutover.lock").c_str()), 0);
+  std::filesystem::create_directories(work_dir_);
+  ASSERT_EQ(::symlink(victim.c_str(), (work_dir_ + "/.cutover.lock").c_str()), 0);
   auto result = backfill();
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message().find("is a symbolic link"), std::string::npos) << result.error().message();
@@ -345,7 +323,7 @@ TEST_F(FailClosedFilesTest, SpecialFilesAreRefusedWithoutWaiting) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find(backup + " is not a regular file"), std::string::npos) << r.error().message();
   // A FIFO as the manifest.
-  std::string fifo_manifest = work_ + "/manifests/fifo.json";
+  std::string fifo_manifest = work_dir_ + "/manifests/fifo.json";
   ASSERT_EQ(::mkfifo(fifo_manifest.c_str(), 0600), 0);
   EXPECT_FALSE(rollback(fifo_manifest));
   EXPECT_FALSE(verify(fifo_manifest));

@@ -33,27 +33,12 @@ using testing::write_text;
 
 constexpr const char* k_run = "20231114T221320Z";
 
-class FixedClock final : public base::Clock {
- public:
-  int64_t now_ns() override { return int64_t{1700000000} * 1000000000; }
-};
-
-class RollbackTest : public ::testing::Test {
+class RollbackTest : public testing::FixtureStoresTest {
  protected:
-  void SetUp() override {
-    stores_ = tmp_.file("stores");
-    work_ = tmp_.file("work");
-    ASSERT_EQ(::mkdir(stores_.c_str(), 0755), 0);
-    for (const auto& [kind, bytes] : store::builtin_fixtures()) {
-      fixture_[kind] = std::string(bytes);
-      write_text(store(kind), fixture_[kind]);
-    }
-  }
-
-  std::string store(const std::string& kind) const { return stores_ + "/" + kind + ".json"; }
-  std::string manifest_path() const { return work_ + "/manifests/" + k_run + ".json"; }
+  std::string store(const std::string& kind) const { return store_path(kind); }
+  std::string manifest_path() const { return work_dir_ + "/manifests/" + k_run + ".json"; }
   std::string report_path(const std::string& suffix = "") const {
-    return work_ + "/reports/" + k_run + "-rollback" + suffix + ".json";
+    return work_dir_ + "/reports/" + k_run + "-rollback" + suffix + ".json";
   }
 
   // Backfills the three fixtures (and `extra` targets); keeps the manifest.
@@ -61,7 +46,7 @@ class RollbackTest : public ::testing::Test {
     backfill::BackfillOptions options;
     for (const auto& [kind, bytes] : fixture_) options.stores.push_back({kind, store(kind)});
     for (auto& t : extra) options.stores.push_back(t);
-    options.work_dir = work_;
+    options.work_dir = work_dir_;
     auto result = backfill::run_backfill(options, specs_, base::real_file_system(), clock_);
     ASSERT_TRUE(result) << result.error().message();
     manifest_ = result->manifest;
@@ -84,7 +69,7 @@ class RollbackTest : public ::testing::Test {
   // Every file under the stores folder: name -> bytes.
   std::map<std::string, std::string> snapshot() const {
     std::map<std::string, std::string> out;
-    for (const auto& name : list_names(stores_)) out[name] = read_text(stores_ + "/" + name);
+    for (const auto& name : list_names(stores_dir_)) out[name] = read_text(stores_dir_ + "/" + name);
     return out;
   }
 
@@ -106,13 +91,7 @@ class RollbackTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir tmp_;
-  std::string stores_;
-  std::string work_;
-  std::map<std::string, std::string> fixture_;
   manifest::Manifest manifest_;
-  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
-  FixedClock clock_;
 };
 
 TEST_F(RollbackTest, RestoresTheReferenceFixturesToTheirPreMigrationBytes) {
@@ -128,7 +107,7 @@ TEST_F(RollbackTest, RestoresTheReferenceFixturesToTheirPreMigrationBytes) {
     EXPECT_EQ(s.found_sha256, s.after_sha256);
   }
   // Nothing left beside the stores, and the report is on disk.
-  EXPECT_EQ(list_names(stores_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
   EXPECT_EQ(r->report_path, report_path());
   std::string text = read_text(report_path());
   EXPECT_EQ(text, to_json(*r));
@@ -174,7 +153,7 @@ TEST_F(RollbackTest, DriftIsRefusedAndNothingChanges) {
   EXPECT_NE(r.error().message().find("--force"), std::string::npos);
   EXPECT_EQ(r.error().message().find("[auth]"), std::string::npos) << "only the drifted store is named";
   EXPECT_EQ(snapshot(), before);  // no store touched, no temporary file left
-  EXPECT_FALSE(path_exists(work_ + "/reports"));
+  EXPECT_FALSE(path_exists(work_dir_ + "/reports"));
 }
 
 TEST_F(RollbackTest, ForceSavesTheDriftedBytesThenRestores) {
@@ -191,14 +170,14 @@ TEST_F(RollbackTest, ForceSavesTheDriftedBytesThenRestores) {
   ASSERT_TRUE(o.saved_path);
   std::string sha = hash::sha256_hex(drifted);
   EXPECT_EQ(*o.saved_path,
-            work_ + "/backups/" + k_run + "/codex_threads-drift-" + k_run + "-" + sha.substr(0, 12) + ".json");
+            work_dir_ + "/backups/" + k_run + "/codex_threads-drift-" + k_run + "-" + sha.substr(0, 12) + ".json");
   EXPECT_EQ(read_text(*o.saved_path), drifted);
   EXPECT_EQ(o.found_sha256, sha);
   EXPECT_TRUE(r->force);
 }
 
 TEST_F(RollbackTest, AStoreTheMigrationCreatedIsMovedAsideNotDeleted) {
-  std::string created = stores_ + "/new_auth.json";
+  std::string created = stores_dir_ + "/new_auth.json";
   backfill({{"auth", created}});
   std::string bytes = read_text(created);
   ASSERT_FALSE(bytes.empty());
@@ -211,7 +190,7 @@ TEST_F(RollbackTest, AStoreTheMigrationCreatedIsMovedAsideNotDeleted) {
   EXPECT_EQ(o.action, StoreAction::moved_aside);
   ASSERT_TRUE(o.saved_path);
   EXPECT_EQ(*o.saved_path,
-            work_ + "/backups/" + k_run + "/auth-created-" + hash::sha256_hex(bytes).substr(0, 12) + ".json");
+            work_dir_ + "/backups/" + k_run + "/auth-created-" + hash::sha256_hex(bytes).substr(0, 12) + ".json");
   EXPECT_EQ(read_text(*o.saved_path), bytes);
   EXPECT_TRUE(o.verified);
   EXPECT_FALSE(o.final_sha256);
@@ -255,7 +234,7 @@ TEST_F(RollbackTest, FinishesTheJobFromAnInProgressManifest) {
   write_text(in_progress, manifest::to_json(m));
   ASSERT_EQ(::unlink(manifest_path().c_str()), 0);
   write_text(store("domain"), fixture_["domain"]);  // not replaced yet when the crash came
-  std::string temp = stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".tmp";
+  std::string temp = stores_dir_ + "/.domain.json.cutover-" + std::string(k_run) + ".tmp";
   write_text(temp, "half-written");
 
   auto r = rollback(false, in_progress);
@@ -267,14 +246,14 @@ TEST_F(RollbackTest, FinishesTheJobFromAnInProgressManifest) {
   EXPECT_EQ(r->manifest_status, "in_progress");
   EXPECT_EQ(r->removed_temp_files, std::vector<std::string>{temp});
   EXPECT_FALSE(path_exists(temp));
-  EXPECT_EQ(list_names(stores_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
 }
 
 TEST_F(RollbackTest, RefusesWhileABackfillHoldsTheLock) {
   backfill();
   auto before = snapshot();
   {
-    auto lock = base::real_file_system().try_lock(work_ + "/.cutover.lock");
+    auto lock = base::real_file_system().try_lock(work_dir_ + "/.cutover.lock");
     ASSERT_TRUE(lock);
     auto r = rollback();
     ASSERT_FALSE(r);
@@ -282,7 +261,7 @@ TEST_F(RollbackTest, RefusesWhileABackfillHoldsTheLock) {
     EXPECT_NE(r.error().message().find("locked"), std::string::npos) << r.error().message();
   }
   {
-    auto lock = base::real_file_system().try_lock(stores_);
+    auto lock = base::real_file_system().try_lock(stores_dir_);
     ASSERT_TRUE(lock);
     auto r = rollback();
     ASSERT_FALSE(r);
@@ -300,7 +279,7 @@ TEST_F(RollbackTest, RefusesPathsOutsideTheManifestsFolders) {
   auto before = snapshot();
   std::string elsewhere = tmp_.file("elsewhere.json");
   write_text(elsewhere, fixture_["auth"]);
-  ASSERT_EQ(::symlink(elsewhere.c_str(), (stores_ + "/link.json").c_str()), 0);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (stores_dir_ + "/link.json").c_str()), 0);
   before = snapshot();
 
   struct Case {
@@ -309,15 +288,16 @@ TEST_F(RollbackTest, RefusesPathsOutsideTheManifestsFolders) {
     std::string expected;
   };
   const Case cases[] = {
-      {"dot-dot in store path", [&](manifest::Manifest& m) { m.stores[0].path = stores_ + "/../stores/auth.json"; },
+      {"dot-dot in store path", [&](manifest::Manifest& m) { m.stores[0].path = stores_dir_ + "/../stores/auth.json"; },
        "contains a '..' component"},
       {"relative store path", [&](manifest::Manifest& m) { m.stores[0].path = "stores/auth.json"; },
        "not an absolute path"},
-      {"symlinked store", [&](manifest::Manifest& m) { m.stores[0].path = stores_ + "/link.json"; }, "symbolic link"},
+      {"symlinked store", [&](manifest::Manifest& m) { m.stores[0].path = stores_dir_ + "/link.json"; },
+       "symbolic link"},
       {"backup outside the work folder", [&](manifest::Manifest& m) { m.stores[1].backup_path = elsewhere; },
-       "outside " + work_ + "/backups/"},
+       "outside " + work_dir_ + "/backups/"},
       {"dot-dot in backup path",
-       [&](manifest::Manifest& m) { m.stores[2].backup_path = work_ + "/backups/../../elsewhere.json"; },
+       [&](manifest::Manifest& m) { m.stores[2].backup_path = work_dir_ + "/backups/../../elsewhere.json"; },
        "contains a '..' component"},
       {"same path twice", [&](manifest::Manifest& m) { m.stores[1].path = m.stores[0].path; }, "appears twice"},
   };
@@ -386,7 +366,7 @@ TEST_F(RollbackTest, AFailureWhileActingIsReportedAndARerunFinishes) {
   EXPECT_NE(r->stores[1].error.find("injected fault"), std::string::npos);
   EXPECT_EQ(read_text(store("auth")), fixture_["auth"]);
   EXPECT_NE(read_text(store("domain")), fixture_["domain"]);
-  EXPECT_EQ(list_names(stores_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
+  EXPECT_EQ(list_names(stores_dir_), (std::vector<std::string>{"auth.json", "codex_threads.json", "domain.json"}));
   EXPECT_EQ(r->report_path, report_path());  // the partial report is written too
   EXPECT_NE(read_text(report_path()).find("\"ok\": false"), std::string::npos);
 
@@ -402,7 +382,7 @@ TEST_F(RollbackTest, ASymlinkPlantedAtTheTemporaryPathIsNotWrittenThrough) {
   backfill();
   std::string victim = tmp_.file("victim.txt");
   write_text(victim, "precious");
-  std::string temp = stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp";
+  std::string temp = stores_dir_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp";
   ASSERT_EQ(::symlink(victim.c_str(), temp.c_str()), 0);
   auto before = snapshot();
   auto r = rollback();
@@ -449,7 +429,7 @@ TEST_F(RollbackTest, ASymlinkSwappedInAfterPreflightIsRefused) {
   ASSERT_EQ(::lstat(store("domain").c_str(), &st), 0);
   EXPECT_TRUE(S_ISLNK(st.st_mode));  // left as it was found
   EXPECT_EQ(read_text(store("domain") + ".real"), migrated);
-  EXPECT_FALSE(std::filesystem::exists(stores_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(stores_dir_ + "/.domain.json.cutover-" + std::string(k_run) + ".rollback.tmp"));
 }
 
 // Writes the domain store's staged copy with its first byte changed: a file
@@ -551,7 +531,7 @@ TEST_F(RollbackTest, AStoreChangedAfterItsRestoreIsHashedAgainAndNotVerified) {
     EXPECT_NE(domain.error.find("after the restore the store hashes to " + hash::sha256_hex(now)), std::string::npos)
         << domain.error;
     // Start again from the migrated state for the next case.
-    std::filesystem::remove_all(work_);
+    std::filesystem::remove_all(work_dir_);
     for (const auto& [kind, bytes] : fixture_) write_text(store(kind), bytes);
   }
 }

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/store/fixtures.h"
 
 namespace cutover::testing {
 
@@ -89,6 +90,17 @@ void write_expand_evidence(const std::string& dir, const std::string& created_at
   in.routes_path = routes;
   in.routes_report_path = dir + "/routes-report.json";
   in.expand_report_path = dir + "/expand-report.json";
+}
+
+void FixtureStoresTest::SetUp() {
+  stores_dir_ = tmp_.file("stores");
+  work_dir_ = tmp_.file("work");
+  ASSERT_EQ(::mkdir(stores_dir_.c_str(), 0755), 0);
+  for (const auto& [kind, bytes] : store::builtin_fixtures()) {
+    fixture_[std::string(kind)] = std::string(bytes);
+    kinds_.push_back(std::string(kind));
+    write_text(store_path(std::string(kind)), std::string(bytes));
+  }
 }
 
 }  // namespace cutover::testing

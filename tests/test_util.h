@@ -1,15 +1,22 @@
 // Helpers shared by the unit tests: a fresh temporary folder per test, small
-// file helpers, and a FileSystem that forwards to another one so that a test
+// file helpers, the fixture stores the backfill, rollback and fail-closed
+// tests start from, and a FileSystem that forwards to another one so that a test
 // can override just the call it wants to break or watch.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
 #include "cutover/gates/gates.h"
+#include "cutover/store/store_spec.h"
 
 namespace cutover::testing {
 
@@ -49,6 +56,39 @@ FileStamp file_stamp(const std::string& path);
 // report, both made at `created_at`; sets in.routes_path,
 // in.routes_report_path and in.expand_report_path.
 void write_expand_evidence(const std::string& dir, const std::string& created_at, gates::GateInputs& in);
+
+// 2023-11-14T22:13:20Z, the time of the fixture tests' run id 20231114T221320Z.
+inline constexpr int64_t k_fixture_now_ns = int64_t{1700000000} * 1000000000;
+
+// A clock that says what it is told.
+class FixedClock final : public base::Clock {
+ public:
+  explicit FixedClock(int64_t ns = k_fixture_now_ns) : ns_(ns) {}
+  int64_t now_ns() override { return ns_; }
+  void set(int64_t ns) { ns_ = ns; }
+
+ private:
+  int64_t ns_;
+};
+
+// The setup the backfill, rollback and fail-closed tests share: the
+// built-in fixture stores written to TMP/stores/KIND.json, the path of a
+// work folder TMP/work (not created), the built-in specs and a fixed clock.
+// Public, as BackfillTest's table of cases reaches into the fixture.
+class FixtureStoresTest : public ::testing::Test {
+ public:
+  void SetUp() override;
+
+  std::string store_path(const std::string& kind) const { return stores_dir_ + "/" + kind + ".json"; }
+
+  TempDir tmp_;
+  std::string stores_dir_;
+  std::string work_dir_;
+  std::map<std::string, std::string> fixture_;  // kind -> the bytes written
+  std::vector<std::string> kinds_;              // in store::builtin_fixtures() order
+  store::SpecRegistry specs_ = store::SpecRegistry::with_builtins();
+  FixedClock clock_;
+};
 
 // Forwards every call to `target`, including the calls that have a default
 // in FileSystem (create_bulk_file, open_file, hold_file), so the real code paths run.

@@ -1,6 +1,7 @@
 #include "cli/app.h"
 
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/discover.h"

@@ -1,6 +1,9 @@
 // cutover backfill: migrate stores with a manifest and backups (SPEC §3).
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -29,20 +32,16 @@ struct BackfillArgs {
 Status check_rule_5(const BackfillArgs& args) {
   if (args.ledger.empty()) return {};
   // A ledger that is named must be readable, flag or not: a typo never reads as "no open window".
-  auto ledger = gates::read_existing_ledger(base::real_file_system(), args.ledger);
-  if (!ledger) return tl::unexpected(ledger.error().with_context("--ledger"));
+  constexpr std::string_view k_refused = "--allow-destructive-reset refused during the overlap (rule 5)";
+  TRY_ASSIGN_CTX(const auto ledger, gates::read_existing_ledger(base::real_file_system(), args.ledger), "--ledger");
   if (!args.allow_destructive_reset) return {};
   if (args.groups.empty()) {
-    auto configured = gates::configured_groups(base::real_file_system(), *ledger, args.routes);
-    if (!configured) return tl::unexpected(configured.error().with_context("--allow-destructive-reset"));
-    if (auto st = gates::destructive_changes_allowed_everywhere(*ledger, *configured); !st) {
-      return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
-    }
+    TRY_ASSIGN_CTX(const auto configured, gates::configured_groups(base::real_file_system(), ledger, args.routes),
+                   "--allow-destructive-reset");
+    TRY_CTX(gates::destructive_changes_allowed_everywhere(ledger, configured), k_refused);
   }
   for (const auto& group : args.groups) {
-    if (auto st = gates::destructive_changes_allowed(*ledger, group); !st) {
-      return tl::unexpected(st.error().with_context("--allow-destructive-reset refused during the overlap (rule 5)"));
-    }
+    TRY_CTX(gates::destructive_changes_allowed(ledger, group), k_refused);
   }
   return {};
 }

@@ -2,6 +2,9 @@
 // (SPEC §2) with no trailing newline, so `cutover canonicalize f | sha256sum`
 // is the checksum a migrated store would have.
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/output.h"

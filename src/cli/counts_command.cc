@@ -5,7 +5,10 @@
 // formats its doubles. Keys of counts come in byte order, which is the file's
 // order for every manifest cutover or the reference tool writes.
 #include <charconv>
+#include <cstdint>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -4,6 +4,8 @@
 // CLI11 command tree, so a new command appears in help, completion and man
 // pages without an edit here.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/discover.h"
 #include "cli/output.h"

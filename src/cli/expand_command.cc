@@ -3,7 +3,12 @@
 // new release's reader must exit 0 on both shapes of every store.
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/output.h"

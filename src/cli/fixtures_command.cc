@@ -1,6 +1,7 @@
 // cutover fixtures DIR: writes the reference fixtures (SPEC §8) as
 // DIR/<kind>.json, for drills and tests. Refuses to overwrite a file.
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <climits>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 

@@ -6,6 +6,10 @@
 // --json (docs/formats/rollback-report.md); the report is also written to
 // WORK/reports/<run>-rollback.json.
 #include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -4,9 +4,15 @@
 // with the overrides a server persisted when --state-dir names its folder.
 // cutover routes check: every group's rollback and forward targets, and every
 // pinned route's target, answer the health path (docs/formats/routes-report.md).
+#include <cstdint>
 #include <iomanip>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -14,8 +20,7 @@
 #include "cli/output.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/http/target_probe.h"
-#include "cutover/json/canonical_writer.h"
-#include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/routing/report.h"
 
@@ -56,10 +61,13 @@ Result<Loaded> load(const RoutesArgs& args) {
   return out;
 }
 
-// Compact JSON from the routing module, printed in canonical (pretty, sorted) form.
-void print_pretty(const std::string& compact) {
-  auto doc = json::parse(compact);
-  std::cout << (doc ? json::to_canonical_string(doc->root()) : compact) << "\n";
+// What the routing module writes (the control API's JSON), printed in
+// canonical (pretty, sorted) form.
+template <typename WriteValue>
+void print_pretty(WriteValue&& write_value) {
+  json::Writer out = json::Writer::canonical();
+  write_value(out);
+  std::cout << out.take() << "\n";
 }
 
 std::string optional_target(std::optional<routing::RouteTarget> t) {
@@ -71,7 +79,7 @@ int evaluate(const RoutesArgs& args) {
   if (!loaded) return report_error("routes evaluate", loaded.error());
   routing::Decision d = loaded->engine->evaluate(args.path, args.cohort_key, loaded->overrides);
   if (args.json) {
-    print_pretty(routing::decision_json(d));
+    print_pretty([&](json::Writer& out) { routing::write_decision(out, d); });
     return k_exit_ok;
   }
   std::cout << d.path << " -> " << routing::target_name(d.target) << " (" << d.reason << ")\n";
@@ -92,7 +100,7 @@ int status(const RoutesArgs& args) {
   const routing::RouteSplit& engine = *loaded->engine;
   const routing::Overrides& o = loaded->overrides;
   if (args.json) {
-    print_pretty(routing::status_json(engine, o));
+    print_pretty([&](json::Writer& out) { routing::write_status(out, engine, o); });
     return k_exit_ok;
   }
   const routing::RouteConfig& c = engine.config();

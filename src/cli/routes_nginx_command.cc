@@ -3,14 +3,15 @@
 // printed or written atomically with --out.
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/output.h"
 #include "cutover/base/file_system.h"
-#include "cutover/routing/nginx_config.h"
 #include "cutover/route_files/route_files.h"
+#include "cutover/routing/nginx_config.h"
 
 namespace cutover::cli {
 namespace {

@@ -2,6 +2,8 @@
 // ...", exit 2), with "did you mean ..." for a mistyped command or option.
 #include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/discover.h"
 #include "cli/output.h"

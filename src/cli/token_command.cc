@@ -5,6 +5,9 @@
 // mode and owner (a new file is created 0600, as the server requires).
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <openssl/rand.h>
 #include <unistd.h>

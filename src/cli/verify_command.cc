@@ -6,6 +6,8 @@
 // the one that holds it, or others can write there), 2 for a usage error or
 // an unreadable or malformed manifest, baseline or spec.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/output.h"

@@ -1,6 +1,7 @@
 #include "cutover/backfill/backfill.h"
 
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -10,7 +11,9 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
+#include "cutover/backfill/unfinished_runs.h"
 #include "cutover/base/store_folder.h"
 #include "cutover/base/version.h"
 #include "cutover/hash/sha256.h"
@@ -192,52 +195,6 @@ Status write_new_file(base::FileSystem& fs, const std::string& path, std::string
   return file->close();
 }
 
-std::string shell_word(const std::string& path);
-Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
-                         const std::string& manifest_path);
-
-// A run that did not finish over this store, from another work folder: the
-// marker beside the store (manifest::unfinished_run_marker_path) names its
-// in-progress manifest. A marker whose run completed, was undone or rolled
-// back, or that names this work folder (check_no_unfinished_run has judged
-// that one) is stale and removed, under the store-folder lock.
-Status check_run_marker(base::FileSystem& fs, const std::string& store_path, const std::string& work_dir,
-                        const std::string& label) {
-  std::string marker = manifest::unfinished_run_marker_path(store_path);
-  TRY_ASSIGN(base::FileInfo info, fs.stat(marker));
-  if (!info.exists) return {};
-  std::string named;
-  if (info.is_regular) {
-    TRY_ASSIGN(base::Buffer bytes, fs.read_file(marker));
-    named = std::string(bytes.view().substr(0, bytes.view().find('\n')));
-  }
-  constexpr std::string_view k_suffix = ".json.in-progress";
-  bool stale = !named.ends_with(k_suffix) || named.front() != '/';
-  std::string run_work_dir;
-  if (!stale) {
-    std::string manifests_dir = base::parent_directory(named);
-    run_work_dir = base::parent_directory(manifests_dir);
-    std::string name = base::file_name(named);
-    std::string run_id = name.substr(0, name.size() - k_suffix.size());
-    TRY_ASSIGN(base::FileInfo in_progress, fs.stat(named));
-    TRY_ASSIGN(base::FileInfo complete, fs.stat(base::join_path(manifests_dir, run_id + ".json")));
-    stale = run_work_dir == work_dir || !in_progress.exists || complete.exists;
-    if (!stale) {
-      TRY_ASSIGN(stale, rolled_back(fs, run_work_dir, run_id, named));
-    }
-  }
-  if (stale) {
-    if (info.is_regular) (void)fs.remove(marker);
-    return {};
-  }
-  return make_error(ErrorCode::conflict,
-                    label + ": a backfill run from work folder " + run_work_dir +
-                        " did not finish over this store, "
-                        "which may be half-migrated; a new run would record that as its before-state. Roll it back "
-                        "first: cutover rollback " +
-                        shell_word(named));
-}
-
 // Step 2's parse and migration of one store's bytes (`raw`; none for a
 // missing store, which starts from {}) into `doc`, whose strings then point
 // into `raw`. What a destructive reset replaced is appended to `resets`.
@@ -274,104 +231,106 @@ Status parse_and_migrate(json::Document& doc, std::optional<std::string_view> ra
   return {};
 }
 
-// Step 2 for one store. Errors name the store.
-Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
-                             const BackfillOptions& options, const std::string& work_dir) {
-  StorePlan plan;
-  plan.path = base::absolute_path(target.path);
-  std::string label = store_label(target.kind, plan.path);
-  auto spec = specs.find(target.kind);
-  if (!spec) return tl::unexpected(spec.error().with_context(label));
-  plan.spec = *spec;
-
-  auto info = fs.stat(plan.path);
-  if (!info) return tl::unexpected(info.error().with_context(label));
-  plan.info = *info;
-  if (info->is_symlink) {
-    return make_error(ErrorCode::invalid_argument, label +
-                                                       ": the path is a symbolic link; a migration would replace "
-                                                       "the link with a file. Pass the real path of the store");
-  }
-  if (info->exists && !info->is_regular) {
-    return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
-  }
+// Step 2: the store's folder exists and may be written (then a marker of an
+// unfinished run beside the store is judged), or can be created with its
+// missing parents (plan.create_folder). Errors name the store (`label`).
+Status check_folder(StorePlan& plan, base::FileSystem& fs, const std::string& work_dir, const std::string& label) {
   std::string folder = base::parent_directory(plan.path);
-  auto folder_info = fs.stat(folder);
-  if (!folder_info) return tl::unexpected(folder_info.error().with_context(label));
-  if (!folder_info->exists) {
+  TRY_ASSIGN_CTX(base::FileInfo folder_info, fs.stat(folder), label);
+  if (!folder_info.exists) {
     // Created with its folder, as the reference tool did (step 3): the
     // nearest folder that exists must be one we may create folders in.
     std::string existing = folder;
     base::FileInfo existing_info;
     do {
       existing = base::parent_directory(existing);
-      auto st = fs.stat(existing);
-      if (!st) return tl::unexpected(st.error().with_context(label));
-      existing_info = *st;
+      TRY_ASSIGN_CTX(existing_info, fs.stat(existing), label);
     } while (!existing_info.exists && existing != "/");
     if (!existing_info.is_directory) {
       return make_error(ErrorCode::invalid_argument,
                         label + ": cannot create folder " + folder + ": " + existing + " is not a folder");
     }
-    if (auto st = fs.check_writable(existing); !st) {
-      return tl::unexpected(st.error().with_context(label + ": cannot create folder " + folder));
-    }
+    TRY_CTX(fs.check_writable(existing), label + ": cannot create folder " + folder);
     plan.create_folder = true;
-  } else if (!folder_info->is_directory) {
-    return make_error(ErrorCode::invalid_argument, label + ": " + folder + " is not a folder");
-  } else if (auto st = fs.check_writable(folder); !st) {
-    return tl::unexpected(st.error().with_context(label));
-  } else {
-    TRY(check_run_marker(fs, plan.path, work_dir, label));
+    return {};
   }
+  if (!folder_info.is_directory) {
+    return make_error(ErrorCode::invalid_argument, label + ": " + folder + " is not a folder");
+  }
+  TRY_CTX(fs.check_writable(folder), label);
+  return check_run_marker(fs, plan.path, work_dir, label);
+}
 
-  // A crash before a run's in-progress manifest leaves its temporary file
-  // beside the store. No manifest names it and the store never depended on
-  // it (stores change only by renaming a complete temp file), so under the
-  // store-folder lock it is safe to remove.
-  if (auto names = fs.list_directory(folder); names && !plan.create_folder) {
-    for (const auto& name : *names) {
-      if (base::is_store_temp_name(name, base::file_name(plan.path))) {
-        (void)fs.remove(base::join_path(folder, name));
-      }
+// A crash before a run's in-progress manifest leaves its temporary file
+// beside the store. No manifest names it and the store never depended on
+// it (stores change only by renaming a complete temp file), so under the
+// store-folder lock it is safe to remove.
+void remove_crashed_temps(const StorePlan& plan, base::FileSystem& fs) {
+  if (plan.create_folder) return;
+  std::string folder = base::parent_directory(plan.path);
+  auto names = fs.list_directory(folder);
+  if (!names) return;
+  for (const auto& name : *names) {
+    if (base::is_store_temp_name(name, base::file_name(plan.path))) {
+      (void)fs.remove(base::join_path(folder, name));
     }
   }
+}
+
+// Step 2: reads the store (held open, and checked to be the very file
+// stat'ed at planning, unchanged, from before the read to after it), hashes
+// it into before_sha256 and parses and migrates it. A missing store starts
+// from {}. Errors name the store (`label`).
+Status read_and_migrate(StorePlan& plan, base::FileSystem& fs, const BackfillOptions& options,
+                        const std::string& label) {
+  if (!plan.info.exists) {
+    return parse_and_migrate(plan.doc, std::nullopt, *plan.spec, options.allow_destructive_reset, label,
+                             plan.record.destructive_resets);
+  }
+  TRY_ASSIGN_CTX(plan.held, fs.hold_file(plan.path), label);
+  TRY_ASSIGN_CTX(base::FileInfo held_info, plan.held->stat(), label);
+  if (!same_file(plan.info, held_info, true))
+    return tl::unexpected(changed_error(label, "while it was read", plan.info, held_info));
+  TRY_ASSIGN_CTX(plan.raw, fs.read_file(plan.path), label);
+  TRY_ASSIGN_CTX(base::FileInfo after_read, fs.stat(plan.path), label);
+  if (!same_file(plan.info, after_read, true) || plan.raw.size() != plan.info.size) {
+    return tl::unexpected(changed_error(label, "while it was read", plan.info, after_read));
+  }
+  // Hash the raw bytes on a second thread while this one parses them.
+  auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
+  Status st = parse_and_migrate(plan.doc, plan.raw.view(), *plan.spec, options.allow_destructive_reset, label,
+                                plan.record.destructive_resets);
+  plan.record.before_sha256 = before.get();
+  return st;
+}
+
+// Step 2 for one store. Errors name the store.
+Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
+                             const BackfillOptions& options, const std::string& work_dir) {
+  StorePlan plan;
+  plan.path = base::absolute_path(target.path);
+  std::string label = store_label(target.kind, plan.path);
+  TRY_ASSIGN_CTX(plan.spec, specs.find(target.kind), label);
+  TRY_ASSIGN_CTX(plan.info, fs.stat(plan.path), label);
+  if (plan.info.is_symlink) {
+    return make_error(ErrorCode::invalid_argument, label +
+                                                       ": the path is a symbolic link; a migration would replace "
+                                                       "the link with a file. Pass the real path of the store");
+  }
+  if (plan.info.exists && !plan.info.is_regular) {
+    return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
+  }
+  TRY(check_folder(plan, fs, work_dir, label));
+  remove_crashed_temps(plan, fs);
 
   plan.record.store = target.kind;
   plan.record.path = plan.path;
-  plan.record.existed = info->exists;
+  plan.record.existed = plan.info.exists;
   plan.record.spec_source = plan.spec->source;
-  if (info->exists) {
-    // Hold the file, read it, and check that the path named this very file,
-    // unchanged, from before the read to after it.
-    auto held = fs.hold_file(plan.path);
-    if (!held) return tl::unexpected(held.error().with_context(label));
-    plan.held = std::move(*held);
-    auto held_info = plan.held->stat();
-    if (!held_info) return tl::unexpected(held_info.error().with_context(label));
-    if (!same_file(*info, *held_info, true))
-      return tl::unexpected(changed_error(label, "while it was read", *info, *held_info));
-    auto bytes = fs.read_file(plan.path);
-    if (!bytes) return tl::unexpected(bytes.error().with_context(label));
-    plan.raw = std::move(*bytes);
-    auto after_read = fs.stat(plan.path);
-    if (!after_read) return tl::unexpected(after_read.error().with_context(label));
-    if (!same_file(*info, *after_read, true) || plan.raw.size() != info->size) {
-      return tl::unexpected(changed_error(label, "while it was read", *info, *after_read));
-    }
-    // Hash the raw bytes on a second thread while this one parses them.
-    auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
-    Status st = parse_and_migrate(plan.doc, plan.raw.view(), *plan.spec, options.allow_destructive_reset, label,
-                                  plan.record.destructive_resets);
-    plan.record.before_sha256 = before.get();
-    TRY(st);
-  } else {
-    TRY(parse_and_migrate(plan.doc, std::nullopt, *plan.spec, options.allow_destructive_reset, label,
-                          plan.record.destructive_resets));
-  }
+  TRY(read_and_migrate(plan, fs, options, label));
   plan.record.counts = store::count_all(plan.doc.root(), *plan.spec);
 
-  if (info->exists) {
+  if (plan.info.exists) {
     CompareSink compare(plan.raw.view());
     bool same = write_store(plan, compare) && compare.matched_all();
     plan.record.changed = !same;
@@ -406,16 +365,13 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
 Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
   std::string label = store_label(plan.record.store, plan.path);
   if (plan.record.changed) {
-    auto temp = fs.stat(plan.temp_path);
-    if (!temp) return tl::unexpected(temp.error().with_context(label));
-    plan.new_info = *temp;
+    TRY_ASSIGN_CTX(plan.new_info, fs.stat(plan.temp_path), label);
   }
-  auto now = fs.stat(plan.path);
-  if (!now) return tl::unexpected(now.error().with_context(label));
-  if (!same_file(plan.info, *now, true)) {
+  TRY_ASSIGN_CTX(base::FileInfo now, fs.stat(plan.path), label);
+  if (!same_file(plan.info, now, true)) {
     return tl::unexpected(changed_error(
         label, plan.record.changed ? "after backfill read it, before it was replaced" : "while backfill ran", plan.info,
-        *now));
+        now));
   }
   return {};
 }
@@ -426,10 +382,9 @@ Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
 Status check_after_replace(StorePlan& plan, base::FileSystem& fs) {
   std::string label = store_label(plan.record.store, plan.path);
   if (plan.held) {
-    auto held = plan.held->stat();
-    if (!held) return tl::unexpected(held.error().with_context(label));
-    if (!same_file(plan.info, *held, false)) {
-      Error e = changed_error(label, "while backfill replaced it", plan.info, *held);
+    TRY_ASSIGN_CTX(base::FileInfo held, plan.held->stat(), label);
+    if (!same_file(plan.info, held, false)) {
+      Error e = changed_error(label, "while backfill replaced it", plan.info, held);
       auto bytes = plan.held->read_all();
       if (bytes) {
         plan.late_write = std::move(*bytes);
@@ -440,10 +395,9 @@ Status check_after_replace(StorePlan& plan, base::FileSystem& fs) {
       return tl::unexpected(e);
     }
   }
-  auto now = fs.stat(plan.path);
-  if (!now) return tl::unexpected(now.error().with_context(label));
-  if (!same_file(plan.new_info, *now, false)) {
-    return tl::unexpected(changed_error(label, "just after backfill replaced it", plan.new_info, *now));
+  TRY_ASSIGN_CTX(base::FileInfo now, fs.stat(plan.path), label);
+  if (!same_file(plan.new_info, now, false)) {
+    return tl::unexpected(changed_error(label, "just after backfill replaced it", plan.new_info, now));
   }
   return {};
 }
@@ -485,91 +439,6 @@ std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs
   if (!failed.empty()) out += "; COULD NOT RESTORE " + failed + ": run `cutover rollback` on the in-progress manifest";
   if (restored.empty() && failed.empty()) out += "; no store had been changed";
   return out;
-}
-
-// A path as one shell word: as it is when that is safe, else single-quoted.
-std::string shell_word(const std::string& path) {
-  bool plain = !path.empty();
-  for (char c : path) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("/._-+:,=@%").find(c) != std::string_view::npos;
-    plain = plain && ok;
-  }
-  if (plain) return path;
-  std::string out = "'";
-  for (char c : path) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Whether a rollback report in WORK/reports/ says that this manifest (the
-// same bytes) was rolled back to the end (ok: true).
-Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
-                         const std::string& manifest_path) {
-  std::string reports_dir = base::join_path(work_dir, "reports");
-  TRY_ASSIGN(base::FileInfo info, fs.stat(reports_dir));
-  if (!info.exists) return false;
-  TRY_ASSIGN(auto names, fs.list_directory(reports_dir));
-  std::optional<std::string> manifest_sha256;
-  std::string prefix = run_id + "-rollback";
-  for (const auto& name : names) {
-    if (!name.starts_with(prefix) || !name.ends_with(".json")) continue;
-    auto bytes = fs.read_file(base::join_path(reports_dir, name));
-    if (!bytes) continue;
-    auto doc = json::parse(bytes->view());
-    if (!doc || !doc->root().is_object()) continue;
-    const json::Node* ok = doc->root().find("ok");
-    const json::Node* manifest = doc->root().find("manifest");
-    if (ok == nullptr || !ok->is_bool() || !ok->as_bool() || manifest == nullptr || !manifest->is_object()) continue;
-    const json::Node* path = manifest->find("path");
-    const json::Node* sha = manifest->find("sha256");
-    if (path == nullptr || !path->is_string() || sha == nullptr || !sha->is_string()) continue;
-    if (base::file_name(std::string(path->as_string())) != base::file_name(manifest_path)) continue;
-    if (!manifest_sha256) {
-      TRY_ASSIGN(base::Buffer manifest_bytes, fs.read_file(manifest_path));
-      manifest_sha256 = hash::sha256_hex(manifest_bytes.view());
-    }
-    if (sha->as_string() == *manifest_sha256) return true;
-  }
-  return false;
-}
-
-// A run killed after its in-progress manifest appeared, or one that failed
-// part-way, leaves manifests/<run>.json.in-progress or .json.failed. Until it
-// is rolled back, its stores may be half-migrated, and a new run would record
-// that as their before-state: refuse, naming the rollback to run.
-Status check_no_unfinished_run(base::FileSystem& fs, const std::string& work_dir) {
-  std::string manifests_dir = base::join_path(work_dir, "manifests");
-  TRY_ASSIGN(base::FileInfo info, fs.stat(manifests_dir));
-  if (!info.exists) return {};
-  TRY_ASSIGN(auto names, fs.list_directory(manifests_dir));
-  std::set<std::string> all(names.begin(), names.end());
-  std::string refusals;
-  for (const auto& name : all) {
-    std::string_view suffix;
-    for (std::string_view s : {std::string_view(".json.in-progress"), std::string_view(".json.failed")}) {
-      if (name.ends_with(s)) suffix = s;
-    }
-    if (suffix.empty()) continue;
-    std::string run_id = name.substr(0, name.size() - suffix.size());
-    bool in_progress = suffix == ".json.in-progress";
-    // Killed after its final manifest was written: the run completed.
-    if (in_progress && all.contains(run_id + ".json")) continue;
-    std::string path = base::join_path(manifests_dir, name);
-    auto done = rolled_back(fs, work_dir, run_id, path);
-    if (!done) return tl::unexpected(done.error().with_context("checking whether " + path + " was rolled back"));
-    if (*done) continue;
-    refusals +=
-        std::string(refusals.empty() ? "" : "\n") + "  " + path + " (" +
-        (in_progress ? "a run that did not finish: its stores may be half-migrated" : "a run that failed part-way") +
-        "): cutover rollback " + shell_word(path);
-  }
-  if (refusals.empty()) return {};
-  return make_error(
-      ErrorCode::conflict,
-      "work folder " + work_dir +
-          " holds a backfill run that was not rolled back; a new run would "
-          "record its stores' current state as their before-state. Roll it back first, then run backfill again:\n" +
-          refusals + "\nnothing was changed");
 }
 
 Result<int64_t> run_id_seconds(std::string_view name) {
@@ -627,8 +496,20 @@ Result<MigratedForm> migrated_form(std::optional<std::string_view> current, cons
   return form;
 }
 
-Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
-                                    base::FileSystem& fs, base::Clock& clock) {
+namespace {
+
+// What names one run, and where its records go.
+struct RunPaths {
+  std::string work_dir;  // absolute
+  std::string manifests_dir;
+  std::string backup_dir;
+  std::string run_id;
+  std::string manifest_path;
+  std::string in_progress_path;
+  int64_t now_ns = 0;
+};
+
+Status check_options(const BackfillOptions& options) {
   if (options.stores.empty()) {
     return make_error(ErrorCode::invalid_argument,
                       "no store to migrate: pass --store NAME=PATH, or set AUTH_STORE_PATH, "
@@ -636,11 +517,13 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   }
   if (options.work_dir.empty())
     return make_error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR");
+  return {};
+}
 
-  // 1. Locks: the work folder, then each store's folder once.
-  std::string work_dir = base::absolute_path(options.work_dir);
+// Step 1: locks: the work folder (created if missing), then each store's folder once.
+Status lock_stores(base::FileSystem& fs, const BackfillOptions& options, const std::string& work_dir,
+                   base::StoreFolderLocks& locks) {
   TRY(fs.create_directories(work_dir));
-  base::StoreFolderLocks locks;
   TRY(locks.lock_work_dir(fs, work_dir));
   std::set<std::string> seen_paths;
   for (const auto& target : options.stores) {
@@ -651,10 +534,12 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     // A missing folder is reported by the plan with the store's name.
     TRY(locks.lock_folder(fs, base::parent_directory(path), store_label(target.kind, path)));
   }
+  return {};
+}
 
-  TRY(check_no_unfinished_run(fs, work_dir));
-
-  // 2. Plan every store; collect every refusal before stopping.
+// Step 2: plan every store; collect every refusal before stopping.
+Result<std::vector<StorePlan>> plan_stores(const BackfillOptions& options, const store::SpecRegistry& specs,
+                                           base::FileSystem& fs, const std::string& work_dir) {
   std::vector<StorePlan> plans;
   std::string refusals;
   ErrorCode refusal_code = ErrorCode::invalid_argument;
@@ -668,11 +553,15 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     plans.push_back(std::move(*plan));
   }
   if (!refusals.empty()) return make_error(refusal_code, refusals + "\nnothing was changed");
+  return plans;
+}
 
-  // A store whose folder is missing: create the folder (and its missing
-  // parents) and lock it like the others.
+// A store whose folder is missing: create the folder (and its missing
+// parents) and lock it like the others. Returns the folders created.
+Result<std::vector<std::string>> create_missing_folders(base::FileSystem& fs, const std::vector<StorePlan>& plans,
+                                                        base::StoreFolderLocks& locks) {
   std::vector<std::string> created_folders;
-  for (auto& plan : plans) {
+  for (const auto& plan : plans) {
     if (!plan.create_folder) continue;
     std::string folder = base::parent_directory(plan.path);
     std::vector<std::string> missing;
@@ -681,51 +570,59 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
       if (info.exists || f == "/") break;
       missing.insert(missing.begin(), f);
     }
-    if (auto st = fs.create_directories(folder); !st) {
-      return tl::unexpected(st.error()
-                                .with_context(store_label(plan.record.store, plan.path) + ": cannot create its folder")
-                                .with_context("no store was changed"));
-    }
+    TRY_CTX(fs.create_directories(folder),
+            "no store was changed: " + store_label(plan.record.store, plan.path) + ": cannot create its folder");
     created_folders.insert(created_folders.end(), missing.begin(), missing.end());
     TRY(locks.lock_folder(fs, folder, store_label(plan.record.store, plan.path)));
   }
+  return created_folders;
+}
 
-  // The run id names the manifest and the backup folder.
-  std::string manifests_dir = base::join_path(work_dir, "manifests");
+// The run id, which names the manifest and the backup folder (created here).
+Result<RunPaths> start_run(base::FileSystem& fs, const std::string& work_dir, base::Clock& clock) {
+  RunPaths run;
+  run.work_dir = work_dir;
+  run.manifests_dir = base::join_path(work_dir, "manifests");
   std::string backups_root = base::join_path(work_dir, "backups");
-  TRY(fs.create_directories(manifests_dir));
+  TRY(fs.create_directories(run.manifests_dir));
   TRY(fs.create_directories(backups_root));
   std::vector<std::string> existing;
-  for (const auto& dir : {manifests_dir, backups_root}) {
+  for (const auto& dir : {run.manifests_dir, backups_root}) {
     TRY_ASSIGN(auto names, fs.list_directory(dir));
     existing.insert(existing.end(), names.begin(), names.end());
   }
-  int64_t now_ns = clock.now_ns();
-  std::string run_id = next_run_id(now_ns / 1000000000, existing);
-  std::string backup_dir = base::join_path(backups_root, run_id);
-  TRY(fs.create_directories(backup_dir));
+  run.now_ns = clock.now_ns();
+  run.run_id = next_run_id(run.now_ns / 1000000000, existing);
+  run.backup_dir = base::join_path(backups_root, run.run_id);
+  run.manifest_path = base::join_path(run.manifests_dir, run.run_id + ".json");
+  run.in_progress_path = run.manifest_path + ".in-progress";
+  TRY(fs.create_directories(run.backup_dir));
+  return run;
+}
 
-  // 3. Backups on one thread, temporary files of the changed stores on this one.
+// Step 3: backups on one thread, temporary files of the changed stores on
+// this one. On failure nothing is left beside the stores.
+Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run) {
   for (auto& plan : plans) {
     if (!plan.info.exists) continue;
-    plan.record.backup_path = base::join_path(
-        backup_dir, plan.record.store + "-" + run_id + "-" + plan.record.before_sha256->substr(0, 12) + ".bak.json");
+    plan.record.backup_path =
+        base::join_path(run.backup_dir, plan.record.store + "-" + run.run_id + "-" +
+                                            plan.record.before_sha256->substr(0, 12) + ".bak.json");
   }
   auto backups_done = std::async(std::launch::async, [&]() -> Status {
     for (auto& plan : plans) {
       if (!plan.record.backup_path) continue;
-      if (auto st = write_new_file(fs, *plan.record.backup_path, plan.raw.view(), copy_mode(plan.info)); !st) {
-        return tl::unexpected(st.error().with_context("backup of " + store_label(plan.record.store, plan.path)));
-      }
+      TRY_CTX(write_new_file(fs, *plan.record.backup_path, plan.raw.view(), copy_mode(plan.info)),
+              "backup of " + store_label(plan.record.store, plan.path));
     }
-    return fs.sync_directory(backup_dir);
+    return fs.sync_directory(run.backup_dir);
   });
   Status temps = ok_status();
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
-    temps = write_temp(plan, run_id, fs);
+    temps = write_temp(plan, run.run_id, fs);
     if (!temps) {
-      temps = tl::unexpected(temps.error().with_context(store_label(plan.record.store, plan.path)));
+      temps = tl::unexpected(std::move(temps).error().with_context(store_label(plan.record.store, plan.path)));
       break;
     }
   }
@@ -735,59 +632,71 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
     const Error& e = !backups ? backups.error() : temps.error();
     return tl::unexpected(Error(e.code(), e.message() + "; no store was changed"));
   }
+  return {};
+}
 
-  // 4. The in-progress manifest: enough on disk to roll back from any instant.
+manifest::Manifest in_progress_manifest(const std::vector<StorePlan>& plans, const RunPaths& run) {
   manifest::Manifest m;
-  m.generated_at = base::rfc3339_utc(now_ns);
-  m.run_id = run_id;
+  m.generated_at = base::rfc3339_utc(run.now_ns);
+  m.run_id = run.run_id;
   m.status = std::string(manifest::k_status_in_progress);
   m.canonical_form = std::string(json::k_canonical_version);
   m.tool = std::string(k_tool);
-  m.work_dir = work_dir;
+  m.work_dir = run.work_dir;
   for (const auto& plan : plans) m.stores.push_back(plan.record);
-  std::string manifest_path = base::join_path(manifests_dir, run_id + ".json");
-  std::string in_progress_path = manifest_path + ".in-progress";
-  // The markers beside the stores to be replaced, before the manifest they name.
-  auto remove_markers = [&] {
-    for (auto& plan : plans) {
-      if (plan.record.changed) (void)fs.remove(manifest::unfinished_run_marker_path(plan.path));
-    }
-  };
+  return m;
+}
+
+// The markers beside the stores to be replaced (manifest::unfinished_run_marker_path).
+void remove_markers(base::FileSystem& fs, const std::vector<StorePlan>& plans) {
+  for (const auto& plan : plans) {
+    if (plan.record.changed) (void)fs.remove(manifest::unfinished_run_marker_path(plan.path));
+  }
+}
+
+// Step 4: the in-progress manifest: enough on disk to roll back from any
+// instant; the markers beside the stores to be replaced first, as they name it.
+Status write_in_progress(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run,
+                         const manifest::Manifest& m) {
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
     std::string marker = manifest::unfinished_run_marker_path(plan.path);
-    if (auto st = base::write_file_atomic(fs, marker, in_progress_path + "\n", plan.info.exists ? &plan.info : nullptr);
+    if (auto st =
+            base::write_file_atomic(fs, marker, run.in_progress_path + "\n", plan.info.exists ? &plan.info : nullptr);
         !st) {
       remove_temps(plans, fs);
-      remove_markers();
+      remove_markers(fs, plans);
       return tl::unexpected(st.error().with_context("marker " + marker).with_context("no store was changed"));
     }
   }
-  if (auto st = base::write_file_atomic(fs, in_progress_path, manifest::to_json(m)); !st) {
+  if (auto st = base::write_file_atomic(fs, run.in_progress_path, manifest::to_json(m)); !st) {
     remove_temps(plans, fs);
-    remove_markers();
-    (void)fs.remove(in_progress_path);  // renamed into place before a failed folder fsync: it records nothing
+    remove_markers(fs, plans);
+    (void)fs.remove(run.in_progress_path);  // renamed into place before a failed folder fsync: it records nothing
     return tl::unexpected(st.error().with_context("in-progress manifest").with_context("no store was changed"));
   }
+  return {};
+}
 
-  // Undoes step 5 so far (restore_replaced); when every store is back, the
-  // attempt is kept as .json.failed, out of the way of the manifests glob,
-  // instead of the in-progress manifest. The sentence for the error message.
-  auto undo = [&]() {
-    std::string outcome = restore_replaced(plans, fs);
-    remove_temps(plans, fs);
-    m.status = std::string(manifest::k_status_failed_restored);
-    if (outcome.find("COULD NOT") == std::string::npos) {
-      (void)base::write_file_atomic(fs, manifest_path + ".failed", manifest::to_json(m));
-      (void)fs.remove(in_progress_path);
-      remove_markers();
-    }
-    return outcome;
-  };
+// Undoes step 5 so far (restore_replaced); when every store is back, the
+// attempt is kept as .json.failed, out of the way of the manifests glob,
+// instead of the in-progress manifest. The sentence for the error message.
+std::string undo(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run, manifest::Manifest& m) {
+  std::string outcome = restore_replaced(plans, fs);
+  remove_temps(plans, fs);
+  m.status = std::string(manifest::k_status_failed_restored);
+  if (outcome.find("COULD NOT") == std::string::npos) {
+    (void)base::write_file_atomic(fs, run.manifest_path + ".failed", manifest::to_json(m));
+    (void)fs.remove(run.in_progress_path);
+    remove_markers(fs, plans);
+  }
+  return outcome;
+}
 
-  // 5. Replace the stores, each only while its path still names the file
-  // that was read, unchanged; and check again after the rename that no write
-  // went into the replaced file meanwhile.
+// Step 5: replace the stores, each only while its path still names the file
+// that was read, unchanged; and check again after the rename that no write
+// went into the replaced file meanwhile. On failure the run is undone.
+Status replace_stores(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run, manifest::Manifest& m) {
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
     Status st = check_before_replace(plan, fs);
@@ -800,7 +709,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
       if (st) st = fs.sync_directory(base::parent_directory(plan.path));
     }
     if (!st) {
-      std::string outcome = undo();
+      std::string outcome = undo(fs, plans, run, m);
       if (identity) return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
       return tl::unexpected(Error(
           st.error().code(),
@@ -813,33 +722,57 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   for (auto& plan : plans) {
     if (plan.record.changed) continue;
     if (Status st = check_before_replace(plan, fs); !st) {
-      std::string outcome = undo();
+      std::string outcome = undo(fs, plans, run, m);
       return tl::unexpected(Error(st.error().code(), st.error().message() + outcome));
     }
   }
+  return {};
+}
 
-  // 6. The final manifest, then the in-progress one goes. Every store is
-  // migrated by now, so an error here says so and names the manifest that
-  // records the run (the stores are not put back: the in-progress manifest
-  // and the backups are in place for rollback).
+// Step 6: the final manifest, then the in-progress one goes. Every store is
+// migrated by now, so an error here says so and names the manifest that
+// records the run (the stores are not put back: the in-progress manifest
+// and the backups are in place for rollback).
+Status finish_run(base::FileSystem& fs, const std::vector<StorePlan>& plans, const RunPaths& run,
+                  manifest::Manifest& m) {
   m.status = std::string(manifest::k_status_complete);
-  if (Status st = base::write_file_atomic(fs, manifest_path, manifest::to_json(m)); !st) {
-    return tl::unexpected(Error(st.error().code(), "every store is migrated, but the final manifest " + manifest_path +
-                                                       " could not be written: " + st.error().message() +
-                                                       "; the in-progress manifest " + in_progress_path +
-                                                       " records the run: `cutover rollback " + in_progress_path +
-                                                       "` restores the stores"));
+  if (Status st = base::write_file_atomic(fs, run.manifest_path, manifest::to_json(m)); !st) {
+    return tl::unexpected(
+        Error(st.error().code(), "every store is migrated, but the final manifest " + run.manifest_path +
+                                     " could not be written: " + st.error().message() + "; the in-progress manifest " +
+                                     run.in_progress_path + " records the run: `cutover rollback " +
+                                     run.in_progress_path + "` restores the stores"));
   }
-  Status st = fs.remove(in_progress_path);
-  if (st) st = fs.sync_directory(manifests_dir);
-  remove_markers();  // a marker left by a crash here names a completed run: stale
+  Status st = fs.remove(run.in_progress_path);
+  if (st) st = fs.sync_directory(run.manifests_dir);
+  remove_markers(fs, plans);  // a marker left by a crash here names a completed run: stale
   if (!st) {
     return tl::unexpected(
-        Error(st.error().code(), "every store is migrated and the final manifest " + manifest_path +
-                                     " records the run, but the in-progress manifest " + in_progress_path +
+        Error(st.error().code(), "every store is migrated and the final manifest " + run.manifest_path +
+                                     " records the run, but the in-progress manifest " + run.in_progress_path +
                                      " could not be removed: " + st.error().message() + "; remove it by hand"));
   }
-  return BackfillResult{std::move(m), manifest_path, backup_dir, std::move(created_folders)};
+  return {};
+}
+
+}  // namespace
+
+Result<BackfillResult> run_backfill(const BackfillOptions& options, const store::SpecRegistry& specs,
+                                    base::FileSystem& fs, base::Clock& clock) {
+  TRY(check_options(options));
+  std::string work_dir = base::absolute_path(options.work_dir);
+  base::StoreFolderLocks locks;
+  TRY(lock_stores(fs, options, work_dir, locks));  // 1
+  TRY(check_no_unfinished_run(fs, work_dir));
+  TRY_ASSIGN(std::vector<StorePlan> plans, plan_stores(options, specs, fs, work_dir));  // 2
+  TRY_ASSIGN(std::vector<std::string> created_folders, create_missing_folders(fs, plans, locks));
+  TRY_ASSIGN(const RunPaths run, start_run(fs, work_dir, clock));
+  TRY(write_backups_and_temps(fs, plans, run));  // 3
+  manifest::Manifest m = in_progress_manifest(plans, run);
+  TRY(write_in_progress(fs, plans, run, m));  // 4
+  TRY(replace_stores(fs, plans, run, m));     // 5
+  TRY(finish_run(fs, plans, run, m));         // 6
+  return BackfillResult{std::move(m), run.manifest_path, run.backup_dir, std::move(created_folders)};
 }
 
 }  // namespace cutover::backfill

@@ -27,6 +27,7 @@
 // its current content) is not rewritten and is recorded with changed: false.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -179,74 +180,93 @@ bool has_exited(int pid) {
   }
 }
 
-}  // namespace
+// The three pipes of run_captured: the child's stdout and stderr, and the
+// errno of a failed exec. [0] is the read end, [1] the write end.
+struct CapturePipes {
+  int out[2];
+  int err[2];
+  int report[2];
+};
 
-std::string signal_name(int signal) {
-  static const std::pair<int, const char*> k_names[] = {
-      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"},
-      {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"},
-      {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
-      {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
-  };
-  for (const auto& [number, name] : k_names) {
-    if (number == signal) return name;
+Result<CapturePipes> make_pipes() {
+  CapturePipes p;
+  if (::pipe2(p.out, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  if (::pipe2(p.err, O_CLOEXEC) != 0) {
+    ::close(p.out[0]);
+    ::close(p.out[1]);
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
   }
-  return "SIG" + std::to_string(signal);
+  if (::pipe2(p.report, O_CLOEXEC) != 0) {
+    for (int fd : {p.out[0], p.out[1], p.err[0], p.err[1]}) ::close(fd);
+    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
+  }
+  return p;
 }
 
-Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const CaptureOptions& options) {
-  if (argv.empty()) return make_error(ErrorCode::invalid_argument, "no program to run");
-  int out[2], err[2], report[2];
-  if (::pipe2(out, O_CLOEXEC) != 0)
-    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
-  }
-  if (::pipe2(report, O_CLOEXEC) != 0) {
-    for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
-    return make_error(ErrorCode::io_error, std::string("cannot make a pipe: ") + std::strerror(errno));
-  }
-  auto args = c_argv(argv);
-  auto start = std::chrono::steady_clock::now();
-  int pid = ::fork();
-  if (pid < 0) {
-    for (int fd : {out[0], out[1], err[0], err[1], report[0], report[1]}) ::close(fd);
-    return make_error(ErrorCode::io_error, std::string("cannot fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec. An exec failure's errno goes
-    // back through `report` (closed on a successful exec).
-    ::setpgid(0, 0);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 gives stdin a copy without the flag
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    ::execv(args[0], args.data());
-    int e = errno;
-    (void)!::write(report[1], &e, sizeof e);
-    ::_exit(127);
-  }
+// In the child after fork: only async-signal-safe calls until exec. An exec
+// failure's errno goes back through `report` (closed on a successful exec).
+[[noreturn]] void exec_captured_child(const std::vector<char*>& args, const CapturePipes& p) {
+  ::setpgid(0, 0);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 gives stdin a copy without the flag
+  if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+  ::dup2(p.out[1], STDOUT_FILENO);
+  ::dup2(p.err[1], STDERR_FILENO);
+  ::execv(args[0], args.data());
+  int e = errno;
+  (void)!::write(p.report[1], &e, sizeof e);
+  ::_exit(127);
+}
+
+// In the parent after fork: closes the write ends and waits until the child
+// has exec'ed (the report pipe closes) or failed to (its errno arrives: the
+// child is reaped, the read ends closed, and the error names the program).
+Status wait_for_exec(int pid, const CapturePipes& p, const std::string& program) {
   ::setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before we may kill it
-  ::close(out[1]);
-  ::close(err[1]);
-  ::close(report[1]);
+  ::close(p.out[1]);
+  ::close(p.err[1]);
+  ::close(p.report[1]);
   int exec_errno = 0;
   ssize_t got;
   do {
-    got = ::read(report[0], &exec_errno, sizeof exec_errno);
+    got = ::read(p.report[0], &exec_errno, sizeof exec_errno);
   } while (got < 0 && errno == EINTR);
-  ::close(report[0]);
+  ::close(p.report[0]);
   if (got == static_cast<ssize_t>(sizeof exec_errno)) {
-    ::close(out[0]);
-    ::close(err[0]);
+    ::close(p.out[0]);
+    ::close(p.err[0]);
     (void)wait_for(pid);
-    return make_error(ErrorCode::io_error, "cannot start " + argv[0] + ": " + std::strerror(exec_errno));
+    return make_error(ErrorCode::io_error, "cannot start " + program + ": " + std::strerror(exec_errno));
   }
+  return {};
+}
 
-  CapturedRun run;
-  int fds[2] = {out[0], err[0]};
+// Reads what is ready on stream `i` (0: stdout, 1: stderr) into the run;
+// closes the descriptor at its end.
+void read_stream(int& fd, int i, const CaptureOptions& options, CapturedRun& run) {
+  char buf[16384];
+  ssize_t r = ::read(fd, buf, sizeof buf);
+  if (r < 0 && errno == EINTR) return;
+  if (r <= 0) {
+    close_fd(fd);
+    return;
+  }
+  std::string_view chunk(buf, static_cast<size_t>(r));
+  if (options.on_output) options.on_output(i + 1, chunk);
+  if (i == 0) {
+    run.stdout_bytes += chunk.size();
+    keep_tail(run.stdout_tail, chunk, options.tail_bytes);
+  } else {
+    run.stderr_bytes += chunk.size();
+    keep_tail(run.stderr_tail, chunk, options.tail_bytes);
+  }
+}
+
+// Reads both streams until the program has exited and they have ended, or
+// the deadline passes (the group is then killed: timed_out). A poll failure
+// kills and reaps the child and is an io_error. Closes `fds`.
+Status pump_output(int pid, int (&fds)[2], std::chrono::steady_clock::time_point start, const CaptureOptions& options,
+                   CapturedRun& run) {
   int pidfd = open_pidfd(pid);
   auto deadline = start + std::chrono::milliseconds(options.timeout_ms);
   bool exited = false;
@@ -293,27 +313,16 @@ Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const Cap
     }
     for (int k = 0; k < n && ready > 0; ++k) {
       if (index[k] == 2 || pfds[k].revents == 0) continue;
-      int i = index[k];
-      char buf[16384];
-      ssize_t r = ::read(fds[i], buf, sizeof buf);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        close_fd(fds[i]);
-        continue;
-      }
-      std::string_view chunk(buf, static_cast<size_t>(r));
-      if (options.on_output) options.on_output(i + 1, chunk);
-      if (i == 0) {
-        run.stdout_bytes += chunk.size();
-        keep_tail(run.stdout_tail, chunk, options.tail_bytes);
-      } else {
-        run.stderr_bytes += chunk.size();
-        keep_tail(run.stderr_tail, chunk, options.tail_bytes);
-      }
+      read_stream(fds[index[k]], index[k], options, run);
     }
   }
   for (int& fd : fds) close_fd(fd);
   close_fd(pidfd);
+  return {};
+}
+
+// Reaps the child; its exit status or signal into the run, the tails trimmed.
+Status reap(int pid, const CaptureOptions& options, CapturedRun& run) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR)
@@ -329,6 +338,41 @@ Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const Cap
   for (std::string* tail : {&run.stdout_tail, &run.stderr_tail}) {
     if (tail->size() > options.tail_bytes) tail->erase(0, tail->size() - options.tail_bytes);
   }
+  return {};
+}
+
+}  // namespace
+
+std::string signal_name(int signal) {
+  static const std::pair<int, const char*> k_names[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"},
+      {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"},
+      {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"}, {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+      {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+  };
+  for (const auto& [number, name] : k_names) {
+    if (number == signal) return name;
+  }
+  return "SIG" + std::to_string(signal);
+}
+
+Result<CapturedRun> run_captured(const std::vector<std::string>& argv, const CaptureOptions& options) {
+  if (argv.empty()) return make_error(ErrorCode::invalid_argument, "no program to run");
+  TRY_ASSIGN(const CapturePipes pipes, make_pipes());
+  auto args = c_argv(argv);
+  auto start = std::chrono::steady_clock::now();
+  int pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {pipes.out[0], pipes.out[1], pipes.err[0], pipes.err[1], pipes.report[0], pipes.report[1]})
+      ::close(fd);
+    return make_error(ErrorCode::io_error, std::string("cannot fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) exec_captured_child(args, pipes);
+  TRY(wait_for_exec(pid, pipes, argv[0]));
+  CapturedRun run;
+  int fds[2] = {pipes.out[0], pipes.err[0]};
+  TRY(pump_output(pid, fds, start, options, run));
+  TRY(reap(pid, options, run));
   return run;
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,32 +71,27 @@ Result<Prepared> prepare(const backfill::StoreTarget& target, const store::SpecR
   p.check.name = target.kind;
   p.check.path = base::absolute_path(target.path);
   std::string label = store_label(target.kind, p.check.path);
-  auto spec = specs.find(target.kind);
-  if (!spec) return tl::unexpected(spec.error().with_context(label));
-  auto info = fs.stat(p.check.path);
-  if (!info) return tl::unexpected(info.error().with_context(label));
-  if (info->is_symlink) {
+  TRY_ASSIGN_CTX(const store::StoreSpec* spec, specs.find(target.kind), label);
+  TRY_ASSIGN_CTX(base::FileInfo info, fs.stat(p.check.path), label);
+  if (info.is_symlink) {
     return make_error(ErrorCode::invalid_argument,
                       label + ": the path is a symbolic link, which backfill refuses. Pass the real path of the store");
   }
-  if (info->exists && !info->is_regular) return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
-  p.check.existed = info->exists;
+  if (info.exists && !info.is_regular) return make_error(ErrorCode::invalid_argument, label + ": not a regular file");
+  p.check.existed = info.exists;
   std::optional<std::string_view> current;
   base::Buffer raw;
-  if (info->exists) {
-    auto bytes = fs.read_file(p.check.path);
-    if (!bytes) return tl::unexpected(bytes.error().with_context(label));
-    raw = std::move(*bytes);
+  if (info.exists) {
+    TRY_ASSIGN_CTX(raw, fs.read_file(p.check.path), label);
     current = raw.view();
     p.pre_bytes = std::string(raw.view());
     p.check.sha256_before = hash::sha256_hex(raw.view());
   } else {
     p.pre_bytes = "{}";  // a missing store reads as an empty one
   }
-  auto form = backfill::migrated_form(current, **spec, allow_destructive_reset, label);
-  if (!form) return tl::unexpected(form.error());
-  p.migrated_bytes = std::move(form->bytes);
-  p.check.destructive_resets = std::move(form->destructive_resets);
+  TRY_ASSIGN(backfill::MigratedForm form, backfill::migrated_form(current, *spec, allow_destructive_reset, label));
+  p.migrated_bytes = std::move(form.bytes);
+  p.check.destructive_resets = std::move(form.destructive_resets);
   p.check.pre_sha256 = hash::sha256_hex(p.pre_bytes);
   p.check.migrated_sha256 = hash::sha256_hex(p.migrated_bytes);
   p.check.migration_changes = p.pre_bytes != p.migrated_bytes;
@@ -163,13 +159,11 @@ Status run_shapes(Prepared& p, size_t index, const std::vector<std::string>& wor
     }
     std::string input = base::join_path(dir, file);
     bool pre = shape == "pre";
-    if (auto st = write_private_file(fs, input, pre ? p.pre_bytes : p.migrated_bytes); !st) {
-      return tl::unexpected(st.error().with_context("scratch copy of " + store_label(p.check.name, p.check.path)));
-    }
-    auto run = run_reader(words, executable, input, shape, timeout_ms, fs);
-    if (!run) return tl::unexpected(run.error().with_context("--reader"));
-    run->input_modified = run->input_sha256 != (pre ? p.check.pre_sha256 : p.check.migrated_sha256);
-    p.check.runs.push_back(std::move(*run));
+    TRY_CTX(write_private_file(fs, input, pre ? p.pre_bytes : p.migrated_bytes),
+            "scratch copy of " + store_label(p.check.name, p.check.path));
+    TRY_ASSIGN_CTX(ReaderRun run, run_reader(words, executable, input, shape, timeout_ms, fs), "--reader");
+    run.input_modified = run.input_sha256 != (pre ? p.check.pre_sha256 : p.check.migrated_sha256);
+    p.check.runs.push_back(std::move(run));
   }
   return {};
 }
@@ -177,13 +171,10 @@ Status run_shapes(Prepared& p, size_t index, const std::vector<std::string>& wor
 // Step 4: the real store after the runs, which must not have changed it.
 Status check_unchanged(StoreCheck& check, base::FileSystem& fs) {
   std::string label = store_label(check.name, check.path);
-  auto info = fs.stat(check.path);
-  if (!info) return tl::unexpected(info.error().with_context(label));
-  if (info->exists && info->is_regular) {
-    auto after = hash::sha256_file_hex(fs, check.path);
-    if (!after) return tl::unexpected(after.error().with_context(label));
-    check.sha256_after = *after;
-  } else if (info->exists) {
+  TRY_ASSIGN_CTX(base::FileInfo info, fs.stat(check.path), label);
+  if (info.exists && info.is_regular) {
+    TRY_ASSIGN_CTX(check.sha256_after, hash::sha256_file_hex(fs, check.path), label);
+  } else if (info.exists) {
     check.sha256_after = "";  // no longer a regular file: never equal to a hash
   }
   check.unchanged = check.sha256_after == check.sha256_before;
@@ -320,9 +311,8 @@ Result<Report> run_check(const CheckOptions& options, const store::SpecRegistry&
   report.command = words;
   report.timeout_ms = options.timeout_ms;
   TRY_ASSIGN(report.executable, find_executable(words[0], fs));
-  auto exe_hash = hash::sha256_file_hex(fs, report.executable);
-  if (!exe_hash) return tl::unexpected(exe_hash.error().with_context("--reader " + report.executable));
-  report.executable_sha256 = *exe_hash;
+  TRY_ASSIGN_CTX(report.executable_sha256, hash::sha256_file_hex(fs, report.executable),
+                 "--reader " + report.executable);
 
   // 1. Every store read and migrated in memory first: a store backfill would
   // refuse stops the check before any reader runs.

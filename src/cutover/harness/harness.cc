@@ -1,10 +1,12 @@
 #include "cutover/harness/harness.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include <unistd.h>
 
@@ -524,12 +526,10 @@ Status prepare_stores(Drill& d) {
   }
   for (const auto& s : d.options.stores) {
     std::string path = base::join_path(d.stores_dir, s.kind + "-" + base::file_name(s.path));
-    auto info = d.fs.stat(s.path);
-    if (!info) return tl::unexpected(info.error());
-    if (info->exists) {
-      auto bytes = d.fs.read_file(s.path);
-      if (!bytes) return tl::unexpected(bytes.error().with_context("store " + s.kind));
-      TRY(base::write_file_atomic(d.fs, path, bytes->view()));
+    TRY_ASSIGN(base::FileInfo info, d.fs.stat(s.path));
+    if (info.exists) {
+      TRY_ASSIGN_CTX(base::Buffer bytes, d.fs.read_file(s.path), "store " + s.kind);
+      TRY(base::write_file_atomic(d.fs, path, bytes.view()));
     }
     d.stores.push_back({s.kind, path});
   }

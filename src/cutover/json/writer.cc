@@ -1,7 +1,11 @@
 #include "cutover/json/writer.h"
 
+#include <cassert>
+#include <vector>
+
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/number_format.h"
+#include "cutover/json/parser.h"
 #include "cutover/json/utf8.h"
 
 namespace cutover::json {
@@ -89,12 +93,108 @@ std::string quote(std::string_view value, const EscapeOptions& options) {
   return out;
 }
 
+// A canonical() writer's document: each open container's children collect
+// in a frame until it closes (an object's members are then sorted, the last
+// of equal keys kept, as the parser does); the closed value goes to its
+// parent, or becomes the root.
+class Writer::Tree {
+ public:
+  void begin(bool is_object) { frames_.push_back(Frame{is_object, {}, {}, Node()}); }
+  void end() {
+    Frame frame = std::move(frames_.back());
+    frames_.pop_back();
+    add(frame.is_object ? doc_.make_object(std::move(frame.members)) : doc_.make_array(frame.elements));
+  }
+  void key(std::string_view name) { frames_.back().key = doc_.make_string(valid_utf8(name)); }
+  void string(std::string_view value) { add(doc_.make_string(valid_utf8(value))); }
+  // A value of another document, copied into this one.
+  void copy(const Node& value) { add(deep_copy(value)); }
+  void add(Node value) {
+    if (frames_.empty()) {
+      doc_.set_root(value);
+    } else if (frames_.back().is_object) {
+      frames_.back().members.push_back(Member{frames_.back().key, value});
+    } else {
+      frames_.back().elements.push_back(value);
+    }
+  }
+  std::string canonical() const { return to_canonical_string(doc_.root()); }
+
+ private:
+  struct Frame {
+    bool is_object;
+    std::vector<Node> elements;
+    std::vector<Member> members;
+    Node key;  // of the member whose value comes next
+  };
+
+  // What the compact text says after parsing: each byte that is not part of
+  // valid UTF-8 is U+FFFD (append_json_string writes it \ufffd).
+  static std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+      size_t n = static_cast<unsigned char>(s[i]) < 0x80 ? 1 : utf8_sequence_length(s, i);
+      if (n == 0) {
+        out.append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+    }
+    return out;
+  }
+
+  Node deep_copy(const Node& value) {
+    if (value.is_string()) return doc_.make_string(value.as_string());
+    if (value.is_array()) {
+      std::vector<Node> elements;
+      for (uint32_t i = 0; i < value.size(); ++i) elements.push_back(deep_copy(value.elements()[i]));
+      return doc_.make_array(elements);
+    }
+    if (value.is_object()) {
+      std::vector<Member> members;
+      for (uint32_t i = 0; i < value.size(); ++i) {
+        const Member& m = value.members()[i];
+        members.push_back(Member{doc_.make_string(m.key.as_string()), deep_copy(m.value)});
+      }
+      return doc_.make_object(std::move(members));
+    }
+    return value;  // a scalar holds no reference into its document
+  }
+
+  Document doc_;
+  std::vector<Frame> frames_;
+};
+
+Writer Writer::canonical() {
+  Writer w;
+  w.tree_ = std::make_unique<Tree>();
+  return w;
+}
+
+Writer::Writer() = default;
+Writer::Writer(std::string out) : out_(std::move(out)) {}
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
+Writer::~Writer() = default;
+
+std::string Writer::take() {
+  if (tree_) return tree_->canonical();
+  return std::move(out_);
+}
+
 void Writer::separate() {
   if (need_comma_) out_.push_back(',');
   need_comma_ = true;
 }
 
 Writer& Writer::begin_object() {
+  if (tree_) {
+    tree_->begin(true);
+    return *this;
+  }
   separate();
   out_.push_back('{');
   need_comma_ = false;
@@ -102,12 +202,20 @@ Writer& Writer::begin_object() {
 }
 
 Writer& Writer::end_object() {
+  if (tree_) {
+    tree_->end();
+    return *this;
+  }
   out_.push_back('}');
   need_comma_ = true;
   return *this;
 }
 
 Writer& Writer::begin_array() {
+  if (tree_) {
+    tree_->begin(false);
+    return *this;
+  }
   separate();
   out_.push_back('[');
   need_comma_ = false;
@@ -115,12 +223,20 @@ Writer& Writer::begin_array() {
 }
 
 Writer& Writer::end_array() {
+  if (tree_) {
+    tree_->end();
+    return *this;
+  }
   out_.push_back(']');
   need_comma_ = true;
   return *this;
 }
 
 Writer& Writer::key(std::string_view name) {
+  if (tree_) {
+    tree_->key(name);
+    return *this;
+  }
   separate();
   append_json_string(out_, name);
   out_.push_back(':');
@@ -129,12 +245,20 @@ Writer& Writer::key(std::string_view name) {
 }
 
 Writer& Writer::string(std::string_view value) {
+  if (tree_) {
+    tree_->string(value);
+    return *this;
+  }
   separate();
   append_json_string(out_, value);
   return *this;
 }
 
 Writer& Writer::number(uint64_t value) {
+  if (tree_) {
+    tree_->add(Node::u64(value));
+    return *this;
+  }
   separate();
   char buf[k_max_number_chars];
   out_.append(buf, format_u64(value, buf));
@@ -142,6 +266,10 @@ Writer& Writer::number(uint64_t value) {
 }
 
 Writer& Writer::number(int64_t value) {
+  if (tree_) {  // as the parser reads it: u64 unless negative
+    tree_->add(value >= 0 ? Node::u64(static_cast<uint64_t>(value)) : Node::i64(value));
+    return *this;
+  }
   separate();
   char buf[k_max_number_chars];
   out_.append(buf, format_i64(value, buf));
@@ -149,6 +277,10 @@ Writer& Writer::number(int64_t value) {
 }
 
 Writer& Writer::f64(double value) {
+  if (tree_) {
+    tree_->add(Node::f64(value));
+    return *this;
+  }
   separate();
   char buf[k_max_number_chars];
   out_.append(buf, format_f64(value, buf));
@@ -156,23 +288,43 @@ Writer& Writer::f64(double value) {
 }
 
 Writer& Writer::boolean(bool value) {
+  if (tree_) {
+    tree_->add(Node::boolean(value));
+    return *this;
+  }
   separate();
   out_.append(value ? "true" : "false");
   return *this;
 }
 
 Writer& Writer::null() {
+  if (tree_) {
+    tree_->add(Node::null());
+    return *this;
+  }
   separate();
   out_.append("null");
   return *this;
 }
 
 Writer& Writer::raw(std::string_view json) {
+  if (tree_) {
+    auto parsed = parse(json);
+    assert(parsed && "Writer::raw takes valid JSON");
+    if (parsed) tree_->copy(parsed->root());
+    return *this;
+  }
   separate();
   out_.append(json);
   return *this;
 }
 
-Writer& Writer::node(const Node& value) { return raw(to_compact_string(value)); }
+Writer& Writer::node(const Node& value) {
+  if (tree_) {
+    tree_->copy(value);
+    return *this;
+  }
+  return raw(to_compact_string(value));
+}
 
 }  // namespace cutover::json

@@ -12,11 +12,17 @@
 // The writer does not check the nesting: callers pair begin_*/end_* and
 // call key() before each member's value.
 //
+// Writer::canonical() writes the same calls into a json::Document instead,
+// and take() returns its canonical form (canonical_writer.h): the bytes
+// to_canonical_string(parse(compact)) gives, without the text in between,
+// so one function that writes a value serves both forms.
+//
 // Thread safety: one writer per thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,9 +49,14 @@ size_t escape_byte(unsigned char c, char* out);
 
 class Writer {
  public:
-  Writer() = default;
+  Writer();
   // Appends to `out`'s current contents.
-  explicit Writer(std::string out) : out_(std::move(out)) {}
+  explicit Writer(std::string out);
+  // A writer whose take() returns the canonical form of what was written.
+  static Writer canonical();
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
+  ~Writer();
 
   Writer& begin_object();
   Writer& end_object();
@@ -75,14 +86,20 @@ class Writer {
   Writer& member(std::string_view name, bool value) { return key(name).boolean(value); }
   Writer& member_f64(std::string_view name, double value) { return key(name).f64(value); }
 
+  // The compact text so far. REQUIRES: not a canonical() writer.
   const std::string& str() const { return out_; }
-  std::string take() { return std::move(out_); }
+  // The text: compact, or for a canonical() writer the canonical form of
+  // the one value written.
+  std::string take();
 
  private:
+  class Tree;  // a canonical() writer's document under construction
+
   void separate();
 
   std::string out_;
   bool need_comma_ = false;
+  std::unique_ptr<Tree> tree_;
 };
 
 }  // namespace cutover::json

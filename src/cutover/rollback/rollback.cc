@@ -1,9 +1,11 @@
 #include "cutover/rollback/rollback.h"
 
+#include <cstdint>
 #include <future>
 #include <iterator>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "cutover/base/store_folder.h"
 #include "cutover/hash/file_hash.h"
@@ -221,13 +223,10 @@ json::Node optional_string(json::Document& doc, const std::optional<std::string>
   return s ? doc.make_string(*s) : json::Node::null();
 }
 
-}  // namespace
-
-std::string_view store_action_name(StoreAction action) { return k_action_names[static_cast<size_t>(action)]; }
-
-Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSystem& fs, base::Clock& clock) {
-  // 1. The manifest and its paths.
-  TRY_ASSIGN_CTX(const manifest::ManifestFile mf, manifest::load_manifest_file(fs, options.manifest_path),
+// Step 1: the manifest, its paths, the work folder and its trust. Every
+// refusal here leaves everything as it was.
+Result<manifest::ManifestFile> load_checked_manifest(base::FileSystem& fs, const RollbackOptions& options) {
+  TRY_ASSIGN_CTX(manifest::ManifestFile mf, manifest::load_manifest_file(fs, options.manifest_path),
                  "rollback refused, nothing was changed");
   std::vector<std::string> problems;
   std::set<std::string> paths;
@@ -248,15 +247,20 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
                       "rollback refused: work folder " + mf.work_dir + " of manifest " + mf.path + " does not exist");
   }
   TRY(manifest::check_trusted(fs, mf, "rollback refused, nothing was changed"));
+  return mf;
+}
 
-  // 2. The same locks as backfill: the work folder, then each store's folder.
-  base::StoreFolderLocks locks;
+// Step 2: the same locks as backfill: the work folder, then each store's folder.
+Status lock_stores(base::FileSystem& fs, const manifest::ManifestFile& mf, base::StoreFolderLocks& locks) {
   TRY_CTX(locks.lock_work_dir(fs, mf.work_dir), "rollback refused, nothing was changed");
   for (const auto& s : mf.manifest.stores) {
     TRY(locks.lock_folder(fs, base::parent_directory(s.path), "rollback refused, nothing was changed: " + label(s)));
   }
+  return {};
+}
 
-  // 3. Preflight: hash the stores on one thread, copy the backups beside them on another.
+// One plan a store, its outcome filled from the manifest.
+std::vector<StorePlan> make_plans(const manifest::ManifestFile& mf) {
   std::vector<StorePlan> plans(mf.manifest.stores.size());
   for (size_t i = 0; i < plans.size(); ++i) {
     const manifest::StoreRecord& s = mf.manifest.stores[i];
@@ -270,45 +274,53 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     p.outcome.after_sha256 = s.after_sha256;
     p.outcome.backup_path = s.backup_path;
   }
-  auto staged = std::async(std::launch::async, [&] {
-    for (auto& p : plans) {
-      const manifest::StoreRecord& s = *p.record;
-      if (!s.existed || !s.backup_path) continue;
-      auto info = fs.stat(*s.backup_path);
-      if (info && !info->exists) {
-        p.backup_missing = true;
-        continue;
-      }
-      p.temp_path = base::store_temp_path(s.path, mf.run_id, ".rollback.tmp");
-      // The staged copy holds the backup's bytes: from its first byte it is
-      // no more open than the backup, nor than the store it will replace.
-      uint32_t mode = info ? info->mode & 0777 : 0600;
-      if (auto store = fs.stat(s.path); store && store->exists) mode &= store->mode;
-      // Through the page cache (not create_bulk_file's O_DIRECT): copy_hashed
-      // reads each piece back as soon as it is written, from memory.
-      auto file = fs.create_file(p.temp_path, mode);
-      if (!file) {
-        p.stage_error = file.error().message();
-        p.temp_path.clear();
-        continue;
-      }
-      p.temp = std::move(*file);
-      auto digest = copy_hashed(fs, *s.backup_path, *p.temp, p.temp_path);
-      // Sync now, while the other thread is still hashing the stores: the
-      // copy is usually needed, and its write-back then overlaps that work.
-      Status synced = digest ? p.temp->sync() : Status(tl::unexpected(digest.error()));
-      auto staged_info = synced ? fs.stat(p.temp_path) : Result<base::FileInfo>(tl::unexpected(synced.error()));
-      if (digest && staged_info) {
-        p.staged_sha256 = digest->sha256;
-        p.staged_info = *staged_info;
-      } else if (digest) {
-        p.stage_error = staged_info.error().message();
-      } else {
-        p.stage_error = digest.error().message();
-        p.backup_missing = digest.error().code() == ErrorCode::not_found;
-      }
+  return plans;
+}
+
+// Step 3, one thread: copies each store's backup beside the store (synced),
+// hashing it as it goes. Failures are recorded in the plan, not returned.
+void stage_backups(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans) {
+  for (auto& p : plans) {
+    const manifest::StoreRecord& s = *p.record;
+    if (!s.existed || !s.backup_path) continue;
+    auto info = fs.stat(*s.backup_path);
+    if (info && !info->exists) {
+      p.backup_missing = true;
+      continue;
     }
-  });
+    p.temp_path = base::store_temp_path(s.path, mf.run_id, ".rollback.tmp");
+    // The staged copy holds the backup's bytes: from its first byte it is
+    // no more open than the backup, nor than the store it will replace.
+    uint32_t mode = info ? info->mode & 0777 : 0600;
+    if (auto store = fs.stat(s.path); store && store->exists) mode &= store->mode;
+    // Through the page cache (not create_bulk_file's O_DIRECT): copy_hashed
+    // reads each piece back as soon as it is written, from memory.
+    auto file = fs.create_file(p.temp_path, mode);
+    if (!file) {
+      p.stage_error = file.error().message();
+      p.temp_path.clear();
+      continue;
+    }
+    p.temp = std::move(*file);
+    auto digest = copy_hashed(fs, *s.backup_path, *p.temp, p.temp_path);
+    // Sync now, while the other thread is still hashing the stores: the
+    // copy is usually needed, and its write-back then overlaps that work.
+    Status synced = digest ? p.temp->sync() : Status(tl::unexpected(digest.error()));
+    auto staged_info = synced ? fs.stat(p.temp_path) : Result<base::FileInfo>(tl::unexpected(synced.error()));
+    if (digest && staged_info) {
+      p.staged_sha256 = digest->sha256;
+      p.staged_info = *staged_info;
+    } else if (digest) {
+      p.stage_error = staged_info.error().message();
+    } else {
+      p.stage_error = digest.error().message();
+      p.backup_missing = digest.error().code() == ErrorCode::not_found;
+    }
+  }
+}
+
+// Step 3, the other thread: what each store is now (found_sha256).
+void hash_stores(base::FileSystem& fs, std::vector<StorePlan>& plans) {
   for (auto& p : plans) {
     auto info = fs.stat(p.record->path);
     if (!info) {
@@ -323,9 +335,27 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     else
       p.hash_error = digest.error().message();
   }
-  staged.wait();
+}
 
-  // Decide each store; collect every reason to refuse.
+// Step 3: hash the stores on one thread, copy the backups beside them on another.
+void preflight(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans) {
+  auto staged = std::async(std::launch::async, [&] { stage_backups(fs, mf, plans); });
+  hash_stores(fs, plans);
+  staged.wait();
+}
+
+// A temporary copy that will not be used goes.
+void drop_temp(base::FileSystem& fs, StorePlan& p) {
+  if (p.temp) (void)p.temp->close();
+  p.temp.reset();
+  if (!p.temp_path.empty()) (void)fs.remove(p.temp_path);
+  p.temp_path.clear();
+}
+
+// Decides what each store needs; collects every reason to refuse and, if
+// there is one, drops every staged copy and returns the refusal. Otherwise
+// drops the staged copies no restore will use.
+Status decide(base::FileSystem& fs, const RollbackOptions& options, std::vector<StorePlan>& plans) {
   std::vector<std::string> drift, bad_backups, io;
   for (auto& p : plans) {
     const manifest::StoreRecord& s = *p.record;
@@ -360,15 +390,8 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
       }
     }
   }
-  // Temporary copies that will not be used go now.
-  auto drop_temp = [&](StorePlan& p) {
-    if (p.temp) (void)p.temp->close();
-    p.temp.reset();
-    if (!p.temp_path.empty()) (void)fs.remove(p.temp_path);
-    p.temp_path.clear();
-  };
   if (!drift.empty() || !bad_backups.empty() || !io.empty()) {
-    for (auto& p : plans) drop_temp(p);
+    for (auto& p : plans) drop_temp(fs, p);
     std::string message = "rollback refused, nothing was changed:";
     message += problem_list(io) + problem_list(bad_backups) + problem_list(drift);
     if (!drift.empty()) {
@@ -382,26 +405,33 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     return make_error(code, message);
   }
   for (auto& p : plans) {
-    if (p.need != Need::restore) drop_temp(p);
+    if (p.need != Need::restore) drop_temp(fs, p);
   }
+  return {};
+}
 
+RollbackReport start_report(const manifest::ManifestFile& mf, const RollbackOptions& options, int64_t now_ns) {
   RollbackReport report;
   report.manifest_path = mf.path;
   report.manifest_sha256 = mf.sha256;
   report.run_id = mf.run_id;
   report.manifest_status = mf.manifest.status;
   report.work_dir = mf.work_dir;
-  int64_t now_ns = clock.now_ns();
   report.rolled_back_at = base::rfc3339_utc(now_ns);
   report.force = options.force;
-  std::string backup_dir = manifest::run_backup_dir(mf);
-  auto fail = [&](StorePlan& p, const Error& e) {
-    p.outcome.action = StoreAction::failed;
-    p.outcome.error = e.message();
-    report.failure = Error(e.code(), label(*p.record) + ": " + e.message());
-  };
+  return report;
+}
 
-  // 4a. With force, keep the drifted bytes before anything is replaced.
+// Marks the store failed, and the run failed with it.
+void fail(RollbackReport& report, StorePlan& p, const Error& e) {
+  p.outcome.action = StoreAction::failed;
+  p.outcome.error = e.message();
+  report.failure = Error(e.code(), label(*p.record) + ": " + e.message());
+}
+
+// Step 4a: with force, keep the drifted bytes before anything is replaced.
+void save_drifted(base::FileSystem& fs, std::vector<StorePlan>& plans, RollbackReport& report,
+                  const std::string& backup_dir, int64_t now_ns) {
   for (auto& p : plans) {
     if (!p.drifted || p.need != Need::restore || !p.outcome.found_sha256) continue;
     std::string stem = p.record->store + "-drift-" + base::compact_utc(now_ns / 1000000000) + "-" +
@@ -410,40 +440,47 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     auto path = st ? unused_path(fs, backup_dir, stem) : Result<std::string>(tl::unexpected(st.error()));
     if (path) st = save_copy(fs, p.record->path, *path, *p.outcome.found_sha256);
     if (!path || !st) {
-      fail(p, path ? st.error() : path.error());
+      fail(report, p, path ? st.error() : path.error());
       break;
     }
     p.outcome.saved_path = *path;
   }
+}
 
-  // 4b. Leftover temporary files of this run (a crashed backfill's, or an earlier rollback's).
-  if (!report.failure) {
-    for (auto& p : plans) {
-      for (std::string_view suffix : {".tmp", ".rollback.tmp"}) {
-        std::string temp = base::store_temp_path(p.record->path, mf.run_id, suffix);
-        if (temp == p.temp_path) continue;
-        auto info = fs.stat(temp);
-        if (info && info->exists && info->is_regular && fs.remove(temp)) report.removed_temp_files.push_back(temp);
-      }
+// Step 4b: leftover temporary files of this run (a crashed backfill's, or an earlier rollback's).
+void remove_leftover_temps(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans,
+                           RollbackReport& report) {
+  for (auto& p : plans) {
+    for (std::string_view suffix : {".tmp", ".rollback.tmp"}) {
+      std::string temp = base::store_temp_path(p.record->path, mf.run_id, suffix);
+      if (temp == p.temp_path) continue;
+      auto info = fs.stat(temp);
+      if (info && info->exists && info->is_regular && fs.remove(temp)) report.removed_temp_files.push_back(temp);
     }
   }
+}
 
-  // 4c. Replace the stores.
+// Step 4c: replace the stores, up to the first failure; the rest are not reached.
+void replace_stores(base::FileSystem& fs, std::vector<StorePlan>& plans, RollbackReport& report,
+                    const std::string& backup_dir) {
   for (auto& p : plans) {
     if (report.failure) {
       if (p.outcome.action != StoreAction::already_at_before && p.outcome.action != StoreAction::failed) {
         p.outcome.action = StoreAction::not_reached;
       }
-      drop_temp(p);
+      drop_temp(fs, p);
       continue;
     }
     if (Status st = act(fs, p, backup_dir); !st) {
-      fail(p, st.error());
-      drop_temp(p);
+      fail(report, p, st.error());
+      drop_temp(fs, p);
     }
   }
+}
 
-  // 5. Prove the end state, two stores at a time, while the replaced stores are let go.
+// Step 5: prove the end state, two stores at a time, while the replaced
+// stores are let go; the outcomes go into the report.
+void prove_all(base::FileSystem& fs, std::vector<StorePlan>& plans, RollbackReport& report) {
   auto released = std::async(std::launch::async, [&] {
     for (auto& p : plans) p.replaced.reset();
   });
@@ -459,23 +496,26 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
       report.failure = Error(ErrorCode::corruption, label(*p.record) + ": " + p.outcome.error);
     }
   }
+}
 
-  // A backfill of this run that did not finish left a marker beside each
-  // store it was replacing (manifest::unfinished_run_marker_path); the run
-  // is rolled back now, so the markers that name it go.
-  if (!report.failure) {
-    std::string in_progress =
-        base::join_path(base::join_path(mf.work_dir, "manifests"), mf.run_id + ".json.in-progress");
-    for (auto& p : plans) {
-      std::string marker = manifest::unfinished_run_marker_path(p.record->path);
-      auto info = fs.stat(marker);
-      if (!info || !info->exists || !info->is_regular) continue;
-      auto bytes = fs.read_file(marker);
-      if (bytes && bytes->view().substr(0, bytes->view().find('\n')) == in_progress) (void)fs.remove(marker);
-    }
+// A backfill of this run that did not finish left a marker beside each
+// store it was replacing (manifest::unfinished_run_marker_path); the run
+// is rolled back now, so the markers that name it go.
+void remove_unfinished_markers(base::FileSystem& fs, const manifest::ManifestFile& mf,
+                               const std::vector<StorePlan>& plans) {
+  std::string in_progress = base::join_path(base::join_path(mf.work_dir, "manifests"), mf.run_id + ".json.in-progress");
+  for (const auto& p : plans) {
+    std::string marker = manifest::unfinished_run_marker_path(p.record->path);
+    auto info = fs.stat(marker);
+    if (!info || !info->exists || !info->is_regular) continue;
+    auto bytes = fs.read_file(marker);
+    if (bytes && bytes->view().substr(0, bytes->view().find('\n')) == in_progress) (void)fs.remove(marker);
   }
+}
 
-  // 6. The report, beside the other records of the work folder.
+// Step 6: the report, beside the other records of the work folder. A
+// failure to write it is the run's failure unless it already has one.
+void write_report(base::FileSystem& fs, const manifest::ManifestFile& mf, RollbackReport& report) {
   std::string reports_dir = base::join_path(mf.work_dir, "reports");
   Status st = fs.create_directories(reports_dir);
   auto path =
@@ -489,6 +529,29 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
     Error e = path ? st.error() : path.error();
     if (!report.failure) report.failure = e.with_context("cannot write the rollback report");
   }
+}
+
+}  // namespace
+
+std::string_view store_action_name(StoreAction action) { return k_action_names[static_cast<size_t>(action)]; }
+
+Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSystem& fs, base::Clock& clock) {
+  TRY_ASSIGN(const manifest::ManifestFile mf, load_checked_manifest(fs, options));  // 1
+  base::StoreFolderLocks locks;
+  TRY(lock_stores(fs, mf, locks));  // 2
+  std::vector<StorePlan> plans = make_plans(mf);
+  preflight(fs, mf, plans);  // 3
+  TRY(decide(fs, options, plans));
+
+  int64_t now_ns = clock.now_ns();
+  RollbackReport report = start_report(mf, options, now_ns);
+  std::string backup_dir = manifest::run_backup_dir(mf);
+  save_drifted(fs, plans, report, backup_dir, now_ns);                // 4a
+  if (!report.failure) remove_leftover_temps(fs, mf, plans, report);  // 4b
+  replace_stores(fs, plans, report, backup_dir);                      // 4c
+  prove_all(fs, plans, report);                                       // 5
+  if (!report.failure) remove_unfinished_markers(fs, mf, plans);
+  write_report(fs, mf, report);  // 6
   return report;
 }
 

@@ -1,6 +1,9 @@
 #include "cutover/store/migration.h"
 
 #include <charconv>
+#include <cstdint>
+#include <string_view>
+#include <utility>
 
 namespace cutover::store {
 namespace {

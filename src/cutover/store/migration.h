@@ -7,6 +7,7 @@
 // each reset is reported so the operator sees what was replaced.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

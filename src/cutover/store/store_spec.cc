@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "cutover/base/text.h"
 #include "cutover/json/parser.h"

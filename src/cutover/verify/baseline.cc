@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "cutover/base/file_system.h"
 #include "cutover/json/parser.h"

@@ -2,6 +2,7 @@
 
 #include <future>
 #include <iterator>
+#include <utility>
 
 #include "cutover/hash/file_hash.h"
 #include "cutover/json/canonical_writer.h"
@@ -66,9 +67,13 @@ Result<store::Counts> count_by_parsing(base::FileSystem& fs, const std::string& 
   return store::count_all(doc.root(), spec);
 }
 
-// Checks one store; every finding goes into the report.
-StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s, const store::SpecRegistry& specs,
-                         base::FileSystem& fs) {
+// Adds a finding about the report's store; the reference is valid until the next one.
+Finding& add_finding(StoreReport& r, FindingCode code, std::string message) {
+  r.findings.push_back(finding(code, r.store, std::move(message)));
+  return r.findings.back();
+}
+
+StoreReport new_store_report(const manifest::StoreRecord& s) {
   StoreReport r;
   r.store = s.store;
   r.path = s.path;
@@ -77,128 +82,164 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
   r.backup_path = s.backup_path;
   r.counts = s.counts;
   r.recount_method = "none";
-  auto add = [&](FindingCode code, std::string message) -> Finding& {
-    r.findings.push_back(finding(code, s.store, std::move(message)));
-    return r.findings.back();
-  };
+  return r;
+}
 
-  // Paths rollback would refuse.
-  std::vector<std::string> store_problems = store_path_problems(fs, s);
-  for (const auto& p : store_problems)
-    add(FindingCode::unsafe_path, "unsafe path: " + p + " (rollback would refuse)").path = s.path;
-  std::vector<std::string> backup_problems = backup_path_problems(fs, mf, s);
-  for (const auto& p : backup_problems) {
-    add(FindingCode::unsafe_path, "unsafe backup: " + p + " (rollback unavailable)").path = *s.backup_path;
+// Whether the store's path and its backup's path are safe.
+struct PathChecks {
+  bool store_ok = true;
+  bool backup_ok = true;
+};
+
+// Paths rollback would refuse: one finding each.
+PathChecks check_paths(StoreReport& r, const ManifestFile& mf, const manifest::StoreRecord& s, base::FileSystem& fs) {
+  PathChecks out;
+  for (const auto& p : store_path_problems(fs, s)) {
+    add_finding(r, FindingCode::unsafe_path, "unsafe path: " + p + " (rollback would refuse)").path = s.path;
+    out.store_ok = false;
   }
+  for (const auto& p : backup_path_problems(fs, mf, s)) {
+    add_finding(r, FindingCode::unsafe_path, "unsafe backup: " + p + " (rollback unavailable)").path = *s.backup_path;
+    out.backup_ok = false;
+  }
+  return out;
+}
+
+// The store's spec (nullptr for an unknown kind, a finding), and a finding
+// for each count the manifest lacks or has beyond the spec's.
+const store::StoreSpec* check_count_names(StoreReport& r, const manifest::StoreRecord& s,
+                                          const store::SpecRegistry& specs) {
+  auto found = specs.find(s.store);
+  if (!found) {
+    std::string from = s.spec_source.empty() || s.spec_source == "built-in"
+                           ? ""
+                           : " (the manifest says it came from " + s.spec_source + ")";
+    add_finding(r, FindingCode::unknown_store_kind,
+                "cannot recount: unknown store kind '" + s.store + "'" + from + "; pass its spec with --spec FILE");
+    return nullptr;
+  }
+  const store::StoreSpec* spec = *found;
+  for (const auto& rule : spec->counts) {
+    if (!s.counts.count(rule.name)) {
+      add_finding(r, FindingCode::missing_count,
+                  "missing count '" + rule.name + "': the spec of " + s.store + " defines it")
+          .key = rule.name;
+    }
+  }
+  for (const auto& [name, value] : s.counts) {
+    bool defined = false;
+    for (const auto& rule : spec->counts) defined = defined || rule.name == name;
+    if (!defined) {
+      add_finding(
+          r, FindingCode::unexpected_count,
+          "unexpected count '" + name + "': the spec of " + s.store + " (" + spec->source + ") does not define it")
+          .key = name;
+    }
+  }
+  return spec;
+}
+
+// The recount of the store, from the scan made while hashing when the store
+// matched its after_sha256 (the scan is trusted only on the canonical bytes
+// the backfill wrote), else by parsing it; a finding for each count that
+// drifted from the manifest's.
+void recount(StoreReport& r, const manifest::StoreRecord& s, const store::StoreSpec& spec, base::FileSystem& fs,
+             CountScanner& scanner, bool match) {
+  std::optional<store::Counts> counts = match ? scanner.finish() : std::nullopt;
+  if (counts) {
+    r.recount_method = "scan";
+  } else if (auto parsed = count_by_parsing(fs, s.path, spec)) {
+    counts = std::move(*parsed);
+    r.recount_method = "parse";
+  } else {
+    add_finding(r, FindingCode::not_json, "cannot recount " + s.path + ": " + parsed.error().message()).path = s.path;
+  }
+  if (!counts) return;
+  r.recounted = *counts;
+  for (const auto& [name, value] : *counts) {
+    auto it = s.counts.find(name);
+    if (it == s.counts.end() || it->second == value) continue;
+    Finding& f = add_finding(
+        r, FindingCode::count_drift,
+        "count drift: " + name + ": manifest " + std::to_string(it->second) + ", recount " + std::to_string(value));
+    f.key = name;
+    f.expected = it->second;
+    f.actual = value;
+  }
+}
+
+// The store: hash it, and recount it on the same pass (`spec` null: no recount).
+void check_store_file(StoreReport& r, const manifest::StoreRecord& s, const store::StoreSpec* spec,
+                      base::FileSystem& fs) {
+  auto info = fs.stat(s.path);
+  if (info && !info->exists) {
+    add_finding(r, FindingCode::missing_file,
+                "missing file: " + s.path + " does not exist (expected sha256 " + s.after_sha256 + ")")
+        .path = s.path;
+    return;
+  }
+  std::optional<CountScanner> scanner;
+  if (spec) scanner.emplace(*spec);
+  auto digest = info ? hash_file(fs, s.path, scanner ? &*scanner : nullptr) : tl::unexpected(info.error());
+  if (!digest) {
+    add_finding(r, FindingCode::unreadable, "unreadable: " + digest.error().message()).path = s.path;
+    return;
+  }
+  r.actual_sha256 = digest->sha256;
+  bool match = digest->sha256 == s.after_sha256;
+  if (!match) {
+    std::string hint = s.before_sha256 && digest->sha256 == *s.before_sha256
+                           ? " (it hashes to before_sha256: the store looks rolled back)"
+                           : " (the store has been written since the migration)";
+    Finding& f =
+        add_finding(r, FindingCode::sha_mismatch,
+                    "sha mismatch: " + s.path + ": expected " + s.after_sha256 + ", actual " + digest->sha256 + hint);
+    f.path = s.path;
+    f.expected_sha256 = s.after_sha256;
+    f.actual_sha256 = digest->sha256;
+  }
+  if (spec) recount(r, s, *spec, fs, *scanner, match);
+}
+
+// The backup's state from check_backup, with a finding if rollback could not use it.
+void record_backup(StoreReport& r, const manifest::StoreRecord& s, const BackupCheck& b) {
+  r.backup = b.status;
+  r.backup_sha256 = b.sha256;
+  const std::string& path = *s.backup_path;
+  if (b.status == BackupStatus::missing) {
+    add_finding(r, FindingCode::backup_missing, "backup missing: " + path + " (rollback unavailable)").path = path;
+  } else if (b.status == BackupStatus::unreadable) {
+    add_finding(r, FindingCode::backup_unreadable, "backup unreadable: " + b.error + " (rollback unavailable)").path =
+        path;
+  } else if (b.sha256 != s.before_sha256) {
+    r.backup = BackupStatus::corrupt;
+    Finding& f = add_finding(r, FindingCode::backup_corrupt,
+                             "backup corrupt: " + path + ": expected before_sha256 " + *s.before_sha256 + ", actual " +
+                                 *b.sha256 + " (rollback unavailable)");
+    f.path = path;
+    f.expected_sha256 = s.before_sha256;
+    f.actual_sha256 = b.sha256;
+  }
+}
+
+// Checks one store; every finding goes into the report.
+StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s, const store::SpecRegistry& specs,
+                         base::FileSystem& fs) {
+  StoreReport r = new_store_report(s);
+  PathChecks paths = check_paths(r, mf, s, fs);
 
   // The backup, hashed on a second thread while this one reads the store.
   std::future<BackupCheck> backup;
   if (s.existed && s.backup_path) {
-    if (backup_problems.empty()) {
+    if (paths.backup_ok) {
       backup = std::async(std::launch::async, [&fs, path = *s.backup_path] { return check_backup(fs, path); });
     } else {
       r.backup = BackupStatus::unsafe;
     }
   }
-
-  auto spec = specs.find(s.store);
-  if (!spec) {
-    std::string from = s.spec_source.empty() || s.spec_source == "built-in"
-                           ? ""
-                           : " (the manifest says it came from " + s.spec_source + ")";
-    add(FindingCode::unknown_store_kind,
-        "cannot recount: unknown store kind '" + s.store + "'" + from + "; pass its spec with --spec FILE");
-  } else {
-    for (const auto& rule : (*spec)->counts) {
-      if (!s.counts.count(rule.name)) {
-        add(FindingCode::missing_count, "missing count '" + rule.name + "': the spec of " + s.store + " defines it")
-            .key = rule.name;
-      }
-    }
-    for (const auto& [name, value] : s.counts) {
-      bool defined = false;
-      for (const auto& rule : (*spec)->counts) defined = defined || rule.name == name;
-      if (!defined) {
-        add(FindingCode::unexpected_count,
-            "unexpected count '" + name + "': the spec of " + s.store + " (" + (*spec)->source + ") does not define it")
-            .key = name;
-      }
-    }
-  }
-
-  // The store: hash it, and recount it on the same pass.
-  bool path_ok = store_problems.empty();
-  auto info = path_ok ? fs.stat(s.path) : Result<base::FileInfo>(base::FileInfo{});
-  if (path_ok && info && !info->exists) {
-    add(FindingCode::missing_file,
-        "missing file: " + s.path + " does not exist (expected sha256 " + s.after_sha256 + ")")
-        .path = s.path;
-  } else if (path_ok) {
-    std::optional<CountScanner> scanner;
-    if (spec) scanner.emplace(**spec);
-    auto digest = info ? hash_file(fs, s.path, scanner ? &*scanner : nullptr) : tl::unexpected(info.error());
-    if (!digest) {
-      add(FindingCode::unreadable, "unreadable: " + digest.error().message()).path = s.path;
-    } else {
-      r.actual_sha256 = digest->sha256;
-      bool match = digest->sha256 == s.after_sha256;
-      if (!match) {
-        std::string hint = s.before_sha256 && digest->sha256 == *s.before_sha256
-                               ? " (it hashes to before_sha256: the store looks rolled back)"
-                               : " (the store has been written since the migration)";
-        Finding& f = add(FindingCode::sha_mismatch, "sha mismatch: " + s.path + ": expected " + s.after_sha256 +
-                                                        ", actual " + digest->sha256 + hint);
-        f.path = s.path;
-        f.expected_sha256 = s.after_sha256;
-        f.actual_sha256 = digest->sha256;
-      }
-      if (spec) {
-        // The scan is trusted only on the canonical bytes the backfill wrote.
-        std::optional<store::Counts> counts = match ? scanner->finish() : std::nullopt;
-        if (counts) {
-          r.recount_method = "scan";
-        } else if (auto parsed = count_by_parsing(fs, s.path, **spec)) {
-          counts = std::move(*parsed);
-          r.recount_method = "parse";
-        } else {
-          add(FindingCode::not_json, "cannot recount " + s.path + ": " + parsed.error().message()).path = s.path;
-        }
-        if (counts) {
-          r.recounted = *counts;
-          for (const auto& [name, value] : *counts) {
-            auto it = s.counts.find(name);
-            if (it == s.counts.end() || it->second == value) continue;
-            Finding& f =
-                add(FindingCode::count_drift, "count drift: " + name + ": manifest " + std::to_string(it->second) +
-                                                  ", recount " + std::to_string(value));
-            f.key = name;
-            f.expected = it->second;
-            f.actual = value;
-          }
-        }
-      }
-    }
-  }
-
-  if (backup.valid()) {
-    BackupCheck b = backup.get();
-    r.backup = b.status;
-    r.backup_sha256 = b.sha256;
-    const std::string& path = *s.backup_path;
-    if (b.status == BackupStatus::missing) {
-      add(FindingCode::backup_missing, "backup missing: " + path + " (rollback unavailable)").path = path;
-    } else if (b.status == BackupStatus::unreadable) {
-      add(FindingCode::backup_unreadable, "backup unreadable: " + b.error + " (rollback unavailable)").path = path;
-    } else if (b.sha256 != s.before_sha256) {
-      r.backup = BackupStatus::corrupt;
-      Finding& f =
-          add(FindingCode::backup_corrupt, "backup corrupt: " + path + ": expected before_sha256 " + *s.before_sha256 +
-                                               ", actual " + *b.sha256 + " (rollback unavailable)");
-      f.path = path;
-      f.expected_sha256 = s.before_sha256;
-      f.actual_sha256 = b.sha256;
-    }
-  }
+  const store::StoreSpec* spec = check_count_names(r, s, specs);
+  if (paths.store_ok) check_store_file(r, s, spec, fs);
+  if (backup.valid()) record_backup(r, s, backup.get());
   return r;
 }
 
@@ -322,9 +363,8 @@ Result<VerifyReport> verify_manifest(const VerifyOptions& options, const store::
   const EnvironmentBaseline* env = nullptr;
   std::optional<ManifestFile> previous;
   if (!options.baseline_path.empty()) {
-    auto bytes = fs.read_file(options.baseline_path);
-    if (!bytes) return tl::unexpected(bytes.error().with_context("baseline"));
-    TRY_ASSIGN(baseline, parse_baseline(bytes->view(), options.baseline_path));
+    TRY_ASSIGN_CTX(base::Buffer bytes, fs.read_file(options.baseline_path), "baseline");
+    TRY_ASSIGN(baseline, parse_baseline(bytes.view(), options.baseline_path));
     TRY_ASSIGN(env, select_environment(*baseline, options.environment));
     std::string previous_path = options.previous_manifest;
     if (previous_path.empty() && env->previous_manifest) previous_path = *env->previous_manifest;
@@ -335,9 +375,7 @@ Result<VerifyReport> verify_manifest(const VerifyOptions& options, const store::
                             "previous_manifest in the baseline");
     }
     if (!previous_path.empty()) {
-      auto loaded = load_manifest_file(fs, previous_path);
-      if (!loaded) return tl::unexpected(loaded.error().with_context("previous manifest"));
-      previous = std::move(*loaded);
+      TRY_ASSIGN_CTX(previous, load_manifest_file(fs, previous_path), "previous manifest");
     }
   } else if (!options.previous_manifest.empty() || !options.environment.empty()) {
     return make_error(ErrorCode::invalid_argument, "--previous and --environment need --baseline FILE");
