@@ -362,6 +362,51 @@ test_two_gate_advances_at_once_do_not_fork() {
     assert_eq "$((1 + ok))" "$(pg_sql "SELECT max(seq) FROM cutover.ledger")" "seqs without a gap"
 }
 
+# group_state BASE GROUP: "override_target cohort_percentage_override" of the
+# group in the replica's live state (null when there is none).
+group_state() {
+    curl -s --max-time 2 -H "Authorization: Bearer $VIEW_TOKEN" "$1$CTRL/state" |
+        jq -r --arg g "$2" '.data.groups[] | select(.domain == $g) | "\(.override_target) \(.cohort_percentage_override)"'
+}
+
+# Promote, abort (of every group: one change) and undo go through the
+# database like a target override: in force on the other replica, one
+# audit row each, the override rows rewritten from the whole state.
+test_promote_abort_undo_through_the_shared_state() {
+    write_setup
+    fresh_schema
+    replica A
+    replica B
+    wait_for 10 is_ready "$A_BASE" || fatal "A not ready: $(cat "$A_ERR")"
+    wait_for 10 is_ready "$B_BASE" || fatal "B not ready: $(cat "$B_ERR")"
+    on "$A_BASE"
+    req POST "$CTRL/override" "$OP_TOKEN" '{"mode":"promote","cohort_percentage":25,"domain":"chat_pilot"}'
+    assert_eq 200 "$CODE" "promote on A: $BODY"
+    wait_for 2 eval '[[ "$(group_state "$B_BASE" chat_pilot)" == "null 25" ]]' ||
+        _e2e_fail "B's chat_pilot after promote: $(group_state "$B_BASE" chat_pilot)"
+    assert_eq "" "$(db_overrides)" "promote sets no target row"
+    on "$B_BASE"
+    req POST "$CTRL/override" "$OP_TOKEN" '{"mode":"abort"}'
+    assert_eq 200 "$CODE" "abort on B: $BODY"
+    wait_for 2 all_rollback "$A_BASE" >/dev/null || _e2e_fail "A after abort: $(all_rollback "$A_BASE")"
+    local groups
+    groups="$(pg_sql "SELECT count(*) FROM cutover.overrides WHERE scope LIKE 'domain:%'")"
+    assert_ne 0 "$groups" "abort writes a row per group"
+    assert_eq "global=legacy" "$(pg_sql "SELECT scope || '=' || target FROM cutover.overrides WHERE scope = 'global'")"
+    assert_eq "$(status_overrides "$A_BASE")" "$(db_overrides)" "A's overrides = the rows"
+    on "$A_BASE"
+    req POST "$CTRL/override" "$OP_TOKEN" '{"mode":"undo"}'
+    assert_eq 200 "$CODE" "undo on A: $BODY"
+    wait_for 2 eval '[[ "$(status_overrides "$B_BASE")" == "" ]]' ||
+        _e2e_fail "B after undo: $(status_overrides "$B_BASE")"
+    assert_eq "null 25" "$(group_state "$B_BASE" chat_pilot)" "undo restores the promote"
+    assert_eq "" "$(db_overrides)" "undo clears the rows"
+    assert_eq "promote abort undo" "$(pg_sql "SELECT event::json->>'mode' FROM cutover.audit_log ORDER BY revision" | paste -sd' ')" \
+        "one audit row per change"
+    stop_server "$A_PID"
+    stop_server "$B_PID"
+}
+
 if [[ -n "${E2E_ONLY:-}" ]]; then
     run_test "$E2E_ONLY"
     finish_tests
@@ -370,6 +415,7 @@ run_test test_override_on_a_is_in_force_on_b_within_one_second
 run_test test_200_overrides_from_two_clients_with_a_replica_killed
 run_test test_database_down_fails_safe_and_comes_back
 run_test test_replica_started_while_database_is_down_is_not_ready
+run_test test_promote_abort_undo_through_the_shared_state
 run_test test_state_init_twice_is_a_no_op
 run_test test_ledger_in_postgresql_detects_a_tampered_row
 run_test test_two_gate_advances_at_once_do_not_fork

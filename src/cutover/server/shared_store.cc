@@ -87,20 +87,41 @@ Status SharedStore::append(std::string_view line, bool sync) {
   return local_.append(line, sync);
 }
 
-Result<tl::expected<OverrideBackend::Applied, routing::FieldError>> SharedStore::apply(
-    std::string_view target, std::optional<std::string_view> domain, const std::string& actor, const Recorder& record) {
-  auto to_event = [&](const state::AppliedOverride& a) -> Result<std::string> {
+namespace {
+
+// The control API's recorder as the shared state's: the event line the API
+// writes during `record` is captured (see append) and stored in the
+// override's own transaction.
+state::SharedState::Recorder event_recorder(const OverrideBackend::Recorder& record) {
+  return [&record](const state::AppliedOverride& a) -> Result<std::string> {
     std::string event;
     {
       CaptureEvent capture(event);
-      TRY(record(Applied{a.change, a.state}));
+      TRY(record(OverrideBackend::Applied{a.change, a.state}));
     }
     if (event.empty()) return make_error(ErrorCode::io_error, "the override produced no audit event");
     return event;
   };
-  TRY_ASSIGN(auto applied, state_->apply(target, domain, actor, to_event));
-  if (!applied) return tl::expected<Applied, routing::FieldError>(tl::unexpect, applied.error());
-  return tl::expected<Applied, routing::FieldError>(Applied{std::move(applied->change), std::move(applied->state)});
+}
+
+tl::expected<OverrideBackend::Applied, routing::FieldError> to_applied(
+    tl::expected<state::AppliedOverride, routing::FieldError> applied) {
+  if (!applied) return tl::expected<OverrideBackend::Applied, routing::FieldError>(tl::unexpect, applied.error());
+  return OverrideBackend::Applied{std::move(applied->change), std::move(applied->state)};
+}
+
+}  // namespace
+
+Result<tl::expected<OverrideBackend::Applied, routing::FieldError>> SharedStore::apply(
+    std::string_view target, std::optional<std::string_view> domain, const std::string& actor, const Recorder& record) {
+  TRY_ASSIGN(auto applied, state_->apply(target, domain, actor, event_recorder(record)));
+  return to_applied(std::move(applied));
+}
+
+Result<tl::expected<OverrideBackend::Applied, routing::FieldError>> SharedStore::apply_request(
+    const routing::OverrideRequest& request, const std::string& actor, const Recorder& record) {
+  TRY_ASSIGN(auto applied, state_->apply_request(request, actor, event_recorder(record)));
+  return to_applied(std::move(applied));
 }
 
 std::string SharedStore::render_metrics() const {

@@ -49,6 +49,9 @@ class SharedStore final : public OverrideBackend, public AuditSink {
   Result<tl::expected<Applied, routing::FieldError>> apply(std::string_view target,
                                                            std::optional<std::string_view> domain,
                                                            const std::string& actor, const Recorder& record) override;
+  Result<tl::expected<Applied, routing::FieldError>> apply_request(const routing::OverrideRequest& request,
+                                                                   const std::string& actor,
+                                                                   const Recorder& record) override;
   std::string problem() const override;
   std::string unavailable() const override;
 

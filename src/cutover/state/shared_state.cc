@@ -244,6 +244,35 @@ Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply(st
                                                                               std::optional<std::string_view> domain,
                                                                               const std::string& actor,
                                                                               const Recorder& record) {
+  routing::OverrideRequest request;
+  request.target = std::string(target);
+  if (domain) request.domain = std::string(*domain);
+  return apply_request(request, actor, record);
+}
+
+namespace {
+
+// Writes cutover.overrides from `overrides`: one row per scope that holds a
+// target, rewritten whole (an abort of every group or an undo changes many
+// scopes in one revision).
+Status write_override_rows(Connection& c, const routing::Overrides& overrides, const std::string& rev,
+                           const std::string& at, const std::string& actor) {
+  TRY(c.exec("clearing the override rows", "DELETE FROM cutover.overrides"));
+  auto insert = [&](const std::string& scope, routing::RouteTarget t) {
+    return c.exec("writing the override row",
+                  "INSERT INTO cutover.overrides (scope, target, revision, updated_at, updated_by) "
+                  "VALUES ($1, $2, $3, $4, $5)",
+                  {scope, std::string(routing::target_name(t)), rev, at, actor});
+  };
+  if (overrides.global) TRY(insert("global", *overrides.global));
+  for (const auto& [group, t] : overrides.groups) TRY(insert("domain:" + group, t));
+  return {};
+}
+
+}  // namespace
+
+Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply_request(
+    const routing::OverrideRequest& request, const std::string& actor, const Recorder& record) {
   std::lock_guard writer_lock(writer_mutex_);
   if (!available()) {
     return make_error(ErrorCode::io_error, "shared state unavailable (" + availability().problem +
@@ -267,7 +296,7 @@ Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply(st
   TRY_ASSIGN(routing::OverrideState state, parse_head(head, engine_, name_));
 
   AppliedOverride applied;
-  auto change = routing::apply_override(engine_, state.overrides, target, domain);
+  auto change = routing::apply_request(engine_, state, request);
   if (!change) return tl::expected<AppliedOverride, routing::FieldError>(tl::unexpect, change.error());
   applied.change = std::move(*change);
   state.revision += 1;
@@ -276,15 +305,7 @@ Result<tl::expected<AppliedOverride, routing::FieldError>> SharedState::apply(st
   applied.state = state;
   std::string rev = std::to_string(state.revision);
 
-  if (applied.change.current) {
-    TRY(c.exec("writing the override",
-               "INSERT INTO cutover.overrides (scope, target, revision, updated_at, updated_by) "
-               "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO UPDATE SET target = EXCLUDED.target, "
-               "revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by",
-               {applied.change.scope, target_text(applied.change.current), rev, state.updated_at, actor}));
-  } else {
-    TRY(c.exec("clearing the override", "DELETE FROM cutover.overrides WHERE scope = $1", {applied.change.scope}));
-  }
+  TRY(write_override_rows(c, state.overrides, rev, state.updated_at, actor));
   TRY(c.exec("bumping the override revision",
              "UPDATE cutover.override_revision SET revision = $1, updated_at = $2, updated_by = $3, state = $4",
              {rev, state.updated_at, actor, routing::state_to_json(state)}));

@@ -4,8 +4,8 @@
 //
 // Writing (apply): one transaction takes the revision row FOR UPDATE (so
 // writers on every replica take turns), reads the current overrides, applies
-// the request (routing::apply_override, as the state folder does), writes
-// the state document (routing::state_to_json) and the scope's row, bumps the revision, inserts the audit row and queues
+// the request (routing::apply_request, as the state folder does), writes
+// the state document (routing::state_to_json) and the override rows, bumps the revision, inserts the audit row and queues
 // NOTIFY cutover_overrides '<revision>', which PostgreSQL delivers only when
 // the transaction commits. The override is acknowledged (apply returns it)
 // only after COMMIT succeeded, and is in force on this replica from then.
@@ -117,6 +117,15 @@ class SharedState {
   Result<tl::expected<AppliedOverride, routing::FieldError>> apply(std::string_view target,
                                                                    std::optional<std::string_view> domain,
                                                                    const std::string& actor, const Recorder& record);
+
+  // Applies any override request (routing::apply_request: a target, or
+  // promote / abort / undo) as `actor`, like apply(): the whole override
+  // state (percentages and undo history included) lives in the revision
+  // row's state document; cutover.overrides is rewritten from it, one row
+  // per scope that holds a target.
+  Result<tl::expected<AppliedOverride, routing::FieldError>> apply_request(const routing::OverrideRequest& request,
+                                                                           const std::string& actor,
+                                                                           const Recorder& record);
 
   // The URL with its password hidden.
   const std::string& name() const { return name_; }
