@@ -12,6 +12,7 @@ namespace cutover::cli {
 
 int run(int argc, char** argv) {
   ControlCharacterGuard guard;
+  set_json_errors(wants_json(argc, argv));
   CLI::App app{"cutover: safe mixed-version deploys (backfill, verify, rollback, route split, evidence)", "cutover"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(base::k_tool_version));

@@ -40,7 +40,10 @@ void add_canonicalize_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("canonicalize", "Print the canonical form of a JSON document (stdin when no FILE)");
   auto path = std::make_shared<std::string>();
   cmd->add_option("FILE", *path, "JSON file; - or nothing for standard input");
-  cmd->callback([path, &exit_code] { exit_code = canonicalize(*path); });
+  // Its output is one JSON document already: --json changes only how errors are printed.
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "accepted for scripts (the output is JSON already); errors as one JSON document");
+  cmd->callback([path, as_json, &exit_code] { exit_code = canonicalize(*path); });
 }
 
 }  // namespace cutover::cli

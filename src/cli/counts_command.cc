@@ -44,9 +44,25 @@ std::string jq_number(uint64_t value) {
   return digits + std::string(static_cast<size_t>(decpt - n), '0');
 }
 
-int counts_main(const std::string& path) {
+// --json: one document, {"stores": [{"store", "counts"}]}, counts as integers.
+std::string counts_json(const manifest::Manifest& m) {
+  json::Writer w;
+  w.begin_object().key("stores").begin_array();
+  for (const auto& s : m.stores) {
+    w.begin_object().member("store", s.store).key("counts").begin_object();
+    for (const auto& [name, value] : s.counts) w.key(name).number(static_cast<uint64_t>(value));
+    w.end_object().end_object();
+  }
+  return w.end_array().end_object().take();
+}
+
+int counts_main(const std::string& path, bool as_json) {
   auto mf = manifest::load_manifest_file(base::real_file_system(), path);
   if (!mf) return report_error("counts", mf.error());
+  if (as_json) {
+    std::cout << counts_json(mf->manifest) << "\n";
+    return k_exit_ok;
+  }
   std::string out;
   for (const auto& s : mf->manifest.stores) {
     out += "{\n  \"store\": " + jq_string(s.store) + ",\n  \"counts\": ";
@@ -73,7 +89,9 @@ void add_counts_command(CLI::App& app, int& exit_code) {
       app.add_subcommand("counts", "Print the count snapshot of a manifest, as jq '.stores[] | {store, counts}'");
   auto path = std::make_shared<std::string>();
   cmd->add_option("MANIFEST", *path, "the manifest of a backfill")->required();
-  cmd->callback([path, &exit_code] { exit_code = counts_main(*path); });
+  auto as_json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *as_json, "print one JSON document, {stores: [{store, counts}]}, instead of jq's stream");
+  cmd->callback([path, as_json, &exit_code] { exit_code = counts_main(*path, *as_json); });
 }
 
 }  // namespace cutover::cli

@@ -11,6 +11,7 @@
 #include "cli/output.h"
 #include "cutover/base/file_system.h"
 #include "cutover/base/version.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
@@ -149,17 +150,28 @@ const CLI::App* find_command(const CLI::App& app, const std::vector<std::string>
   return current;
 }
 
-int help_main(const CLI::App& app, const std::vector<std::string>& words) {
+int help_main(const CLI::App& app, const std::vector<std::string>& words, bool as_json) {
   std::string error;
   const CLI::App* target = find_command(app, words, error);
   if (target == nullptr) return report_error("help", Error(ErrorCode::invalid_argument, error));
   std::string prev = "cutover";
   for (size_t i = 0; i + 1 < words.size(); ++i) prev += " " + words[i];
   // (App::help() on the top would describe the command being run: `help` itself.)
-  std::cout << (target == &app ? app.get_formatter()->make_help(&app, "cutover", CLI::AppFormatMode::Normal)
-                               : target->help(prev));
+  std::string text =
+      target == &app ? app.get_formatter()->make_help(&app, "cutover", CLI::AppFormatMode::Normal) : target->help(prev);
   if (target == &app) {
-    std::cout << "\nRun 'cutover help COMMAND' for a command's options; 'man cutover-COMMAND' once installed.\n";
+    text += "\nRun 'cutover help COMMAND' for a command's options; 'man cutover-COMMAND' once installed.\n";
+  }
+  if (as_json) {
+    std::string name = "cutover";
+    for (const std::string& w : words) name += " " + w;
+    json::Writer w;
+    w.begin_object().member("command", name).key("commands").begin_array();
+    for (const CLI::App* sub : visible_subcommands(*target)) w.string(sub->get_name());
+    w.end_array().member("help", text).end_object();
+    std::cout << w.take() << "\n";
+  } else {
+    std::cout << text;
   }
   return k_exit_ok;
 }
@@ -265,12 +277,21 @@ void add_discovery_commands(CLI::App& app, int& exit_code) {
   auto words = std::make_shared<std::vector<std::string>>();
   help->add_option("COMMAND", *words, "the command (and subcommand) to describe");
   help->set_version_flag("--version", std::string(base::k_tool_version), "print the version and exit");
-  help->callback([&app, words, &exit_code] { exit_code = help_main(app, *words); });
+  auto help_json = std::make_shared<bool>(false);
+  help->add_flag("--json", *help_json, "print {command, commands, help} as one JSON document");
+  help->callback([&app, words, help_json, &exit_code] { exit_code = help_main(app, *words, *help_json); });
 
   auto* version = app.add_subcommand("version", "Print the version");
   version->set_version_flag("--version", std::string(base::k_tool_version), "print the version and exit");
-  version->callback([&exit_code] {
-    std::cout << base::k_tool_version << "\n";
+  auto version_json = std::make_shared<bool>(false);
+  version->add_flag("--json", *version_json, "print {version} as one JSON document");
+  version->callback([version_json, &exit_code] {
+    if (*version_json) {
+      json::Writer w;
+      std::cout << w.begin_object().member("version", base::k_tool_version).end_object().take() << "\n";
+    } else {
+      std::cout << base::k_tool_version << "\n";
+    }
     exit_code = k_exit_ok;
   });
 
@@ -278,8 +299,16 @@ void add_discovery_commands(CLI::App& app, int& exit_code) {
   auto shell = std::make_shared<std::string>();
   completion->add_option("SHELL", *shell, "the shell: bash")->required()->check(CLI::IsMember({"bash"}));
   completion->set_version_flag("--version", std::string(base::k_tool_version), "print the version and exit");
-  completion->callback([&app, &exit_code] {
-    std::cout << bash_completion_script(app);
+  auto completion_json = std::make_shared<bool>(false);
+  completion->add_flag("--json", *completion_json, "print {shell, script} as one JSON document");
+  completion->callback([&app, shell, completion_json, &exit_code] {
+    if (*completion_json) {
+      json::Writer w;
+      w.begin_object().member("shell", *shell).member("script", bash_completion_script(app)).end_object();
+      std::cout << w.take() << "\n";
+    } else {
+      std::cout << bash_completion_script(app);
+    }
     exit_code = k_exit_ok;
   });
 

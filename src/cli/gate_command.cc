@@ -64,8 +64,8 @@ Result<gates::Ledger> read_ledger_at(const std::string& ledger) {
 }
 
 Result<gates::AdvanceResult> advance_at(base::FileSystem& fs, const std::string& ledger, const std::string& group,
-                                           const std::string& phase, const gates::GateInputs& inputs,
-                                           const store::SpecRegistry& specs) {
+                                        const std::string& phase, const gates::GateInputs& inputs,
+                                        const store::SpecRegistry& specs) {
   if (!is_pg_ledger(ledger)) return gates::advance(fs, ledger, group, phase, inputs, specs, base::system_clock());
   TRY(check_pg_ledger_url(ledger));
   gates::OpenLedger open = [&]() -> Result<std::unique_ptr<gates::LedgerAppender>> {

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include "cutover/json/writer.h"
+
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -11,11 +13,14 @@ namespace cutover::cli {
 
 namespace {
 
+bool g_json_errors = false;
+uint64_t g_stdout_bytes = 0;
+
 // Passes text on to another stream buffer, C0 control characters other than
 // newline and tab written as \xNN.
 class ControlEscapingBuffer final : public std::streambuf {
  public:
-  explicit ControlEscapingBuffer(std::streambuf* target) : target_(target) {}
+  ControlEscapingBuffer(std::streambuf* target, uint64_t* written) : target_(target), written_(written) {}
 
  protected:
   int_type overflow(int_type ch) override {
@@ -25,6 +30,7 @@ class ControlEscapingBuffer final : public std::streambuf {
   }
 
   std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (written_ != nullptr) *written_ += static_cast<uint64_t>(n);
     std::streamsize start = 0;
     for (std::streamsize i = 0; i < n; ++i) {
       auto c = static_cast<unsigned char>(s[i]);
@@ -42,13 +48,14 @@ class ControlEscapingBuffer final : public std::streambuf {
 
  private:
   std::streambuf* target_;
+  uint64_t* written_;  // counts what passes, or null
 };
 
 }  // namespace
 
 ControlCharacterGuard::ControlCharacterGuard()
-    : out_(new ControlEscapingBuffer(std::cout.rdbuf())),
-      err_(new ControlEscapingBuffer(std::cerr.rdbuf())),
+    : out_(new ControlEscapingBuffer(std::cout.rdbuf(), &g_stdout_bytes)),
+      err_(new ControlEscapingBuffer(std::cerr.rdbuf(), nullptr)),
       original_out_(std::cout.rdbuf(out_.get())),
       original_err_(std::cerr.rdbuf(err_.get())) {}
 
@@ -80,8 +87,33 @@ int exit_code_for(const Error& error) {
   return k_exit_failed;
 }
 
+uint64_t stdout_bytes_written() { return g_stdout_bytes; }
+
+void set_json_errors(bool on) { g_json_errors = on; }
+bool json_errors() { return g_json_errors; }
+
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "--json") return true;
+  }
+  return false;
+}
+
+void report_error_json(std::string_view code, std::string_view message) {
+  if (!g_json_errors || g_stdout_bytes != 0) return;
+  json::Writer w;
+  w.begin_object().key("ok").boolean(false).key("error").begin_object();
+  w.member("code", code).member("message", message);
+  w.end_object().end_object();
+  std::cout << w.take() << "\n";
+  std::cout.flush();
+}
+
 int report_error(std::string_view command, const Error& error) {
   std::cerr << "cutover " << command << ": error: " << error.message() << "\n";
+  report_error_json(error_code_name(error.code()), error.message());
   return exit_code_for(error);
 }
 

@@ -9,6 +9,7 @@
 //   3  the operating system refused a read or write
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <streambuf>
 #include <string>
@@ -25,8 +26,22 @@ inline constexpr int k_exit_usage = 2;
 inline constexpr int k_exit_io = 3;
 
 int exit_code_for(const Error& error);
-// Prints "cutover <command>: error: <message>" to stderr; returns the exit code.
+// Prints "cutover <command>: error: <message>" to stderr; returns the exit
+// code. In JSON mode (set_json_errors) it also prints the error as one JSON
+// document on stdout, {"ok":false,"error":{"code":...,"message":...}}
+// (docs/formats/cli-json.md), unless the command already wrote its own
+// document there (a report that says why it refused): stdout never holds
+// two documents.
 int report_error(std::string_view command, const Error& error);
+// The same for an error that is not an Error: `code` is "usage" for the
+// argument parser's errors.
+void report_error_json(std::string_view code, std::string_view message);
+
+// JSON mode: on when the command line holds --json (before any "--"), so
+// that a usage error of a command run with --json is JSON too.
+void set_json_errors(bool on);
+bool json_errors();
+bool wants_json(int argc, char** argv);
 
 // While it lives, what is written to std::cout and std::cerr reaches them
 // with every C0 control character other than newline and tab written as
@@ -46,6 +61,9 @@ class ControlCharacterGuard {
   std::streambuf* original_out_;
   std::streambuf* original_err_;
 };
+
+// Bytes written to std::cout through the guard so far.
+uint64_t stdout_bytes_written();
 
 // Writes a terminal control sequence of cutover's own (progress lines) to
 // standard error as it is, past the guard.

@@ -10,6 +10,7 @@
 
 #include "cli/output.h"
 #include "cutover/base/file_system.h"
+#include "cutover/json/writer.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/routing/nginx_config.h"
 
@@ -19,6 +20,7 @@ namespace {
 struct NginxArgs {
   std::string config;
   std::string out;
+  bool json = false;
   routing::NginxOptions options;
 };
 
@@ -32,13 +34,22 @@ int nginx_config(const NginxArgs& args) {
   auto text = routing::nginx_config(loaded->config, options);
   if (!text) return report_error("routes nginx-config", text.error());
   if (args.out.empty()) {
-    std::cout << *text;
+    if (args.json) {
+      json::Writer w;
+      std::cout << w.begin_object().member("config", *text).member("out", "").end_object().take() << "\n";
+    } else {
+      std::cout << *text;
+    }
     return k_exit_ok;
   }
   if (auto st = base::write_file_atomic(fs, args.out, *text); !st) {
     return report_error("routes nginx-config", st.error().with_context("cannot write --out " + args.out));
   }
   std::cerr << "cutover routes nginx-config: wrote " << args.out << "\n";
+  if (args.json) {
+    json::Writer w;
+    std::cout << w.begin_object().member("out", args.out).end_object().take() << "\n";
+  }
   return k_exit_ok;
 }
 
@@ -60,6 +71,8 @@ void add_routes_nginx_config_command(CLI::App* routes, int& exit_code) {
   cmd->add_option("--decider-read-timeout", args->options.decider_read_timeout_ms,
                   "milliseconds to wait for the decider's answer before failing safe to legacy")
       ->capture_default_str();
+  cmd->add_flag("--json", args->json,
+                "print {out} (with --out) or {config, out: \"\"} as one JSON document, and errors as JSON");
   cmd->callback([args, &exit_code] { exit_code = nginx_config(*args); });
 }
 

@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cutover/base/clock.h"
+#include "cutover/json/writer.h"
 #include "cutover/route_files/route_files.h"
 #include "cutover/server/control_server.h"
 
@@ -34,6 +35,7 @@ struct ServeArgs {
   std::string decide_listen;
   std::string state_url;
   int64_t state_freshness_ms = 2000;
+  bool json = false;
 };
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& listen, const char* flag = "--listen") {
@@ -98,9 +100,22 @@ int serve(const ServeArgs& args) {
     decide_port = *bound;
   }
   auto bracket = [](const std::string& h) { return h.find(':') != std::string::npos ? "[" + h + "]" : h; };
-  std::printf("listening on %s:%d\n", bracket(options.host).c_str(), *port);
-  if (decide_port) std::printf("decide listening on %s:%d\n", bracket(options.decide_host).c_str(), *decide_port);
-  std::fflush(stdout);
+  std::string address = bracket(options.host) + ":" + std::to_string(*port);
+  std::string decide_address =
+      decide_port ? bracket(options.decide_host) + ":" + std::to_string(*decide_port) : std::string();
+  if (args.json) {
+    json::Writer w;
+    w.begin_object().member("listening", address).key("decide_listening");
+    if (decide_port)
+      w.string(decide_address);
+    else
+      w.null();
+    std::cout << w.end_object().take() << std::endl;
+  } else {
+    std::cout << "listening on " << address << "\n";
+    if (decide_port) std::cout << "decide listening on " << decide_address << "\n";
+    std::cout.flush();
+  }
   if (std::string shared = (*srv)->shared_state(); !shared.empty()) {
     std::cerr << "cutover serve: shared state " << shared << " (overrides and their audit); state folder "
               << (*srv)->state_dir() << " (audit.jsonl of decisions)\n";
@@ -165,6 +180,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "with --state: serve every group's rollback target and answer /readyz 503 when the database "
                   "has not been reached for this long")
       ->capture_default_str();
+  cmd->add_flag("--json", args->json,
+                "print the bound addresses as one JSON line, {listening, decide_listening}, and errors as JSON");
   cmd->callback([args, &exit_code] { exit_code = serve(*args); });
 }
 

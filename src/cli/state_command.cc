@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cutover/json/writer.h"
 #include "cutover/state/pg.h"
 #include "cutover/state/schema.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 struct StateInitArgs {
   std::string url;
+  bool json = false;
 };
 
 int state_init_main(const StateInitArgs& args) {
@@ -23,7 +25,12 @@ int state_init_main(const StateInitArgs& args) {
   auto init = state::init_schema(**conn);
   if (!init) return report_error("state init", init.error());
   std::string name = (*conn)->name();
-  if (init->before == init->after) {
+  if (args.json) {
+    json::Writer w;
+    w.begin_object().member("database", name).key("before").number(static_cast<int64_t>(init->before));
+    w.key("after").number(static_cast<int64_t>(init->after)).key("changed").boolean(init->before != init->after);
+    std::cout << w.end_object().take() << "\n";
+  } else if (init->before == init->after) {
     std::cout << "schema: version " << init->after << " in " << name << ", unchanged\n";
   } else if (init->before == 0) {
     std::cout << "schema: created version " << init->after << " in " << name << "\n";
@@ -42,6 +49,7 @@ void add_state_command(CLI::App& app, int& exit_code) {
       "init", "Create or upgrade the schema (versioned, idempotent, one transaction); run as the schema's owner");
   auto args = std::make_shared<StateInitArgs>();
   init->add_option("url", args->url, "postgresql://USER@HOST/DB (libpq's URI form)")->required();
+  init->add_flag("--json", args->json, "print {database, before, after, changed} as one JSON document");
   init->callback([args, &exit_code] { exit_code = state_init_main(*args); });
 }
 

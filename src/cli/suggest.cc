@@ -125,6 +125,7 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, ch
   std::cerr << command << ": error: " << message << "\n"
             << "Run 'cutover help" << help_path << "' for usage."
             << "\n";
+  report_error_json("usage", message);
   return k_exit_usage;
 }
 

@@ -16,6 +16,7 @@
 #include "cli/output.h"
 #include "cutover/base/file_system.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
@@ -24,6 +25,7 @@ struct TokenArgs {
   std::string name;
   std::string role;
   std::string tokens_file;
+  bool json = false;
 };
 
 struct Line {
@@ -107,6 +109,13 @@ int token_new(const TokenArgs& args) {
   if (auto st = base::write_file_atomic(fs, args.tokens_file, updated, &like); !st) {
     return report_error("token new", st.error());
   }
+  if (args.json) {
+    json::Writer w;
+    w.begin_object().member("name", args.name).member("role", args.role).member("tokens_file", args.tokens_file);
+    w.member("token", token).end_object();
+    std::cout << w.take() << "\n";
+    return k_exit_ok;
+  }
   std::cout << "token new: " << args.role << " '" << args.name << "' added to " << args.tokens_file
             << " (a running server reads it at start); the token, shown this once:\n"
             << token << "\n";
@@ -118,10 +127,18 @@ int token_list(const TokenArgs& args) {
   base::FileInfo like;
   auto text = read_tokens(fs, args.tokens_file, like, true);
   if (!text) return report_error("token list", text.error());
+  json::Writer w;
+  w.begin_object().key("tokens").begin_array();
   for (const Line& line : parse_lines(*text)) {
     if (line.role.empty()) continue;
-    std::cout << line.role << " " << line.name << " " << line.hash.substr(0, 19) << "...\n";
+    if (args.json) {
+      w.begin_object().member("role", line.role).member("name", line.name).end_object();
+    } else {
+      std::cout << line.role << " " << line.name << " " << line.hash.substr(0, 19) << "...\n";
+    }
   }
+  w.end_array().end_object();
+  if (args.json) std::cout << w.take() << "\n";
   return k_exit_ok;
 }
 
@@ -146,6 +163,12 @@ int token_revoke(const TokenArgs& args) {
   if (auto st = base::write_file_atomic(fs, args.tokens_file, updated, &like); !st) {
     return report_error("token revoke", st.error());
   }
+  if (args.json) {
+    json::Writer w;
+    w.begin_object().member("revoked", args.name).member("tokens_file", args.tokens_file).end_object();
+    std::cout << w.take() << "\n";
+    return k_exit_ok;
+  }
   std::cout << "token revoke: '" << args.name << "' removed from " << args.tokens_file
             << " (restart the server to drop it)\n";
   return k_exit_ok;
@@ -163,15 +186,18 @@ void add_token_command(CLI::App& app, int& exit_code) {
   add->add_option("--role", args->role, "viewer or operator")->required()->check(CLI::IsMember({"viewer", "operator"}));
   add->add_option("--tokens-file", args->tokens_file, "the tokens file (docs/formats/tokens.md); created 0600")
       ->required();
+  add->add_flag("--json", args->json, "print {name, role, tokens_file, token} as one JSON document");
   add->callback([args, &exit_code] { exit_code = token_new(*args); });
 
   auto* list = token->add_subcommand("list", "List the tokens file's roles and names (hash prefixes only)");
   list->add_option("--tokens-file", args->tokens_file, "the tokens file")->required();
+  list->add_flag("--json", args->json, "print {tokens: [{role, name}]} as one JSON document");
   list->callback([args, &exit_code] { exit_code = token_list(*args); });
 
   auto* revoke = token->add_subcommand("revoke", "Remove a token by NAME from the tokens file");
   revoke->add_option("NAME", args->name, "the holder's name")->required();
   revoke->add_option("--tokens-file", args->tokens_file, "the tokens file")->required();
+  revoke->add_flag("--json", args->json, "print {revoked, tokens_file} as one JSON document");
   revoke->callback([args, &exit_code] { exit_code = token_revoke(*args); });
 }
 
