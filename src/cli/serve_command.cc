@@ -6,7 +6,7 @@
 // "listening on HOST:PORT" as its first line on standard output once the
 // socket is bound (PORT 0 picks a free port), and shuts down cleanly on
 // SIGTERM or SIGINT: in-flight requests finish, the audit log is synced,
-// exit status 0. SIGHUP reopens the audit log (after logrotate moved it)
+// exit status 0. SIGHUP reopens the audit log (after logrotate moved it), reloads the tokens file
 // and reloads the route config (a bad one is refused, the old one kept).
 #include <chrono>
 #include <csignal>
@@ -140,6 +140,12 @@ int serve(const ServeArgs& args) {
         else
           std::cerr << "cutover serve: config reload refused: " << reloaded.error().message()
                     << "; the config in force stays\n";
+        auto tokens = server->reload_tokens();
+        if (tokens)
+          std::cerr << "cutover serve: SIGHUP, tokens reloaded (" << *tokens << " tokens)\n";
+        else
+          std::cerr << "cutover serve: tokens reload refused: " << tokens.error().message()
+                    << "; the tokens in force stay\n";
         continue;
       }
       if (sig != SIGUSR1)

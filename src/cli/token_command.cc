@@ -117,7 +117,7 @@ int token_new(const TokenArgs& args) {
     return k_exit_ok;
   }
   std::cout << "token new: " << args.role << " '" << args.name << "' added to " << args.tokens_file
-            << " (a running server reads it at start); the token, shown this once:\n"
+            << " (a running server reads it on SIGHUP); the token, shown this once:\n"
             << token << "\n";
   return k_exit_ok;
 }
@@ -170,7 +170,7 @@ int token_revoke(const TokenArgs& args) {
     return k_exit_ok;
   }
   std::cout << "token revoke: '" << args.name << "' removed from " << args.tokens_file
-            << " (restart the server to drop it)\n";
+            << " (a running server drops it on SIGHUP)\n";
   return k_exit_ok;
 }
 

@@ -6,7 +6,7 @@ set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 source "$here/lib.sh"
-e2e_binary token "${1:-}" sha256sum
+e2e_binary token "${1:-}" sha256sum curl jq
 
 test_token_new_list_revoke() {
     local f="$TEST_TMP/tokens.txt" alice bob
@@ -36,5 +36,49 @@ test_token_new_list_revoke() {
     assert_eq 2 "$RC" "revoking a name not there"
 }
 
+# A running server takes new and revoked tokens on SIGHUP, refuses a bad
+# file (the tokens in force stay) and audits the reload.
+test_server_reloads_tokens_on_sighup() {
+    write_setup
+    start_server
+    local f="$TEST_TMP/tokens.txt" carol
+    must token new carol --role viewer --tokens-file "$f"
+    carol="$(printf '%s\n' "$OUT" | tail -n 1)"
+    req GET "$CTRL/status" "$carol"
+    assert_eq 401 "$CODE" "a new token before SIGHUP"
+    hup_and_wait "tokens reloaded (3 tokens)"
+    req GET "$CTRL/status" "$carol"
+    assert_eq 200 "$CODE" "the new token after SIGHUP"
+    assert_eq 1 "$(grep -c '"event":"route.split.tokens.reloaded"' "$TEST_TMP/state/audit.jsonl")" "audit line"
+    assert_not_contains "$(cat "$TEST_TMP/state/audit.jsonl")" "carol" "the audit names no token holder"
+    # A file others may read is refused; carol still gets in.
+    chmod 644 "$f"
+    hup_and_wait "tokens reload refused: tokens file $f is readable or writable by group or others"
+    req GET "$CTRL/status" "$carol"
+    assert_eq 200 "$CODE" "the tokens in force stay after a refused reload"
+    chmod 600 "$f"
+    must token revoke carol --tokens-file "$f"
+    hup_and_wait "tokens reloaded (2 tokens)"
+    req GET "$CTRL/status" "$carol"
+    assert_eq 401 "$CODE" "a revoked token after SIGHUP"
+    req GET "$CTRL/status" "$VIEW_TOKEN"
+    assert_eq 200 "$CODE" "the other tokens still work"
+    stop_server
+}
+
+# hup_and_wait TEXT: SIGHUP to the server; waits (at most 10 s) until its
+# log holds TEXT one more time than before.
+hup_and_wait() {
+    local before i
+    before="$(grep -cF -- "$1" "$SERVER_ERR")"
+    kill -HUP "$PID"
+    for ((i = 0; i < 500; i++)); do
+        (($(grep -cF -- "$1" "$SERVER_ERR") > before)) && return 0
+        sleep 0.02
+    done
+    fatal "the server never logged '$1' after SIGHUP: $(tail -n 5 "$SERVER_ERR")"
+}
+
 run_test test_token_new_list_revoke
+run_test test_server_reloads_tokens_on_sighup
 finish_tests

@@ -219,7 +219,7 @@ ControlApi::ControlApi(const routing::RouteSplit& engine, const TokenSet& tokens
                        AuditSink& audit, Metrics& metrics, base::Clock& clock, size_t max_body_bytes,
                        std::string request_id_prefix)
     : engine_(&engine),
-      tokens_(tokens),
+      tokens_(&tokens),
       store_(store),
       audit_(audit),
       metrics_(metrics),
@@ -270,7 +270,7 @@ const Token* ControlApi::authenticate(const ApiRequest& req, ApiResponse& res) c
   const Token* token = nullptr;
   if (h.substr(0, 7) == "Bearer ") {
     std::string_view bearer = routing::trim(h.substr(7));
-    if (!bearer.empty()) token = tokens_.authenticate(bearer);
+    if (!bearer.empty()) token = tokens_.load(std::memory_order_acquire)->authenticate(bearer);
   }
   if (token == nullptr) {
     set_header(res, "WWW-Authenticate", "Bearer");

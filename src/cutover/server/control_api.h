@@ -95,6 +95,10 @@ class ControlApi {
   // same order (the metrics' label tables).
   void set_engine(const routing::RouteSplit& engine) { engine_.store(&engine, std::memory_order_release); }
   uint64_t config_revision() const { return config_revision_.load(); }
+  // Authenticates with `tokens` from now on (a reloaded tokens file);
+  // requests in flight finish with the set they started with. REQUIRES:
+  // `tokens` outlives the API.
+  void set_tokens(const TokenSet& tokens) { tokens_.store(&tokens, std::memory_order_release); }
   void set_start_time(double unix_seconds) { start_time_seconds_ = unix_seconds; }
 
   // The envelope for the HTTP layer's own refusals (400, 413, 414, ...);
@@ -126,7 +130,7 @@ class ControlApi {
 
   const routing::RouteSplit& engine() const { return *engine_.load(std::memory_order_acquire); }
   std::atomic<const routing::RouteSplit*> engine_;
-  const TokenSet& tokens_;
+  std::atomic<const TokenSet*> tokens_;
   OverrideBackend& store_;
   AuditSink& audit_;
   Metrics& metrics_;

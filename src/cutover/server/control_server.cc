@@ -69,6 +69,10 @@ struct ControlServer::Impl {
   std::vector<std::unique_ptr<routing::RouteSplit>> reloaded;
   std::mutex reload_mutex;
   TokenSet tokens;
+  std::string tokens_file;
+  // Token sets of reloads, kept for the process's life (as `reloaded`):
+  // a request in flight may hold a Token of an earlier one.
+  std::vector<std::unique_ptr<TokenSet>> reloaded_tokens;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<OverrideStore> store;  // the state folder's overrides, or
   std::unique_ptr<SharedStore> shared;   // PostgreSQL's (after audit: it writes to it)
@@ -158,6 +162,36 @@ struct ControlServer::Impl {
   }
 };
 
+namespace {
+
+struct LoadedTokens {
+  TokenSet set;
+  std::string sha256;  // of the file's bytes
+};
+
+// The tokens file, checked: anyone who may rewrite it may add a token of
+// their own, and anyone who may read it may try guesses offline:
+// owner-only, as ssh keeps its keys.
+Result<LoadedTokens> load_tokens(base::FileSystem& fs, const std::string& tokens_file) {
+  auto tokens_info = fs.stat(tokens_file);
+  if (!tokens_info) return tl::unexpected(tokens_info.error().with_context("tokens file " + tokens_file));
+  if (tokens_info->exists && (tokens_info->mode & 0066) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(tokens_info->mode & 07777));
+    return make_error(ErrorCode::invalid_argument,
+                      "tokens file " + tokens_file + " is readable or writable by group or others (mode " + mode +
+                          "); make it private to the server's user: chmod 600 " + tokens_file);
+  }
+  auto tokens_text = fs.read_file(tokens_file);
+  if (!tokens_text) return tl::unexpected(tokens_text.error().with_context("tokens file " + tokens_file));
+  LoadedTokens loaded;
+  TRY_ASSIGN(loaded.set, TokenSet::parse(tokens_text->view(), tokens_file));
+  loaded.sha256 = hash::sha256_hex(tokens_text->view());
+  return loaded;
+}
+
+}  // namespace
+
 ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ControlServer::~ControlServer() = default;
 
@@ -184,21 +218,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(const ServerOptions
                                                        " names no tokens_file; the control API needs one "
                                                        "(docs/formats/tokens.md)");
   }
-  // Anyone who may rewrite the file may add a token of their own, and
-  // anyone who may read it may try guesses offline: owner-only, as ssh keeps
-  // its keys.
-  auto tokens_info = fs.stat(tokens_file);
-  if (!tokens_info) return tl::unexpected(tokens_info.error().with_context("tokens file " + tokens_file));
-  if (tokens_info->exists && (tokens_info->mode & 0066) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(tokens_info->mode & 07777));
-    return make_error(ErrorCode::invalid_argument,
-                      "tokens file " + tokens_file + " is readable or writable by group or others (mode " + mode +
-                          "); make it private to the server's user: chmod 600 " + tokens_file);
-  }
-  auto tokens_text = fs.read_file(tokens_file);
-  if (!tokens_text) return tl::unexpected(tokens_text.error().with_context("tokens file " + tokens_file));
-  TRY_ASSIGN(impl->tokens, TokenSet::parse(tokens_text->view(), tokens_file));
+  impl->tokens_file = tokens_file;
+  TRY_ASSIGN(LoadedTokens tokens, load_tokens(fs, tokens_file));
+  impl->tokens = std::move(tokens.set);
 
   // The state folder: overrides (a corrupt file stops us here) and the audit log.
   impl->state_dir = options.state_dir.empty() ? base::join_path(base::parent_directory(options.config_path), "state")
@@ -339,7 +361,9 @@ Result<uint64_t> ControlServer::reload_config() {
   }
   auto fits = route_files::load_override_state(s.fs, s.state_dir, *engine);
   if (!fits) return tl::unexpected(fits.error());
-  s.store->set_engine(*engine);
+  // (With the shared state, its overrides keep the engine of the start:
+  // the groups are the same, checked above.)
+  if (s.store) s.store->set_engine(*engine);
   s.api->set_engine(*engine);
   uint64_t revision = s.api->config_revision() + 1;
   s.api->set_config_revision(revision);
@@ -354,6 +378,26 @@ Result<uint64_t> ControlServer::reload_config() {
       .end_object();
   TRY(s.audit->append(w.str(), /*sync=*/true));
   return revision;
+}
+
+Result<size_t> ControlServer::reload_tokens() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.reload_mutex);
+  TRY_ASSIGN(LoadedTokens loaded, load_tokens(s.fs, s.tokens_file));
+  auto tokens = std::make_unique<TokenSet>(std::move(loaded.set));
+  size_t count = tokens->size();
+  s.api->set_tokens(*tokens);
+  s.reloaded_tokens.push_back(std::move(tokens));
+  json::Writer w;
+  w.begin_object()
+      .member("time", base::rfc3339_utc(s.clock.now_ns()))
+      .member("event", "route.split.tokens.reloaded")
+      .member("tokens", static_cast<uint64_t>(count))
+      .member("source", s.tokens_file)
+      .member("sha256", loaded.sha256)
+      .end_object();
+  TRY(s.audit->append(w.str(), /*sync=*/true));
+  return count;
 }
 
 void ControlServer::stop() {

@@ -82,6 +82,14 @@ class ControlServer {
   // Thread-safe. Returns the new config revision.
   Result<uint64_t> reload_config();
 
+  // Reads the tokens file again (the one the route config named at start)
+  // and authenticates with it from the next request; returns how many
+  // tokens it holds. A file that is missing, malformed, empty or readable
+  // by others is refused and the tokens in force stay. Audited
+  // (route.split.tokens.reloaded: the count and the file's SHA-256, never
+  // a token).
+  Result<size_t> reload_tokens();
+
   // True for an address the decide listener may serve without a token:
   // loopback (127.0.0.0/8, ::1, "localhost") or private (10/8, 172.16/12,
   // 192.168/16, fc00::/7).
