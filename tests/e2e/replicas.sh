@@ -403,6 +403,11 @@ test_promote_abort_undo_through_the_shared_state() {
     assert_eq "" "$(db_overrides)" "undo clears the rows"
     assert_eq "promote abort undo" "$(pg_sql "SELECT event::json->>'mode' FROM cutover.audit_log ORDER BY revision" | paste -sd' ')" \
         "one audit row per change"
+    # SIGHUP reloads the config and the tokens of a replica on shared state too.
+    kill -HUP "$A_PID"
+    wait_for 5 grep -q "SIGHUP, tokens reloaded" "$A_ERR" || _e2e_fail "A after SIGHUP: $(tail -n 3 "$A_ERR")"
+    assert_contains "$(cat "$A_ERR")" "route config reloaded (config revision 2)"
+    is_ready "$A_BASE" || _e2e_fail "A not ready after SIGHUP"
     stop_server "$A_PID"
     stop_server "$B_PID"
 }
