@@ -32,6 +32,7 @@ struct RoutesArgs {
   std::string state_dir;
   std::string path;
   std::string cohort_key;
+  std::string batch;
   bool json = false;
 };
 
@@ -74,9 +75,53 @@ std::string optional_target(std::optional<routing::RouteTarget> t) {
   return t ? std::string(routing::target_name(*t)) : "-";
 }
 
+// --batch FILE: one decision a line of FILE ("PATH" or "PATH<TAB>COHORT_KEY";
+// "-" reads standard input), in order: "PATH -> TARGET (REASON)" a line, or
+// with --json one document {"decisions": [...]}.
+int evaluate_batch(const RoutesArgs& args, const Loaded& loaded) {
+  auto input = read_input(args.batch);
+  if (!input) return report_error("routes evaluate", input.error().with_context("--batch " + args.batch));
+  std::string_view text = input->view();
+  json::Writer out;
+  out.begin_object().key("decisions").begin_array();
+  std::string lines;
+  size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    size_t tab = line.find('\t');
+    std::string_view path = line.substr(0, tab);
+    std::string_view key = tab == std::string_view::npos ? std::string_view() : line.substr(tab + 1);
+    if (path.empty()) {
+      return report_error("routes evaluate", Error(ErrorCode::invalid_argument,
+                                                   "--batch " + args.batch + " line " + std::to_string(number) +
+                                                       ": no path (each line is PATH or PATH<TAB>COHORT_KEY)"));
+    }
+    routing::Decision d = loaded.engine->evaluate(path, key, loaded.overrides);
+    if (args.json) {
+      routing::write_decision(out, d);
+    } else {
+      lines += d.path + " -> " + std::string(routing::target_name(d.target)) + " (" + std::string(d.reason) + ")\n";
+    }
+  }
+  if (args.json) {
+    std::cout << out.end_array().end_object().take() << "\n";
+  } else {
+    std::cout << lines;
+  }
+  return k_exit_ok;
+}
+
 int evaluate(const RoutesArgs& args) {
+  if (args.path.empty() == args.batch.empty()) {
+    return report_error("routes evaluate",
+                        Error(ErrorCode::invalid_argument, "give either PATH or --batch FILE (one, not both)"));
+  }
   auto loaded = load(args);
   if (!loaded) return report_error("routes evaluate", loaded.error());
+  if (!args.batch.empty()) return evaluate_batch(args, *loaded);
   routing::Decision d = loaded->engine->evaluate(args.path, args.cohort_key, loaded->overrides);
   if (args.json) {
     print_pretty([&](json::Writer& out) { routing::write_decision(out, d); });
@@ -245,7 +290,9 @@ void add_routes_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RoutesArgs>();
 
   auto* eval = routes->add_subcommand("evaluate", "Decide which target serves PATH, and why");
-  eval->add_option("PATH", args->path, "request path, e.g. /chat/thread-1")->required();
+  eval->add_option("PATH", args->path, "request path, e.g. /chat/thread-1");
+  eval->add_option("--batch", args->batch,
+                   "decide every line of FILE instead (PATH or PATH<TAB>COHORT_KEY; - for standard input)");
   eval->add_option("--cohort-key", args->cohort_key, "cohort key (user, device, ...); default: anonymous");
   add_common(eval, *args);
   eval->callback([args, &exit_code] { exit_code = evaluate(*args); });

@@ -138,31 +138,21 @@ batch() {
     curl -K "$cfg" | while read -r code up; do echo "$code $(target_of "$up")"; done
 }
 
-# expected FILE: `cutover routes evaluate` for every line of FILE (the path
-# up to '?', the key; none: no key), "200 TARGET" a line, in order; four
-# processes at a time (a thousand runs of the binary are the suite's
-# slowest part). --state-dir applies the server's overrides as evaluate does offline.
+# expected FILE: `cutover routes evaluate --batch` over every line of FILE
+# (the path up to '?', the key; none: no key), "200 TARGET" a line, in
+# order. --state-dir applies the server's overrides as evaluate does offline.
 expected() {
-    local list="$1" part pids=()
-    split -n l/4 -d "$list" "$TEST_TMP/.part."
-    for part in "$TEST_TMP"/.part.0[0-3]; do
-        _expected_part "$part" >"$part.out" &
-        pids+=($!)
-    done
-    wait "${pids[@]}"  # only these: serve and the nginxes run on
-    cat "$TEST_TMP"/.part.0[0-3].out
-}
-
-_expected_part() {
-    local list="$1" path how key args line
+    local list="$1" path how key args
     while IFS=$'\t' read -r path how key; do
-        args=(routes evaluate "${path%%\?*}" --config "$TEST_TMP/routes.json")
-        [[ "$how" != none ]] && args+=(--cohort-key "$key")
-        [[ -f "$TEST_TMP/state/overrides.json" ]] && args+=(--state-dir "$TEST_TMP/state")
-        line="$("$BIN" "${args[@]}" 2>/dev/null | head -n 1)"
-        line="${line#* -> }"
-        echo "200 ${line%% *}"
-    done <"$list"
+        if [[ "$how" == none ]]; then
+            printf '%s\n' "${path%%\?*}"
+        else
+            printf '%s\t%s\n' "${path%%\?*}" "$key"
+        fi
+    done <"$list" >"$TEST_TMP/.batch.tsv"
+    args=(routes evaluate --batch "$TEST_TMP/.batch.tsv" --config "$TEST_TMP/routes.json")
+    [[ -f "$TEST_TMP/state/overrides.json" ]] && args+=(--state-dir "$TEST_TMP/state")
+    "$BIN" "${args[@]}" 2>/dev/null | while read -r _ _ target _; do echo "200 $target"; done
 }
 
 # pairs N: N (path, cohort key) pairs, a fixed pseudo-random mix of groups,
@@ -248,9 +238,10 @@ test_a_key_stays_on_its_target_while_the_percentage_rises() {
     local i pct
     for ((i = 0; i < 200; i++)); do printf '/chat/k%d\theader\tuser:%d\n' "$i" "$i"; done >"$TEST_TMP/keys.tsv"
     # Each key's bucket, from evaluate (independent of the percentage).
-    while IFS=$'\t' read -r _ _ key; do
-        "$BIN" routes evaluate /chat/x --config "$TEST_TMP/routes.json" --cohort-key "$key" --json | jq -r .cohort_bucket
-    done <"$TEST_TMP/keys.tsv" >"$TEST_TMP/buckets.txt"
+    while IFS=$'\t' read -r _ _ key; do printf '/chat/x\t%s\n' "$key"; done <"$TEST_TMP/keys.tsv" >"$TEST_TMP/bkeys.tsv"
+    "$BIN" routes evaluate --batch "$TEST_TMP/bkeys.tsv" --config "$TEST_TMP/routes.json" --json |
+        jq -r '.decisions[].cohort_bucket' >"$TEST_TMP/buckets.txt"
+    assert_eq 200 "$(grep -c '^[0-9]' "$TEST_TMP/buckets.txt")" "a bucket for each key"
     : >"$TEST_TMP/prev.txt"
     for pct in 5 25 50 100; do
         cutover routes promote chat_pilot --to "$pct" --operator carol

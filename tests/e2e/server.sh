@@ -495,6 +495,31 @@ test_an_idle_keepalive_connection_is_closed_after_its_timeout() {
 
 # --- cutover routes ---------------------------------------------------------------
 
+# routes evaluate --batch: the same decisions as one evaluate a line.
+test_routes_evaluate_batch_matches_single_evaluations() {
+    local p k want="" line
+    printf '/chat/t1\tuser:1\n/billing/x\tuser:2\n/settings\n//chat/%%61\tuser:3\n/api/me\tuser:4\n' >"$TEST_TMP/batch.tsv"
+    while IFS=$'\t' read -r p k; do
+        line="$(OA_ROUTE_SPLIT_MODE=cohort "$BIN" routes evaluate "$p" ${k:+--cohort-key "$k"} | head -n 1)"
+        want+="$line"$'\n'
+    done <"$TEST_TMP/batch.tsv"
+    OA_ROUTE_SPLIT_MODE=cohort cutover routes evaluate --batch "$TEST_TMP/batch.tsv"
+    assert_eq 0 "$RC" "batch: $ERR"
+    assert_eq "${want%$'\n'}" "$OUT" "batch = single evaluations"
+    OUT="$(OA_ROUTE_SPLIT_MODE=cohort "$BIN" routes evaluate --batch - --json <"$TEST_TMP/batch.tsv")"
+    assert_eq 0 "$?" "batch from stdin"
+    assert_eq 5 "$(jq '.decisions | length' <<<"$OUT")" "one decision a line, from stdin"
+    assert_eq "user:3" "$(jq -r '.decisions[3].cohort_key' <<<"$OUT")"
+    printf '/chat\n\n/x\n' >"$TEST_TMP/blank.tsv"
+    cutover routes evaluate --batch "$TEST_TMP/blank.tsv"
+    assert_eq 2 "$RC" "a blank line"
+    assert_contains "$ERR" "--batch $TEST_TMP/blank.tsv line 2: no path"
+    cutover routes evaluate /chat --batch "$TEST_TMP/batch.tsv"
+    assert_eq 2 "$RC" "PATH and --batch"
+    cutover routes evaluate
+    assert_eq 2 "$RC" "neither"
+}
+
 test_routes_evaluate_and_status_offline() {
     cutover routes evaluate /chat/thread-1 --cohort-key user:1 --json
     assert_eq 0 "$RC"
