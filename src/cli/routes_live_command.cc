@@ -27,6 +27,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/durations.h"
 #include "cli/output.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
@@ -51,24 +52,6 @@ struct LiveArgs {
   int count = 0;  // refreshes with --watch; 0: until interrupted
   std::string interval = "1s";
 };
-
-// "2s", "1500ms", "2" (seconds) -> milliseconds; `flag` names it in errors.
-Result<int64_t> parse_duration(const std::string& text, const std::string& flag) {
-  std::string digits = text;
-  int64_t scale = 1000;
-  if (digits.size() > 2 && digits.compare(digits.size() - 2, 2, "ms") == 0) {
-    digits.resize(digits.size() - 2);
-    scale = 1;
-  } else if (!digits.empty() && digits.back() == 's') {
-    digits.pop_back();
-  }
-  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoll(digits) * scale < 1) {
-    return make_error(ErrorCode::invalid_argument,
-                      flag + " '" + text + "' is not a duration (e.g. 2s, 500ms, or whole seconds)");
-  }
-  return std::stoll(digits) * scale;
-}
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
