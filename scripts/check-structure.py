@@ -7,10 +7,12 @@
      block whose head ends with a parameter list, at namespace or class level);
   3. the modules each module's files include (src/cutover/<m>/ and src/cli/)
      are exactly the ones the table in docs/ARCHITECTURE.md lists, and
-  4. the cutover_* libraries each module's CMake target links directly are
-     exactly the same list.
+  4. the cutover_* libraries each module's CMake targets link directly are
+     exactly the same list, PUBLIC exactly where a header of the module
+     includes the other module, PRIVATE where only its .cc files do.
 
-  scripts/check-structure.py [ROOT] [--print-table]   exit 0 when all hold, 1 with one line a problem
+  scripts/check-structure.py [ROOT] [--print-table] [--links-only]
+    exit 0 when all hold, 1 with one line a problem; --links-only checks 3 and 4 only.
 """
 import os
 import re
@@ -115,11 +117,13 @@ def module_of(path):
     return parts[0]  # cli
 
 
-def include_graph():
+def include_graph(headers_only=False):
     graph = {}
     for path in sources():
         mod = module_of(path)
         graph.setdefault(mod, set())
+        if headers_only and not path.endswith(".h"):
+            continue
         for m in re.finditer(r'^\s*#\s*include\s+"cutover/([a-z_0-9]+)/', open(path, encoding="utf-8").read(), re.M):
             if m.group(1) != mod:
                 graph[mod].add(m.group(1))
@@ -138,7 +142,8 @@ def architecture_table():
 
 
 def cmake_links():
-    """module -> the modules its CMake targets link directly (a target's module is its sources' folder)."""
+    """module -> (the modules its CMake targets link directly, those of them linked PUBLIC); a target's module
+    is its sources' folder."""
     texts = {}
     for cmake in ("src/cutover/CMakeLists.txt", "src/cli/CMakeLists.txt"):
         path = os.path.join(root, cmake)
@@ -149,18 +154,29 @@ def cmake_links():
         for m in re.finditer(r"add_library\(\s*(\w+)\s+STATIC\s+([^)\s]+)", text):
             source = m.group(2)
             target_module[m.group(1)] = source.split("/")[0] if cmake.startswith("src/cutover") else "cli"
-    links = {}
+    links, public = {}, {}
     for text in texts.values():
         for m in re.finditer(r"target_link_libraries\(\s*(\w+)([^)]*)\)", text):
             mod = target_module.get(m.group(1))
             if mod is None:
                 continue
-            deps = {target_module[a] for a in m.group(2).split() if a in target_module}
-            links.setdefault(mod, set()).update(deps - {mod})
-    return links
+            links.setdefault(mod, set())
+            public.setdefault(mod, set())
+            scope = "PUBLIC"  # the plain signature (no keyword) propagates like PUBLIC
+            for word in m.group(2).split():
+                if word in ("PUBLIC", "PRIVATE", "INTERFACE"):
+                    scope = word
+                elif word in target_module and target_module[word] != mod:
+                    links[mod].add(target_module[word])
+                    if scope != "PRIVATE":
+                        public[mod].add(target_module[word])
+    for mod in set(target_module.values()):
+        links.setdefault(mod, set())
+        public.setdefault(mod, set())
+    return links, public
 
 
-for path in sources():
+for path in [] if "--links-only" in sys.argv else sources():
     rel = os.path.relpath(path, root)
     count = sum(1 for _ in open(path, encoding="utf-8", errors="replace"))
     if count > MAX_FILE_LINES:
@@ -176,7 +192,8 @@ if "--print-table" in sys.argv:
         print(f"| {mod} | {', '.join(sorted(includes[mod])) or '—'} |")
     sys.exit(0)
 table = architecture_table()
-links = cmake_links()
+links, public_links = cmake_links()
+header_includes = include_graph(headers_only=True)
 if not table:
     problems.append("docs/ARCHITECTURE.md: no module table (| module | includes |) found")
 for mod in sorted(set(includes) | set(table)):
@@ -187,8 +204,15 @@ for mod in sorted(set(includes) | set(table)):
         continue
     if have != want:
         problems.append(f"module {mod}: includes {sorted(have)} but docs/ARCHITECTURE.md lists {sorted(want)}")
-    if mod in links and links[mod] != want:
+    if mod not in links:
+        continue  # a module without a CMake target of its own (none today)
+    if links[mod] != want:
         problems.append(f"module {mod}: CMake links {sorted(links[mod])} but docs/ARCHITECTURE.md lists {sorted(want)}")
+    public_want = header_includes.get(mod, set())
+    for dep in sorted((public_want - public_links[mod]) & links[mod]):
+        problems.append(f"module {mod}: a header includes {dep}, so link it PUBLIC (it is linked PRIVATE)")
+    for dep in sorted(public_links[mod] - public_want):
+        problems.append(f"module {mod}: only .cc files include {dep}, so link it PRIVATE (it is linked PUBLIC)")
 
 for p in problems:
     print(p)

@@ -17,7 +17,7 @@ packages=(
   clang-14 libclang-rt-14-dev   # libFuzzer + ASan/UBSan for the fuzz targets (fuzz/run.sh)
   libpq-dev                     # PostgreSQL client for the shared state (state/)
   postgresql-15                 # the throwaway database of tests/state_tests.sh and e2e/replicas.sh (pg_lib.sh)
-  python3                       # bench/replicas_bench.sh: the keep-alive client timing propagation
+  python3                       # bench/replicas_bench.sh's keep-alive client; ctest structure_check
   nginx                         # the data plane in front (docs/EDGE.md): tests/e2e/edge.sh, bench/edge_bench.sh
   dpkg-dev file                 # make package: CPack's .deb and its shlibdeps (dpkg-shlibdeps, file)
   man-db bash-completion        # tests/e2e/install.sh: `man -l` on a generated page, the completion script

@@ -64,20 +64,6 @@ class BackfillTest : public testing::FixtureStoresTest {
   std::string backups_dir() const { return work_dir_ + "/backups"; }
   std::string manifest_path(const std::string& run) const { return manifests_dir() + "/" + run + ".json"; }
 
-  BackfillOptions options() const {
-    BackfillOptions o;
-    for (const char* kind : k_kinds) o.stores.push_back(StoreTarget{kind, store_path(kind)});
-    o.work_dir = work_dir_;
-    return o;
-  }
-
-  Result<BackfillResult> run(base::FileSystem& fs = base::real_file_system()) {
-    return run_backfill(options(), specs_, fs, clock_);
-  }
-  Result<BackfillResult> run(const BackfillOptions& o, base::FileSystem& fs = base::real_file_system()) {
-    return run_backfill(o, specs_, fs, clock_);
-  }
-
   // Every entry of the stores folder: name -> bytes (a symlink reads as "symlink -> target").
   std::map<std::string, std::string> stores_snapshot() const {
     std::map<std::string, std::string> out;

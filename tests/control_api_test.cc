@@ -10,86 +10,30 @@
 #include <utility>
 #include <vector>
 
-#include "cutover/base/clock.h"
-#include "cutover/hash/sha256.h"
+#include "control_api_fixture.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"
-#include "cutover/server/audit_log.h"
 #include "cutover/server/control_api.h"
-#include "cutover/server/metrics.h"
-#include "cutover/server/override_store.h"
-#include "cutover/server/tokens.h"
-#include "test_util.h"
 
 namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
 
 constexpr std::string_view k_status = "/api/v1/control/route-split/status";
 constexpr std::string_view k_evaluate = "/api/v1/control/route-split/evaluate";
 constexpr std::string_view k_override = "/api/v1/control/route-split/override";
 
-class FixedClock : public base::Clock {
- public:
-  int64_t now_ns() override { return 1'795'000'000'000'000'000; }
-};
-
-std::string header_of(const ApiResponse& res, std::string_view name) {
-  for (const auto& [n, v] : res.headers) {
-    if (n == name) return v;
-  }
-  return "<absent>";
-}
-
-// One API over a fresh state folder; tokens "view-secret" (viewer bob) and
-// "op-secret" (operator alice).
-class ControlApiTest : public ::testing::Test {
+// The reference config with fixed base URLs; a 64-byte body limit.
+class ControlApiTest : public ControlApiFixture {
  protected:
   void SetUp() override {
     routing::RouteConfig config = routing::reference_config();
     config.legacy_base_url = "https://legacy.example";
     config.rust_base_url = "https://rust.example";
-    engine_ = std::make_unique<routing::RouteSplit>(std::move(config));
-    auto tokens = TokenSet::parse("operator alice sha256:" + hash::sha256_hex("op-secret") +
-                                      "\nviewer bob sha256:" + hash::sha256_hex("view-secret") + "\n",
-                                  "tokens");
-    ASSERT_TRUE(tokens) << tokens.error().message();
-    tokens_ = std::move(*tokens);
-    auto store = OverrideStore::open(base::real_file_system(), clock_, dir_.file("state"), *engine_,
-                                     std::chrono::nanoseconds(0));
-    ASSERT_TRUE(store) << store.error().message();
-    store_ = std::move(*store);
-    auto audit = AuditLog::open(dir_.file("audit.jsonl"));
-    ASSERT_TRUE(audit) << audit.error().message();
-    audit_ = std::move(*audit);
-    metrics_ = std::make_unique<Metrics>(*engine_);
-    api_ = std::make_unique<ControlApi>(*engine_, tokens_, *store_, *audit_, *metrics_, clock_, 64, "req_7_");
+    start(std::move(config), 64, "req_7_");
   }
-
-  ApiResponse call(std::string_view method, std::string_view target, std::string_view body = {},
-                   std::vector<std::pair<std::string_view, std::string_view>> headers = {}) {
-    ApiRequest req{.method = method, .target = target, .body = body, .headers = std::move(headers), .raw = {}};
-    return api_->handle(req);
-  }
-  ApiResponse as(std::string_view bearer, std::string_view method, std::string_view target,
-                 std::string_view body = {}) {
-    authorization_ = "Bearer " + std::string(bearer);
-    return call(method, target, body, {{"Authorization", authorization_}});
-  }
-  std::string audit_text() { return testing::read_text(dir_.file("audit.jsonl")); }
-
-  TempDir dir_;
-  FixedClock clock_;
-  std::unique_ptr<routing::RouteSplit> engine_;
-  TokenSet tokens_;
-  std::unique_ptr<OverrideStore> store_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<ControlApi> api_;
-  std::string authorization_;
 };
 
 TEST_F(ControlApiTest, HealthNeedsNoTokenAndCarriesARequestId) {

@@ -45,8 +45,9 @@ TEST(RouteControlUrl, OnlyPlainHttpWithAToken) {
   auto st = (*none)->status();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::io_error);
-  EXPECT_NE(st.error().message().find("cannot connect to http://127.0.0.1:1"), std::string::npos)
-      << st.error().message();
+  EXPECT_EQ(st.error().message(),
+            "GET http://127.0.0.1:1/api/v1/control/route-split/status: cannot connect (is `cutover serve` running "
+            "there?)");
 }
 
 TEST_F(DrillTest, PassesAndPutsThePreviousOverrideBack) {

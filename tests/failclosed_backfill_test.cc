@@ -33,7 +33,6 @@ using testing::read_text;
 using testing::write_text;
 
 constexpr const char* k_run = "20231114T221320Z";
-const char* const k_kinds[] = {"auth", "codex_threads", "domain"};
 constexpr const char* k_writers_bytes = "{\"written\": \"by the service while backfill ran\"}";
 
 // Rewrites `path` in place: the same file (inode), new contents.
@@ -102,19 +101,6 @@ class FailClosedBackfill : public testing::FixtureStoresTest {
  protected:
   std::string manifest_path() const { return work_dir_ + "/manifests/" + k_run + ".json"; }
 
-  BackfillOptions options() const {
-    BackfillOptions o;
-    for (const char* kind : k_kinds) o.stores.push_back(StoreTarget{kind, store_path(kind)});
-    o.work_dir = work_dir_;
-    return o;
-  }
-  Result<BackfillResult> run(base::FileSystem& fs = base::real_file_system()) {
-    return run_backfill(options(), specs_, fs, clock_);
-  }
-  Result<BackfillResult> run(const BackfillOptions& o) {
-    return run_backfill(o, specs_, base::real_file_system(), clock_);
-  }
-
   std::map<std::string, std::string> stores() const {
     std::map<std::string, std::string> out;
     for (const auto& name : list_names(stores_dir_)) out[name] = read_text(stores_dir_ + "/" + name);
@@ -125,9 +111,9 @@ class FailClosedBackfill : public testing::FixtureStoresTest {
   void expect_write_kept_and_rest_undone(const std::string& written_kind) {
     auto now = stores();
     ASSERT_EQ(now.size(), 3u) << "a temporary file or a stray was left beside the stores";
-    for (const char* kind : k_kinds) {
+    for (const std::string& kind : kinds_) {
       std::string expected = kind == written_kind ? k_writers_bytes : fixture_[kind];
-      EXPECT_EQ(now[std::string(kind) + ".json"], expected) << kind;
+      EXPECT_EQ(now[kind + ".json"], expected) << kind;
     }
     EXPECT_FALSE(path_exists(manifest_path())) << "a complete manifest was written";
   }

@@ -95,12 +95,7 @@ class FailClosedFilesTest : public testing::FixtureStoresTest {
  protected:
   std::string store(const std::string& kind) const { return store_path(kind); }
 
-  Result<backfill::BackfillResult> backfill(base::FileSystem& fs = base::real_file_system()) {
-    backfill::BackfillOptions options;
-    for (const auto& kind : kinds_) options.stores.push_back({kind, store(kind)});
-    options.work_dir = work_dir_;
-    return backfill::run_backfill(options, specs_, fs, clock_);
-  }
+  Result<backfill::BackfillResult> backfill(base::FileSystem& fs = base::real_file_system()) { return run(fs); }
 
   Result<rollback::RollbackReport> rollback(const std::string& manifest, bool force = false,
                                             base::FileSystem& fs = base::real_file_system()) {

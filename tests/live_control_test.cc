@@ -11,40 +11,21 @@
 #include <utility>
 #include <vector>
 
-#include "cutover/base/clock.h"
-#include "cutover/hash/sha256.h"
+#include "control_api_fixture.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/overrides.h"
 #include "cutover/routing/route_split.h"
-#include "cutover/server/audit_log.h"
 #include "cutover/server/control_api.h"
 #include "cutover/server/live_state.h"
-#include "cutover/server/metrics.h"
-#include "cutover/server/override_store.h"
-#include "cutover/server/tokens.h"
-#include "test_util.h"
 
 namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::TempDir;
 
 constexpr std::string_view k_override = "/api/v1/control/route-split/override";
 constexpr std::string_view k_state = "/api/v1/control/route-split/state";
 constexpr std::string_view k_decide = "/api/v1/route-split/decide";
-
-class FixedClock : public base::Clock {
- public:
-  int64_t now_ns() override { return 1'795'000'000'000'000'000; }
-};
-
-std::string header_of(const ApiResponse& res, std::string_view name) {
-  for (const auto& [n, v] : res.headers) {
-    if (n == name) return v;
-  }
-  return "<absent>";
-}
 
 routing::OverrideRequest mode(std::string m, std::optional<std::string> domain = std::nullopt,
                               std::optional<int64_t> pct = std::nullopt) {
@@ -141,28 +122,15 @@ TEST(LiveState, CookieValue) {
   EXPECT_EQ(cookie_value("a=1", "uid"), "");
 }
 
-class LiveApiTest : public ::testing::Test {
+// Cohort mode at 60 % keyed by x-user; a 4 KiB body limit.
+class LiveApiTest : public ControlApiFixture {
  protected:
   void SetUp() override {
     routing::RouteConfig config = routing::reference_config();
     config.mode = routing::RouteMode::cohort;
     config.cohort_percentage = 60;
     config.cohort_key_header = "x-user";
-    engine_ = std::make_unique<routing::RouteSplit>(std::move(config));
-    auto tokens = TokenSet::parse("operator alice sha256:" + hash::sha256_hex("op-secret") +
-                                      "\nviewer bob sha256:" + hash::sha256_hex("view-secret") + "\n",
-                                  "tokens");
-    ASSERT_TRUE(tokens);
-    tokens_ = std::move(*tokens);
-    auto store = OverrideStore::open(base::real_file_system(), clock_, dir_.file("state"), *engine_,
-                                     std::chrono::nanoseconds(0));
-    ASSERT_TRUE(store);
-    store_ = std::move(*store);
-    auto audit = AuditLog::open(dir_.file("audit.jsonl"));
-    ASSERT_TRUE(audit);
-    audit_ = std::move(*audit);
-    metrics_ = std::make_unique<Metrics>(*engine_);
-    api_ = std::make_unique<ControlApi>(*engine_, tokens_, *store_, *audit_, *metrics_, clock_, 4096, "req_");
+    start(std::move(config), 4096, "req_");
   }
   ApiResponse decide(std::string_view uri, std::string_view key) {
     ApiRequest req{.method = "GET", .target = k_decide, .body = {}, .headers = {}, .raw = {}};
@@ -170,21 +138,9 @@ class LiveApiTest : public ::testing::Test {
     return api_->handle_decide_listener(req);
   }
   ApiResponse op(std::string_view body, std::string_view who = "op-secret") {
-    auth_ = "Bearer " + std::string(who);
-    ApiRequest req{.method = "POST", .target = k_override, .body = body, .headers = {}, .raw = {}};
-    req.headers = {{"Authorization", auth_}, {"x-cutover-operator", "carol"}};
-    return api_->handle(req);
+    authorization_ = "Bearer " + std::string(who);
+    return call("POST", k_override, body, {{"Authorization", authorization_}, {"x-cutover-operator", "carol"}});
   }
-
-  TempDir dir_;
-  FixedClock clock_;
-  std::unique_ptr<routing::RouteSplit> engine_;
-  TokenSet tokens_;
-  std::unique_ptr<OverrideStore> store_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<ControlApi> api_;
-  std::string auth_;
 };
 
 TEST_F(LiveApiTest, DecideAnswers204WithTheHeadersAndNoBody) {

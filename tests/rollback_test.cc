@@ -43,11 +43,9 @@ class RollbackTest : public testing::FixtureStoresTest {
 
   // Backfills the three fixtures (and `extra` targets); keeps the manifest.
   void backfill(std::vector<backfill::StoreTarget> extra = {}) {
-    backfill::BackfillOptions options;
-    for (const auto& [kind, bytes] : fixture_) options.stores.push_back({kind, store(kind)});
-    for (auto& t : extra) options.stores.push_back(t);
-    options.work_dir = work_dir_;
-    auto result = backfill::run_backfill(options, specs_, base::real_file_system(), clock_);
+    backfill::BackfillOptions o = options();
+    for (auto& t : extra) o.stores.push_back(t);
+    auto result = run(o);
     ASSERT_TRUE(result) << result.error().message();
     manifest_ = result->manifest;
     ASSERT_EQ(result->manifest_path, manifest_path());

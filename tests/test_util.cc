@@ -92,6 +92,13 @@ void write_expand_evidence(const std::string& dir, const std::string& created_at
   in.expand_report_path = dir + "/expand-report.json";
 }
 
+backfill::BackfillOptions FixtureStoresTest::options() const {
+  backfill::BackfillOptions o;
+  for (const auto& kind : kinds_) o.stores.push_back(backfill::StoreTarget{kind, store_path(kind)});
+  o.work_dir = work_dir_;
+  return o;
+}
+
 void FixtureStoresTest::SetUp() {
   stores_dir_ = tmp_.file("stores");
   work_dir_ = tmp_.file("work");

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "cutover/backfill/backfill.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
 #include "cutover/gates/gates.h"
@@ -80,6 +81,15 @@ class FixtureStoresTest : public ::testing::Test {
   void SetUp() override;
 
   std::string store_path(const std::string& kind) const { return stores_dir_ + "/" + kind + ".json"; }
+
+  // Backfill options for every fixture store (auth, codex_threads, domain) with work_dir_.
+  backfill::BackfillOptions options() const;
+  // run_backfill with the fixture's specs and clock: of options(), or of `o`.
+  Result<backfill::BackfillResult> run(base::FileSystem& fs = base::real_file_system()) { return run(options(), fs); }
+  Result<backfill::BackfillResult> run(const backfill::BackfillOptions& o,
+                                       base::FileSystem& fs = base::real_file_system()) {
+    return backfill::run_backfill(o, specs_, fs, clock_);
+  }
 
   TempDir tmp_;
   std::string stores_dir_;

@@ -114,9 +114,7 @@ int backfill_main(const BackfillArgs& args) {
 void add_backfill_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("backfill", "Migrate stores to the current schema, with a manifest and backups");
   auto args = std::make_shared<BackfillArgs>();
-  cmd->add_option("--store", args->stores,
-                  "NAME=PATH: a store of kind NAME (auth, codex_threads, domain, or one from --spec); repeatable. "
-                  "Default: AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
+  cmd->add_option("--store", args->stores, k_store_flag_help);
   cmd->add_option("--spec", args->spec_files, "a store spec file adding a store kind; repeatable");
   cmd->add_option("--work-dir", args->work_dir, "folder for manifests/ and backups/ (default: WORK_DIR)");
   cmd->add_flag("--allow-destructive-reset", args->allow_destructive_reset,

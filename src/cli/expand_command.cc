@@ -112,9 +112,7 @@ void add_expand_command(CLI::App& app, int& exit_code) {
                   "CMD: the new release's reader; {} becomes the store copy's path (appended when absent). Split "
                   "into words like a shell, without expansion; no shell is run unless CMD is `sh -c '...'`")
       ->required();
-  cmd->add_option("--store", args->stores,
-                  "NAME=PATH: a store of kind NAME (auth, codex_threads, domain, or one from --spec); repeatable. "
-                  "Default: AUTH_STORE_PATH, CODEX_THREAD_STORE_PATH, DOMAIN_STORE_PATH");
+  cmd->add_option("--store", args->stores, k_store_flag_help);
   cmd->add_option("--spec", args->spec_files, "a store spec file adding a store kind; repeatable");
   cmd->add_option("--out", args->out, "write the expand report (JSON) here, passed or failed");
   cmd->add_option("--timeout", args->timeout,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/durations.h"
 #include "cli/output.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/http/target_probe.h"
@@ -185,28 +186,11 @@ int status(const RoutesArgs& args) {
   return k_exit_ok;
 }
 
-// "2s", "1500ms", "2" (seconds) -> milliseconds.
-Result<int64_t> parse_timeout(const std::string& text) {
-  std::string digits = text;
-  int64_t scale = 1000;
-  if (digits.size() > 2 && digits.compare(digits.size() - 2, 2, "ms") == 0) {
-    digits.resize(digits.size() - 2);
-    scale = 1;
-  } else if (!digits.empty() && digits.back() == 's') {
-    digits.pop_back();
-  }
-  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
-    return make_error(ErrorCode::invalid_argument,
-                      "--timeout '" + text + "' is not a duration (e.g. 2s, 1500ms, or whole seconds)");
-  }
-  return std::stoll(digits) * scale;
-}
-
 int check(const CheckArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   http::ProbeOptions options;
   options.health_path = args.health_path;
-  auto timeout = parse_timeout(args.timeout);
+  auto timeout = parse_duration(args.timeout, "--timeout");
   if (!timeout) return report_error("routes check", timeout.error());
   options.timeout_ms = *timeout;
   if (auto st = http::check_probe_options(options); !st) return report_error("routes check", st.error());

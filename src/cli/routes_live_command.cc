@@ -27,17 +27,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/durations.h"
 #include "cli/output.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
-#include "cutover/http/operator_client.h"
+#include "cutover/http/control_client.h"
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
-
-constexpr std::string_view k_api = "/api/v1/control/route-split";
 
 struct LiveArgs {
   std::string server;
@@ -53,24 +52,6 @@ struct LiveArgs {
   int count = 0;  // refreshes with --watch; 0: until interrupted
   std::string interval = "1s";
 };
-
-// "2s", "1500ms", "2" (seconds) -> milliseconds; `flag` names it in errors.
-Result<int64_t> parse_duration(const std::string& text, const std::string& flag) {
-  std::string digits = text;
-  int64_t scale = 1000;
-  if (digits.size() > 2 && digits.compare(digits.size() - 2, 2, "ms") == 0) {
-    digits.resize(digits.size() - 2);
-    scale = 1;
-  } else if (!digits.empty() && digits.back() == 's') {
-    digits.pop_back();
-  }
-  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoll(digits) * scale < 1) {
-    return make_error(ErrorCode::invalid_argument,
-                      flag + " '" + text + "' is not a duration (e.g. 2s, 500ms, or whole seconds)");
-  }
-  return std::stoll(digits) * scale;
-}
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -108,8 +89,9 @@ Result<std::string> operator_name(const LiveArgs& args) {
 }
 
 // The client for the server and token the flags or the environment name.
-Result<std::unique_ptr<http::OperatorClient>> connect(const LiveArgs& args, bool change) {
-  http::OperatorEndpoint endpoint;
+Result<http::ControlClient> connect(const LiveArgs& args, bool change) {
+  http::ControlEndpoint endpoint;
+  endpoint.user_agent = "cutover-routes";
   endpoint.base_url = args.server.empty() ? env("CUTOVER_SERVER") : args.server;
   if (endpoint.base_url.empty()) {
     return make_error(ErrorCode::invalid_argument,
@@ -134,7 +116,7 @@ Result<std::unique_ptr<http::OperatorClient>> connect(const LiveArgs& args, bool
     TRY_ASSIGN(std::string name, operator_name(args));
     endpoint.headers.emplace_back("x-cutover-operator", name);
   }
-  return http::OperatorClient::create(endpoint);
+  return http::ControlClient::connect(endpoint);
 }
 
 // --- reading the state ------------------------------------------------------------
@@ -192,14 +174,11 @@ void print_state(const json::Node& s, const std::string& server) {
 }
 
 // Prints the `data` of an answer: canonical JSON, or the table.
-int print_answer(const json::Document& answer, const std::string& where, const std::string& command,
-                 const std::string& server, bool json_out) {
-  auto data = http::OperatorClient::data_of(answer, where);
-  if (!data) return report_error(command, data.error());
+int print_answer(const json::Document& data, const std::string& server, bool json_out) {
   if (json_out) {
-    std::cout << json::to_canonical_string(**data) << "\n";
+    std::cout << json::to_canonical_string(data.root()) << "\n";
   } else {
-    print_state(**data, server);
+    print_state(data.root(), server);
   }
   return k_exit_ok;
 }
@@ -209,14 +188,11 @@ int print_answer(const json::Document& answer, const std::string& where, const s
 int change(const LiveArgs& args, const std::string& command, const std::string& body, const std::string& done) {
   auto client = connect(args, true);
   if (!client) return report_error(command, client.error());
-  std::string path = std::string(k_api) + "/override";
-  auto answer = (*client)->post(path, body);
-  if (!answer) return report_error(command, answer.error());
-  auto data = http::OperatorClient::data_of(*answer, "POST " + (*client)->server() + path);
+  auto data = client->call("POST", std::string(http::k_route_split_api) + "/override", body);
   if (!data) return report_error(command, data.error());
   if (!args.json)
-    std::cerr << "cutover " << command << ": " << done << " (revision " << field(**data, "revision") << ")\n";
-  return print_answer(*answer, "POST " + (*client)->server() + path, command, (*client)->server(), args.json);
+    std::cerr << "cutover " << command << ": " << done << " (revision " << field(data->root(), "revision") << ")\n";
+  return print_answer(*data, client->base(), args.json);
 }
 
 Result<int> parse_percent(std::string text) {
@@ -264,12 +240,11 @@ extern "C" void on_interrupt(int) { g_interrupted = 1; }
 int get(const LiveArgs& args) {
   auto client = connect(args, false);
   if (!client) return report_error("routes get", client.error());
-  std::string path = std::string(k_api) + "/state";
-  std::string where = "GET " + (*client)->server() + path;
+  std::string path = std::string(http::k_route_split_api) + "/state";
   if (!args.watch) {
-    auto answer = (*client)->get(path);
-    if (!answer) return report_error("routes get", answer.error());
-    return print_answer(*answer, where, "routes get", (*client)->server(), args.json);
+    auto data = client->call("GET", path);
+    if (!data) return report_error("routes get", data.error());
+    return print_answer(*data, client->base(), args.json);
   }
   auto interval = parse_duration(args.interval, "--interval");
   if (!interval) return report_error("routes get", interval.error());
@@ -294,21 +269,16 @@ int get(const LiveArgs& args) {
       }
       if (g_interrupted) break;
     }
-    auto answer = (*client)->get(path);
-    if (!answer) {
-      rc = report_error("routes get", answer.error());
-      continue;
-    }
-    auto data = http::OperatorClient::data_of(*answer, where);
+    auto data = client->call("GET", path);
     if (!data) {
       rc = report_error("routes get", data.error());
       continue;
     }
     if (args.json) {
-      std::cout << json::to_compact_string(**data) << "\n";
+      std::cout << json::to_compact_string(data->root()) << "\n";
     } else {
       std::cout << "--- " << base::rfc3339_utc(base::system_clock().now_ns()) << "\n";
-      print_state(**data, (*client)->server());
+      print_state(data->root(), client->base());
     }
     std::cout.flush();
     rc = k_exit_ok;

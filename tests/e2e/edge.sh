@@ -15,7 +15,7 @@
 #
 # To extend (wave 2: cutover serve as the decider): write a test function
 # that calls edge_up (or edge_up_with_decider HOST:PORT), drive the front
-# with fetch, and add a run_test line at the bottom.
+# with ngx_fetch, and add a run_test line at the bottom.
 # shellcheck disable=SC2317,SC2031
 set -u
 
@@ -45,39 +45,14 @@ JSON
 # P_FRONT, DECIDER_LOG, FRONT_CONF.
 edge_up() {
     ngx_init || fatal "nginx_lib: init failed"
-    if ! { ngx_free_port P_LEGACY && ngx_free_port P_NEW && ngx_free_port P_DECIDER && ngx_free_port P_FRONT; }; then
-        fatal "no free ports"
-    fi
+    ngx_stubs_up
+    ngx_free_port P_DECIDER || fatal "no free port"
     DECIDER_LOG="$TEST_TMP/decider.log"
     : >"$DECIDER_LOG"
-    ngx_stub_upstream legacy "$P_LEGACY" >"$TEST_TMP/legacy.conf"
-    ngx_stub_upstream new "$P_NEW" >"$TEST_TMP/new.conf"
     ngx_stub_decider "$P_DECIDER" "$DECIDER_LOG" >"$TEST_TMP/decider.conf"
-    ngx_start legacy "$TEST_TMP/legacy.conf" "$P_LEGACY" || fatal "legacy stub did not start"
-    ngx_start new "$TEST_TMP/new.conf" "$P_NEW" || fatal "new stub did not start"
     ngx_start decider "$TEST_TMP/decider.conf" "$P_DECIDER" || fatal "decider stub did not start"
     edge_config
-    FRONT_CONF="$TEST_TMP/front.conf"
-    must routes nginx-config --config "$TEST_TMP/routes.json" --decider "127.0.0.1:$P_DECIDER" \
-        --listen "127.0.0.1:$P_FRONT" --out "$FRONT_CONF" "$@"
-    ngx_start front "$FRONT_CONF" "$P_FRONT" || fatal "front nginx did not start: $(cat "$NGX_ROOT/front/logs/error.log")"
-}
-
-# fetch RAW_PATH [CURL_ARGS...]: one request to the front, the path sent as
-# is; sets CODE, BODY, HDRS, UPSTREAM (the x-upstream header: legacy or new),
-# REASON, TARGET and MS (the request's wall time).
-fetch() {
-    local path="$1" start
-    shift
-    start="$(date +%s%N)"
-    CODE="$(curl -s --path-as-is --max-time 10 -o "$TEST_TMP/.body" -D "$TEST_TMP/.hdrs" -w '%{http_code}' "$@" \
-        "http://127.0.0.1:$P_FRONT$path")"
-    MS=$((($(date +%s%N) - start) / 1000000))
-    BODY="$(cat "$TEST_TMP/.body")"
-    HDRS="$(tr -d '\r' <"$TEST_TMP/.hdrs")"
-    UPSTREAM="$(header x-upstream)"
-    REASON="$(header x-cutover-reason)"
-    TARGET="$(header x-cutover-target)"
+    ngx_front_up "127.0.0.1:$P_DECIDER" "$@"
 }
 
 decider_asks() { wc -l <"$DECIDER_LOG" | tr -d ' '; }
@@ -102,19 +77,19 @@ test_nginx_accepts_the_generated_config() {
 
 test_the_decided_target_is_honoured() {
     edge_up
-    fetch /chat/thread-1
+    ngx_fetch /chat/thread-1
     assert_eq 200 "$CODE" "status"
     assert_eq new "$UPSTREAM" "upstream of /chat/thread-1"
     assert_eq rust_shell "$TARGET" "x-cutover-target"
     assert_eq stub_decided "$REASON" "x-cutover-reason"
     assert_contains "$BODY" "cutover-target=rust_shell cutover-reason=stub_decided" "headers the upstream saw"
-    fetch /billing/invoice
+    ngx_fetch /billing/invoice
     assert_eq legacy "$UPSTREAM" "upstream of /billing/invoice"
     assert_eq legacy "$TARGET" "x-cutover-target"
     assert_eq 2 "$(decider_asks)" "decisions asked"
     assert_eq "/chat/thread-1" "$(sed -n 1p "$DECIDER_LOG")" "X-Original-URI the decider saw"
     # A client cannot choose its target by sending the headers itself.
-    fetch /billing/invoice -H 'X-Cutover-Target: rust_shell' -H 'X-Cutover-Reason: forged'
+    ngx_fetch /billing/invoice -H 'X-Cutover-Target: rust_shell' -H 'X-Cutover-Reason: forged'
     assert_eq legacy "$UPSTREAM" "upstream with forged headers"
     assert_contains "$BODY" "cutover-target=legacy cutover-reason=stub_decided" "headers the upstream saw"
 }
@@ -123,7 +98,7 @@ test_decider_down_sends_everything_to_legacy() {
     edge_up
     ngx_kill decider
     for path in /chat/thread-1 /billing/x /new?x=1; do
-        fetch "$path"
+        ngx_fetch "$path"
         assert_eq 200 "$CODE" "status of $path"
         assert_eq legacy "$UPSTREAM" "upstream of $path"
         assert_eq decider_unavailable "$REASON" "x-cutover-reason of $path"
@@ -131,24 +106,24 @@ test_decider_down_sends_everything_to_legacy() {
         ((MS < 2000)) || _e2e_fail "$path took $MS ms with the decider down (refused connections fail at once)"
     done
     # Pins do not depend on the decider at all.
-    fetch /api/v1/things
+    ngx_fetch /api/v1/things
     assert_eq new "$UPSTREAM" "pinned /api with the decider down"
     assert_eq api_pin "$REASON" "pinned reason"
 }
 
 test_decider_stopped_is_slow_and_fails_safe_within_the_read_timeout() {
     edge_up --decider-read-timeout 300
-    fetch /chat/warm
+    ngx_fetch /chat/warm
     assert_eq new "$UPSTREAM" "before the stop"
     ngx_pause decider
-    fetch /chat/thread-1
+    ngx_fetch /chat/thread-1
     assert_eq 200 "$CODE" "status while stopped"
     assert_eq legacy "$UPSTREAM" "upstream while the decider is stopped"
     assert_eq decider_unavailable "$REASON" "x-cutover-reason while stopped"
     ((MS >= 250)) || _e2e_fail "answered in $MS ms: the 300 ms read timeout was not waited for"
     ((MS < 2000)) || _e2e_fail "answered in $MS ms: far more than the 300 ms read timeout"
     ngx_resume decider
-    fetch /chat/thread-2
+    ngx_fetch /chat/thread-2
     assert_eq new "$UPSTREAM" "decisions resume after SIGCONT"
     assert_eq stub_decided "$REASON" "reason after SIGCONT"
 }
@@ -157,7 +132,7 @@ test_decider_answers_other_than_204_go_to_legacy() {
     edge_up
     local path
     for path in /fault/500 /fault/403 /fault/200; do
-        fetch "$path"
+        ngx_fetch "$path"
         assert_eq 200 "$CODE" "status of $path"
         assert_eq legacy "$UPSTREAM" "upstream of $path (the decider named rust_shell)"
         assert_eq decider_unavailable "$REASON" "x-cutover-reason of $path"
@@ -167,14 +142,14 @@ test_decider_answers_other_than_204_go_to_legacy() {
 test_new_upstream_down_reaches_the_client_as_502() {
     edge_up
     ngx_kill new
-    fetch /chat/thread-1
+    ngx_fetch /chat/thread-1
     assert_eq 502 "$CODE" "status with the new upstream down"
     assert_eq "" "$UPSTREAM" "no upstream answered"
     assert_eq rust_shell "$TARGET" "x-cutover-target"
     assert_not_contains "$BODY" "legacy" "body"
-    fetch /api/x
+    ngx_fetch /api/x
     assert_eq 502 "$CODE" "pinned to the new upstream, which is down"
-    fetch /billing/x
+    ngx_fetch /billing/x
     assert_eq legacy "$UPSTREAM" "legacy traffic unaffected"
 }
 
@@ -182,25 +157,25 @@ test_methods_bodies_queries_and_statuses_pass_through() {
     edge_up
     local method
     for method in POST PUT PATCH DELETE; do
-        fetch '/chat/p?x=1&y=%20z&x=2' -X "$method" --data-binary 'hello body'
+        ngx_fetch '/chat/p?x=1&y=%20z&x=2' -X "$method" --data-binary 'hello body'
         assert_eq 200 "$CODE" "$method status"
         assert_eq "new $method /chat/p?x=1&y=%20z&x=2 content-length=10" "$(cut -d' ' -f1-4 <<<"$BODY")" "$method"
     done
-    fetch '/billing/p?q=%2Fapi' -X POST --data-binary @<(head -c 100000 /dev/zero | tr '\0' 'a')
+    ngx_fetch '/billing/p?q=%2Fapi' -X POST --data-binary @<(head -c 100000 /dev/zero | tr '\0' 'a')
     assert_eq "legacy POST /billing/p?q=%2Fapi content-length=100000" "$(cut -d' ' -f1-4 <<<"$BODY")" "large body"
-    fetch /chat/x -I
+    ngx_fetch /chat/x -I
     assert_eq 200 "$CODE" "HEAD status"
     assert_eq new "$UPSTREAM" "HEAD upstream"
     # Statuses, the new service's own 5xx among them, reach the client as they are.
-    fetch /status/503
+    ngx_fetch /status/503
     assert_eq 503 "$CODE" "the new service's 503"
     assert_eq "new 503" "$BODY" "the new service's 503 body"
-    fetch /status/500
+    ngx_fetch /status/500
     assert_eq 500 "$CODE" "the new service's 500"
     assert_eq new "$UPSTREAM" "the new service's 500 is not hidden"
-    fetch /status/201
+    ngx_fetch /status/201
     assert_eq 201 "$CODE" "201"
-    fetch /billing/status/404
+    ngx_fetch /billing/status/404
     assert_eq 404 "$CODE" "legacy's 404"
     assert_eq legacy "$UPSTREAM" "legacy's 404"
 }
@@ -209,17 +184,17 @@ test_pins_never_ask_the_decider() {
     edge_up
     local path
     for path in /api /api/ /api/v1/x '/api/v1/x?q=/chat' //api '/api//x/' '/api/../chat' /static/assets/app.js; do
-        fetch "$path"
+        ngx_fetch "$path"
         assert_eq 200 "$CODE" "status of $path"
     done
     assert_eq 0 "$(decider_asks)" "decisions asked for pinned paths"
-    fetch '/api/../chat'
+    ngx_fetch '/api/../chat'
     assert_eq new "$UPSTREAM" "/api/../chat is under /api for the decider too"
     assert_contains "$BODY" "GET /api/../chat " "the raw URI reaches the upstream"
-    fetch /static/assets/app.js
+    ngx_fetch /static/assets/app.js
     assert_eq legacy "$UPSTREAM" "pinned to legacy"
     assert_eq static_pin "$REASON" "pinned reason"
-    fetch /apix
+    ngx_fetch /apix
     assert_eq 1 "$(decider_asks)" "/apix is not under /api"
 }
 
@@ -237,7 +212,7 @@ test_encoded_and_unnormalised_paths_agree_with_evaluate() {
         local reason
         reason="$(jq -r .reason <<<"$OUT")"
         before="$(decider_asks)"
-        fetch "$path"
+        ngx_fetch "$path"
         asks=$(($(decider_asks) - before))
         assert_eq 200 "$CODE" "status of $path"
         if [[ "$reason" == api_pin || "$reason" == static_pin ]]; then
@@ -259,16 +234,16 @@ test_encoded_and_unnormalised_paths_agree_with_evaluate() {
         assert_contains "$BODY" " $path " "$path reaches the upstream raw"
     done
     # The unnormalised forms the decider sees raw: its answer wins over nginx's decoding.
-    fetch '/%63hat/1'
+    ngx_fetch '/%63hat/1'
     assert_eq legacy "$UPSTREAM" "/%63hat/1: the stub decider's raw rule says legacy"
-    fetch '/chat/1'
+    ngx_fetch '/chat/1'
     assert_eq new "$UPSTREAM" "/chat/1"
 }
 
 test_the_auth_location_is_not_reachable_by_clients() {
     edge_up
     for path in /cutover_decide /api/v1/route-split/decide '/_cutover' '/cutover_decide?x'; do
-        fetch "$path"
+        ngx_fetch "$path"
         assert_eq 200 "$CODE" "status of $path"
         assert_ne "" "$UPSTREAM" "$path is proxied like any path"
     done

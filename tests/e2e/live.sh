@@ -69,12 +69,8 @@ serve_up() {
 # CUTOVER_SERVER / CUTOVER_TOKEN for the verbs.
 live_up() {
     ngx_init || fatal "nginx_lib: init failed"
-    local p
-    for p in P_LEGACY P_NEW P_CTRL P_DECIDE P_FRONT; do ngx_free_port "$p" || fatal "no free port"; done
-    ngx_stub_upstream legacy "$P_LEGACY" >"$TEST_TMP/legacy.conf"
-    ngx_stub_upstream new "$P_NEW" >"$TEST_TMP/new.conf"
-    ngx_start legacy "$TEST_TMP/legacy.conf" "$P_LEGACY" || fatal "legacy stub did not start"
-    ngx_start new "$TEST_TMP/new.conf" "$P_NEW" || fatal "new stub did not start"
+    ngx_stubs_up
+    { ngx_free_port P_CTRL && ngx_free_port P_DECIDE; } || fatal "no free port"
     live_config
     write_setup "$(cat "$TEST_TMP/routes.json")"
     printf '%s\n' "$OP_TOKEN" >"$TEST_TMP/op.token"
@@ -82,26 +78,7 @@ live_up() {
     serve_up
     SERVER="http://127.0.0.1:$P_CTRL"
     export CUTOVER_SERVER="$SERVER" CUTOVER_TOKEN="$OP_TOKEN"
-    FRONT_CONF="$TEST_TMP/front.conf"
-    must routes nginx-config --config "$TEST_TMP/routes.json" --decider "127.0.0.1:$P_DECIDE" \
-        --listen "127.0.0.1:$P_FRONT" --out "$FRONT_CONF"
-    ngx_start front "$FRONT_CONF" "$P_FRONT" || fatal "front nginx did not start: $(cat "$NGX_ROOT/front/logs/error.log")"
-}
-
-# fetch RAW_PATH [CURL_ARGS...]: one request to the front, the path as is;
-# sets CODE, BODY, HDRS, UPSTREAM (legacy or new), REASON, TARGET, MS.
-fetch() {
-    local path="$1" start
-    shift
-    start="$(date +%s%N)"
-    CODE="$(curl -s --path-as-is --max-time 10 -o "$TEST_TMP/.body" -D "$TEST_TMP/.hdrs" -w '%{http_code}' "$@" \
-        "http://127.0.0.1:$P_FRONT$path")"
-    MS=$((($(date +%s%N) - start) / 1000000))
-    BODY="$(cat "$TEST_TMP/.body")"
-    HDRS="$(tr -d '\r' <"$TEST_TMP/.hdrs")"
-    UPSTREAM="$(header x-upstream)"
-    REASON="$(header x-cutover-reason)"
-    TARGET="$(header x-cutover-target)"
+    ngx_front_up "127.0.0.1:$P_DECIDE"
 }
 
 # target_of UPSTREAM: the route target an upstream's name stands for.
@@ -229,7 +206,7 @@ test_a_thousand_pairs_land_where_evaluate_says() {
     # Both targets are exercised, and the decider decided (not only pins).
     assert_ne 0 "$(grep -c ' rust_shell$' "$TEST_TMP/got.txt")" "pairs on the new service"
     assert_ne 0 "$(grep -c ' legacy$' "$TEST_TMP/got.txt")" "pairs on legacy"
-    fetch /chat/one -H 'x-user: user:1'
+    ngx_fetch /chat/one -H 'x-user: user:1'
     assert_eq mode_cohort "$REASON" "the decider's reason reaches the client"
 }
 
@@ -291,7 +268,7 @@ test_abort_sends_every_group_to_its_rollback_target_and_undo_brings_it_back() {
     # Within 1 s: chat_pilot (rollback rust_shell) all new; the others (and unclassified) all legacy.
     wait_until 1000 all_go "$TEST_TMP/chat.tsv" rust_shell || _e2e_fail "chat_pilot not all on rust_shell ${WAITED_MS} ms after abort"
     wait_until 1000 all_go "$TEST_TMP/rest.tsv" legacy || _e2e_fail "the other groups not all on legacy ${WAITED_MS} ms after abort"
-    fetch /billing/z -H 'x-user: user:1'
+    ngx_fetch /billing/z -H 'x-user: user:1'
     assert_eq domain_override "$REASON" "reason after abort"
     cutover routes get --json
     assert_eq "rust_shell legacy legacy" "$(jq -r '[.groups[].override_target] | join(" ")' <<<"$OUT")" "overrides after abort"
@@ -321,7 +298,7 @@ test_abort_sends_every_group_to_its_rollback_target_and_undo_brings_it_back() {
 
 # rust_key_on_new: $rust_key's request on /chat/x answered by the new service.
 rust_key_on_new() {
-    fetch /chat/x -H "x-user: $rust_key"
+    ngx_fetch /chat/x -H "x-user: $rust_key"
     [[ $UPSTREAM == new ]]
 }
 
@@ -329,7 +306,7 @@ test_cutover_killed_or_stopped_sends_everything_to_legacy_and_decisions_resume()
     live_up
     local rust_key="" i
     for ((i = 0; i < 100; i++)); do
-        fetch "/chat/k$i" -H "x-user: user:$i"
+        ngx_fetch "/chat/k$i" -H "x-user: user:$i"
         if [[ "$UPSTREAM" == new ]]; then
             rust_key="user:$i"
             break
@@ -339,20 +316,20 @@ test_cutover_killed_or_stopped_sends_everything_to_legacy_and_decisions_resume()
     kill -KILL "$SERVE_PID"
     wait "$SERVE_PID" 2>/dev/null
     for path in /chat/x /billing/x /other/x; do
-        fetch "$path" -H "x-user: $rust_key"
+        ngx_fetch "$path" -H "x-user: $rust_key"
         assert_eq 200 "$CODE" "$path with cutover killed"
         assert_eq legacy "$UPSTREAM" "$path with cutover killed"
         assert_eq decider_unavailable "$REASON" "$path: reason with cutover killed"
         ((MS < 1200)) || _e2e_fail "$path took $MS ms with cutover killed (read timeout 200 ms)"
     done
-    fetch /api/x
+    ngx_fetch /api/x
     assert_eq new "$UPSTREAM" "pins need no decider"
     # Restarted on the same ports at once (SO_REUSEADDR): decisions resume.
     serve_up
     wait_until 10000 rust_key_on_new || _e2e_fail "decisions did not resume within 10 s of the restart ($REASON)"
     # Stopped: the kernel accepts, nobody answers; legacy after the read timeout.
     kill -STOP "$SERVE_PID"
-    fetch /chat/x -H "x-user: $rust_key"
+    ngx_fetch /chat/x -H "x-user: $rust_key"
     kill -CONT "$SERVE_PID"
     assert_eq legacy "$UPSTREAM" "with cutover stopped"
     assert_eq decider_unavailable "$REASON" "reason with cutover stopped"
@@ -367,11 +344,11 @@ test_new_upstream_down_reaches_the_client_as_502() {
     must routes promote chat_pilot --to 100
     must routes promote billing_l402 --to 0
     ngx_kill new
-    fetch /chat/x -H 'x-user: user:1'
+    ngx_fetch /chat/x -H 'x-user: user:1'
     assert_eq 502 "$CODE" "status with the new upstream down"
     assert_eq rust_shell "$TARGET" "x-cutover-target: still the new service"
     assert_eq "" "$UPSTREAM" "no upstream answered"
-    fetch /billing/x -H 'x-user: user:7'
+    ngx_fetch /billing/x -H 'x-user: user:7'
     assert_eq 200 "$CODE" "legacy unaffected"
 }
 
@@ -381,18 +358,18 @@ test_methods_bodies_queries_and_statuses_pass_through() {
     must routes promote billing_l402 --to 0
     local method
     for method in GET POST PUT PATCH DELETE; do
-        fetch '/chat/p?x=1&y=%20z&x=2' -X "$method" --data-binary 'hello body' -H 'x-user: u'
+        ngx_fetch '/chat/p?x=1&y=%20z&x=2' -X "$method" --data-binary 'hello body' -H 'x-user: u'
         assert_eq 200 "$CODE" "$method status"
         assert_eq "new $method /chat/p?x=1&y=%20z&x=2 content-length=10" "$(cut -d' ' -f1-4 <<<"$BODY")" "$method"
     done
-    fetch '/billing/p?q=%2Fapi' -X POST --data-binary @<(head -c 100000 /dev/zero | tr '\0' 'a')
+    ngx_fetch '/billing/p?q=%2Fapi' -X POST --data-binary @<(head -c 100000 /dev/zero | tr '\0' 'a')
     assert_eq "legacy POST /billing/p?q=%2Fapi content-length=100000" "$(cut -d' ' -f1-4 <<<"$BODY")" "large body"
-    fetch /chat/status/503
+    ngx_fetch /chat/status/503
     assert_eq 503 "$CODE" "the new service's 503"
     assert_eq "new 503" "$BODY" "its body"
-    fetch /chat/status/201
+    ngx_fetch /chat/status/201
     assert_eq 201 "$CODE" "201"
-    fetch /billing/status/404
+    ngx_fetch /billing/status/404
     assert_eq 404 "$CODE" "legacy's 404"
     assert_eq legacy "$UPSTREAM" "legacy's 404"
 }

@@ -217,3 +217,50 @@ server {
 }
 EOF
 }
+
+# --- the suites' front (edge.sh, live.sh): these need tests/e2e/lib.sh -------------------
+#
+#   ngx_stubs_up                      # the legacy and new stub upstreams; sets P_LEGACY, P_NEW
+#   ngx_front_up DECIDER [ARGS...]    # the front from $TEST_TMP/routes.json; sets P_FRONT, FRONT_CONF
+#   ngx_fetch RAW_PATH [CURL_ARGS...] # one request through the front
+
+# ngx_stubs_up: picks P_LEGACY and P_NEW and starts the stub upstreams "legacy"
+# and "new" on them (ngx_stub_upstream); stops the test if either fails.
+ngx_stubs_up() {
+    { ngx_free_port P_LEGACY && ngx_free_port P_NEW; } || fatal "no free port"
+    ngx_stub_upstream legacy "$P_LEGACY" >"$TEST_TMP/legacy.conf"
+    ngx_stub_upstream new "$P_NEW" >"$TEST_TMP/new.conf"
+    ngx_start legacy "$TEST_TMP/legacy.conf" "$P_LEGACY" || fatal "legacy stub did not start"
+    ngx_start new "$TEST_TMP/new.conf" "$P_NEW" || fatal "new stub did not start"
+}
+
+# ngx_front_up DECIDER [NGINX_CONFIG_ARGS...]: picks P_FRONT and starts the
+# front nginx "front" on it with the include `cutover routes nginx-config`
+# writes from $TEST_TMP/routes.json for the decider at DECIDER (HOST:PORT)
+# into FRONT_CONF; stops the test if either fails.
+ngx_front_up() {
+    local decider="$1"
+    shift
+    ngx_free_port P_FRONT || fatal "no free port"
+    FRONT_CONF="$TEST_TMP/front.conf"
+    must routes nginx-config --config "$TEST_TMP/routes.json" --decider "$decider" \
+        --listen "127.0.0.1:$P_FRONT" --out "$FRONT_CONF" "$@"
+    ngx_start front "$FRONT_CONF" "$P_FRONT" || fatal "front nginx did not start: $(cat "$NGX_ROOT/front/logs/error.log")"
+}
+
+# ngx_fetch RAW_PATH [CURL_ARGS...]: one request to the front, the path sent
+# as is; sets CODE, BODY, HDRS, UPSTREAM (the x-upstream header: legacy or
+# new), REASON, TARGET and MS (the request's wall time).
+ngx_fetch() {
+    local path="$1" start
+    shift
+    start="$(date +%s%N)"
+    CODE="$(curl -s --path-as-is --max-time 10 -o "$TEST_TMP/.body" -D "$TEST_TMP/.hdrs" -w '%{http_code}' "$@" \
+        "http://127.0.0.1:$P_FRONT$path")"
+    MS=$((($(date +%s%N) - start) / 1000000))
+    BODY="$(cat "$TEST_TMP/.body")"
+    HDRS="$(tr -d '\r' <"$TEST_TMP/.hdrs")"
+    UPSTREAM="$(header x-upstream)"
+    REASON="$(header x-cutover-reason)"
+    TARGET="$(header x-cutover-target)"
+}

@@ -88,6 +88,11 @@ test_missing_base_urls_are_not_configured_and_bad_flags_are_usage_errors() {
     assert_eq "not configured" "$(jq -r '.groups[0].checks[0].error' "$TEST_TMP/report.json")" "error"
     cutover routes check --timeout 2x
     assert_eq 2 "$RC" "a bad --timeout"
+    assert_contains "$ERR" "--timeout '2x' is not a duration (e.g. 2s, 500ms, or whole seconds)" "names the flag"
+    cutover routes check --timeout 0ms
+    assert_eq 2 "$RC" "a zero --timeout"
+    cutover routes check --timeout 601s
+    assert_eq 2 "$RC" "a --timeout over 600 s"
     cutover routes check --health-path healthz
     assert_eq 2 "$RC" "a --health-path without /"
     cutover routes check --config "$TEST_TMP/nope.json"

@@ -27,8 +27,9 @@ class HttpRouteControl final : public RouteControl {
   }
 
  private:
-  Result<evidence::JsonValue> call(const std::string& method, const std::string& endpoint, const std::string& body) {
-    TRY_ASSIGN(json::Document data, client_.call(method, endpoint, body));
+  Result<evidence::JsonValue> call(std::string_view method, std::string_view endpoint, const std::string& body) {
+    TRY_ASSIGN(json::Document data,
+               client_.call(method, std::string(http::k_route_split_api) + std::string(endpoint), body));
     return evidence::JsonValue::from_node(data.root());
   }
 
@@ -38,7 +39,17 @@ class HttpRouteControl final : public RouteControl {
 }  // namespace
 
 Result<std::unique_ptr<RouteControl>> connect_route_control(const std::string& base_url, const std::string& token) {
-  TRY_ASSIGN(http::ControlClient client, http::ControlClient::connect(base_url, token, "cutover-drill"));
+  // The drill's contract (route_control.h) is plain http; the shared client would speak https, the drill does not.
+  if (base_url.rfind("https://", 0) == 0) {
+    return make_error(ErrorCode::invalid_argument, "--server '" + base_url +
+                                                       "' uses https, which the drill does not speak (expected "
+                                                       "http://HOST:PORT, as `cutover serve` prints it)");
+  }
+  http::ControlEndpoint endpoint;
+  endpoint.base_url = base_url;
+  endpoint.token = token;
+  endpoint.user_agent = "cutover-drill";
+  TRY_ASSIGN(http::ControlClient client, http::ControlClient::connect(endpoint));
   return std::unique_ptr<RouteControl>(new HttpRouteControl(std::move(client)));
 }
 

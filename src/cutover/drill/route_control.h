@@ -29,13 +29,12 @@ class RouteControl {
 
 // A client for `cutover serve` at `base_url` ("http://HOST:PORT", optionally
 // with a path prefix; https is not supported: run the drill on the server's
-// host or through a tunnel). Each call is one request on a new connection,
-// with a 10 s timeout. Errors from the calls: io_error (cannot connect, no
-// answer, a malformed answer), permission_denied (401: the token is not
-// accepted; 403: the token is not an operator token), invalid_argument
-// (422, with the server's message), conflict (503 state_busy), io_error for
-// other statuses.
-// Errors here: invalid_argument for a URL it cannot use.
+// host or through a tunnel), on http::ControlClient: each call is one request
+// on a new connection, with a 10 s timeout, and fails with that client's
+// errors (io_error: cannot connect, no answer, a malformed answer;
+// permission_denied: 401/403; invalid_argument: 400/404/422 with the server's
+// message; conflict: 409/503).
+// Errors here: invalid_argument for a URL or token it cannot use.
 Result<std::unique_ptr<RouteControl>> connect_route_control(const std::string& base_url, const std::string& token);
 
 }  // namespace cutover::drill

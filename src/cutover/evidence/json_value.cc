@@ -297,13 +297,4 @@ const json::Node* FieldReader::object(std::string_view key) {
   return v;
 }
 
-std::string join_problems(const std::vector<std::string>& problems, std::string_view separator) {
-  std::string out;
-  for (size_t i = 0; i < problems.size(); ++i) {
-    if (i > 0) out += separator;
-    out += problems[i];
-  }
-  return out;
-}
-
 }  // namespace cutover::evidence

@@ -17,6 +17,7 @@
 
 #include "cutover/base/error.h"
 #include "cutover/json/document.h"
+#include "cutover/json/field_reader.h"
 
 namespace cutover::evidence {
 
@@ -126,7 +127,7 @@ class FieldReader {
   bool is_object_ = false;
 };
 
-// "a; b; c" for a list of problems.
-std::string join_problems(const std::vector<std::string>& problems, std::string_view separator = "; ");
+// "a; b; c" for a list of problems: json's, under the name evidence's readers and their callers use.
+using json::join_problems;
 
 }  // namespace cutover::evidence

@@ -17,6 +17,7 @@ int64_t elapsed_ms(std::chrono::steady_clock::time_point started) {
 Failure failure_of(httplib::Error err, int64_t duration_ms, int64_t timeout_ms, bool too_large) {
   Failure f;
   f.duration_ms = duration_ms;
+  f.connected = err != httplib::Error::Connection && err != httplib::Error::ConnectionTimeout;
   if (too_large) {
     f.kind = FailureKind::too_large;
     f.reason = "no answer: the answer is too large";
@@ -117,6 +118,7 @@ Answer Client::send(const std::string& method, const std::string& target, const 
   req.path = target;
   req.headers = {{"User-Agent", o.user_agent}, {"Accept", o.accept}};
   if (!o.bearer_token.empty()) req.headers.emplace("Authorization", "Bearer " + o.bearer_token);
+  for (const auto& [name, value] : o.headers) req.headers.emplace(name, value);
   if (method != "GET") {
     req.body = body;
     if (!content_type.empty()) req.headers.emplace("Content-Type", content_type);

@@ -2,7 +2,7 @@
 // in client.cc): one request per connection ("Connection: close"), redirects
 // not followed, a timeout for the connect and then for each read and write,
 // and the answer's body capped. `target_probe` (routes check) and
-// `control_client` (the control API, for the drill) use it.
+// `control_client` (the control API: the drill and the operator verbs) use it.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -29,6 +31,8 @@ struct ClientOptions {
   std::string user_agent = "cutover";
   std::string accept = "*/*";
   std::string bearer_token;  // sent as "Authorization: Bearer ..." unless empty
+  // Sent with every request after the ones above, e.g. {"x-cutover-operator", "alice"}.
+  std::vector<std::pair<std::string, std::string>> headers;
   size_t max_body_bytes = size_t{8} << 20;
 };
 
@@ -55,6 +59,9 @@ struct Failure {
   // "tls: ...", "no answer: the connection was closed", "no answer: ...".
   std::string reason;
   int64_t duration_ms = 0;
+  // Whether a connection was made: a timeout with it is the answer's, without
+  // it the connect's.
+  bool connected = false;
 };
 
 using Answer = tl::expected<Response, Failure>;

@@ -1,12 +1,25 @@
-// A client of `cutover serve`'s control API (docs/formats/http-api.md) at a
-// base URL ("http://HOST:PORT", optionally with a path prefix; https is not
-// spoken: run on the server's host or through a tunnel) with a bearer token.
-// Each call is one request on a new connection (http::Client) with a 10 s
-// timeout, and gives the `data` object of the answer's envelope.
+// The one client of `cutover serve`'s control API (docs/formats/http-api.md),
+// for the drill (drill/route_control) and the operator verbs
+// `cutover routes promote|abort|undo|get` (cli/routes_live_command.cc): a
+// base URL ("http://HOST:PORT", optionally with a path prefix; https too), a
+// bearer token and any extra headers (the operator's name). Each call is one
+// request on a new connection through http::Client, and gives the `data`
+// object of the answer's envelope.
+//
+// Errors (and so the exit codes, cli/output.h): invalid_argument for a URL or
+// token it cannot use and for a 400/404/422 (the server refused a field; its
+// message names it); permission_denied for 401/403; conflict for 409 and 503
+// (state busy: try again); io_error when the server cannot be reached, does
+// not answer in time, answers another status, or answers something that is
+// not the API's JSON. Every message of a call names the method, the server and
+// the path, with the server's own message where it sent one.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cutover/base/error.h"
 #include "cutover/http/client.h"
@@ -16,31 +29,38 @@ namespace cutover::http {
 
 inline constexpr std::string_view k_route_split_api = "/api/v1/control/route-split";
 
+struct ControlEndpoint {
+  std::string base_url;        // "http://HOST:PORT", optionally with a path prefix
+  std::string token;           // the bearer token itself
+  int64_t timeout_ms = 10000;  // to connect, and then for each read and write
+  std::string user_agent = "cutover";
+  // Sent with every request, e.g. {"x-cutover-operator", "alice"}.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class ControlClient {
  public:
-  // Errors: invalid_argument for a URL it cannot use (naming `--server`) or a
-  // token that is empty or holds a space or control character.
-  static Result<ControlClient> connect(const std::string& base_url, const std::string& token,
-                                       const std::string& user_agent = "cutover");
+  // Checks the URL (http or https, a host, a port from 1 to 65535, no
+  // credentials, no space, control character, '?' or '#'), the token (not
+  // empty, no space or control character) and the timeout (1 ms to 600 s).
+  // Does not connect. Errors: invalid_argument, naming what is wrong.
+  static Result<ControlClient> connect(const ControlEndpoint& endpoint);
 
   // The base URL without a trailing '/', e.g. "http://127.0.0.1:8787".
   const std::string& base() const { return base_; }
 
-  // `method` ("GET" or "POST") on k_route_split_api + `endpoint` (e.g.
-  // "/status"); `body` is the JSON body of a POST. The answer's `data`
-  // object as the root of a document. Errors: io_error (cannot connect, no
-  // answer, a malformed answer), permission_denied (401: the token is not
-  // accepted; 403: the token is not an operator token), invalid_argument
-  // (422, with the server's message), conflict (503 state_busy), io_error for
-  // other statuses.
-  Result<json::Document> call(const std::string& method, const std::string& endpoint, const std::string& body = "");
+  // `method` ("GET" or "POST") on the base URL + `path` (e.g.
+  // k_route_split_api + "/status"); `body` is the JSON body of a POST. The
+  // answer's `data` object as the root of a document; errors as above.
+  Result<json::Document> call(std::string_view method, std::string_view path, std::string_view body = "");
 
  private:
-  ControlClient(BaseUrl url, std::string base, Client client)
-      : url_(std::move(url)), base_(std::move(base)), client_(std::move(client)) {}
+  ControlClient(std::string prefix, std::string base, int64_t timeout_ms, Client client)
+      : prefix_(std::move(prefix)), base_(std::move(base)), timeout_ms_(timeout_ms), client_(std::move(client)) {}
 
-  BaseUrl url_;
+  std::string prefix_;  // "" or "/something", no trailing '/'
   std::string base_;
+  int64_t timeout_ms_;
   Client client_;
 };
 
