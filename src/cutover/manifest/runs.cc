@@ -27,8 +27,8 @@ struct RolledBack {
 Result<std::optional<RolledBack>> read_rollback_report(base::FileSystem& fs, const std::string& path) {
   TRY_ASSIGN(base::Buffer bytes, fs.read_file(path));
   auto doc = json::parse(bytes.view());
-  if (!doc) return make_error(ErrorCode::corruption, path + " is not JSON: " + doc.error().message());
-  if (!doc->root().is_object()) return make_error(ErrorCode::corruption, path + " is not a JSON object");
+  if (!doc) return make_error(ErrorCode::corruption, path + ": not JSON: " + doc.error().message());
+  if (!doc->root().is_object()) return make_error(ErrorCode::corruption, path + ": not a JSON object");
   const json::Node* ok = doc->root().find("ok");
   const json::Node* manifest = doc->root().find("manifest");
   if (ok == nullptr || !ok->is_bool() || !ok->as_bool() || manifest == nullptr || !manifest->is_object()) {
