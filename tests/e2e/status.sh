@@ -140,6 +140,43 @@ test_prune_keeps_what_is_needed() {
     assert_dir "$W/backups/$run2"
 }
 
+# stamps DIR: every path under DIR with its size, mtime (ns) and SHA-256.
+stamps() { find "$1" -printf '%p %s %T@\n' | sort; find "$1" -type f -exec sha256sum {} + | sort; }
+
+test_backfill_plan_writes_nothing() {
+    S="$TEST_TMP/stores"
+    W="$TEST_TMP/work"
+    must fixtures "$S"
+    local before
+    before="$(stamps "$S")"
+    # shellcheck disable=SC2046
+    must backfill --plan $(stores_args) --store "auth=$S/new/auth2.json" --work-dir "$W"
+    assert_eq "$before" "$(stamps "$S")" "the folder's bytes and mtimes are unchanged"
+    assert_no_path "$W"
+    assert_no_path "$S/new"
+    assert_match "$OUT" "plan: \[auth\] $S/auth.json would change \([0-9]+ -> [0-9]+ bytes\) personal_access_tokens=1 sessions=1 users=1" "a store that would change"
+    assert_contains "$OUT" "plan: [auth] $S/new/auth2.json would be created (0 -> " "a store that would be created"
+    assert_contains "$OUT" "nothing was written" "the summary"
+    # shellcheck disable=SC2046
+    must backfill --plan $(stores_args) --json
+    assert_eq "$before" "$(stamps "$S")" "--json: unchanged too"
+    assert_eq "cutover.backfill_plan.v1" "$(jq -r .schema <<<"$OUT")" "one JSON document"
+    assert_eq 1 "$(jq '.stores[0].counts_before.users' <<<"$OUT")" "counts before"
+    assert_eq 1 "$(jq '.stores[0].counts_after.users' <<<"$OUT")" "counts after"
+    # After a backfill, a plan shows nothing left to change.
+    # shellcheck disable=SC2046
+    must backfill $(stores_args) --work-dir "$W"
+    # shellcheck disable=SC2046
+    must backfill --plan $(stores_args) --json
+    assert_eq "false false false" "$(jq -r '[.stores[].changed] | map(tostring) | join(" ")' <<<"$OUT")" "nothing left"
+    printf '{"users": [' >"$S/auth.json"
+    # shellcheck disable=SC2046
+    cutover backfill --plan $(stores_args)
+    assert_eq 2 "$RC" "a store backfill would refuse"
+    assert_contains "$ERR" "$S/auth.json" "names the store"
+}
+
+run_test test_backfill_plan_writes_nothing
 run_test test_status_with_nothing_given_shows_the_missing_pieces
 run_test test_status_shows_runs_backups_verify_and_rollback
 run_test test_status_names_a_corrupt_file_and_fails_closed
