@@ -9,6 +9,8 @@
 #include "cli/output.h"
 #include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
+#include "cutover/backfill/plan.h"
+#include "cutover/evidence/json_value.h"
 #include "cutover/gates/gates.h"
 #include "cutover/gates/ledger.h"
 #include "cutover/json/canonical_writer.h"
@@ -24,6 +26,7 @@ struct BackfillArgs {
   std::string ledger;               // the phase ledger: rule 5 refuses destructive resets during the overlap
   std::vector<std::string> groups;  // the route groups the stores belong to (default: every group)
   std::string routes;               // the route config: what "every group" means
+  bool plan = false;                // --plan: what would change, writing nothing
   bool json = false;
 };
 
@@ -90,6 +93,55 @@ void print_json(const backfill::BackfillResult& result) {
   std::cout << json::to_canonical_string(root) << "\n";
 }
 
+// --plan: one line a store and its counts before -> after (or one JSON document).
+void print_plan(const std::vector<backfill::StorePlan>& plans, bool json_out) {
+  if (json_out) {
+    using evidence::JsonValue;
+    auto counts = [](const store::Counts& c) {
+      JsonValue out = JsonValue::object();
+      for (const auto& [name, value] : c) out.set_u64(name, value);
+      return out;
+    };
+    JsonValue stores = JsonValue::array();
+    for (const auto& p : plans) {
+      JsonValue resets = JsonValue::array();
+      for (const auto& r : p.destructive_resets) resets.push(JsonValue::string(r));
+      stores.push(JsonValue::object()
+                      .set("store", p.kind)
+                      .set("path", p.path)
+                      .set("exists", p.exists)
+                      .set("changed", p.changed)
+                      .set_u64("bytes_before", p.bytes_before)
+                      .set_u64("bytes_after", p.bytes_after)
+                      .set("counts_before", counts(p.counts_before))
+                      .set("counts_after", counts(p.counts_after))
+                      .set("destructive_resets", std::move(resets)));
+    }
+    std::cout
+        << JsonValue::object().set("schema", "cutover.backfill_plan.v1").set("stores", std::move(stores)).canonical()
+        << "\n";
+    return;
+  }
+  size_t changed = 0;
+  for (const auto& p : plans) {
+    changed += p.changed ? 1 : 0;
+    std::cout << "plan: [" << p.kind << "] " << p.path << " "
+              << (!p.exists   ? "would be created"
+                  : p.changed ? "would change"
+                              : "unchanged")
+              << " (" << p.bytes_before << " -> " << p.bytes_after << " bytes)";
+    for (const auto& [name, after] : p.counts_after) {
+      std::cout << " " << name << "=" << p.counts_before.at(name);
+      if (p.counts_before.at(name) != after) std::cout << "->" << after;
+    }
+    std::cout << "\n";
+    for (const auto& r : p.destructive_resets)
+      std::cout << "warning: [" << p.kind << "] destructive reset: " << r << "\n";
+  }
+  std::cout << "backfill --plan: " << changed << " of " << plans.size() << " store" << (plans.size() == 1 ? "" : "s")
+            << " would change; nothing was written\n";
+}
+
 int backfill_main(const BackfillArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   auto specs = store::SpecRegistry::with_builtins();
@@ -99,6 +151,12 @@ int backfill_main(const BackfillArgs& args) {
   auto options = options_from(args);
   if (!options) return report_error("backfill", options.error());
   if (auto st = check_rule_5(args); !st) return report_error("backfill", st.error());
+  if (args.plan) {
+    auto plans = backfill::plan_backfill(*options, specs, fs);
+    if (!plans) return report_error("backfill", plans.error());
+    print_plan(*plans, args.json);
+    return k_exit_ok;
+  }
   auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
   if (!result) return report_error("backfill", result.error());
   if (args.json) {
@@ -126,6 +184,8 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--routes", args->routes,
                   "with --ledger and no --group: the route config whose groups must all be at contract (default: "
                   "the one the ledger recorded at expand)");
+  cmd->add_flag("--plan", args->plan,
+                "dry run: print what would change, per store, with counts before and after; write nothing");
   cmd->add_flag("--json", args->json, "print a machine-readable result");
   cmd->callback([args, &exit_code] { exit_code = backfill_main(*args); });
 }

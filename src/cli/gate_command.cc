@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/sources.h"
 #include "cli/store_args.h"
 #include "cutover/gates/gates.h"
 #include "cutover/state/pg.h"
@@ -31,37 +32,6 @@
 
 namespace cutover::cli {
 namespace {
-
-// --ledger is a file, or postgresql://... for the ledger in PostgreSQL
-// (state/pg_ledger.h: the same lines and chain, one row a line).
-bool is_pg_ledger(const std::string& ledger) {
-  return ledger.starts_with("postgresql://") || ledger.starts_with("postgres://");
-}
-
-// Messages and reports print --ledger: a password must not be in it.
-Status check_pg_ledger_url(const std::string& url) {
-  TRY(state::check_url(url));
-  if (state::redact_url(url) != url) {
-    return make_error(ErrorCode::invalid_argument,
-                      "--ledger " + state::redact_url(url) +
-                          " holds a password, which would be printed with the ledger's name: put it in ~/.pgpass "
-                          "or PGPASSWORD");
-  }
-  return {};
-}
-
-Result<gates::Ledger> read_ledger_at(const std::string& ledger) {
-  if (!is_pg_ledger(ledger)) return gates::read_existing_ledger(base::real_file_system(), ledger);
-  TRY(check_pg_ledger_url(ledger));
-  TRY_ASSIGN(auto conn, state::Connection::connect(ledger));
-  TRY_ASSIGN(gates::Ledger read, state::read_pg_ledger(*conn));
-  if (!read.exists) {
-    return make_error(ErrorCode::not_found, "ledger " + ledger +
-                                                " has no record yet: start it with `gate advance GROUP expand "
-                                                "--new-ledger`");
-  }
-  return read;
-}
 
 Result<gates::AdvanceResult> advance_at(base::FileSystem& fs, const std::string& ledger, const std::string& group,
                                         const std::string& phase, const gates::GateInputs& inputs,

@@ -29,6 +29,7 @@
 
 #include "cli/durations.h"
 #include "cli/output.h"
+#include "cli/sources.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
 #include "cutover/http/control_client.h"
@@ -52,17 +53,6 @@ struct LiveArgs {
   int count = 0;  // refreshes with --watch; 0: until interrupted
   std::string interval = "1s";
 };
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  size_t start = s.find_first_not_of(" \t");
-  return start == std::string::npos ? std::string() : s.substr(start);
-}
 
 // The operator's name: --operator, else $USER, else the account's name.
 Result<std::string> operator_name(const LiveArgs& args) {
@@ -90,28 +80,9 @@ Result<std::string> operator_name(const LiveArgs& args) {
 
 // The client for the server and token the flags or the environment name.
 Result<http::ControlClient> connect(const LiveArgs& args, bool change) {
-  http::ControlEndpoint endpoint;
+  TRY_ASSIGN(int64_t timeout_ms, parse_duration(args.timeout, "--timeout"));
+  TRY_ASSIGN(http::ControlEndpoint endpoint, operator_endpoint(args.server, args.token_file, timeout_ms));
   endpoint.user_agent = "cutover-routes";
-  endpoint.base_url = args.server.empty() ? env("CUTOVER_SERVER") : args.server;
-  if (endpoint.base_url.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "no server: give --server URL or set CUTOVER_SERVER (e.g. http://127.0.0.1:8787)");
-  }
-  if (!args.token_file.empty()) {
-    auto bytes = base::real_file_system().read_file(args.token_file);
-    if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read --token-file " + args.token_file));
-    endpoint.token = trim(std::string(bytes->view()));
-    if (endpoint.token.empty()) {
-      return make_error(ErrorCode::invalid_argument, "--token-file " + args.token_file + " holds no token");
-    }
-  } else {
-    endpoint.token = trim(env("CUTOVER_TOKEN"));
-    if (endpoint.token.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "no token: give --token-file F or set CUTOVER_TOKEN (the token itself)");
-    }
-  }
-  TRY_ASSIGN(endpoint.timeout_ms, parse_duration(args.timeout, "--timeout"));
   if (change) {
     TRY_ASSIGN(std::string name, operator_name(args));
     endpoint.headers.emplace_back("x-cutover-operator", name);

@@ -5,9 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cutover/hash/sha256.h"
-#include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
+#include "cutover/manifest/runs.h"
 
 namespace cutover::backfill {
 namespace {
@@ -30,32 +29,8 @@ std::string shell_word(const std::string& path) {
 // same bytes) was rolled back to the end (ok: true).
 Result<bool> rolled_back(base::FileSystem& fs, const std::string& work_dir, const std::string& run_id,
                          const std::string& manifest_path) {
-  std::string reports_dir = base::join_path(work_dir, "reports");
-  TRY_ASSIGN(base::FileInfo info, fs.stat(reports_dir));
-  if (!info.exists) return false;
-  TRY_ASSIGN(auto names, fs.list_directory(reports_dir));
-  std::optional<std::string> manifest_sha256;
-  std::string prefix = run_id + "-rollback";
-  for (const auto& name : names) {
-    if (!name.starts_with(prefix) || !name.ends_with(".json")) continue;
-    auto bytes = fs.read_file(base::join_path(reports_dir, name));
-    if (!bytes) continue;
-    auto doc = json::parse(bytes->view());
-    if (!doc || !doc->root().is_object()) continue;
-    const json::Node* ok = doc->root().find("ok");
-    const json::Node* manifest = doc->root().find("manifest");
-    if (ok == nullptr || !ok->is_bool() || !ok->as_bool() || manifest == nullptr || !manifest->is_object()) continue;
-    const json::Node* path = manifest->find("path");
-    const json::Node* sha = manifest->find("sha256");
-    if (path == nullptr || !path->is_string() || sha == nullptr || !sha->is_string()) continue;
-    if (base::file_name(std::string(path->as_string())) != base::file_name(manifest_path)) continue;
-    if (!manifest_sha256) {
-      TRY_ASSIGN(base::Buffer manifest_bytes, fs.read_file(manifest_path));
-      manifest_sha256 = hash::sha256_hex(manifest_bytes.view());
-    }
-    if (sha->as_string() == *manifest_sha256) return true;
-  }
-  return false;
+  TRY_ASSIGN(std::string report, manifest::rollback_report_for(fs, work_dir, run_id, manifest_path));
+  return !report.empty();
 }
 
 }  // namespace

@@ -667,6 +667,11 @@ FileSystem& real_file_system() {
   return fs;
 }
 
+Status FileSystem::remove_empty_directory(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0) return tl::unexpected(os_error("cannot remove the folder", path, errno));
+  return {};
+}
+
 Status FileSystem::append_file(const std::string& path, std::string_view data) {
   std::string text;
   TRY_ASSIGN(FileInfo info, stat(path));

@@ -117,6 +117,9 @@ class FileSystem {
   virtual Status append_file(const std::string& path, std::string_view data);
   virtual Status rename(const std::string& from, const std::string& to) = 0;
   virtual Status remove(const std::string& path) = 0;
+  // Removes an empty folder (rmdir(2); `cutover prune` empties it first).
+  // The default is the operating system's, so wrappers need not override it.
+  virtual Status remove_empty_directory(const std::string& path);
   // Creates the folder and any missing parents; fsyncs each new folder's parent.
   virtual Status create_directories(const std::string& path) = 0;
   virtual Status sync_directory(const std::string& path) = 0;

@@ -130,6 +130,10 @@ struct VerifyBundleOptions {
   std::vector<TrustedKey> trusted;
   size_t threshold = 1;
   bool check_backups = false;  // also hash each backup now (they must still be retained)
+  // `cutover status` without --trust: a signature by a key not in `trusted`
+  // is listed (SignatureCheck with no trusted_key) but is not a problem; with
+  // threshold 0 the rest of the bundle is still checked.
+  bool list_unknown_signers = false;
 };
 
 struct SignatureCheck {
