@@ -23,6 +23,8 @@
 #include <gtest/gtest.h>
 
 #include "cutover/base/clock.h"
+#include "cutover/json/document.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/state/pg.h"
@@ -417,8 +419,8 @@ TEST_F(StateTest, LedgerLinesAreTheFileLedgersBytes) {
   auto w = PgLedgerWriter::open(must_connect(app_url_));
   ASSERT_TRUE(w) << w.error().message();
   EXPECT_FALSE((*w)->ledger().exists);
-  auto r1 = (*w)->append("billing_l402", "expand", testing::object_of(), "first", base::system_clock());
-  auto r2 = (*w)->append("billing_l402", "migrate", testing::object_of(), "", base::system_clock());
+  auto r1 = (*w)->append("billing_l402", "expand", json::Document::empty_object(), "first", base::system_clock());
+  auto r2 = (*w)->append("billing_l402", "migrate", json::Document::empty_object(), "", base::system_clock());
   ASSERT_TRUE(r1 && r2);
   w->reset();
   std::string lines = one_value(*admin_, "SELECT string_agg(line || E'\\n', '' ORDER BY seq) FROM cutover.ledger");
@@ -435,7 +437,7 @@ TEST_F(StateTest, TamperedLedgerRowIsDetected) {
     auto w = PgLedgerWriter::open(must_connect(app_url_));
     ASSERT_TRUE(w) << w.error().message();
     for (const char* phase : {"expand", "migrate", "contract"}) {
-      ASSERT_TRUE((*w)->append("auth_entry", phase, testing::object_of(), "", base::system_clock()));
+      ASSERT_TRUE((*w)->append("auth_entry", phase, json::Document::empty_object(), "", base::system_clock()));
     }
   }
   ASSERT_TRUE(read_pg_ledger(*admin_));

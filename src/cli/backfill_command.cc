@@ -79,7 +79,7 @@ void print_human(const backfill::BackfillResult& result) {
   std::cout << "backups: " << result.backup_dir << "\n";
 }
 
-void print_json(const backfill::BackfillResult& result) {
+void print_result_json(const backfill::BackfillResult& result) {
   json::Document doc;
   std::vector<json::Node> folders;
   for (const auto& folder : result.created_folders) folders.push_back(doc.make_string(folder));
@@ -154,7 +154,7 @@ int backfill_main(const BackfillArgs& args) {
   auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
   if (!result) return report_error("backfill", result.error());
   if (args.json) {
-    print_json(*result);
+    print_result_json(*result);
   } else {
     print_human(*result);
   }
