@@ -22,5 +22,6 @@ void add_drill_command(CLI::App& app, int& exit_code);
 void add_expand_command(CLI::App& app, int& exit_code);
 void add_state_command(CLI::App& app, int& exit_code);
 void add_token_command(CLI::App& app, int& exit_code);
+void add_baseline_command(CLI::App& app, int& exit_code);
 
 }  // namespace cutover::cli
