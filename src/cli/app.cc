@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   add_state_command(app, exit_code);
   add_token_command(app, exit_code);
   add_baseline_command(app, exit_code);
+  add_init_command(app, exit_code);
   add_discovery_commands(app, exit_code);  // last: gives every command above --version
   try {
     app.parse(argc, argv);

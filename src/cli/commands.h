@@ -23,5 +23,6 @@ void add_expand_command(CLI::App& app, int& exit_code);
 void add_state_command(CLI::App& app, int& exit_code);
 void add_token_command(CLI::App& app, int& exit_code);
 void add_baseline_command(CLI::App& app, int& exit_code);
+void add_init_command(CLI::App& app, int& exit_code);
 
 }  // namespace cutover::cli

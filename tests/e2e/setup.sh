@@ -10,6 +10,65 @@ source "$here/lib.sh"
 e2e_binary setup "${1:-}" jq curl sha256sum
 unset CUTOVER_WORK_DIR CUTOVER_LEDGER CUTOVER_TRUST CUTOVER_THRESHOLD CUTOVER_SERVER CUTOVER_TOKEN WORK_DIR
 
+# --- cutover init ---------------------------------------------------------------------
+
+test_init_token_serve_request() {
+    # Into the test's own folder, so start_server finds routes.json and tokens.txt there.
+    must init "$TEST_TMP" --operator alice
+    local f op viewer
+    for f in README routes.json tokens.txt baseline.json cutover.env; do assert_file_exists "$TEST_TMP/$f"; done
+    op="$(printf '%s\n' "$OUT" | tail -n 1)"
+    assert_match "$op" "^[0-9a-f]{64}$" "the operator token alone on the last line"
+    assert_eq 600 "$(stat -c %a "$TEST_TMP/tokens.txt")" "tokens.txt is private"
+    assert_eq "operator alice sha256:$(sha_of_text "$op")" "$(grep -v '^#' "$TEST_TMP/tokens.txt")" "its hash line"
+    assert_not_contains "$(cat "$TEST_TMP"/*.json "$TEST_TMP/README" "$TEST_TMP/cutover.env")" "$op" \
+        "the token is in no file"
+    # The route config: the built-in matrix, cohort mode at 0 %, the tokens file.
+    must routes status --config "$TEST_TMP/routes.json" --json
+    assert_eq "cohort 0" "$(jq -r '"\(.mode) \(.cohort_percentage)"' <<<"$OUT")" "cohort mode, nobody moved"
+    assert_eq "auth_entry account_settings_admin billing_l402 chat_pilot" \
+        "$(jq -r '[.route_groups[].domain] | join(" ")' <<<"$OUT")" "the built-in matrix"
+    must token new bob --role viewer --tokens-file "$TEST_TMP/tokens.txt"
+    viewer="$(printf '%s\n' "$OUT" | tail -n 1)"
+    start_server
+    req GET "$CTRL/status" "$op"
+    assert_eq 200 "$CODE" "the operator token init printed"
+    req GET "$CTRL/status" "$viewer"
+    assert_eq 200 "$CODE" "the viewer token token new printed"
+    req GET "$CTRL/status"
+    assert_eq 401 "$CODE" "no token"
+    CUTOVER_SERVER="$BASE" CUTOVER_TOKEN="$op" must routes promote chat_pilot --to 10 --operator alice
+    req GET "$CTRL/status" "$viewer"
+    assert_contains "$BODY" '"chat_pilot"' "the state names the group"
+    stop_server
+    assert_contains "$(cat "$TEST_TMP/state/audit.jsonl")" '"identity":"alice"' "the override audited as alice"
+}
+
+test_init_baseline_is_accepted_by_verify() {
+    must init "$TEST_TMP/setup"
+    migrated
+    must verify "$MANIFEST" --baseline "$TEST_TMP/setup/baseline.json"
+    assert_contains "$OUT" "baseline production" "verify checked the starter baseline"
+    assert_eq 10 "$(jq '[.environments.production.stores[][] | select(. == {min: 0})] | length' \
+        "$TEST_TMP/setup/baseline.json")" "every built-in count at min 0"
+}
+
+test_init_refuses_to_overwrite() {
+    mkdir -p "$TEST_TMP/setup"
+    echo '{}' >"$TEST_TMP/setup/routes.json"
+    echo keep >"$TEST_TMP/setup/README"
+    cutover init "$TEST_TMP/setup"
+    assert_eq 1 "$RC" "refused"
+    assert_match "$ERR" "^cutover init: error: $TEST_TMP/setup/README, $TEST_TMP/setup/routes.json already exist" \
+        "names the files"
+    assert_eq keep "$(cat "$TEST_TMP/setup/README")" "README untouched"
+    assert_no_path "$TEST_TMP/setup/tokens.txt" "nothing written"
+    assert_no_path "$TEST_TMP/setup/baseline.json" "nothing written"
+    cutover init "$TEST_TMP/other" --operator 'bad name'
+    assert_eq 2 "$RC" "a bad operator name"
+    assert_no_path "$TEST_TMP/other" "nothing written"
+}
+
 # --- cutover baseline --from --------------------------------------------------------
 
 test_baseline_from_a_backfill_is_accepted_by_verify() {
@@ -59,6 +118,9 @@ test_baseline_refuses_unfinished_and_unverified_runs() {
     assert_eq 2 "$RC" "--from is required"
 }
 
+run_test test_init_token_serve_request
+run_test test_init_baseline_is_accepted_by_verify
+run_test test_init_refuses_to_overwrite
 run_test test_baseline_from_a_backfill_is_accepted_by_verify
 run_test test_baseline_refuses_unfinished_and_unverified_runs
 finish_tests
