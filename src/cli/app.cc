@@ -34,6 +34,7 @@ int run(int argc, char** argv) {
   add_token_command(app, exit_code);
   add_baseline_command(app, exit_code);
   add_init_command(app, exit_code);
+  add_config_command(app, exit_code);
   add_discovery_commands(app, exit_code);  // last: gives every command above --version
   try {
     app.parse(argc, argv);

@@ -9,7 +9,8 @@
 //   get [--watch] [--json]       GET  .../state
 //
 // The server comes from --server or CUTOVER_SERVER, the token from
-// --token-file or CUTOVER_TOKEN (the token itself); flags win. Every change
+// --token-file or CUTOVER_TOKEN (the token itself), each variable from the
+// environment or ./cutover.conf (cli/settings.h); flags win. Every change
 // carries the operator's name (--operator, default $USER) in the
 // x-cutover-operator header, which the audit log records beside the token's
 // identity.
@@ -28,6 +29,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
 #include "cutover/http/operator_client.h"
@@ -110,10 +112,9 @@ Result<std::string> operator_name(const LiveArgs& args) {
 // The client for the server and token the flags or the environment name.
 Result<std::unique_ptr<http::OperatorClient>> connect(const LiveArgs& args, bool change) {
   http::OperatorEndpoint endpoint;
-  endpoint.base_url = args.server.empty() ? env("CUTOVER_SERVER") : args.server;
+  TRY_ASSIGN(endpoint.base_url, setting_value("CUTOVER_SERVER", args.server));
   if (endpoint.base_url.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "no server: give --server URL or set CUTOVER_SERVER (e.g. http://127.0.0.1:8787)");
+    return tl::unexpected(missing_setting("CUTOVER_SERVER", "server", "URL (e.g. http://127.0.0.1:8787)"));
   }
   if (!args.token_file.empty()) {
     auto bytes = base::real_file_system().read_file(args.token_file);
@@ -123,10 +124,10 @@ Result<std::unique_ptr<http::OperatorClient>> connect(const LiveArgs& args, bool
       return make_error(ErrorCode::invalid_argument, "--token-file " + args.token_file + " holds no token");
     }
   } else {
-    endpoint.token = trim(env("CUTOVER_TOKEN"));
+    TRY_ASSIGN(std::string token, setting_value("CUTOVER_TOKEN", ""));
+    endpoint.token = trim(token);
     if (endpoint.token.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "no token: give --token-file F or set CUTOVER_TOKEN (the token itself)");
+      return tl::unexpected(missing_setting("CUTOVER_TOKEN", "token", "F (a file holding it)"));
     }
   }
   TRY_ASSIGN(endpoint.timeout_ms, parse_duration(args.timeout, "--timeout"));

@@ -118,6 +118,112 @@ test_baseline_refuses_unfinished_and_unverified_runs() {
     assert_eq 2 "$RC" "--from is required"
 }
 
+# --- defaults: flags > environment > cutover.conf > default; cutover config ---------------
+
+# jq_setting NAME FILTER: jq's FILTER (a field name, or an expression) on
+# `cutover config --json`'s entry for NAME ($OUT).
+jq_setting() {
+    local f="$2"
+    [[ "$f" =~ ^[a-z_]+$ ]] && f=".$f"
+    jq -r --arg n "$1" ".settings[] | select(.name == \$n) | $f" <<<"$OUT"
+}
+
+test_config_shows_each_value_and_its_source() {
+    must config --json
+    assert_eq null "$(jq -r .file <<<"$OUT")" "no cutover.conf here"
+    assert_eq "unset" "$(jq_setting CUTOVER_LEDGER source)" "nothing sets the ledger"
+    assert_eq "default 1" "$(jq_setting CUTOVER_THRESHOLD '"\(.source) \(.value)"')" "the threshold's default"
+    printf '# team defaults\nCUTOVER_LEDGER=%s\nCUTOVER_SERVER = "http://127.0.0.1:1"\n' "$TEST_TMP/file.jsonl" \
+        >cutover.conf
+    must config --json
+    assert_eq "$TEST_TMP/cutover.conf" "$(jq -r .file <<<"$OUT")" "the file read"
+    assert_eq "file $TEST_TMP/cutover.conf:2 $TEST_TMP/file.jsonl" \
+        "$(jq_setting CUTOVER_LEDGER '"\(.source) \(.origin) \(.value)"')" "the ledger from the file, with its line"
+    CUTOVER_LEDGER="$TEST_TMP/env.jsonl" must config --json
+    assert_eq "env CUTOVER_LEDGER $TEST_TMP/env.jsonl" \
+        "$(jq_setting CUTOVER_LEDGER '"\(.source) \(.origin) \(.value)"')" "the environment wins over the file"
+    assert_eq "file http://127.0.0.1:1" "$(jq_setting CUTOVER_SERVER '"\(.source) \(.value)"')" "quotes dropped"
+    CUTOVER_LEDGER="$TEST_TMP/env.jsonl" must config
+    assert_match "$OUT" "CUTOVER_LEDGER +$TEST_TMP/env.jsonl +env \(CUTOVER_LEDGER\)" "the human table"
+    assert_match "$OUT" "CUTOVER_SERVER +http://127.0.0.1:1 +file \($TEST_TMP/cutover.conf:3\)" "the file's line"
+}
+
+test_commands_take_flag_then_env_then_file() {
+    printf 'CUTOVER_LEDGER=%s\n' "$TEST_TMP/file.jsonl" >cutover.conf
+    cutover gate status
+    assert_eq 2 "$RC" "the file's ledger does not exist"
+    assert_contains "$ERR" "$TEST_TMP/file.jsonl" "gate status used the file's ledger"
+    CUTOVER_LEDGER="$TEST_TMP/env.jsonl" cutover gate status
+    assert_contains "$ERR" "$TEST_TMP/env.jsonl" "the environment wins over the file"
+    CUTOVER_LEDGER="$TEST_TMP/env.jsonl" cutover gate status --ledger "$TEST_TMP/flag.jsonl"
+    assert_contains "$ERR" "$TEST_TMP/flag.jsonl" "the flag wins over both"
+    assert_not_contains "$ERR" "env.jsonl" "and only the flag is used"
+    rm cutover.conf
+    cutover gate status
+    assert_eq 2 "$RC" "no ledger anywhere"
+    assert_contains "$ERR" "no ledger: give --ledger FILE (or postgresql://...), or set CUTOVER_LEDGER" "says how"
+    # The work folder of backfill; the reference's WORK_DIR still works, CUTOVER_WORK_DIR wins over it.
+    must fixtures stores
+    CUTOVER_WORK_DIR="$TEST_TMP/w1" WORK_DIR="$TEST_TMP/w0" must backfill --store "auth=$TEST_TMP/stores/auth.json"
+    assert_contains "$OUT" "manifest: $TEST_TMP/w1/manifests/" "backfill's work folder from CUTOVER_WORK_DIR"
+    # The server and token of the live verbs, and the trusted keys of evidence verify.
+    CUTOVER_SERVER="http://127.0.0.1:1" CUTOVER_TOKEN="t" cutover routes get
+    assert_eq 3 "$RC" "nothing listens on port 1"
+    assert_contains "$ERR" "127.0.0.1:1" "routes get used CUTOVER_SERVER"
+    cutover routes get
+    assert_contains "$ERR" "no server: give --server URL" "no server anywhere"
+    CUTOVER_TRUST="$TEST_TMP/a.pub, $TEST_TMP/b.pub" cutover evidence verify "$TEST_TMP/bundle"
+    assert_ne 0 "$RC" "no such keys"
+    assert_contains "$ERR" "$TEST_TMP/a.pub" "evidence verify used CUTOVER_TRUST"
+    cutover evidence verify "$TEST_TMP/bundle"
+    assert_contains "$ERR" "no trusted key: give --trust KEY.pub, or set CUTOVER_TRUST" "no keys anywhere"
+}
+
+test_the_token_is_never_printed() {
+    printf 'CUTOVER_TOKEN=secret-token-value\n' >cutover.conf
+    chmod 644 cutover.conf
+    cutover config
+    assert_eq 3 "$RC" "a token in a file others may read"
+    assert_contains "$ERR" "holds CUTOVER_TOKEN but group or others may read it (mode 0644): chmod 600" "says what to do"
+    chmod 600 cutover.conf
+    must config
+    assert_match "$OUT" "CUTOVER_TOKEN +\(set; not shown\) +file" "only that it is set"
+    must config --json
+    assert_eq "true null" "$(jq_setting CUTOVER_TOKEN '"\(.set) \(.value)"')" "JSON: set, no value"
+    CUTOVER_TOKEN=other-secret must config --json
+    assert_not_contains "$OUT" "secret" "no token value in the output"
+}
+
+test_malformed_conf_names_file_line_and_key() {
+    printf 'CUTOVER_SERVER=http://127.0.0.1:8787\nCUTOVER_LEGDER=/srv/ledger.jsonl\nnonsense\n' >cutover.conf
+    cutover config
+    assert_eq 2 "$RC" "config refuses it"
+    assert_contains "$ERR" "cutover config: error: settings file $TEST_TMP/cutover.conf is not usable:" "the file"
+    assert_contains "$ERR" "cutover.conf:2: unknown key 'CUTOVER_LEGDER'; did you mean CUTOVER_LEDGER?" "line and key"
+    assert_contains "$ERR" "cutover.conf:3: expected KEY=VALUE" "every problem"
+    cutover gate status
+    assert_eq 2 "$RC" "a command that reads it refuses it too"
+    assert_match "$ERR" "^cutover gate status: error: settings file" "named by the command"
+}
+
+test_init_env_file_is_a_valid_conf_and_env() {
+    must init "$TEST_TMP/setup"
+    cp "$TEST_TMP/setup/cutover.env" cutover.conf
+    must config --json
+    assert_eq "file $TEST_TMP/setup/work" "$(jq_setting CUTOVER_WORK_DIR '"\(.source) \(.value)"')" "as cutover.conf"
+    assert_eq "file http://127.0.0.1:8787" "$(jq_setting CUTOVER_SERVER '"\(.source) \(.value)"')" "the server"
+    rm cutover.conf
+    # Loaded into a shell (bash, as the runbook's blocks run).
+    OUT="$(set -a && . "$TEST_TMP/setup/cutover.env" && set +a && "$BIN" config --json)" || fatal "config failed"
+    assert_eq "env $TEST_TMP/setup/work" "$(jq_setting CUTOVER_WORK_DIR '"\(.source) \(.value)"')" "as environment"
+    assert_eq "unset" "$(jq_setting CUTOVER_LEDGER source)" "the commented ones stay unset"
+}
+
+run_test test_config_shows_each_value_and_its_source
+run_test test_commands_take_flag_then_env_then_file
+run_test test_the_token_is_never_printed
+run_test test_malformed_conf_names_file_line_and_key
+run_test test_init_env_file_is_a_valid_conf_and_env
 run_test test_init_token_serve_request
 run_test test_init_baseline_is_accepted_by_verify
 run_test test_init_refuses_to_overwrite
