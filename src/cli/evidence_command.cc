@@ -144,8 +144,9 @@ int verify_main(const VerifyArgs& args) {
 }
 
 // --trust and --threshold, or CUTOVER_TRUST and CUTOVER_THRESHOLD (else 1).
-Status resolve_trust(VerifyArgs& v) {
-  TRY(fill_from_settings(v.threshold, "CUTOVER_THRESHOLD", "1"));
+// A --threshold that is given is checked as it is, even when empty.
+Status resolve_trust(VerifyArgs& v, bool threshold_given) {
+  if (!threshold_given) TRY(fill_from_settings(v.threshold, "CUTOVER_THRESHOLD", "1"));
   TRY_ASSIGN(v.trust, trusted_key_files(v.trust));
   if (v.trust.empty()) return tl::unexpected(missing_setting("CUTOVER_TRUST", "trusted key", "KEY.pub"));
   return {};
@@ -198,12 +199,12 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   verify->add_option("--trust", v->trust,
                      "a trusted public key file; repeatable (or several after one --trust); default: CUTOVER_TRUST, "
                      "comma-separated");
-  verify->add_option("--threshold", v->threshold,
-                     "distinct trusted keys that must have signed (default: CUTOVER_THRESHOLD, else 1)");
+  auto* threshold = verify->add_option(
+      "--threshold", v->threshold, "distinct trusted keys that must have signed (default: CUTOVER_THRESHOLD, else 1)");
   verify->add_flag("--check-backups", v->check_backups, "also hash every backup now: it must still be retained");
   verify->add_flag("--json", v->json, "print the check as JSON");
-  verify->callback([v, &exit_code] {
-    Status st = resolve_trust(*v);
+  verify->callback([v, threshold, &exit_code] {
+    Status st = resolve_trust(*v, threshold->count() > 0);
     exit_code = st ? verify_main(*v) : report_error("evidence verify", st.error());
   });
 }
