@@ -92,4 +92,37 @@ std::string status_json(const RouteSplit& engine, const Overrides& overrides) {
   return out.take();
 }
 
+std::string config_json(const RouteConfig& c) {
+  json::Writer out = json::Writer::canonical();
+  out.begin_object();
+  out.member("enabled", c.enabled).member("mode", mode_name(c.mode));
+  out.member("cohort_percentage", static_cast<uint64_t>(c.cohort_percentage)).member("salt", c.salt);
+  out.key("rust_routes").begin_array();
+  for (const auto& r : c.rust_routes) out.string(r);
+  out.end_array();
+  out.member("force_legacy", c.force_legacy);
+  out.key("legacy_base_url");
+  optional_string(out, c.legacy_base_url);
+  out.key("rust_base_url");
+  optional_string(out, c.rust_base_url);
+  out.key("route_groups").begin_array();
+  for (const RouteGroup& g : c.route_groups) {
+    out.begin_object().member("domain", g.domain).key("route_prefixes").begin_array();
+    for (const auto& p : g.route_prefixes) out.string(p);
+    out.end_array().member("rollback_target", target_name(g.rollback_target)).end_object();
+  }
+  out.end_array();
+  out.key("pinned_routes").begin_array();
+  for (const PinnedRoute& p : c.pinned_routes) {
+    out.begin_object().member("prefix", p.prefix).member("target", target_name(p.target));
+    out.member("reason", p.reason).member("route_domain", p.route_domain).end_object();
+  }
+  out.end_array();
+  if (c.tokens_file) out.member("tokens_file", *c.tokens_file);
+  if (c.cohort_key_header) out.member("cohort_key_header", *c.cohort_key_header);
+  if (c.cohort_key_cookie) out.member("cohort_key_cookie", *c.cohort_key_cookie);
+  out.end_object();
+  return out.take();
+}
+
 }  // namespace cutover::routing
