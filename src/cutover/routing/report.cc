@@ -37,9 +37,10 @@ std::string decision_json(const Decision& decision) {
   return out.take();
 }
 
-void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides) {
-  const RouteConfig& c = engine.config();
-  out.begin_object();
+namespace {
+
+// The config's switches and base URLs, in the order the status document has them.
+void write_switches(json::Writer& out, const RouteConfig& c) {
   out.member("enabled", c.enabled);
   out.member("mode", mode_name(c.mode));
   out.member("cohort_percentage", static_cast<uint64_t>(c.cohort_percentage));
@@ -51,6 +52,14 @@ void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& 
   optional_string(out, c.legacy_base_url);
   out.key("rust_base_url");
   optional_string(out, c.rust_base_url);
+}
+
+}  // namespace
+
+void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides) {
+  const RouteConfig& c = engine.config();
+  out.begin_object();
+  write_switches(out, c);
   out.key("override_target");
   optional_target(out, overrides.global);
   out.key("route_groups").begin_array();
@@ -95,16 +104,8 @@ std::string status_json(const RouteSplit& engine, const Overrides& overrides) {
 std::string config_json(const RouteConfig& c) {
   json::Writer out = json::Writer::canonical();
   out.begin_object();
-  out.member("enabled", c.enabled).member("mode", mode_name(c.mode));
-  out.member("cohort_percentage", static_cast<uint64_t>(c.cohort_percentage)).member("salt", c.salt);
-  out.key("rust_routes").begin_array();
-  for (const auto& r : c.rust_routes) out.string(r);
-  out.end_array();
-  out.member("force_legacy", c.force_legacy);
-  out.key("legacy_base_url");
-  optional_string(out, c.legacy_base_url);
-  out.key("rust_base_url");
-  optional_string(out, c.rust_base_url);
+  write_switches(out, c);
+  out.member("salt", c.salt);
   out.key("route_groups").begin_array();
   for (const RouteGroup& g : c.route_groups) {
     out.begin_object().member("domain", g.domain).key("route_prefixes").begin_array();
