@@ -960,3 +960,27 @@ TEST(RoutingReport, StatusJson) {
 
 }  // namespace
 }  // namespace cutover::routing
+
+// cutover init writes the route config with config_json: it reads back as
+// the config it came from, for the reference and for one with every option.
+TEST(RoutingConfigJson, ReadsBackAsTheSameConfig) {
+  using namespace cutover::routing;
+  RouteConfig reference = reference_config();
+  RouteConfig full = reference_config();
+  full.enabled = false;
+  full.mode = RouteMode::cohort;
+  full.cohort_percentage = 7;
+  full.rust_routes = {"/chat", "/login"};
+  full.force_legacy = true;
+  full.legacy_base_url = "https://legacy.example.com";
+  full.tokens_file = "tokens.txt";
+  full.cohort_key_header = "x-user";
+  full.cohort_key_cookie = "uid";
+  full.pinned_routes.clear();
+  for (const RouteConfig& config : {reference, full}) {
+    auto parsed = parse_route_config(config_json(config), "written.json");
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    parsed->source = config.source;
+    EXPECT_EQ(config, *parsed) << config_json(config);
+  }
+}

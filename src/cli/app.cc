@@ -35,6 +35,9 @@ int run(int argc, char** argv) {
   add_token_command(app, exit_code);
   add_status_command(app, exit_code);
   add_prune_command(app, exit_code);
+  add_baseline_command(app, exit_code);
+  add_init_command(app, exit_code);
+  add_config_command(app, exit_code);
   add_discovery_commands(app, exit_code);  // last: gives every command above --version
   try {
     app.parse(argc, argv);

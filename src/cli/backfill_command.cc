@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
 #include "cutover/backfill/plan.h"
@@ -51,11 +52,7 @@ Status check_rule_5(const BackfillArgs& args) {
 Result<backfill::BackfillOptions> options_from(const BackfillArgs& args) {
   backfill::BackfillOptions options;
   TRY_ASSIGN(options.stores, store_targets(args.stores));
-  options.work_dir = args.work_dir;
-  if (options.work_dir.empty()) {
-    const char* value = std::getenv("WORK_DIR");
-    if (value != nullptr) options.work_dir = value;
-  }
+  TRY_ASSIGN(options.work_dir, setting_value("CUTOVER_WORK_DIR", args.work_dir));
   options.allow_destructive_reset = args.allow_destructive_reset;
   return options;
 }
@@ -168,12 +165,14 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<BackfillArgs>();
   cmd->add_option("--store", args->stores, k_store_flag_help);
   cmd->add_option("--spec", args->spec_files, "a store spec file adding a store kind; repeatable");
-  cmd->add_option("--work-dir", args->work_dir, "folder for manifests/ and backups/ (default: WORK_DIR)");
+  cmd->add_option("--work-dir", args->work_dir,
+                  "folder for manifests/ and backups/ (default: CUTOVER_WORK_DIR, WORK_DIR or cutover.conf)");
   cmd->add_flag("--allow-destructive-reset", args->allow_destructive_reset,
                 "reproduce the reference tool: replace a non-object root or a wrong-typed key with an empty value "
                 "(after the backup) instead of refusing");
   cmd->add_option("--ledger", args->ledger,
-                  "the phase ledger: --allow-destructive-reset is refused while a route group is before contract");
+                  "the phase ledger: --allow-destructive-reset is refused while a route group is before contract "
+                  "(default: CUTOVER_LEDGER)");
   cmd->add_option("--group", args->groups, "with --ledger: the route groups these stores serve (default: every group)");
   cmd->add_option("--routes", args->routes,
                   "with --ledger and no --group: the route config whose groups must all be at contract (default: "
@@ -181,7 +180,10 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--plan", args->plan,
                 "dry run: print what would change, per store, with counts before and after; write nothing");
   cmd->add_flag("--json", args->json, "print a machine-readable result");
-  cmd->callback([args, &exit_code] { exit_code = backfill_main(*args); });
+  cmd->callback([args, &exit_code] {
+    Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
+    exit_code = st ? backfill_main(*args) : report_error("backfill", st.error());
+  });
 }
 
 }  // namespace cutover::cli

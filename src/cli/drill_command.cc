@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/drill/drill.h"
 #include "cutover/gates/gates.h"
 #include "cutover/json/writer.h"
@@ -39,7 +40,11 @@ Result<std::string> read_token(const DrillArgs& args) {
   }
   if (!args.token.empty()) return args.token;
   if (args.token_file.empty()) {
-    return make_error(ErrorCode::invalid_argument, "the drill needs an operator token: --token T or --token-file F");
+    TRY_ASSIGN(std::string token, setting_value("CUTOVER_TOKEN", ""));
+    if (!token.empty()) return token;
+    return make_error(ErrorCode::invalid_argument,
+                      "the drill needs an operator token: --token T or --token-file F, or set CUTOVER_TOKEN "
+                      "(environment or ./cutover.conf)");
   }
   TRY_ASSIGN_CTX(base::Buffer bytes, base::real_file_system().read_file(args.token_file), "cannot read --token-file");
   std::string token(bytes.view());
@@ -122,6 +127,15 @@ int drill_main(DrillArgs args) {
   return report->ok() ? k_exit_ok : k_exit_failed;
 }
 
+// --ledger and --server, or CUTOVER_LEDGER and CUTOVER_SERVER (needed).
+Status resolve_defaults(DrillArgs& args) {
+  TRY(fill_from_settings(args.ledger, "CUTOVER_LEDGER"));
+  TRY(fill_from_settings(args.server, "CUTOVER_SERVER"));
+  if (args.server.empty())
+    return tl::unexpected(missing_setting("CUTOVER_SERVER", "control server", "http://HOST:PORT"));
+  return {};
+}
+
 }  // namespace
 
 void add_drill_command(CLI::App& app, int& exit_code) {
@@ -130,22 +144,25 @@ void add_drill_command(CLI::App& app, int& exit_code) {
                                  "group back (and forth) on the control server");
   auto args = std::make_shared<DrillArgs>();
   cmd->add_option("--manifest", args->options.manifest_path, "the migration manifest")->required();
-  cmd->add_option("--server", args->server, "the control server, http://HOST:PORT (as `cutover serve` prints it)")
-      ->required();
-  cmd->add_option("--token", args->token, "an operator token of the control server");
+  cmd->add_option("--server", args->server,
+                  "the control server, http://HOST:PORT (as `cutover serve` prints it; default: CUTOVER_SERVER)");
+  cmd->add_option("--token", args->token, "an operator token of the control server (default: CUTOVER_TOKEN)");
   cmd->add_option("--token-file", args->token_file, "a file holding the operator token (keeps it out of `ps`)");
   cmd->add_option("--group", args->options.group, "the route group to drill, e.g. billing_l402")->required();
   cmd->add_option("--out", args->out, "write the drill report (JSON) here");
   cmd->add_option("--ledger", args->ledger,
                   "the phase ledger: record the drill's route rollback (a group at canary or later goes back to "
-                  "verify)");
+                  "verify; default: CUTOVER_LEDGER)");
   cmd->add_option("--release-train", args->options.release_train, "the release train (default: the manifest's run id)");
   cmd->add_option("--path", args->options.path, "the path to evaluate (default: the group's first route prefix)");
   cmd->add_option("--scratch", args->options.scratch_dir,
                   "restore backups into this new or empty folder (default: a fresh folder under $TMPDIR)");
   cmd->add_flag("--keep-restored", args->options.keep_restored, "keep the restored copies in the scratch folder");
   cmd->add_flag("--json", args->json, "print the report instead of lines");
-  cmd->callback([args, &exit_code] { exit_code = drill_main(*args); });
+  cmd->callback([args, &exit_code] {
+    Status st = resolve_defaults(*args);
+    exit_code = st ? drill_main(*args) : report_error("drill", st.error());
+  });
 }
 
 }  // namespace cutover::cli

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/gates/ledger.h"
@@ -37,7 +38,7 @@ struct SignArgs {
 struct VerifyArgs {
   std::string dir;
   std::vector<std::string> trust;
-  std::string threshold = "1";
+  std::string threshold;  // default: CUTOVER_THRESHOLD, else 1
   bool check_backups = false;
   bool json = false;
 };
@@ -138,6 +139,15 @@ int verify_main(const VerifyArgs& args) {
   return check.ok() ? k_exit_ok : k_exit_failed;
 }
 
+// --trust and --threshold, or CUTOVER_TRUST and CUTOVER_THRESHOLD (else 1).
+// A --threshold that is given is checked as it is, even when empty.
+Status resolve_trust(VerifyArgs& v, bool threshold_given) {
+  if (!threshold_given) TRY(fill_from_settings(v.threshold, "CUTOVER_THRESHOLD", "1"));
+  TRY_ASSIGN(v.trust, trusted_key_files(v.trust));
+  if (v.trust.empty()) return tl::unexpected(missing_setting("CUTOVER_TRUST", "trusted key", "KEY.pub"));
+  return {};
+}
+
 }  // namespace
 
 void add_evidence_command(CLI::App& app, int& exit_code) {
@@ -163,10 +173,13 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
                       "the release train (default: the manifest's run id)");
   collect->add_option("--ledger", c->ledger_path,
                       "the phase ledger: its head (records, last SHA-256) is recorded, and the gates refuse the "
-                      "bundle for a ledger that no longer holds it");
+                      "bundle for a ledger that no longer holds it (default: CUTOVER_LEDGER)");
   collect->add_option("--spec", c->spec_files, "a store spec file for a kind that is not built in; repeatable");
   collect->add_flag("--json", c->json, "print the result as JSON");
-  collect->callback([c, &exit_code] { exit_code = collect_main(*c); });
+  collect->callback([c, &exit_code] {
+    Status st = fill_from_settings(c->ledger_path, "CUTOVER_LEDGER");
+    exit_code = st ? collect_main(*c) : report_error("evidence collect", st.error());
+  });
 
   auto s = std::make_shared<SignArgs>();
   auto* sign = ev->add_subcommand("sign", "Add a signature to DIR/statement.dsse.json");
@@ -179,12 +192,17 @@ void add_evidence_command(CLI::App& app, int& exit_code) {
   auto v = std::make_shared<VerifyArgs>();
   auto* verify = ev->add_subcommand("verify", "Check every digest and signature of DIR and the m-of-n threshold");
   verify->add_option("DIR", v->dir, "the bundle folder")->required();
-  verify->add_option("--trust", v->trust, "a trusted public key file; repeatable (or several after one --trust)")
-      ->required();
-  verify->add_option("--threshold", v->threshold, "distinct trusted keys that must have signed")->capture_default_str();
+  verify->add_option("--trust", v->trust,
+                     "a trusted public key file; repeatable (or several after one --trust); default: CUTOVER_TRUST, "
+                     "comma-separated");
+  auto* threshold = verify->add_option(
+      "--threshold", v->threshold, "distinct trusted keys that must have signed (default: CUTOVER_THRESHOLD, else 1)");
   verify->add_flag("--check-backups", v->check_backups, "also hash every backup now: it must still be retained");
   verify->add_flag("--json", v->json, "print the check as JSON");
-  verify->callback([v, &exit_code] { exit_code = verify_main(*v); });
+  verify->callback([v, threshold, &exit_code] {
+    Status st = resolve_trust(*v, threshold->count() > 0);
+    exit_code = st ? verify_main(*v) : report_error("evidence verify", st.error());
+  });
 }
 
 }  // namespace cutover::cli

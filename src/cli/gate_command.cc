@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/sources.h"
 #include "cli/store_args.h"
 #include "cutover/gates/gates.h"
@@ -260,6 +261,31 @@ int destructive_main(const DestructiveArgs& args) {
   return allowed ? k_exit_ok : k_exit_failed;
 }
 
+// --ledger, or CUTOVER_LEDGER; one of them is needed.
+Status resolve_ledger(std::string& ledger) {
+  TRY(fill_from_settings(ledger, "CUTOVER_LEDGER"));
+  if (ledger.empty()) return tl::unexpected(missing_setting("CUTOVER_LEDGER", "ledger", "FILE (or postgresql://...)"));
+  return {};
+}
+
+// gate advance's --trust and --threshold, or CUTOVER_TRUST and
+// CUTOVER_THRESHOLD. A threshold from the environment or cutover.conf counts
+// only when there are keys: the phases before canary take none.
+Status resolve_trust(AdvanceArgs& a) {
+  TRY_ASSIGN(a.trust, trusted_key_files(a.trust));
+  if (a.threshold_given || a.trust.empty()) return {};
+  TRY(fill_from_settings(a.threshold, "CUTOVER_THRESHOLD"));
+  a.threshold_given = !a.threshold.empty();
+  return {};
+}
+
+// Runs `main` once the ledger is resolved; reports the error as `command`.
+template <typename Args, typename Main>
+int with_ledger(const char* command, Args& args, Main&& main) {
+  if (auto st = resolve_ledger(args.ledger); !st) return report_error(command, st.error());
+  return main(args);
+}
+
 }  // namespace
 
 void add_gate_command(CLI::App& app, int& exit_code) {
@@ -268,19 +294,18 @@ void add_gate_command(CLI::App& app, int& exit_code) {
 
   auto s = std::make_shared<StatusArgs>();
   auto* status = gate->add_subcommand("status", "Check the ledger's chain and show each group's phase");
-  status
-      ->add_option("--ledger", s->ledger,
-                   "the ledger file (JSON lines), or postgresql://... (the ledger in PostgreSQL)")
-      ->required();
+  status->add_option("--ledger", s->ledger,
+                     "the ledger file (JSON lines), or postgresql://... (the ledger in PostgreSQL); default: "
+                     "CUTOVER_LEDGER");
   status->add_flag("--json", s->json, "print the status as JSON");
-  status->callback([s, &exit_code] { exit_code = status_main(*s); });
+  status->callback([s, &exit_code] { exit_code = with_ledger("gate status", *s, status_main); });
 
   auto a = std::make_shared<AdvanceArgs>();
   auto* adv = gate->add_subcommand("advance", "Move GROUP to PHASE if its gate's evidence holds, and record it");
   adv->add_option("GROUP", a->group, "the route group, e.g. billing_l402")->required();
   adv->add_option("PHASE", a->phase, "expand, migrate, verify, canary, cutover or contract (the next one)")->required();
-  adv->add_option("--ledger", a->ledger, "the ledger file, or postgresql://...; it must exist unless --new-ledger")
-      ->required();
+  adv->add_option("--ledger", a->ledger,
+                  "the ledger file, or postgresql://...; it must exist unless --new-ledger (default: CUTOVER_LEDGER)");
   adv->add_flag("--new-ledger", a->new_ledger,
                 "start a new ledger at --ledger with this first expand (refused when the file exists)");
   adv->add_option("--routes", a->routes,
@@ -297,7 +322,7 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   adv->add_option("--verify-report", a->verify_report,
                   "verify: a `cutover verify --json` report (default: verify now)");
   adv->add_option("--evidence", a->evidence_dir, "canary, cutover, contract: the signed evidence bundle");
-  adv->add_option("--trust", a->trust, "a trusted public key; repeatable");
+  adv->add_option("--trust", a->trust, "a trusted public key; repeatable (default: CUTOVER_TRUST, comma-separated)");
   auto* threshold = adv->add_option("--threshold", a->threshold,
                                     "distinct trusted keys that must have signed the bundle: 1 to the number of "
                                     "--trust keys (default 1)");
@@ -314,26 +339,30 @@ void add_gate_command(CLI::App& app, int& exit_code) {
   adv->add_flag("--json", a->json, "print the decision as JSON");
   adv->callback([a, threshold, &exit_code] {
     a->threshold_given = threshold->count() > 0;
-    exit_code = advance_main(*a);
+    if (auto st = resolve_trust(*a); !st) {
+      exit_code = report_error("gate advance", st.error());
+      return;
+    }
+    exit_code = with_ledger("gate advance", *a, advance_main);
   });
 
   auto v = std::make_shared<VerifyLedgerArgs>();
   auto* ver = gate->add_subcommand("verify", "Check the ledger's chain and that it still holds a pinned head");
-  ver->add_option("--ledger", v->ledger, "the ledger file, or postgresql://...")->required();
+  ver->add_option("--ledger", v->ledger, "the ledger file, or postgresql://... (default: CUTOVER_LEDGER)");
   ver->add_option("--head", v->head, "COUNT:SHA256 as `gate status` printed it (head:), kept elsewhere")->required();
   ver->add_flag("--json", v->json, "print the answer as JSON");
-  ver->callback([v, &exit_code] { exit_code = verify_ledger_main(*v); });
+  ver->callback([v, &exit_code] { exit_code = with_ledger("gate verify", *v, verify_ledger_main); });
 
   auto d = std::make_shared<DestructiveArgs>();
   auto* des = gate->add_subcommand("destructive", "Rule 5: may a destructive schema or data change run now?");
-  des->add_option("--ledger", d->ledger, "the ledger file, or postgresql://...")->required();
+  des->add_option("--ledger", d->ledger, "the ledger file, or postgresql://... (default: CUTOVER_LEDGER)");
   des->add_option("--group", d->group,
                   "the route group whose stores change (default: every group must be at contract)");
   des->add_option("--routes", d->routes,
                   "without --group: the route config whose groups must all be at contract (default: the one "
                   "recorded at expand)");
   des->add_flag("--json", d->json, "print the answer as JSON");
-  des->callback([d, &exit_code] { exit_code = destructive_main(*d); });
+  des->callback([d, &exit_code] { exit_code = with_ledger("gate destructive", *d, destructive_main); });
 }
 
 }  // namespace cutover::cli

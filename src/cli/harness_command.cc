@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/harness/harness.h"
 
 namespace cutover::cli {
@@ -46,6 +47,10 @@ std::string default_runbook(base::FileSystem& fs) {
 
 int harness_main(const HarnessArgs& args) {
   base::FileSystem& fs = base::real_file_system();
+  // The drill's commands get every flag they need from it: the operator's
+  // defaults (CUTOVER_* variables, ./cutover.conf) must not change them.
+  for (const base::SettingDef& def : base::k_settings) ::unsetenv(std::string(def.name).c_str());
+  ::setenv(std::string(k_no_settings_file).c_str(), "1", 1);
   harness::HarnessOptions options;
   options.out_dir = args.out_dir;
   options.spec_files = args.spec_files;

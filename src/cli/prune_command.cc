@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/evidence_scan.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/sources.h"
 #include "cutover/base/store_folder.h"
 #include "cutover/gates/gates.h"
@@ -81,10 +82,10 @@ Result<manifest::PruneRule> rule_from(const PruneArgs& args, base::Clock& clock)
 
 int prune_main(PruneArgs args) {
   base::FileSystem& fs = base::real_file_system();
-  if (args.work_dir.empty()) args.work_dir = env("CUTOVER_WORK_DIR");
-  if (args.work_dir.empty()) args.work_dir = env("WORK_DIR");
+  if (auto st = fill_from_settings(args.work_dir, "CUTOVER_WORK_DIR"); !st) return report_error("prune", st.error());
+  if (auto st = fill_from_settings(args.ledger, "CUTOVER_LEDGER"); !st) return report_error("prune", st.error());
   if (args.work_dir.empty()) {
-    return report_error("prune", Error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR"));
+    return report_error("prune", missing_setting("CUTOVER_WORK_DIR", "work folder", "DIR"));
   }
   auto rule = rule_from(args, base::system_clock());
   if (!rule) return report_error("prune", rule.error());

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/gates/gates.h"
 #include "cutover/rollback/rollback.h"
 #include "cutover/store/store_spec.h"
@@ -90,9 +91,12 @@ void add_rollback_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--spec", args->spec_files, "a store spec file (accepted for symmetry with verify); repeatable");
   cmd->add_option("--ledger", args->ledger,
                   "the phase ledger: refuse unless a migrate step recorded this manifest's SHA-256; record the "
-                  "rollback (the migration's groups go back to expand)");
+                  "rollback (the migration's groups go back to expand) (default: CUTOVER_LEDGER)");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/rollback-report.md) instead of lines");
-  cmd->callback([args, &exit_code] { exit_code = rollback_main(*args); });
+  cmd->callback([args, &exit_code] {
+    Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
+    exit_code = st ? rollback_main(*args) : report_error("rollback", st.error());
+  });
 }
 
 }  // namespace cutover::cli

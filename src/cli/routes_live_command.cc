@@ -9,7 +9,8 @@
 //   get [--watch] [--json]       GET  .../state
 //
 // The server comes from --server or CUTOVER_SERVER, the token from
-// --token-file or CUTOVER_TOKEN (the token itself); flags win. Every change
+// --token-file or CUTOVER_TOKEN (the token itself), each variable from the
+// environment or ./cutover.conf (cli/settings.h); flags win. Every change
 // carries the operator's name (--operator, default $USER) in the
 // x-cutover-operator header, which the audit log records beside the token's
 // identity.
@@ -29,6 +30,7 @@
 
 #include "cli/durations.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/sources.h"
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"

@@ -1,5 +1,7 @@
 #include "cli/sources.h"
 
+#include "cli/settings.h"
+
 #include <cstdlib>
 
 #include "cutover/base/file_system.h"
@@ -51,10 +53,9 @@ Result<http::ControlEndpoint> operator_endpoint(const std::string& server, const
                                                 int64_t timeout_ms) {
   http::ControlEndpoint endpoint;
   endpoint.timeout_ms = timeout_ms;
-  endpoint.base_url = server.empty() ? env("CUTOVER_SERVER") : server;
+  TRY_ASSIGN(endpoint.base_url, setting_value("CUTOVER_SERVER", server));
   if (endpoint.base_url.empty()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "no server: give --server URL or set CUTOVER_SERVER (e.g. http://127.0.0.1:8787)");
+    return tl::unexpected(missing_setting("CUTOVER_SERVER", "server", "URL (e.g. http://127.0.0.1:8787)"));
   }
   if (!token_file.empty()) {
     auto bytes = base::real_file_system().read_file(token_file);
@@ -64,10 +65,10 @@ Result<http::ControlEndpoint> operator_endpoint(const std::string& server, const
       return make_error(ErrorCode::invalid_argument, "--token-file " + token_file + " holds no token");
     }
   } else {
-    endpoint.token = trim(env("CUTOVER_TOKEN"));
+    TRY_ASSIGN(std::string token, setting_value("CUTOVER_TOKEN", ""));
+    endpoint.token = trim(token);
     if (endpoint.token.empty()) {
-      return make_error(ErrorCode::invalid_argument,
-                        "no token: give --token-file F or set CUTOVER_TOKEN (the token itself)");
+      return tl::unexpected(missing_setting("CUTOVER_TOKEN", "token", "F (a file holding it)"));
     }
   }
   return endpoint;

@@ -29,8 +29,9 @@ std::string env(const char* name);
 // `s` without leading and trailing white space (newlines included).
 std::string trim(std::string s);
 
-// The control server and bearer token: `server`, else CUTOVER_SERVER; the
-// token from `token_file`, else CUTOVER_TOKEN (the token itself). Errors:
+// The control server and bearer token: `server`, else the CUTOVER_SERVER
+// setting (cli/settings.h: environment, then cutover.conf); the token from
+// `token_file`, else the CUTOVER_TOKEN setting (the token itself). Errors:
 // invalid_argument naming the flag or variable to set, or the token file
 // that cannot be read or holds no token.
 Result<http::ControlEndpoint> operator_endpoint(const std::string& server, const std::string& token_file,

@@ -9,13 +9,12 @@
 #include <string_view>
 #include <vector>
 
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/tokens.h"
 #include "cutover/base/file_system.h"
-#include "cutover/hash/sha256.h"
 #include "cutover/json/writer.h"
 
 namespace cutover::cli {
@@ -48,16 +47,6 @@ std::vector<Line> parse_lines(std::string_view text) {
   return lines;
 }
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '.' || c == '@';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // The file's text and how to write it back (its mode and owner; 0600 and us
 // for a file not there yet).
 Result<std::string> read_tokens(base::FileSystem& fs, const std::string& path, base::FileInfo& like, bool must_exist) {
@@ -78,7 +67,7 @@ Result<std::string> read_tokens(base::FileSystem& fs, const std::string& path, b
 }
 
 int token_new(const TokenArgs& args) {
-  if (!valid_name(args.name)) {
+  if (!valid_token_name(args.name)) {
     return report_error("token new", Error(ErrorCode::invalid_argument,
                                            "NAME '" + args.name + "' must be 1-64 of A-Z a-z 0-9 _ - . @"));
   }
@@ -93,32 +82,24 @@ int token_new(const TokenArgs& args) {
                                                                               args.name + "'; revoke it first"));
     }
   }
-  unsigned char random[32];
-  if (RAND_bytes(random, sizeof random) != 1) {
-    return report_error("token new", Error(ErrorCode::io_error, "cannot read random bytes (OpenSSL RAND_bytes)"));
-  }
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string token;
-  for (unsigned char b : random) {
-    token += k_hex[b >> 4];
-    token += k_hex[b & 15];
-  }
+  auto token = new_token();
+  if (!token) return report_error("token new", token.error());
   std::string updated = *text;
   if (!updated.empty() && updated.back() != '\n') updated += '\n';
-  updated += args.role + " " + args.name + " sha256:" + hash::sha256_hex(token) + "\n";
+  updated += token_line(args.role, args.name, *token) + "\n";
   if (auto st = base::write_file_atomic(fs, args.tokens_file, updated, &like); !st) {
     return report_error("token new", st.error());
   }
   if (args.json) {
     json::Writer w;
     w.begin_object().member("name", args.name).member("role", args.role).member("tokens_file", args.tokens_file);
-    w.member("token", token).end_object();
+    w.member("token", *token).end_object();
     std::cout << w.take() << "\n";
     return k_exit_ok;
   }
   std::cout << "token new: " << args.role << " '" << args.name << "' added to " << args.tokens_file
             << " (a running server reads it on SIGHUP); the token, shown this once:\n"
-            << token << "\n";
+            << *token << "\n";
   return k_exit_ok;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cutover/gates/gates.h"
 #include "cutover/verify/verify.h"
 
@@ -67,9 +68,13 @@ void add_verify_command(CLI::App& app, int& exit_code) {
                   "the manifest that max_change bounds compare with (default: the baseline's previous_manifest)");
   cmd->add_option("--spec", args->spec_files, "a store spec file for a store kind that is not built in; repeatable");
   cmd->add_option("--ledger", args->ledger,
-                  "the phase ledger: refuse (exit 1) unless a migrate step recorded this manifest's SHA-256");
+                  "the phase ledger: refuse (exit 1) unless a migrate step recorded this manifest's SHA-256 "
+                  "(default: CUTOVER_LEDGER)");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/verify-report.md) instead of lines");
-  cmd->callback([args, &exit_code] { exit_code = verify_main(*args); });
+  cmd->callback([args, &exit_code] {
+    Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
+    exit_code = st ? verify_main(*args) : report_error("verify", st.error());
+  });
 }
 
 }  // namespace cutover::cli

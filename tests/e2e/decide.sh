@@ -174,7 +174,9 @@ test_sighup_reloads_a_good_config_and_refuses_a_bad_one() {
     assert_eq "rust_shell 2.0" "$(header x-cutover-target) $(header x-cutover-revision)" "the old config stays"
     stop_server
     assert_eq 1 "$(grep -c '"route.split.config.reloaded"' "$TEST_TMP/state/audit.jsonl")" "one reload audited"
-    assert_eq 2 "$(jq -r .config_revision "$TEST_TMP/state/audit.jsonl")"
+    assert_eq 2 "$(jq -r 'select(.event == "route.split.config.reloaded") | .config_revision' "$TEST_TMP/state/audit.jsonl")"
+    # Each SIGHUP re-read the tokens file too (it is good both times).
+    assert_eq 2 "$(grep -c '"route.split.tokens.reloaded"' "$TEST_TMP/state/audit.jsonl")" "tokens reloads audited"
 }
 
 test_restart_rebinds_the_same_ports_at_once_and_public_addresses_are_refused() {

@@ -88,7 +88,7 @@ test_bash_completion() {
     # Complete `cutover ba`, `cutover routes ch`, `cutover backfill --wo` and `cutover help ro`.
     local got
     got="$(bash -c 'source "$1"; COMP_WORDS=(cutover ba); COMP_CWORD=1; _cutover; echo "${COMPREPLY[*]}"' _ "$script")"
-    assert_eq "backfill" "$got" "completion of 'cutover ba'"
+    assert_eq "backfill baseline" "$got" "completion of 'cutover ba' (both commands)"
     got="$(bash -c 'source "$1"; COMP_WORDS=(cutover routes ch); COMP_CWORD=2; _cutover; echo "${COMPREPLY[*]}"' _ "$script")"
     assert_eq "check" "$got" "completion of 'cutover routes ch'"
     got="$(bash -c 'source "$1"; COMP_WORDS=(cutover backfill --wo); COMP_CWORD=2; _cutover; echo "${COMPREPLY[*]}"' _ "$script")"

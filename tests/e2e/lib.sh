@@ -168,9 +168,14 @@ assert_file_unchanged() {
 # --- running ------------------------------------------------------------------
 
 # run_test FUNCTION: runs one test in a subshell with its own $TEST_TMP and
-# prints PASS or FAIL with the time it took.
+# prints PASS or FAIL with the time it took. E2E_ONLY=REGEX runs only the tests
+# whose function name matches it, E2E_SKIP=REGEX leaves out those that match
+# (tests/CMakeLists.txt runs server_load.sh's load test alone and its other
+# tests beside the rest); finish_tests fails when they left no test to run.
 run_test() {
     local name="$1" rc start end
+    [[ -z "${E2E_ONLY:-}" || "$name" =~ $E2E_ONLY ]] || return 0
+    [[ -z "${E2E_SKIP:-}" || ! "$name" =~ $E2E_SKIP ]] || return 0
     start="$(date +%s%N)"
     (
         TEST_TMP="$(mktemp -d "${TMPDIR:-/tmp}/e2e.${name}.XXXXXX")" || exit 99
@@ -199,6 +204,10 @@ run_test() {
 # finish_tests: the summary line; exit status 1 if any test failed.
 finish_tests() {
     echo "$E2E_PASSED passed, $E2E_FAILED failed"
+    if ((E2E_PASSED + E2E_FAILED == 0)); then
+        echo "no test ran (E2E_ONLY='${E2E_ONLY:-}', E2E_SKIP='${E2E_SKIP:-}' matched none)" >&2
+        exit 1
+    fi
     if ((E2E_FAILED > 0)); then
         printf 'failed: %s\n' "${E2E_FAILED_NAMES[*]}"
         exit 1

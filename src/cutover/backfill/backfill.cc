@@ -516,7 +516,8 @@ Status check_options(const BackfillOptions& options) {
                       "CODEX_THREAD_STORE_PATH or DOMAIN_STORE_PATH");
   }
   if (options.work_dir.empty())
-    return make_error(ErrorCode::invalid_argument, "no work folder: pass --work-dir or set WORK_DIR");
+    return make_error(ErrorCode::invalid_argument,
+                      "no work folder: pass --work-dir, or set CUTOVER_WORK_DIR (environment or ./cutover.conf)");
   return {};
 }
 

@@ -37,9 +37,10 @@ std::string decision_json(const Decision& decision) {
   return out.take();
 }
 
-void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides) {
-  const RouteConfig& c = engine.config();
-  out.begin_object();
+namespace {
+
+// The config's switches and base URLs, in the order the status document has them.
+void write_switches(json::Writer& out, const RouteConfig& c) {
   out.member("enabled", c.enabled);
   out.member("mode", mode_name(c.mode));
   out.member("cohort_percentage", static_cast<uint64_t>(c.cohort_percentage));
@@ -51,6 +52,14 @@ void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& 
   optional_string(out, c.legacy_base_url);
   out.key("rust_base_url");
   optional_string(out, c.rust_base_url);
+}
+
+}  // namespace
+
+void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides) {
+  const RouteConfig& c = engine.config();
+  out.begin_object();
+  write_switches(out, c);
   out.key("override_target");
   optional_target(out, overrides.global);
   out.key("route_groups").begin_array();
@@ -89,6 +98,31 @@ void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& 
 std::string status_json(const RouteSplit& engine, const Overrides& overrides) {
   json::Writer out;
   write_status(out, engine, overrides);
+  return out.take();
+}
+
+std::string config_json(const RouteConfig& c) {
+  json::Writer out = json::Writer::canonical();
+  out.begin_object();
+  write_switches(out, c);
+  out.member("salt", c.salt);
+  out.key("route_groups").begin_array();
+  for (const RouteGroup& g : c.route_groups) {
+    out.begin_object().member("domain", g.domain).key("route_prefixes").begin_array();
+    for (const auto& p : g.route_prefixes) out.string(p);
+    out.end_array().member("rollback_target", target_name(g.rollback_target)).end_object();
+  }
+  out.end_array();
+  out.key("pinned_routes").begin_array();
+  for (const PinnedRoute& p : c.pinned_routes) {
+    out.begin_object().member("prefix", p.prefix).member("target", target_name(p.target));
+    out.member("reason", p.reason).member("route_domain", p.route_domain).end_object();
+  }
+  out.end_array();
+  if (c.tokens_file) out.member("tokens_file", *c.tokens_file);
+  if (c.cohort_key_header) out.member("cohort_key_header", *c.cohort_key_header);
+  if (c.cohort_key_cookie) out.member("cohort_key_cookie", *c.cohort_key_cookie);
+  out.end_object();
   return out.take();
 }
 

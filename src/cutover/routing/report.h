@@ -22,4 +22,10 @@ std::string decision_json(const Decision& decision);
 void write_status(json::Writer& out, const RouteSplit& engine, const Overrides& overrides);
 std::string status_json(const RouteSplit& engine, const Overrides& overrides);
 
+// The config file (docs/formats/route-config.md) that parse_route_config
+// reads back as `config` (source and environment aside): every key written,
+// optional ones (tokens_file, cohort_key_header, cohort_key_cookie) when set.
+// Canonical JSON (pretty, keys sorted; arrays keep their order).
+std::string config_json(const RouteConfig& config);
+
 }  // namespace cutover::routing

@@ -1,11 +1,15 @@
 #include "cutover/verify/baseline.h"
 
+#include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <utility>
 
 #include "cutover/base/file_system.h"
 #include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::verify {
 namespace {
@@ -15,8 +19,6 @@ std::string format_percent(double p) {
   std::snprintf(buf, sizeof buf, "%g", p);
   return buf;
 }
-
-bool is_valid_name(std::string_view name) { return !name.empty() && name.size() <= 128; }
 
 // Reads a bound object, adding every problem to `problems`.
 Bound parse_bound(const json::Node& node, const std::string& where, std::vector<std::string>& problems) {
@@ -155,7 +157,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
       EnvironmentBaseline env;
       env.name = std::string(e.key.as_string());
       std::string where = "environments." + env.name;
-      if (!is_valid_name(env.name)) problems.push_back(where + ": the environment name must be 1-128 characters");
+      if (!is_valid_environment_name(env.name))
+        problems.push_back(where + ": the environment name must be 1-128 characters");
       if (!e.value.is_object()) {
         problems.push_back(where + " must be an object");
         continue;
@@ -220,6 +223,72 @@ Result<const EnvironmentBaseline*> select_environment(const Baseline& baseline, 
                                                        std::string(name) + "' (it has " + known + ")");
   }
   return &it->second;
+}
+
+bool is_valid_environment_name(std::string_view name) { return !name.empty() && name.size() <= 128; }
+
+namespace {
+
+// {"schema", "description", "environments": {ENV: {"stores": {KIND: {COUNT: BOUND}}}}},
+// each bound written by `write_bound`.
+template <typename Kinds, typename WriteCounts>
+std::string write_baseline(std::string_view environment, std::string_view description, const Kinds& kinds,
+                           WriteCounts&& write_counts) {
+  json::Writer out = json::Writer::canonical();
+  out.begin_object().member("schema", k_baseline_schema).member("description", description);
+  out.key("environments").begin_object().key(environment).begin_object().key("stores").begin_object();
+  for (const auto& kind : kinds) {
+    out.key(kind).begin_object();
+    write_counts(out, kind);
+    out.end_object();
+  }
+  out.end_object().end_object().end_object().end_object();
+  return out.take();
+}
+
+}  // namespace
+
+std::string baseline_from_manifest(const manifest::Manifest& manifest, std::string_view environment,
+                                   std::string_view description) {
+  // kind -> count -> {lowest, highest} over the manifest's stores of that kind
+  std::map<std::string, std::map<std::string, std::pair<uint64_t, uint64_t>>> ranges;
+  for (const manifest::StoreRecord& s : manifest.stores) {
+    auto& kind = ranges[s.store];
+    for (const auto& [name, value] : s.counts) {
+      auto [it, fresh] = kind.try_emplace(name, value, value);
+      if (fresh) continue;
+      it->second.first = std::min(it->second.first, value);
+      it->second.second = std::max(it->second.second, value);
+    }
+  }
+  std::vector<std::string> kinds;
+  for (const auto& [kind, counts] : ranges) kinds.push_back(kind);
+  return write_baseline(environment, description, kinds, [&](json::Writer& out, const std::string& kind) {
+    for (const auto& [name, range] : ranges.at(kind)) {
+      out.key(name).begin_object();
+      if (range.first == range.second) {
+        out.key("exact").number(range.first);
+      } else {
+        out.key("min").number(range.first).key("max").number(range.second);
+      }
+      out.end_object();
+    }
+  });
+}
+
+std::string starter_baseline(const store::SpecRegistry& specs, std::string_view environment) {
+  return write_baseline(
+      environment,
+      "starter from cutover init: every count of the built-in store kinds, bounded by min 0 (always holds). "
+      "Remove the kinds you do not run, then replace this file with `cutover baseline --from MANIFEST` after a "
+      "verified run.",
+      specs.names(), [&](json::Writer& out, const std::string& kind) {
+        auto spec = specs.find(kind);
+        assert(spec);
+        for (const store::CountRule& rule : (*spec)->counts) {
+          out.key(rule.name).begin_object().key("min").number(uint64_t{0}).end_object();
+        }
+      });
 }
 
 }  // namespace cutover::verify

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "cutover/base/error.h"
+#include "cutover/manifest/manifest.h"
+#include "cutover/store/store_spec.h"
 
 namespace cutover::verify {
 
@@ -71,5 +73,22 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
 // The environment called `name`, or the only one when `name` is empty.
 // Errors: invalid_argument naming the environments there are.
 Result<const EnvironmentBaseline*> select_environment(const Baseline& baseline, std::string_view name);
+
+// A baseline (canonical JSON, one environment called `environment`) that the
+// manifest's own counts meet exactly: per store kind and count name the
+// manifest uses, {"exact": n}, or {"min": lowest, "max": highest} when the
+// manifest holds several stores of one kind whose counts differ (verify
+// checks every store of a kind against the kind's bounds). `description`
+// says where it came from. REQUIRES: is_valid_environment_name(environment).
+std::string baseline_from_manifest(const manifest::Manifest& manifest, std::string_view environment,
+                                   std::string_view description);
+
+// A starter baseline for `cutover init`: one environment, every count of
+// every kind in `specs` bounded by {"min": 0} (holds for any counts), to be
+// replaced with `cutover baseline --from MANIFEST` after a verified run.
+std::string starter_baseline(const store::SpecRegistry& specs, std::string_view environment);
+
+// 1-128 bytes: what parse_baseline accepts as an environment's name.
+bool is_valid_environment_name(std::string_view name);
 
 }  // namespace cutover::verify
