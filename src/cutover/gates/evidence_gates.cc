@@ -67,9 +67,8 @@ double as_double(const json::Node& n) {
 }
 
 Result<std::string> read_file_text(base::FileSystem& fs, const std::string& path, std::string_view what) {
-  auto bytes = fs.read_file(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read " + std::string(what) + " " + path));
-  return std::string(bytes->view());
+  TRY_ASSIGN_CTX(auto bytes, fs.read_file(path), "cannot read " + std::string(what) + " " + path);
+  return std::string(bytes.view());
 }
 
 }  // namespace
