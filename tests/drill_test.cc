@@ -12,7 +12,6 @@
 
 #include "cutover/drill/drill.h"
 #include "cutover/drill/route_control.h"
-#include "cutover/evidence/json_value.h"
 #include "evidence_fixtures.h"
 #include "test_util.h"
 
@@ -57,10 +56,10 @@ TEST_F(DrillTest, PassesAndPutsThePreviousOverrideBack) {
   for (const auto& s : record_.stores) live[s.path] = read_text(s.path);
   auto report = drill(control);
   ASSERT_TRUE(report) << report.error().message();
-  EXPECT_TRUE(report->ok()) << report->to_json().canonical();
+  EXPECT_TRUE(report->ok()) << evidence_fixtures::report_text(*report);
   EXPECT_EQ(report->rollback_target, "legacy");
   EXPECT_EQ(report->evaluated_path, "/billing");
-  EXPECT_EQ(report->decision.string_at("target"), "legacy");
+  EXPECT_EQ(json::string_at(report->decision.root(), "target"), "legacy");
   EXPECT_EQ(report->previous_override, std::optional<std::string>("rust_shell"));
   EXPECT_EQ(control.overrides["billing_l402"], "rust_shell");
   EXPECT_EQ(report->release_train, record_.run_id);
@@ -76,7 +75,7 @@ TEST_F(DrillTest, PassesAndPutsThePreviousOverrideBack) {
             (std::vector<std::string>{"status", "override billing_l402 rollback", "status", "evaluate /billing",
                                       "override billing_l402 rust_shell", "status", "status"}));
   // A report the gates can read.
-  auto summary = evidence::parse_drill_report(report->to_json().canonical(), "d.json");
+  auto summary = evidence::parse_drill_report(evidence_fixtures::report_text(*report), "d.json");
   ASSERT_TRUE(summary) << summary.error().message();
   EXPECT_TRUE(summary->ok);
   EXPECT_EQ(summary->group, "billing_l402");
@@ -88,7 +87,7 @@ TEST_F(DrillTest, NoPreviousOverrideIsCleared) {
   ASSERT_TRUE(report);
   EXPECT_TRUE(report->ok());
   EXPECT_EQ(report->group, "chat_pilot");
-  EXPECT_EQ(report->decision.string_at("target"), "rust_shell");
+  EXPECT_EQ(json::string_at(report->decision.root(), "target"), "rust_shell");
   EXPECT_TRUE(control.overrides.empty());
 }
 
@@ -98,10 +97,10 @@ TEST_F(DrillTest, AServerThatDoesNotRollBackFailsTheDrillButIsPutBack) {
   auto report = drill(control);
   ASSERT_TRUE(report);
   EXPECT_FALSE(report->ok());
-  auto summary = evidence::parse_drill_report(report->to_json().canonical(), "d.json");
+  auto summary = evidence::parse_drill_report(evidence_fixtures::report_text(*report), "d.json");
   ASSERT_TRUE(summary);
   EXPECT_FALSE(summary->ok);
-  EXPECT_NE(evidence::join_problems(summary->failed_steps).find("route_decision"), std::string::npos);
+  EXPECT_NE(json::join_problems(summary->failed_steps).find("route_decision"), std::string::npos);
 
   FakeControl failing;
   failing.overrides["billing_l402"] = "legacy";
@@ -118,7 +117,7 @@ TEST_F(DrillTest, UnknownGroupAndCorruptBackupFail) {
   auto unknown = drill(control, "nowhere");
   ASSERT_TRUE(unknown);
   EXPECT_FALSE(unknown->ok());
-  EXPECT_NE(unknown->to_json().canonical().find("has no route group 'nowhere'"), std::string::npos);
+  EXPECT_NE(evidence_fixtures::report_text(*unknown).find("has no route group 'nowhere'"), std::string::npos);
 
   write_text(*record_.stores[0].backup_path, "{}");
   auto corrupt = drill(control);

@@ -20,10 +20,12 @@
 #include "cutover/drill/route_control.h"
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/canary_samples.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/gates/gates.h"
 #include "cutover/hash/ed25519.h"
+#include "cutover/json/document.h"
+#include "cutover/json/field_reader.h"
+#include "cutover/json/writer.h"
 #include "cutover/manifest/manifest.h"
 #include "cutover/store/fixtures.h"
 #include "cutover/store/store_spec.h"
@@ -42,26 +44,55 @@ class FixedClock final : public base::Clock {
 // Canary samples.
 inline std::string rfc(int64_t unix_seconds) { return base::rfc3339_utc(unix_seconds * 1000000000); }
 
+// A canary samples file (docs/formats/canary-samples.md) as plain values,
+// so that a test can change a reading before writing it.
+struct Reading {
+  uint64_t stage = 0;
+  std::string time;
+  uint64_t requests = 1000;
+  uint64_t errors_5xx = 9;
+  double p95_ms = 120;
+  double baseline_p95_ms = 100;
+};
+
+struct SamplesFile {
+  std::string group;
+  std::vector<Reading> samples;
+
+  std::string text() const {
+    json::Writer w = json::Writer::canonical();
+    w.begin_object().member("schema", evidence::k_canary_samples_schema).member("group", group);
+    w.key("samples").begin_array();
+    for (const auto& r : samples) {
+      w.begin_object().member("stage", r.stage).member("time", r.time).member("requests", r.requests);
+      w.member("errors_5xx", r.errors_5xx).member_f64("p95_ms", r.p95_ms);
+      w.member_f64("baseline_p95_ms", r.baseline_p95_ms).end_object();
+    }
+    return w.end_array().end_object().take();
+  }
+};
+
 // Readings every `step` seconds for `hold` seconds per stage, stages back to back.
-inline evidence::JsonValue healthy_samples(const std::string& group, int64_t hold = 600, int64_t step = 60) {
-  evidence::JsonValue list = evidence::JsonValue::array();
+inline SamplesFile healthy_samples(const std::string& group, int64_t hold = 600, int64_t step = 60) {
+  SamplesFile file{group, {}};
   int64_t t = 1700000000;
   for (uint64_t stage : {5, 25, 50, 100}) {
     for (int64_t s = 0; s <= hold; s += step) {
-      list.push(evidence::JsonValue::object()
-                    .set_u64("stage", stage)
-                    .set("time", rfc(t + s))
-                    .set_u64("requests", 1000)
-                    .set_u64("errors_5xx", 9)
-                    .set_f64("p95_ms", 120)
-                    .set_f64("baseline_p95_ms", 100));
+      Reading r;
+      r.stage = stage;
+      r.time = rfc(t + s);
+      file.samples.push_back(r);
     }
     t += hold + step;
   }
-  return evidence::JsonValue::object()
-      .set("schema", evidence::k_canary_samples_schema)
-      .set("group", group)
-      .set("samples", std::move(list));
+  return file;
+}
+
+// A drill report's canonical text, as `cutover drill --out` writes it.
+inline std::string report_text(const drill::DrillReport& report) {
+  json::Writer w = json::Writer::canonical();
+  report.write_json(w);
+  return w.take();
 }
 
 // ---------------------------------------------------------------------------
@@ -82,45 +113,47 @@ class FakeControl final : public drill::RouteControl {
 
   std::string describe() const override { return "fake://control"; }
 
-  Result<evidence::JsonValue> status() override {
+  Result<json::Document> status() override {
     calls.push_back("status");
-    evidence::JsonValue list = evidence::JsonValue::array();
+    json::Writer w = json::Writer::document();
+    w.begin_object().key("route_groups").begin_array();
     for (const auto& [name, g] : groups) {
-      evidence::JsonValue prefixes = evidence::JsonValue::array();
-      for (const auto& p : g.prefixes) prefixes.push(evidence::JsonValue::string(p));
-      list.push(evidence::JsonValue::object()
-                    .set("domain", name)
-                    .set("route_prefixes", std::move(prefixes))
-                    .set("rollback_target", g.rollback));
+      w.begin_object().member("domain", name).member("rollback_target", g.rollback).key("route_prefixes");
+      w.begin_array();
+      for (const auto& p : g.prefixes) w.string(p);
+      w.end_array().end_object();
     }
-    evidence::JsonValue ov = evidence::JsonValue::object();
-    for (const auto& [k, v] : overrides) ov.set(k, v);
-    return evidence::JsonValue::object().set("route_groups", std::move(list)).set("domain_overrides", std::move(ov));
+    w.end_array().key("domain_overrides").begin_object();
+    for (const auto& [k, v] : overrides) w.member(k, v);
+    w.end_object().end_object();
+    return w.take_document();
   }
 
-  Result<evidence::JsonValue> evaluate(std::string_view path) override {
+  Result<json::Document> evaluate(std::string_view path) override {
     calls.push_back("evaluate " + std::string(path));
     if (fail_evaluate) return make_error(ErrorCode::io_error, "injected: evaluate failed");
+    json::Writer w = json::Writer::document();
+    w.begin_object().member("path", path);
     for (const auto& [name, g] : groups) {
       for (const auto& p : g.prefixes) {
         if (path == p || (p != "/" && path.rfind(p + "/", 0) == 0)) {
           auto o = overrides.find(name);
-          evidence::JsonValue d = evidence::JsonValue::object()
-                                      .set("path", path)
-                                      .set("route_domain", name)
-                                      .set("rollback_target", g.rollback);
-          if (o != overrides.end()) return d.set("target", o->second).set("reason", "domain_override");
-          return d.set("target", "rust_shell").set("reason", "mode_rust");
+          w.member("route_domain", name).member("rollback_target", g.rollback);
+          if (o != overrides.end()) {
+            w.member("target", o->second).member("reason", "domain_override");
+          } else {
+            w.member("target", "rust_shell").member("reason", "mode_rust");
+          }
+          w.end_object();
+          return w.take_document();
         }
       }
     }
-    return evidence::JsonValue::object()
-        .set("path", path)
-        .set("target", "legacy")
-        .set("reason", "legacy_route_default");
+    w.member("target", "legacy").member("reason", "legacy_route_default").end_object();
+    return w.take_document();
   }
 
-  Result<evidence::JsonValue> set_group_override(std::string_view group, std::string_view target) override {
+  Result<json::Document> set_group_override(std::string_view group, std::string_view target) override {
     calls.push_back("override " + std::string(group) + " " + std::string(target));
     std::string g(group);
     if (!groups.count(g)) return make_error(ErrorCode::invalid_argument, "Unknown route domain.");
@@ -199,7 +232,7 @@ class BundleTest : public Migrated {
     return evidence::verify_bundle(base::real_file_system(), dir, o);
   }
   static bool mentions(const evidence::BundleCheck& c, const std::string& needle) {
-    return evidence::join_problems(c.problems).find(needle) != std::string::npos;
+    return json::join_problems(c.problems).find(needle) != std::string::npos;
   }
 
   std::vector<hash::Ed25519PrivateKey> keys_;
@@ -236,7 +269,7 @@ class GateTest : public BundleTest {
     EXPECT_TRUE(evidence::sign_bundle(base::real_file_system(), dir, keys_[1]));
     return dir;
   }
-  static std::string missing(const gates::AdvanceResult& r) { return evidence::join_problems(r.decision.missing); }
+  static std::string missing(const gates::AdvanceResult& r) { return json::join_problems(r.decision.missing); }
 
   std::string ledger_ = tmp_.file("ledger.jsonl");
 };

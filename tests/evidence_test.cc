@@ -12,10 +12,11 @@
 
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/dsse.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/hash/ed25519.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/json/field_reader.h"
+#include "cutover/json/parser.h"
 #include "evidence_fixtures.h"
 #include "test_util.h"
 
@@ -132,28 +133,28 @@ TEST_F(BundleTest, CollectSignVerifyTwoOfThree) {
   std::string dir = tmp_.file("bundle");
   auto collected = collect(dir);
   ASSERT_TRUE(collected) << collected.error().message();
-  EXPECT_TRUE(collected->ok()) << join_problems(collected->problems);
+  EXPECT_TRUE(collected->ok()) << json::join_problems(collected->problems);
   EXPECT_TRUE(collected->verification_ran);
   EXPECT_EQ(testing::list_names(dir),
             (std::vector<std::string>{"counts.json", "manifest.json", "statement.json", "verify-report.json"}));
   EXPECT_EQ(read_text(dir + "/manifest.json"), read_text(manifest_));
-  auto counts = JsonValue::parse(read_text(dir + "/counts.json"), "counts");
+  auto counts = json::parse(read_text(dir + "/counts.json"));
   ASSERT_TRUE(counts);
-  EXPECT_EQ(counts->find("stores")->items()[0].find("matches")->as_bool(), true);
+  EXPECT_EQ(counts->root().find("stores")->elements()[0].find("matches")->as_bool(), true);
 
   BundleCheck unsigned_check = check(dir, pubs_, 1);
-  EXPECT_TRUE(mentions(unsigned_check, "the bundle is not signed")) << join_problems(unsigned_check.problems);
+  EXPECT_TRUE(mentions(unsigned_check, "the bundle is not signed")) << json::join_problems(unsigned_check.problems);
 
   ASSERT_TRUE(sign_bundle(base::real_file_system(), dir, keys_[0]));
   BundleCheck one = check(dir, pubs_, 2);
   EXPECT_FALSE(one.ok());
-  EXPECT_TRUE(mentions(one, "threshold not met: 1 of the required 2")) << join_problems(one.problems);
+  EXPECT_TRUE(mentions(one, "threshold not met: 1 of the required 2")) << json::join_problems(one.problems);
 
   auto second = sign_bundle(base::real_file_system(), dir, keys_[2]);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->signature_count, 2u);
   BundleCheck two = check(dir, pubs_, 2);
-  EXPECT_TRUE(two.ok()) << join_problems(two.problems);
+  EXPECT_TRUE(two.ok()) << json::join_problems(two.problems);
   EXPECT_EQ(two.trusted_signers.size(), 2u);
   EXPECT_EQ(two.contents.manifest_sha256, hash::sha256_hex(read_text(manifest_)));
   EXPECT_FALSE(check(dir, pubs_, 3).ok());
@@ -167,7 +168,7 @@ TEST_F(BundleTest, CollectSignVerifyTwoOfThree) {
   // A signer the verifier does not trust fails the bundle.
   BundleCheck partial = check(dir, {pubs_[0], pubs_[1]}, 1);
   EXPECT_FALSE(partial.ok());
-  EXPECT_TRUE(mentions(partial, "which is not among the trusted keys")) << join_problems(partial.problems);
+  EXPECT_TRUE(mentions(partial, "which is not among the trusted keys")) << json::join_problems(partial.problems);
 }
 
 TEST_F(BundleTest, ATamperedByteInAnyFileFails) {
@@ -192,7 +193,7 @@ TEST_F(BundleTest, ATamperedByteInAnyFileFails) {
   write_text(dir + "/extra.json", "{}");
   BundleCheck extra = check(dir, pubs_, 1);
   EXPECT_TRUE(mentions(extra, "extra.json is in the bundle folder but not in the statement"))
-      << join_problems(extra.problems);
+      << json::join_problems(extra.problems);
 }
 
 TEST_F(BundleTest, FailingEvidenceIsRecordedAndRefused) {
@@ -206,7 +207,7 @@ TEST_F(BundleTest, FailingEvidenceIsRecordedAndRefused) {
   ASSERT_TRUE(sign_bundle(base::real_file_system(), dir, keys_[0]));
   BundleCheck c = check(dir, pubs_, 1);
   EXPECT_FALSE(c.ok());
-  EXPECT_TRUE(mentions(c, "the verification failed")) << join_problems(c.problems);
+  EXPECT_TRUE(mentions(c, "the verification failed")) << json::join_problems(c.problems);
 }
 
 TEST_F(BundleTest, BackupsMustStillBeRetained) {

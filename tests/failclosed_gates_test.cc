@@ -117,14 +117,13 @@ TEST(FailClosedRollback, RollbackRecordsMoveGroupsBack) {
   ASSERT_TRUE(writer);
   gates::LedgerWriter& w = **writer;
   base::Clock& clock = base::system_clock();
-  ASSERT_TRUE(w.append("billing_l402", "expand", evidence::JsonValue::object(), "", clock));
-  ASSERT_TRUE(
-      w.append("billing_l402", "migrate", evidence::JsonValue::object().set("manifest_sha256", sha), "", clock));
-  ASSERT_TRUE(w.append("billing_l402", "verify", evidence::JsonValue::object(), "", clock));
-  ASSERT_TRUE(w.append("billing_l402", "canary", evidence::JsonValue::object(), "", clock));
-  ASSERT_TRUE(w.append("chat_pilot", "expand", evidence::JsonValue::object(), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "expand", testing::object_of(), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "migrate", testing::object_of({{"manifest_sha256", sha}}), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "verify", testing::object_of(), "", clock));
+  ASSERT_TRUE(w.append("billing_l402", "canary", testing::object_of(), "", clock));
+  ASSERT_TRUE(w.append("chat_pilot", "expand", testing::object_of(), "", clock));
 
-  auto route = gates::record_route_rollback(w, "Billing-L402", evidence::JsonValue::object(), clock);
+  auto route = gates::record_route_rollback(w, "Billing-L402", testing::object_of().root(), clock);
   ASSERT_TRUE(route) << route.error().message();
   ASSERT_TRUE(*route);
   EXPECT_EQ((*route)->phase, "verify");
@@ -133,7 +132,7 @@ TEST(FailClosedRollback, RollbackRecordsMoveGroupsBack) {
   EXPECT_EQ((*states)[0].phase, gates::Phase::verify);
   EXPECT_EQ((*states)[0].canary_at, "");
   EXPECT_EQ((*states)[0].rolled_back_at, (*route)->recorded_at);
-  EXPECT_FALSE(*gates::record_route_rollback(w, "auth_entry", evidence::JsonValue::object(), clock))
+  EXPECT_FALSE(*gates::record_route_rollback(w, "auth_entry", testing::object_of().root(), clock))
       << "a group with no record";
 
   auto stores = gates::record_store_rollback(w, "/m.json", sha, "", clock);
@@ -145,8 +144,7 @@ TEST(FailClosedRollback, RollbackRecordsMoveGroupsBack) {
   EXPECT_TRUE(gates::record_store_rollback(w, "/m.json", sha, "", clock)->empty()) << "already at expand";
 
   // A "rollback" that moves a group forward is not something cutover writes.
-  ASSERT_TRUE(
-      w.append("chat_pilot", "contract", evidence::JsonValue::object().set("event", "store_rollback"), "", clock));
+  ASSERT_TRUE(w.append("chat_pilot", "contract", testing::object_of({{"event", "store_rollback"}}), "", clock));
   auto forged = gates::group_states(w.ledger());
   ASSERT_FALSE(forged);
   EXPECT_EQ(forged.error().code(), ErrorCode::corruption);
@@ -160,7 +158,7 @@ gates::Ledger ledger_of(const testing::TempDir& tmp, const std::string& name, co
   auto writer = gates::LedgerWriter::open(base::real_file_system(), path);
   EXPECT_TRUE(writer);
   for (const auto& g : groups)
-    EXPECT_TRUE((*writer)->append(g, "expand", evidence::JsonValue::object(), "", base::system_clock()));
+    EXPECT_TRUE((*writer)->append(g, "expand", testing::object_of(), "", base::system_clock()));
   return (*writer)->ledger();
 }
 

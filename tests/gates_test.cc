@@ -12,7 +12,6 @@
 
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/canary_samples.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/gates/canary.h"
 #include "cutover/gates/gates.h"
 #include "cutover/gates/ledger.h"
@@ -34,83 +33,63 @@ using testing::write_text;
 // ---------------------------------------------------------------------------
 // Canary health
 
-CanaryHealth health_of(const evidence::JsonValue& samples, const CanaryThresholds& t = {}) {
-  auto parsed = evidence::parse_canary_samples(samples.canonical(), "s.json");
+CanaryHealth health_of(const evidence_fixtures::SamplesFile& samples, const CanaryThresholds& t = {}) {
+  auto parsed = evidence::parse_canary_samples(samples.text(), "s.json");
   EXPECT_TRUE(parsed) << parsed.error().message();
   return evaluate_canary(*parsed, t);
 }
 
 TEST(Canary, ReferenceNumbersPassAtTheirEdges) {
   CanaryHealth h = health_of(healthy_samples("billing_l402"));
-  EXPECT_TRUE(h.healthy()) << evidence::join_problems(h.problems);
+  EXPECT_TRUE(h.healthy()) << json::join_problems(h.problems);
   ASSERT_EQ(h.stages.size(), 4u);
   EXPECT_EQ(h.stages[0].held_seconds, 600);
   EXPECT_DOUBLE_EQ(h.stages[3].worst_p95_ratio, 1.2);
 }
 
 TEST(Canary, EachFailureNamesItsReason) {
+  using evidence_fixtures::Reading;
+  using evidence_fixtures::SamplesFile;
   struct Case {
     const char* name;
-    std::function<void(evidence::JsonValue&)> change;
+    std::function<void(std::vector<Reading>&)> change;
     const char* reason;
   };
-  auto reading = [](evidence::JsonValue& doc, size_t i) -> evidence::JsonValue& {
-    auto& items = const_cast<std::vector<evidence::JsonValue>&>(doc.find("samples")->items());
-    return items[i];
-  };
   const std::vector<Case> cases = {
-      {"5xx at 1%", [&](evidence::JsonValue& d) { reading(d, 3).set_u64("errors_5xx", 10); },
+      {"5xx at 1%", [](std::vector<Reading>& r) { r[3].errors_5xx = 10; },
        "5xx rate 1.00% (10 of 1000) is not under 1.00%"},
-      {"p95 21% above", [&](evidence::JsonValue& d) { reading(d, 12).set_f64("p95_ms", 121); },
+      {"p95 21% above", [](std::vector<Reading>& r) { r[12].p95_ms = 121; },
        "p95 121 ms is 21.00% above the baseline 100 ms"},
-      {"no requests", [&](evidence::JsonValue& d) { reading(d, 0).set_u64("requests", 0).set_u64("errors_5xx", 0); },
-       "no requests"},
-      {"no baseline", [&](evidence::JsonValue& d) { reading(d, 0).set_f64("baseline_p95_ms", 0); },
-       "no stable baseline p95"},
+      {"no requests", [](std::vector<Reading>& r) { r[0].requests = r[0].errors_5xx = 0; }, "no requests"},
+      {"no baseline", [](std::vector<Reading>& r) { r[0].baseline_p95_ms = 0; }, "no stable baseline p95"},
       {"stage missing",
-       [&](evidence::JsonValue& d) {
-         auto& items = const_cast<std::vector<evidence::JsonValue>&>(d.find("samples")->items());
-         items.erase(std::remove_if(items.begin(), items.end(),
-                                    [](const evidence::JsonValue& s) { return s.find("stage")->as_u64() == 50; }),
-                     items.end());
+       [](std::vector<Reading>& r) {
+         r.erase(std::remove_if(r.begin(), r.end(), [](const Reading& x) { return x.stage == 50; }), r.end());
        },
        "stage 50%: no readings (missing data is never a pass)"},
-      {"held too short",
-       [&](evidence::JsonValue& d) {
-         auto& items = const_cast<std::vector<evidence::JsonValue>&>(d.find("samples")->items());
-         items.erase(items.begin() + 10);  // the last reading of stage 5%
-       },
+      {"held too short", [](std::vector<Reading>& r) { r.erase(r.begin() + 10); },  // the last reading of stage 5%
        "stage 5%: held 540 s"},
-      {"a gap",
-       [&](evidence::JsonValue& d) {
-         auto& items = const_cast<std::vector<evidence::JsonValue>&>(d.find("samples")->items());
-         items.erase(items.begin() + 2, items.begin() + 5);
-       },
+      {"a gap", [](std::vector<Reading>& r) { r.erase(r.begin() + 2, r.begin() + 5); },
        "no readings for 240 s between"},
-      {"unknown stage", [&](evidence::JsonValue& d) { reading(d, 0).set_u64("stage", 10); },
-       "stage 10% is not one of the rollout stages"},
-      {"stages out of order", [&](evidence::JsonValue& d) { reading(d, 20).set("time", rfc(1700000000)); },
-       "before stage 5% ended"},
+      {"unknown stage", [](std::vector<Reading>& r) { r[0].stage = 10; }, "stage 10% is not one of the rollout stages"},
+      {"stages out of order", [](std::vector<Reading>& r) { r[20].time = rfc(1700000000); }, "before stage 5% ended"},
   };
   for (const auto& c : cases) {
-    evidence::JsonValue doc = healthy_samples("g");
-    c.change(doc);
+    SamplesFile doc = healthy_samples("g");
+    c.change(doc.samples);
     CanaryHealth h = health_of(doc);
     EXPECT_FALSE(h.healthy()) << c.name;
-    EXPECT_NE(evidence::join_problems(h.problems).find(c.reason), std::string::npos)
-        << c.name << ": " << evidence::join_problems(h.problems);
+    EXPECT_NE(json::join_problems(h.problems).find(c.reason), std::string::npos)
+        << c.name << ": " << json::join_problems(h.problems);
   }
   // An empty samples file is never a pass.
-  CanaryHealth empty = health_of(evidence::JsonValue::object()
-                                     .set("schema", evidence::k_canary_samples_schema)
-                                     .set("group", "g")
-                                     .set("samples", evidence::JsonValue::array()));
+  CanaryHealth empty = health_of(SamplesFile{"g", {}});
   EXPECT_FALSE(empty.healthy());
   EXPECT_EQ(empty.problems.size(), 4u);
 }
 
 TEST(Canary, ThresholdsAreConfigurable) {
-  evidence::JsonValue doc = healthy_samples("g", 300, 30);
+  evidence_fixtures::SamplesFile doc = healthy_samples("g", 300, 30);
   EXPECT_FALSE(health_of(doc).healthy());
   CanaryThresholds t;
   t.hold_seconds = 300;
@@ -150,7 +129,7 @@ class LedgerTest : public ::testing::Test {
                       base::FileSystem& fs = base::real_file_system()) {
     auto writer = LedgerWriter::open(fs, path());
     EXPECT_TRUE(writer) << writer.error().message();
-    auto r = (*writer)->append(group, phase, evidence::JsonValue::object().set("n", phase), "", clock_);
+    auto r = (*writer)->append(group, phase, testing::object_of({{"n", phase}}), "", clock_);
     EXPECT_TRUE(r) << r.error().message();
     return *r;
   }
@@ -201,7 +180,7 @@ TEST_F(LedgerTest, ChainOfRecords) {
   ASSERT_TRUE(ledger);
   ASSERT_EQ(ledger->records.size(), 2u);
   EXPECT_EQ(ledger->head_sha256, b.line_sha256);
-  EXPECT_EQ(ledger->records[1].evidence.string_at("n"), "migrate");
+  EXPECT_EQ(json::string_at(ledger->records[1].evidence.root(), "n"), "migrate");
   EXPECT_EQ(record_line(ledger->records[0]), ls[0]);
 }
 
@@ -259,7 +238,7 @@ TEST_F(LedgerTest, AnEditWithoutTheLockIsNotOverwritten) {
   auto writer = LedgerWriter::open(base::real_file_system(), path());
   ASSERT_TRUE(writer);
   write_text(path(), read_text(path()) + "{}\n");
-  auto r = (*writer)->append("g", "migrate", evidence::JsonValue::object(), "", clock_);
+  auto r = (*writer)->append("g", "migrate", testing::object_of(), "", clock_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::conflict);
 }
@@ -280,7 +259,7 @@ TEST_F(LedgerTest, AFailedAppendLeavesTheLedgerAsItWas) {
   FailingRename fs(base::real_file_system());
   auto writer = LedgerWriter::open(fs, path());
   ASSERT_TRUE(writer);
-  auto r = (*writer)->append("g", "migrate", evidence::JsonValue::object(), "", clock_);
+  auto r = (*writer)->append("g", "migrate", testing::object_of(), "", clock_);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::io_error);
   EXPECT_NE(r.error().message().find("is unchanged"), std::string::npos);
@@ -318,8 +297,8 @@ TEST_F(GateTest, OneGroupFromExpandToContract) {
   FakeControl control;
   auto drill_report = drill(control);
   ASSERT_TRUE(drill_report && drill_report->ok());
-  write_text(tmp_.file("drill.json"), drill_report->to_json().canonical());
-  write_text(tmp_.file("samples.json"), healthy_samples("billing_l402").canonical());
+  write_text(tmp_.file("drill.json"), evidence_fixtures::report_text(*drill_report));
+  write_text(tmp_.file("samples.json"), healthy_samples("billing_l402").text());
   evidence::CollectOptions o;
   o.drill_report_path = tmp_.file("drill.json");
   o.canary_samples_path = tmp_.file("samples.json");
@@ -415,9 +394,8 @@ TEST_F(GateTest, EachGateNamesItsMissingEvidence) {
   // contract: an unhealthy canary and a drill from another release train.
   FakeControl control;
   auto other_train = drill(control, "billing_l402", "train-2");
-  write_text(tmp_.file("drill.json"), other_train->to_json().canonical());
-  evidence::JsonValue samples = healthy_samples("billing_l402", 300);
-  write_text(tmp_.file("samples.json"), samples.canonical());
+  write_text(tmp_.file("drill.json"), evidence_fixtures::report_text(*other_train));
+  write_text(tmp_.file("samples.json"), healthy_samples("billing_l402", 300).text());
   evidence::CollectOptions o;
   o.drill_report_path = tmp_.file("drill.json");
   o.canary_samples_path = tmp_.file("samples.json");
@@ -475,7 +453,7 @@ TEST_F(GateTest, ALedgerWithAValidChainButSkippedPhaseIsNotTrusted) {
   // Forge a record that jumps to canary, with a correct chain.
   auto writer = LedgerWriter::open(base::real_file_system(), ledger_);
   ASSERT_TRUE(writer);
-  ASSERT_TRUE((*writer)->append("billing_l402", "canary", evidence::JsonValue::object(), "", clock_));
+  ASSERT_TRUE((*writer)->append("billing_l402", "canary", testing::object_of(), "", clock_));
   writer->reset();
   auto ledger = read_ledger(base::real_file_system(), ledger_);
   ASSERT_TRUE(ledger);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -521,6 +522,44 @@ TEST(DocumentBuilders, WithMemberAddsOrReplacesAndLeavesTheOriginal) {
   EXPECT_EQ(added.find("b")->as_u64(), 1u);
   Node empty = doc.with_member(doc.make_object({}), "only", Node::u64(1));
   EXPECT_EQ(to_canonical_string(empty), "{\n  \"only\": 1\n}");
+}
+
+TEST(DocumentBuilders, CopyIsDeepAndOutlivesTheOriginal) {
+  std::optional<Document> copy;
+  {
+    auto parsed = parse(R"({"a": "text", "b": [1, {"c": "deep"}], "n": -2.5})");
+    ASSERT_TRUE(parsed);
+    copy = *parsed;  // the parsed text and arena go away with `parsed`
+    Document assigned;
+    assigned = *parsed;
+    EXPECT_EQ(to_canonical_string(assigned.root()), to_canonical_string(parsed->root()));
+  }
+  EXPECT_EQ(to_compact_string(copy->root()), R"({"a":"text","b":[1,{"c":"deep"}],"n":-2.5})");
+  Document again(*copy);
+  EXPECT_NE(again.root().find("a")->as_string().data(), copy->root().find("a")->as_string().data());
+}
+
+TEST(DocumentBuilders, MergeSetsEachMemberAndTheLaterOneWins) {
+  Document doc = Document::empty_object();
+  EXPECT_EQ(to_compact_string(doc.root()), "{}");
+  auto first = parse(R"({"b": 1, "a": {"x": "y"}})");
+  auto second = parse(R"({"b": "replaced", "c": null})");
+  ASSERT_TRUE(first && second);
+  doc.merge(first->root());
+  doc.merge(second->root());
+  first = parse("{}");  // the merged values were copied
+  second = parse("{}");
+  EXPECT_EQ(to_compact_string(doc.root()), R"({"a":{"x":"y"},"b":"replaced","c":null})");
+}
+
+TEST(DocumentBuilders, StringAtReadsStringsOnly) {
+  auto doc = parse(R"({"s": "yes", "n": 1, "o": {"s": "inner"}})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(string_at(doc->root(), "s"), "yes");
+  EXPECT_EQ(string_at(doc->root(), "n"), "");
+  EXPECT_EQ(string_at(doc->root(), "missing"), "");
+  EXPECT_EQ(string_at(*doc->root().find("o"), "s"), "inner");
+  EXPECT_EQ(string_at(*doc->root().find("n"), "s"), "");  // not an object
 }
 
 TEST(DocumentBuilders, MakeStringAndMakeArrayCopy) {

@@ -2,6 +2,7 @@
 // reader: each checked against the bytes the writers they replace produce.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -66,6 +67,28 @@ TEST(JsonWriter, WritesNodesCompactWithSortedKeys) {
   Writer w;
   w.begin_object().key("v").node(doc->root()).end_object();
   EXPECT_EQ(w.str(), R"({"v":{"a":{"c":true,"d":null},"b":[1,2.5,"x"]}})");
+}
+
+TEST(JsonWriter, ADocumentWriterGivesTheDocumentToKeep) {
+  Writer w = Writer::document();
+  w.begin_object().member("z", "last").member_or_null("none", "").member_or_null("some", "x");
+  w.member_optional("opt", std::optional<std::string>()).member_optional("n", std::optional<uint64_t>(3));
+  w.member_optional("empty", std::optional<std::string>("")).end_object();
+  Document doc = w.take_document();
+  EXPECT_EQ(to_compact_string(doc.root()), R"({"empty":"","n":3,"none":null,"opt":null,"some":"x","z":"last"})");
+  Writer c = Writer::canonical();
+  c.begin_object().member("doc", doc.root()).end_object();
+  EXPECT_EQ(c.take(), to_canonical_string(parse(R"({"doc":)" + to_compact_string(doc.root()) + "}")->root()));
+}
+
+TEST(JsonWriter, PrettyWritesJqsLayoutInTheOrderGiven) {
+  Writer w = Writer::pretty({.replace_invalid_utf8 = false, .escape_delete = true});
+  w.begin_object().member("store", "a\x7f").key("counts").begin_object().key("b").raw("1e+17");
+  w.key("a").raw("2").end_object().key("empty").begin_object().end_object().key("list").begin_array();
+  w.number(uint64_t{1}).begin_array().end_array().end_array().end_object();
+  EXPECT_EQ(w.take(),
+            "{\n  \"store\": \"a\\u007f\",\n  \"counts\": {\n    \"b\": 1e+17,\n    \"a\": 2\n  },\n"
+            "  \"empty\": {},\n  \"list\": [\n    1,\n    []\n  ]\n}");
 }
 
 TEST(JsonEscape, EscapesAsTheCanonicalWriterForValidUtf8) {

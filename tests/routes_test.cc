@@ -13,6 +13,7 @@
 #include "cutover/gates/gates.h"
 #include "cutover/hash/sha256.h"
 #include "cutover/http/target_probe.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 #include "test_util.h"
 
@@ -182,7 +183,7 @@ class ExpandGate : public ::testing::Test {
     return gates::advance(base::real_file_system(), ledger_, group, "expand", in, specs_, base::system_clock());
   }
   static std::string now() { return base::rfc3339_utc(base::system_clock().now_ns()); }
-  static std::string missing(const gates::AdvanceResult& r) { return evidence::join_problems(r.decision.missing); }
+  static std::string missing(const gates::AdvanceResult& r) { return json::join_problems(r.decision.missing); }
 
   testing::TempDir tmp_;
   std::string ledger_ = tmp_.file("ledger.jsonl");
@@ -206,9 +207,9 @@ TEST_F(ExpandGate, FreshPassingReportsAreRecordedWithTheirDigestsAndStaleOnesRef
   auto r = expand("billing_l402", in);
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_TRUE(r->decision.allowed()) << missing(*r);
-  EXPECT_EQ(r->record->evidence.find("routes_report")->string_at("sha256"),
+  EXPECT_EQ(json::string_at(*r->record->evidence.root().find("routes_report"), "sha256"),
             hash::sha256_hex(testing::read_text(in.routes_report_path)));
-  EXPECT_EQ(r->record->evidence.find("expand_report")->string_at("sha256"),
+  EXPECT_EQ(json::string_at(*r->record->evidence.root().find("expand_report"), "sha256"),
             hash::sha256_hex(testing::read_text(in.expand_report_path)));
   // The same reports for the next group: made before the ledger's last record.
   auto stale = expand("chat_pilot", in);

@@ -23,6 +23,8 @@
 #include <gtest/gtest.h>
 
 #include "cutover/base/clock.h"
+#include "cutover/json/document.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/state/pg.h"
@@ -390,9 +392,10 @@ TEST_F(StateTest, LedgerAppendsFromTwoConnectionsNeverFork) {
         failures[who] += w.error().message() + "\n";
         continue;
       }
-      auto r =
-          (*w)->append(who == 0 ? "auth_entry" : "chat_pilot", "expand",
-                       evidence::JsonValue::object().set_u64("i", static_cast<uint64_t>(i)), "", base::system_clock());
+      json::Writer evidence = json::Writer::document();
+      evidence.begin_object().member("i", static_cast<uint64_t>(i)).end_object();
+      auto r = (*w)->append(who == 0 ? "auth_entry" : "chat_pilot", "expand", evidence.take_document(), "",
+                            base::system_clock());
       if (!r) failures[who] += r.error().message() + "\n";
     }
   };
@@ -416,8 +419,8 @@ TEST_F(StateTest, LedgerLinesAreTheFileLedgersBytes) {
   auto w = PgLedgerWriter::open(must_connect(app_url_));
   ASSERT_TRUE(w) << w.error().message();
   EXPECT_FALSE((*w)->ledger().exists);
-  auto r1 = (*w)->append("billing_l402", "expand", evidence::JsonValue::object(), "first", base::system_clock());
-  auto r2 = (*w)->append("billing_l402", "migrate", evidence::JsonValue::object(), "", base::system_clock());
+  auto r1 = (*w)->append("billing_l402", "expand", json::Document::empty_object(), "first", base::system_clock());
+  auto r2 = (*w)->append("billing_l402", "migrate", json::Document::empty_object(), "", base::system_clock());
   ASSERT_TRUE(r1 && r2);
   w->reset();
   std::string lines = one_value(*admin_, "SELECT string_agg(line || E'\\n', '' ORDER BY seq) FROM cutover.ledger");
@@ -434,7 +437,7 @@ TEST_F(StateTest, TamperedLedgerRowIsDetected) {
     auto w = PgLedgerWriter::open(must_connect(app_url_));
     ASSERT_TRUE(w) << w.error().message();
     for (const char* phase : {"expand", "migrate", "contract"}) {
-      ASSERT_TRUE((*w)->append("auth_entry", phase, evidence::JsonValue::object(), "", base::system_clock()));
+      ASSERT_TRUE((*w)->append("auth_entry", phase, json::Document::empty_object(), "", base::system_clock()));
     }
   }
   ASSERT_TRUE(read_pg_ledger(*admin_));

@@ -10,9 +10,18 @@
 #include <stdexcept>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/json/writer.h"
 #include "cutover/store/fixtures.h"
 
 namespace cutover::testing {
+
+json::Document object_of(std::initializer_list<std::pair<std::string_view, std::string_view>> members) {
+  json::Writer w = json::Writer::document();
+  w.begin_object();
+  for (const auto& [k, v] : members) w.member(k, v);
+  w.end_object();
+  return w.take_document();
+}
 
 // The tests must not depend on the caller's umask: verify and rollback
 // refuse a manifest in a group- or world-writable folder, which a test's

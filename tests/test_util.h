@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/file_system.h"
 #include "cutover/gates/gates.h"
+#include "cutover/json/document.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::testing {
@@ -34,6 +37,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// An object of string members, e.g. a ledger record's evidence.
+json::Document object_of(std::initializer_list<std::pair<std::string_view, std::string_view>> members = {});
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);

@@ -36,3 +36,16 @@ TEST(ClosestMatch, PicksTheFirstNearestBelowTheLimit) {
 
 }  // namespace
 }  // namespace cutover::base
+
+TEST(TakeLine, TakesEachLineAndItsNewline) {
+  std::string_view text = "one\n\nthree\nlast";
+  EXPECT_EQ(cutover::base::take_line(text), "one");
+  EXPECT_EQ(text, "\nthree\nlast");
+  EXPECT_EQ(cutover::base::take_line(text), "");
+  EXPECT_EQ(cutover::base::take_line(text), "three");
+  EXPECT_EQ(cutover::base::take_line(text), "last");
+  EXPECT_TRUE(text.empty());
+  std::string_view trailing = "a\n";
+  EXPECT_EQ(cutover::base::take_line(trailing), "a");
+  EXPECT_TRUE(trailing.empty());
+}

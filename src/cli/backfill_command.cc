@@ -11,7 +11,6 @@
 #include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
 #include "cutover/backfill/plan.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/gates/gates.h"
 #include "cutover/gates/ledger.h"
 #include "cutover/json/canonical_writer.h"
@@ -77,7 +76,7 @@ void print_human(const backfill::BackfillResult& result) {
   std::cout << "backups: " << result.backup_dir << "\n";
 }
 
-void print_json(const backfill::BackfillResult& result) {
+void print_result_json(const backfill::BackfillResult& result) {
   json::Document doc;
   std::vector<json::Node> folders;
   for (const auto& folder : result.created_folders) folders.push_back(doc.make_string(folder));
@@ -93,30 +92,25 @@ void print_json(const backfill::BackfillResult& result) {
 // --plan: one line a store and its counts before -> after (or one JSON document).
 void print_plan(const std::vector<backfill::StorePlan>& plans, bool json_out) {
   if (json_out) {
-    using evidence::JsonValue;
-    auto counts = [](const store::Counts& c) {
-      JsonValue out = JsonValue::object();
-      for (const auto& [name, value] : c) out.set_u64(name, value);
-      return out;
-    };
-    JsonValue stores = JsonValue::array();
-    for (const auto& p : plans) {
-      JsonValue resets = JsonValue::array();
-      for (const auto& r : p.destructive_resets) resets.push(JsonValue::string(r));
-      stores.push(JsonValue::object()
-                      .set("store", p.kind)
-                      .set("path", p.path)
-                      .set("exists", p.exists)
-                      .set("changed", p.changed)
-                      .set_u64("bytes_before", p.bytes_before)
-                      .set_u64("bytes_after", p.bytes_after)
-                      .set("counts_before", counts(p.counts_before))
-                      .set("counts_after", counts(p.counts_after))
-                      .set("destructive_resets", std::move(resets)));
-    }
-    std::cout
-        << JsonValue::object().set("schema", "cutover.backfill_plan.v1").set("stores", std::move(stores)).canonical()
-        << "\n";
+    print_json([&](json::Writer& w) {
+      auto counts = [&](std::string_view name, const store::Counts& c) {
+        w.key(name).begin_object();
+        for (const auto& [count, value] : c) w.member(count, static_cast<uint64_t>(value));
+        w.end_object();
+      };
+      w.begin_object().member("schema", "cutover.backfill_plan.v1").key("stores").begin_array();
+      for (const auto& p : plans) {
+        w.begin_object().member("store", p.kind).member("path", p.path).member("exists", p.exists);
+        w.member("changed", p.changed).member("bytes_before", static_cast<uint64_t>(p.bytes_before));
+        w.member("bytes_after", static_cast<uint64_t>(p.bytes_after));
+        counts("counts_before", p.counts_before);
+        counts("counts_after", p.counts_after);
+        w.key("destructive_resets").begin_array();
+        for (const auto& r : p.destructive_resets) w.string(r);
+        w.end_array().end_object();
+      }
+      w.end_array().end_object();
+    });
     return;
   }
   size_t changed = 0;
@@ -157,7 +151,7 @@ int backfill_main(const BackfillArgs& args) {
   auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
   if (!result) return report_error("backfill", result.error());
   if (args.json) {
-    print_json(*result);
+    print_result_json(*result);
   } else {
     print_human(*result);
   }

@@ -18,11 +18,6 @@
 namespace cutover::cli {
 namespace {
 
-// A JSON string as jq prints it: DEL escaped too, other bytes as they are.
-std::string jq_string(std::string_view s) {
-  return json::quote(s, {.replace_invalid_utf8 = false, .escape_delete = true});
-}
-
 // A count as jq 1.6 prints a number: it holds numbers as doubles and prints
 // the shortest digits that round-trip, in exponent form when the decimal
 // point would sit more than 15 places past the last digit (1e+17, 1.2e+21).
@@ -65,18 +60,11 @@ int counts_main(const std::string& path, bool as_json) {
   }
   std::string out;
   for (const auto& s : mf->manifest.stores) {
-    out += "{\n  \"store\": " + jq_string(s.store) + ",\n  \"counts\": ";
-    if (s.counts.empty()) {
-      out += "{}";
-    } else {
-      out += "{\n";
-      size_t i = 0;
-      for (const auto& [name, value] : s.counts) {
-        out += "    " + jq_string(name) + ": " + jq_number(value) + (++i < s.counts.size() ? ",\n" : "\n");
-      }
-      out += "  }";
-    }
-    out += "\n}\n";
+    // Strings as jq escapes them: DEL escaped too, other bytes as they are.
+    json::Writer w = json::Writer::pretty({.replace_invalid_utf8 = false, .escape_delete = true});
+    w.begin_object().member("store", s.store).key("counts").begin_object();
+    for (const auto& [name, value] : s.counts) w.key(name).raw(jq_number(value));
+    out += w.end_object().end_object().take() + "\n";
   }
   std::cout << out;
   return k_exit_ok;

@@ -19,6 +19,7 @@
 #include "cli/settings.h"
 #include "cutover/drill/drill.h"
 #include "cutover/gates/gates.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
@@ -91,15 +92,13 @@ int drill_main(DrillArgs args) {
   if (ledger && rolled_back) {
     bool restored = std::any_of(report->steps.begin(), report->steps.end(),
                                 [](const drill::DrillStep& s) { return s.name == "route_restore" && s.ok; });
-    auto details = evidence::JsonValue::object()
-                       .set("source", "drill")
-                       .set("server", report->server)
-                       .set("rollback_target", report->rollback_target)
-                       .set("started_at", report->started_at)
-                       .set("finished_at", report->finished_at)
-                       .set("release_train", report->release_train)
-                       .set("restored", restored);
-    auto recorded = gates::record_route_rollback(*ledger, report->group, std::move(details), base::system_clock());
+    json::Writer details = json::Writer::document();
+    details.begin_object().member("source", "drill").member("server", report->server);
+    details.member("rollback_target", report->rollback_target).member("started_at", report->started_at);
+    details.member("finished_at", report->finished_at).member("release_train", report->release_train);
+    details.member("restored", restored).end_object();
+    auto recorded =
+        gates::record_route_rollback(*ledger, report->group, details.take_document().root(), base::system_clock());
     if (!recorded) {
       report_error("drill", recorded.error().with_context("the drill rolled the group's route back, but ledger " +
                                                           args.ledger + " could not record it"));
@@ -110,15 +109,17 @@ int drill_main(DrillArgs args) {
                 << (*recorded)->group << ", now in phase " << (*recorded)->phase << "\n";
     }
   }
-  std::string json = report->to_json().canonical() + "\n";
+  json::Writer w = json::Writer::canonical();
+  report->write_json(w);
+  std::string text = w.take() + "\n";
   if (!args.out.empty()) {
-    if (auto st = base::write_file_atomic(fs, args.out, json); !st) {
+    if (auto st = base::write_file_atomic(fs, args.out, text); !st) {
       report_error("drill", st.error().with_context("cannot write the drill report"));
       return k_exit_io;
     }
   }
   if (args.json) {
-    std::cout << json;
+    std::cout << text;
   } else {
     for (const auto& line : drill::human_lines(*report)) std::cout << line << "\n";
     if (!args.out.empty()) std::cout << "report: " << args.out << "\n";

@@ -17,6 +17,7 @@
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/gates/ledger.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
@@ -42,10 +43,10 @@ struct VerifyArgs {
   bool json = false;
 };
 
-evidence::JsonValue strings(const std::vector<std::string>& list) {
-  evidence::JsonValue out = evidence::JsonValue::array();
-  for (const auto& s : list) out.push(evidence::JsonValue::string(s));
-  return out;
+void write_strings(json::Writer& w, std::string_view name, const std::vector<std::string>& list) {
+  w.key(name).begin_array();
+  for (const auto& s : list) w.string(s);
+  w.end_array();
 }
 
 int collect_main(const CollectArgs& args) {
@@ -64,17 +65,14 @@ int collect_main(const CollectArgs& args) {
   auto result = evidence::collect_bundle(options, specs, fs, base::system_clock());
   if (!result) return report_error("evidence collect", result.error());
   if (args.json) {
-    std::cout << evidence::JsonValue::object()
-                     .set("bundle", result->dir)
-                     .set("statement", result->statement_path)
-                     .set("statement_sha256", result->statement_sha256)
-                     .set("files", strings(result->files))
-                     .set("release_train", result->release_train)
-                     .set("verification", result->verification_ran ? "ran" : "given")
-                     .set("ok", result->ok())
-                     .set("problems", strings(result->problems))
-                     .canonical()
-              << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("bundle", result->dir).member("statement", result->statement_path);
+      w.member("statement_sha256", result->statement_sha256).member("release_train", result->release_train);
+      w.member("verification", result->verification_ran ? "ran" : "given").member("ok", result->ok());
+      write_strings(w, "files", result->files);
+      write_strings(w, "problems", result->problems);
+      w.end_object();
+    });
   } else {
     for (const auto& f : result->files) std::cout << "collected: " << f << "\n";
     for (const auto& p : result->problems) std::cout << "error: " << p << "\n";
@@ -98,14 +96,12 @@ int sign_main(const SignArgs& args) {
   if (!result) return report_error("evidence sign", result.error());
   for (const auto& w : result->warnings) std::cerr << "cutover evidence sign: warning: " << w << "\n";
   if (args.json) {
-    std::cout << evidence::JsonValue::object()
-                     .set("envelope", result->envelope_path)
-                     .set("keyid", result->keyid)
-                     .set("replaced", result->replaced)
-                     .set_u64("signatures", result->signature_count)
-                     .set("warnings", strings(result->warnings))
-                     .canonical()
-              << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("envelope", result->envelope_path).member("keyid", result->keyid);
+      w.member("replaced", result->replaced).member("signatures", result->signature_count);
+      write_strings(w, "warnings", result->warnings);
+      w.end_object();
+    });
   } else {
     std::cout << "signed: " << result->envelope_path << " by key " << result->keyid
               << (result->replaced ? " (replacing its earlier signature)" : "") << "; " << result->signature_count
@@ -126,7 +122,7 @@ int verify_main(const VerifyArgs& args) {
   options.check_backups = args.check_backups;
   evidence::BundleCheck check = evidence::verify_bundle(fs, args.dir, options);
   if (args.json) {
-    std::cout << check.to_json().canonical() << "\n";
+    print_json([&](json::Writer& w) { check.write_json(w); });
   } else {
     for (const auto& s : check.signatures) {
       if (s.valid) std::cout << "ok: signature by " << s.keyid << " (" << s.trusted_key << ")\n";

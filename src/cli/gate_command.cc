@@ -28,6 +28,7 @@
 #include "cli/sources.h"
 #include "cli/store_args.h"
 #include "cutover/gates/gates.h"
+#include "cutover/json/writer.h"
 #include "cutover/state/pg.h"
 #include "cutover/state/pg_ledger.h"
 
@@ -95,18 +96,15 @@ int status_main(const StatusArgs& args) {
   auto groups = ledger ? gates::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
     if (args.json) {
-      std::cout << evidence::JsonValue::object()
-                       .set("schema", "cutover.gate_status.v1")
-                       .set("ledger", args.ledger)
-                       .set("chain_ok", false)
-                       .set("error", groups.error().message())
-                       .canonical()
-                << "\n";
+      print_json([&](json::Writer& w) {
+        w.begin_object().member("schema", "cutover.gate_status.v1").member("ledger", args.ledger);
+        w.member("chain_ok", false).member("error", groups.error().message()).end_object();
+      });
     }
     return report_error("gate status", groups.error());
   }
   if (args.json) {
-    std::cout << gates::ledger_status_json(*ledger, *groups).canonical() << "\n";
+    print_json([&](json::Writer& w) { gates::write_ledger_status(w, *ledger, *groups); });
     return k_exit_ok;
   }
   std::cout << "ledger " << args.ledger << ": " << ledger->records.size() << " record(s), chain intact (head "
@@ -184,24 +182,18 @@ int advance_main(const AdvanceArgs& args) {
   if (!result) return report_error("gate advance", result.error());
   const gates::GateDecision& d = result->decision;
   if (args.json) {
-    evidence::JsonValue missing = evidence::JsonValue::array();
-    for (const auto& m : d.missing) missing.push(evidence::JsonValue::string(m));
-    evidence::JsonValue out = evidence::JsonValue::object()
-                                  .set("ledger", args.ledger)
-                                  .set("group", d.group)
-                                  .set("from", d.from_none ? evidence::JsonValue::null()
-                                                           : evidence::JsonValue::string(gates::phase_name(d.from)))
-                                  .set("to", gates::phase_name(d.to))
-                                  .set("allowed", d.allowed())
-                                  .set("missing", std::move(missing))
-                                  .set("evidence", d.evidence);
-    if (result->record) {
-      out.set("record", evidence::JsonValue::object()
-                            .set_u64("seq", result->record->seq)
-                            .set("sha256", result->record->line_sha256)
-                            .set("recorded_at", result->record->recorded_at));
-    }
-    std::cout << out.canonical() << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("ledger", args.ledger).member("group", d.group);
+      w.member_or_null("from", d.from_none ? std::string_view() : gates::phase_name(d.from));
+      w.member("to", gates::phase_name(d.to)).member("allowed", d.allowed()).key("missing").begin_array();
+      for (const auto& m : d.missing) w.string(m);
+      w.end_array().member("evidence", d.evidence.root());
+      if (const auto& r = result->record) {
+        w.key("record").begin_object().member("seq", r->seq).member("sha256", r->line_sha256);
+        w.member("recorded_at", r->recorded_at).end_object();
+      }
+      w.end_object();
+    });
   } else if (d.allowed()) {
     std::cout << "gate advance: " << d.group << " entered " << gates::phase_name(d.to) << " (ledger " << args.ledger
               << " record " << result->record->seq << ", sha256 " << result->record->line_sha256 << ")\n";
@@ -223,16 +215,12 @@ int verify_ledger_main(const VerifyLedgerArgs& args) {
   auto groups = gates::group_states(*ledger);
   Status held = groups ? gates::check_ledger_head(*ledger, *head) : Status(tl::unexpected(groups.error()));
   if (args.json) {
-    std::cout << evidence::JsonValue::object()
-                     .set("schema", "cutover.ledger_verify.v1")
-                     .set("ledger", args.ledger)
-                     .set("pinned_head", head->text())
-                     .set("head", gates::head_of(*ledger).text())
-                     .set("ok", bool(held))
-                     .set("error",
-                          held ? evidence::JsonValue::null() : evidence::JsonValue::string(held.error().message()))
-                     .canonical()
-              << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("schema", "cutover.ledger_verify.v1").member("ledger", args.ledger);
+      w.member("pinned_head", head->text()).member("head", gates::head_of(*ledger).text());
+      w.member("ok", bool(held)).member_or_null("error", held ? std::string() : held.error().message());
+      w.end_object();
+    });
   }
   if (!held) return report_error("gate verify", held.error());
   if (!args.json) {
@@ -257,15 +245,11 @@ int destructive_main(const DestructiveArgs& args) {
   if (!allowed && allowed.error().code() != ErrorCode::conflict)
     return report_error("gate destructive", allowed.error());
   if (args.json) {
-    std::cout << evidence::JsonValue::object()
-                     .set("ledger", args.ledger)
-                     .set("group",
-                          args.group.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(args.group))
-                     .set("allowed", bool(allowed))
-                     .set("reason", allowed ? evidence::JsonValue::null()
-                                            : evidence::JsonValue::string(allowed.error().message()))
-                     .canonical()
-              << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("ledger", args.ledger).member_or_null("group", args.group);
+      w.member("allowed", bool(allowed)).member_or_null("reason", allowed ? std::string() : allowed.error().message());
+      w.end_object();
+    });
   } else if (allowed) {
     std::cout << "gate destructive: allowed: "
               << (args.group.empty() ? "every group of the route config has reached contract"

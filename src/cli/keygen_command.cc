@@ -7,8 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 namespace {
@@ -22,12 +22,10 @@ int keygen_main(const KeygenArgs& args) {
   auto pair = evidence::write_new_key_pair(base::real_file_system(), args.out);
   if (!pair) return report_error("keygen", pair.error());
   if (args.json) {
-    std::cout << evidence::JsonValue::object()
-                     .set("private_key", pair->private_path)
-                     .set("public_key", pair->public_path)
-                     .set("keyid", pair->keyid)
-                     .canonical()
-              << "\n";
+    print_json([&](json::Writer& w) {
+      w.begin_object().member("private_key", pair->private_path).member("public_key", pair->public_path);
+      w.member("keyid", pair->keyid).end_object();
+    });
   } else {
     std::cout << "private key: " << pair->private_path << " (mode 0600; keep it secret, never in a bundle)\n"
               << "public key:  " << pair->public_path << " (pin it with --trust)\n"

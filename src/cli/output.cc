@@ -135,4 +135,10 @@ Result<base::Buffer> read_input(const std::string& path) {
   return buffer;
 }
 
+void print_json(const std::function<void(json::Writer&)>& write_value) {
+  json::Writer w = json::Writer::canonical();
+  write_value(w);
+  std::cout << w.take() << "\n";
+}
+
 }  // namespace cutover::cli

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <streambuf>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::cli {
 
@@ -68,6 +70,10 @@ uint64_t stdout_bytes_written();
 // Writes a terminal control sequence of cutover's own (progress lines) to
 // standard error as it is, past the guard.
 void write_terminal_control(std::string_view control);
+
+// Prints the one value `write_value` writes, in canonical form (pretty,
+// keys sorted) and a newline, on standard output: every --json report.
+void print_json(const std::function<void(json::Writer&)>& write_value);
 
 // Reads FILE, or standard input for "" or "-".
 Result<base::Buffer> read_input(const std::string& path);

@@ -26,6 +26,7 @@
 #include "cli/sources.h"
 #include "cutover/base/store_folder.h"
 #include "cutover/gates/gates.h"
+#include "cutover/json/document.h"
 #include "cutover/json/writer.h"
 #include "cutover/manifest/runs.h"
 
@@ -49,7 +50,7 @@ Result<std::set<std::string>> ledger_verified(const std::string& ledger_name) {
   TRY_ASSIGN_CTX(gates::Ledger ledger, read_ledger_at(ledger_name), "--ledger");
   for (const auto& record : ledger.records) {
     if (record.phase != "verify") continue;
-    std::string sha = record.evidence.string_at("manifest_sha256");
+    std::string sha(json::string_at(record.evidence.root(), "manifest_sha256"));
     if (!sha.empty()) out.insert(sha);
   }
   return out;

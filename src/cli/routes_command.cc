@@ -63,15 +63,6 @@ Result<Loaded> load(const RoutesArgs& args) {
   return out;
 }
 
-// What the routing module writes (the control API's JSON), printed in
-// canonical (pretty, sorted) form.
-template <typename WriteValue>
-void print_pretty(WriteValue&& write_value) {
-  json::Writer out = json::Writer::canonical();
-  write_value(out);
-  std::cout << out.take() << "\n";
-}
-
 std::string optional_target(std::optional<routing::RouteTarget> t) {
   return t ? std::string(routing::target_name(*t)) : "-";
 }
@@ -125,7 +116,7 @@ int evaluate(const RoutesArgs& args) {
   if (!args.batch.empty()) return evaluate_batch(args, *loaded);
   routing::Decision d = loaded->engine->evaluate(args.path, args.cohort_key, loaded->overrides);
   if (args.json) {
-    print_pretty([&](json::Writer& out) { routing::write_decision(out, d); });
+    print_json([&](json::Writer& out) { routing::write_decision(out, d); });
     return k_exit_ok;
   }
   std::cout << d.path << " -> " << routing::target_name(d.target) << " (" << d.reason << ")\n";
@@ -146,7 +137,7 @@ int status(const RoutesArgs& args) {
   const routing::RouteSplit& engine = *loaded->engine;
   const routing::Overrides& o = loaded->overrides;
   if (args.json) {
-    print_pretty([&](json::Writer& out) { routing::write_status(out, engine, o); });
+    print_json([&](json::Writer& out) { routing::write_status(out, engine, o); });
     return k_exit_ok;
   }
   const routing::RouteConfig& c = engine.config();

@@ -204,7 +204,9 @@ int abort_groups(const LiveArgs& args) {
 }
 
 int undo(const LiveArgs& args) {
-  return change(args, "routes undo", "{\"mode\":\"undo\"}", "the last change was undone");
+  json::Writer w;
+  w.begin_object().member("mode", "undo").end_object();
+  return change(args, "routes undo", w.take(), "the last change was undone");
 }
 
 volatile std::sig_atomic_t g_interrupted = 0;

@@ -55,6 +55,27 @@ Result<std::pair<std::string, int>> parse_listen(const std::string& listen, cons
   return std::pair{host, port};
 }
 
+// SIGHUP: reopens the audit log, reloads the route config and the tokens;
+// what cannot be reloaded stays in force.
+void reload_on_sighup(server::ControlServer& server) {
+  Status st = server.reopen_audit_log();
+  if (st)
+    std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
+  else
+    std::cerr << "cutover serve: error: " << st.error().message() << "\n";
+  auto reloaded = server.reload_config();
+  if (reloaded)
+    std::cerr << "cutover serve: SIGHUP, route config reloaded (config revision " << *reloaded << ")\n";
+  else
+    std::cerr << "cutover serve: config reload refused: " << reloaded.error().message()
+              << "; the config in force stays\n";
+  auto tokens = server.reload_tokens();
+  if (tokens)
+    std::cerr << "cutover serve: SIGHUP, tokens reloaded (" << *tokens << " tokens)\n";
+  else
+    std::cerr << "cutover serve: tokens reload refused: " << tokens.error().message() << "; the tokens in force stay\n";
+}
+
 int serve(const ServeArgs& args) {
   auto listen = parse_listen(args.listen);
   if (!listen) return report_error("serve", listen.error());
@@ -129,23 +150,7 @@ int serve(const ServeArgs& args) {
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
-        Status st = server->reopen_audit_log();
-        if (st)
-          std::cerr << "cutover serve: SIGHUP, audit log reopened\n";
-        else
-          std::cerr << "cutover serve: error: " << st.error().message() << "\n";
-        auto reloaded = server->reload_config();
-        if (reloaded)
-          std::cerr << "cutover serve: SIGHUP, route config reloaded (config revision " << *reloaded << ")\n";
-        else
-          std::cerr << "cutover serve: config reload refused: " << reloaded.error().message()
-                    << "; the config in force stays\n";
-        auto tokens = server->reload_tokens();
-        if (tokens)
-          std::cerr << "cutover serve: SIGHUP, tokens reloaded (" << *tokens << " tokens)\n";
-        else
-          std::cerr << "cutover serve: tokens reload refused: " << tokens.error().message()
-                    << "; the tokens in force stay\n";
+        reload_on_sighup(*server);
         continue;
       }
       if (sig != SIGUSR1)

@@ -58,9 +58,9 @@ Result<http::ControlEndpoint> operator_endpoint(const std::string& server, const
     return tl::unexpected(missing_setting("CUTOVER_SERVER", "server", "URL (e.g. http://127.0.0.1:8787)"));
   }
   if (!token_file.empty()) {
-    auto bytes = base::real_file_system().read_file(token_file);
-    if (!bytes) return tl::unexpected(bytes.error().with_context("cannot read --token-file " + token_file));
-    endpoint.token = trim(std::string(bytes->view()));
+    TRY_ASSIGN_CTX(auto bytes, base::real_file_system().read_file(token_file),
+                   "cannot read --token-file " + token_file);
+    endpoint.token = trim(std::string(bytes.view()));
     if (endpoint.token.empty()) {
       return make_error(ErrorCode::invalid_argument, "--token-file " + token_file + " holds no token");
     }

@@ -16,6 +16,7 @@
 #include <iomanip>
 #include <iostream>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,15 +26,15 @@
 #include "cli/output.h"
 #include "cli/sources.h"
 #include "cutover/evidence/bundle.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/gates/gates.h"
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/document.h"
+#include "cutover/json/writer.h"
 #include "cutover/manifest/runs.h"
 
 namespace cutover::cli {
 namespace {
-
-using evidence::JsonValue;
 
 constexpr std::string_view k_status_schema = "cutover.status.v1";
 
@@ -56,103 +57,116 @@ void apply_environment(StatusArgs& args) {
   if (args.server.empty()) args.server = env("CUTOVER_SERVER");
 }
 
-JsonValue strings(const std::vector<std::string>& items) {
-  JsonValue out = JsonValue::array();
-  for (const auto& s : items) out.push(JsonValue::string(s));
-  return out;
+template <typename Strings>
+void write_strings(json::Writer& w, std::string_view name, const Strings& strings) {
+  w.key(name).begin_array();
+  for (const auto& s : strings) w.string(s);
+  w.end_array();
 }
 
-JsonValue or_null(const std::string& s) { return s.empty() ? JsonValue::null() : JsonValue::string(s); }
+// The elements of an array; none for anything else (or nothing).
+std::span<const json::Node> items(const json::Node* array) {
+  if (array == nullptr || !array->is_array()) return {};
+  return {array->elements(), array->size()};
+}
 
 // 1. The work folder's runs.
-JsonValue runs_section(base::FileSystem& fs, const std::string& work_dir, manifest::WorkFolderRuns& runs_out) {
-  if (work_dir.empty()) return JsonValue::null();
-  JsonValue section = JsonValue::object().set("path", base::absolute_path(work_dir));
+void write_runs(json::Writer& w, base::FileSystem& fs, const std::string& work_dir,
+                manifest::WorkFolderRuns& runs_out) {
+  w.key("work_dir");
+  if (work_dir.empty()) {
+    w.null();
+    return;
+  }
+  w.begin_object().member("path", base::absolute_path(work_dir));
   auto listed = manifest::list_runs(fs, work_dir);
   if (!listed) {
-    return section.set("exists", true)
-        .set("runs", JsonValue::array())
-        .set("problems", strings({"could not check " + work_dir + ": " + listed.error().message()}));
+    w.member("exists", true).key("runs").begin_array().end_array();
+    write_strings(w, "problems",
+                  std::vector<std::string>{"could not check " + work_dir + ": " + listed.error().message()});
+    w.end_object();
+    return;
   }
   runs_out = *listed;
-  JsonValue runs = JsonValue::array();
+  w.member("exists", listed->exists).key("runs").begin_array();
   for (const auto& r : listed->runs) {
-    runs.push(JsonValue::object()
-                  .set("run_id", r.run_id)
-                  .set("state", manifest::run_state_name(r.state))
-                  .set("manifest", or_null(r.manifest_path))
-                  .set("manifest_sha256", or_null(r.manifest_sha256))
-                  .set("generated_at", or_null(r.generated_at))
-                  .set_u64("stores", r.store_count)
-                  .set("rollback_report", or_null(r.rollback_report))
-                  .set("backups", JsonValue::object()
-                                      .set("path", r.backup_dir)
-                                      .set("present", r.backups_present)
-                                      .set_u64("files", r.backup_files)
-                                      .set_u64("bytes", r.backup_bytes))
-                  .set("problem", or_null(r.problem)));
+    w.begin_object().member("run_id", r.run_id).member("state", manifest::run_state_name(r.state));
+    w.member_or_null("manifest", r.manifest_path).member_or_null("manifest_sha256", r.manifest_sha256);
+    w.member_or_null("generated_at", r.generated_at).member("stores", uint64_t{r.store_count});
+    w.member_or_null("rollback_report", r.rollback_report).key("backups").begin_object();
+    w.member("path", r.backup_dir).member("present", r.backups_present).member("files", r.backup_files);
+    w.member("bytes", r.backup_bytes).end_object();
+    w.member_or_null("problem", r.problem).end_object();
   }
+  w.end_array();
   std::vector<std::string> problems = listed->problems;
   for (const auto& r : listed->runs) {
     if (!r.problem.empty()) problems.push_back("could not check run " + r.run_id + ": " + r.problem);
   }
-  return section.set("exists", listed->exists).set("runs", std::move(runs)).set("problems", strings(problems));
+  write_strings(w, "problems", problems);
+  w.end_object();
 }
 
 // 2. The newest verify report, and whether it is about a run of the work folder.
-JsonValue verify_section(const EvidenceFound& found, const manifest::WorkFolderRuns& runs) {
-  if (found.reports.empty()) return JsonValue::null();
+void write_verify(json::Writer& w, const EvidenceFound& found, const manifest::WorkFolderRuns& runs) {
+  w.key("verify");
+  if (found.reports.empty()) {
+    w.null();
+    return;
+  }
   const VerifyVerdict& v = found.reports.back();
   std::string run_id;
   for (const auto& r : runs.runs) {
     if (!v.manifest_sha256.empty() && r.manifest_sha256 == v.manifest_sha256) run_id = r.run_id;
   }
-  return JsonValue::object()
-      .set("path", v.path)
-      .set("ok", v.ok && v.finding_count == 0)
-      .set_u64("finding_count", v.finding_count)
-      .set("verified_at", v.verified_at)
-      .set("manifest", v.manifest_path)
-      .set("manifest_sha256", v.manifest_sha256)
-      .set("run_id", v.run_id)
-      .set("work_dir_run", or_null(run_id))
-      .set_u64("reports_found", found.reports.size());
+  w.begin_object().member("path", v.path).member("ok", v.ok && v.finding_count == 0);
+  w.member("finding_count", v.finding_count).member("verified_at", v.verified_at);
+  w.member("manifest", v.manifest_path).member("manifest_sha256", v.manifest_sha256).member("run_id", v.run_id);
+  w.member_or_null("work_dir_run", run_id).member("reports_found", uint64_t{found.reports.size()});
+  w.end_object();
 }
 
 // 3. Each route group's phase in the ledger.
-JsonValue ledger_section(const std::string& ledger_name, std::set<std::string>& verified_manifests) {
-  if (ledger_name.empty()) return JsonValue::null();
-  JsonValue section = JsonValue::object().set("path", ledger_name);
+void write_ledger(json::Writer& w, const std::string& ledger_name, std::set<std::string>& verified_manifests) {
+  w.key("ledger");
+  if (ledger_name.empty()) {
+    w.null();
+    return;
+  }
+  w.begin_object().member("path", ledger_name);
   auto ledger = read_ledger_at(ledger_name);
   auto groups = ledger ? gates::group_states(*ledger) : tl::unexpected(ledger.error());
   if (!groups) {
-    return section.set("groups", JsonValue::array()).set("problem", "could not check: " + groups.error().message());
+    w.key("groups").begin_array().end_array();
+    w.member("problem", "could not check: " + groups.error().message()).end_object();
+    return;
   }
-  JsonValue out = JsonValue::array();
+  w.member("head", gates::head_of(*ledger).text()).key("groups").begin_array();
   for (const auto& g : *groups) {
     auto next = g.next();
-    out.push(JsonValue::object()
-                 .set("group", g.group)
-                 .set("phase", gates::phase_name(g.phase))
-                 .set("since", g.records.back()->recorded_at)
-                 .set("next", next ? JsonValue::string(gates::phase_name(*next)) : JsonValue::null()));
+    w.begin_object().member("group", g.group).member("phase", gates::phase_name(g.phase));
+    w.member("since", g.records.back()->recorded_at);
+    w.member_or_null("next", next ? gates::phase_name(*next) : std::string_view()).end_object();
   }
+  w.end_array().key("problem").null().end_object();
   for (const auto& record : ledger->records) {
     if (record.phase != "verify") continue;
-    std::string sha = record.evidence.string_at("manifest_sha256");
-    if (!sha.empty()) verified_manifests.insert(sha);
+    std::string_view sha = json::string_at(record.evidence.root(), "manifest_sha256");
+    if (!sha.empty()) verified_manifests.insert(std::string(sha));
   }
-  return section.set("head", gates::head_of(*ledger).text())
-      .set("groups", std::move(out))
-      .set("problem", JsonValue::null());
 }
 
 // 4. The live split, from the control server.
-JsonValue server_section(const StatusArgs& args) {
-  if (args.server.empty()) return JsonValue::null();
-  JsonValue section = JsonValue::object().set("url", args.server);
+void write_server(json::Writer& w, const StatusArgs& args) {
+  w.key("server");
+  if (args.server.empty()) {
+    w.null();
+    return;
+  }
+  w.begin_object().member("url", args.server);
   auto fail = [&](const Error& e) {
-    return section.set("groups", JsonValue::array()).set("problem", "could not check: " + e.message());
+    w.key("groups").begin_array().end_array();
+    w.member("problem", "could not check: " + e.message()).end_object();
   };
   auto endpoint = operator_endpoint(args.server, args.token_file, args.timeout_ms);
   if (!endpoint) return fail(endpoint.error());
@@ -161,79 +175,81 @@ JsonValue server_section(const StatusArgs& args) {
   if (!client) return fail(client.error());
   auto data = client->call("GET", "/api/v1/control/route-split/state");
   if (!data) return fail(data.error());
-  JsonValue state = JsonValue::from_node(data->root());
-  JsonValue groups = JsonValue::array();
-  if (const JsonValue* g = state.find("groups"); g != nullptr && g->is_array()) {
-    for (const auto& item : g->items()) {
-      const JsonValue* percent = item.find("cohort_percentage");
-      groups.push(JsonValue::object()
-                      .set("group", item.string_at("domain"))
-                      .set("target", item.string_at("target"))
-                      .set("cohort_percentage", percent == nullptr ? JsonValue::null() : *percent));
+  const json::Node& state = data->root();
+  w.member("revision", json::string_at(state, "revision")).key("groups").begin_array();
+  for (const json::Node& item : items(state.find("groups"))) {
+    const json::Node* percent = item.find("cohort_percentage");
+    w.begin_object().member("group", json::string_at(item, "domain")).member("target", json::string_at(item, "target"));
+    w.key("cohort_percentage");
+    if (percent == nullptr) {
+      w.null();
+    } else {
+      w.node(*percent);
     }
+    w.end_object();
   }
-  return section.set("revision", state.string_at("revision"))
-      .set("groups", std::move(groups))
-      .set("problem", JsonValue::null());
+  w.end_array().key("problem").null().end_object();
 }
 
 // 5. The bundles found and who signed them.
-JsonValue bundle_entry(base::FileSystem& fs, const std::string& dir, const std::vector<evidence::TrustedKey>& trusted) {
+void write_bundle(json::Writer& w, base::FileSystem& fs, const std::string& dir,
+                  const std::vector<evidence::TrustedKey>& trusted) {
   evidence::VerifyBundleOptions options;
   options.trusted = trusted;
   options.threshold = trusted.empty() ? 0 : 1;
   options.list_unknown_signers = trusted.empty();
   evidence::BundleCheck check = evidence::verify_bundle(fs, dir, options);
-  JsonValue signers = JsonValue::array();
+  w.begin_object().member("path", dir).member("run_id", check.contents.run_id);
+  w.member("release_train", check.contents.release_train).member("collected_at", check.contents.collected_at);
+  w.member("signatures_checked", !trusted.empty()).key("signers").begin_array();
   for (const auto& s : check.signatures) {
-    signers.push(JsonValue::object()
-                     .set("keyid", s.keyid)
-                     .set("trusted_key", or_null(s.trusted_key))
-                     .set("valid", trusted.empty() ? JsonValue::null() : JsonValue::boolean(s.valid)));
+    w.begin_object().member("keyid", s.keyid).member_or_null("trusted_key", s.trusted_key).key("valid");
+    if (trusted.empty()) {
+      w.null();
+    } else {
+      w.boolean(s.valid);
+    }
+    w.end_object();
   }
-  return JsonValue::object()
-      .set("path", dir)
-      .set("run_id", check.contents.run_id)
-      .set("release_train", check.contents.release_train)
-      .set("collected_at", check.contents.collected_at)
-      .set("signatures_checked", !trusted.empty())
-      .set("signers", std::move(signers))
-      .set("ok", check.ok())
-      .set("problems", strings(check.problems));
+  w.end_array().member("ok", check.ok());
+  write_strings(w, "problems", check.problems);
+  w.end_object();
 }
 
-bool section_failed(const JsonValue& doc) {
-  for (const auto& [name, section] : doc.members()) {
+bool section_failed(const json::Node& doc) {
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const json::Node& section = doc.members()[i].value;
     if (!section.is_object()) continue;
-    const JsonValue* problem = section.find("problem");
+    const json::Node* problem = section.find("problem");
     if (problem != nullptr && !problem->is_null()) return true;
-    const JsonValue* problems = section.find("problems");
-    if (problems != nullptr && problems->is_array() && !problems->items().empty()) return true;
+    if (!items(section.find("problems")).empty()) return true;
   }
   return false;
 }
 
-Result<JsonValue> gather(const StatusArgs& args) {
+Result<json::Document> gather(const StatusArgs& args) {
   base::FileSystem& fs = base::real_file_system();
   TRY_ASSIGN_CTX(auto trusted, evidence::load_trusted_keys(fs, args.trust), "--trust");
   manifest::WorkFolderRuns runs;
   std::set<std::string> ledger_verified;
-  JsonValue doc = JsonValue::object().set("schema", k_status_schema);
-  doc.set("work_dir", runs_section(fs, args.work_dir, runs));
+  json::Writer w = json::Writer::document();
+  w.begin_object().member("schema", k_status_schema);
+  write_runs(w, fs, args.work_dir, runs);
   EvidenceFound found = scan_evidence(fs, args.evidence, args.work_dir);
-  doc.set("verify", verify_section(found, runs));
-  doc.set("ledger", ledger_section(args.ledger, ledger_verified));
-  doc.set("server", server_section(args));
-  JsonValue bundles = JsonValue::array();
-  for (const auto& b : found.bundles) bundles.push(bundle_entry(fs, b.dir, trusted));
-  doc.set("evidence", JsonValue::object()
-                          .set("roots", strings(args.evidence))
-                          .set("bundles", std::move(bundles))
-                          .set("problems", strings(found.problems)));
-  JsonValue verified = JsonValue::array();
-  for (const auto& id : verified_runs(runs.runs, found.reports, ledger_verified)) verified.push(JsonValue::string(id));
-  doc.set("verified_runs", std::move(verified));
-  doc.set("ok", !section_failed(doc));
+  write_verify(w, found, runs);
+  write_ledger(w, args.ledger, ledger_verified);
+  write_server(w, args);
+  w.key("evidence").begin_object();
+  write_strings(w, "roots", args.evidence);
+  w.key("bundles").begin_array();
+  for (const auto& b : found.bundles) write_bundle(w, fs, b.dir, trusted);
+  w.end_array();
+  write_strings(w, "problems", found.problems);
+  w.end_object();
+  write_strings(w, "verified_runs", verified_runs(runs.runs, found.reports, ledger_verified));
+  w.end_object();
+  json::Document doc = w.take_document();
+  doc.set_root(doc.with_member(doc.root(), "ok", json::Node::boolean(!section_failed(doc.root()))));
   return doc;
 }
 
@@ -252,30 +268,38 @@ std::string human_bytes(uint64_t bytes) {
   return out.str();
 }
 
-std::string text(const JsonValue* v, const std::string& none = "-") {
+std::string text(const json::Node* v, const std::string& none = "-") {
   if (v == nullptr || v->is_null()) return none;
-  if (v->is_string()) return v->as_string();
+  if (v->is_string()) return std::string(v->as_string());
   if (v->is_bool()) return v->as_bool() ? "true" : "false";
-  return v->compact();
+  return json::to_compact_string(*v);
 }
 
-void print_problems(const JsonValue& section) {
-  if (const JsonValue* p = section.find("problem"); p != nullptr && !p->is_null()) {
+bool flag(const json::Node& object, std::string_view key) {
+  const json::Node* v = object.find(key);
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+uint64_t count(const json::Node& object, std::string_view key) {
+  const json::Node* v = object.find(key);
+  return v != nullptr && v->kind() == json::Kind::u64 ? v->as_u64() : 0;
+}
+
+void print_problems(const json::Node& section) {
+  if (const json::Node* p = section.find("problem"); p != nullptr && !p->is_null()) {
     std::cout << "  " << p->as_string() << "\n";
   }
-  if (const JsonValue* ps = section.find("problems"); ps != nullptr && ps->is_array()) {
-    for (const auto& p : ps->items()) std::cout << "  " << p.as_string() << "\n";
-  }
+  for (const json::Node& p : items(section.find("problems"))) std::cout << "  " << p.as_string() << "\n";
 }
 
-void print_runs(const JsonValue& section) {
+void print_runs(const json::Node& section) {
   if (section.is_null()) {
     std::cout << "runs: no work folder given (--work-dir, CUTOVER_WORK_DIR or WORK_DIR)\n";
     return;
   }
-  const auto& runs = section.find("runs")->items();
-  std::cout << "work folder " << section.string_at("path");
-  if (!section.find("exists")->as_bool()) {
+  std::span<const json::Node> runs = items(section.find("runs"));
+  std::cout << "work folder " << json::string_at(section, "path");
+  if (!flag(section, "exists")) {
     std::cout << ": does not exist yet (no run)\n";
   } else if (runs.empty()) {
     std::cout << ": no run yet\n";
@@ -283,87 +307,99 @@ void print_runs(const JsonValue& section) {
     std::cout << ": " << runs.size() << " run" << (runs.size() == 1 ? "" : "s") << "\n";
     std::cout << "  " << std::left << std::setw(20) << "RUN" << std::setw(14) << "STATE" << std::setw(8) << "STORES"
               << "BACKUPS\n";
-    for (const auto& r : runs) {
-      const JsonValue& b = *r.find("backups");
-      std::string backups = b.find("present")->as_bool() ? std::to_string(b.find("files")->as_u64()) + " files, " +
-                                                               human_bytes(b.find("bytes")->as_u64())
-                                                         : "none";
-      std::cout << "  " << std::left << std::setw(20) << r.string_at("run_id") << std::setw(14) << r.string_at("state")
-                << std::setw(8) << r.find("stores")->as_u64() << backups << "\n";
+    for (const json::Node& r : runs) {
+      const json::Node* b = r.find("backups");
+      std::string backups = b != nullptr && flag(*b, "present")
+                                ? std::to_string(count(*b, "files")) + " files, " + human_bytes(count(*b, "bytes"))
+                                : "none";
+      std::cout << "  " << std::left << std::setw(20) << json::string_at(r, "run_id") << std::setw(14)
+                << json::string_at(r, "state") << std::setw(8) << count(r, "stores") << backups << "\n";
     }
   }
   print_problems(section);
 }
 
-void print_verify(const JsonValue& v) {
+void print_verify(const json::Node& v) {
   if (v.is_null()) {
     std::cout << "last verify: no verify report found (keep `cutover verify --json` reports in WORK/reports or a "
                  "folder given with --evidence)\n";
     return;
   }
-  std::cout << "last verify: " << (v.find("ok")->as_bool() ? "ok" : "FAILED") << " ("
-            << v.find("finding_count")->as_u64() << " findings) at " << v.string_at("verified_at") << ", run "
-            << v.string_at("run_id") << " (" << v.string_at("manifest") << ")";
-  if (v.find("work_dir_run")->is_null()) std::cout << " [not a manifest of this work folder as it is now]";
-  std::cout << "\n  report " << v.string_at("path") << "\n";
+  std::cout << "last verify: " << (flag(v, "ok") ? "ok" : "FAILED") << " (" << count(v, "finding_count")
+            << " findings) at " << json::string_at(v, "verified_at") << ", run " << json::string_at(v, "run_id") << " ("
+            << json::string_at(v, "manifest") << ")";
+  if (const json::Node* run = v.find("work_dir_run"); run == nullptr || run->is_null()) {
+    std::cout << " [not a manifest of this work folder as it is now]";
+  }
+  std::cout << "\n  report " << json::string_at(v, "path") << "\n";
 }
 
-void print_ledger(const JsonValue& section) {
+void print_ledger(const json::Node& section) {
   if (section.is_null()) {
     std::cout << "ledger: not given (--ledger or CUTOVER_LEDGER)\n";
     return;
   }
-  std::cout << "ledger " << section.string_at("path");
-  if (const JsonValue* head = section.find("head")) std::cout << " (head " << head->as_string() << ")";
+  std::cout << "ledger " << json::string_at(section, "path");
+  if (section.find("head") != nullptr) std::cout << " (head " << json::string_at(section, "head") << ")";
   std::cout << "\n";
-  for (const auto& g : section.find("groups")->items()) {
-    std::cout << "  " << std::left << std::setw(26) << g.string_at("group") << std::setw(10) << g.string_at("phase")
-              << "since " << g.string_at("since") << ", next " << text(g.find("next"), "none (done)") << "\n";
+  for (const json::Node& g : items(section.find("groups"))) {
+    std::cout << "  " << std::left << std::setw(26) << json::string_at(g, "group") << std::setw(10)
+              << json::string_at(g, "phase") << "since " << json::string_at(g, "since") << ", next "
+              << text(g.find("next"), "none (done)") << "\n";
   }
   print_problems(section);
 }
 
-void print_server(const JsonValue& section) {
+void print_server(const json::Node& section) {
   if (section.is_null()) {
     std::cout << "live split: no server given (--server or CUTOVER_SERVER)\n";
     return;
   }
-  std::cout << "live split at " << section.string_at("url");
-  if (const JsonValue* rev = section.find("revision")) std::cout << " (revision " << rev->as_string() << ")";
+  std::cout << "live split at " << json::string_at(section, "url");
+  if (section.find("revision") != nullptr) std::cout << " (revision " << json::string_at(section, "revision") << ")";
   std::cout << "\n";
-  for (const auto& g : section.find("groups")->items()) {
-    std::cout << "  " << std::left << std::setw(26) << g.string_at("group") << std::setw(12) << g.string_at("target")
-              << text(g.find("cohort_percentage")) << "%\n";
+  for (const json::Node& g : items(section.find("groups"))) {
+    std::cout << "  " << std::left << std::setw(26) << json::string_at(g, "group") << std::setw(12)
+              << json::string_at(g, "target") << text(g.find("cohort_percentage")) << "%\n";
   }
   print_problems(section);
 }
 
-void print_evidence(const JsonValue& section) {
-  const auto& bundles = section.find("bundles")->items();
+void print_evidence(const json::Node& section) {
+  std::span<const json::Node> bundles = items(section.find("bundles"));
   std::cout << "evidence: " << bundles.size() << " bundle" << (bundles.size() == 1 ? "" : "s") << "\n";
-  for (const auto& b : bundles) {
+  for (const json::Node& b : bundles) {
     std::string signers;
-    for (const auto& s : b.find("signers")->items()) {
-      signers += (signers.empty() ? "" : ", ") + s.string_at("keyid").substr(0, 12);
-      if (!s.find("trusted_key")->is_null()) signers += " (" + s.string_at("trusted_key") + ")";
+    for (const json::Node& s : items(b.find("signers"))) {
+      if (!signers.empty()) signers += ", ";
+      signers += json::string_at(s, "keyid").substr(0, 12);
+      if (const json::Node* key = s.find("trusted_key"); key != nullptr && !key->is_null()) {
+        signers += " (" + std::string(json::string_at(s, "trusted_key")) + ")";
+      }
     }
-    std::cout << "  " << b.string_at("path") << ": run " << b.string_at("run_id") << ", collected "
-              << b.string_at("collected_at") << ", signed by " << (signers.empty() ? "nobody" : signers)
-              << (b.find("signatures_checked")->as_bool() ? "" : " (signatures not checked: no --trust)") << ", "
-              << (b.find("ok")->as_bool() ? "ok" : "does not verify") << "\n";
-    for (const auto& p : b.find("problems")->items()) std::cout << "    " << p.as_string() << "\n";
+    std::cout << "  " << json::string_at(b, "path") << ": run " << json::string_at(b, "run_id") << ", collected "
+              << json::string_at(b, "collected_at") << ", signed by " << (signers.empty() ? "nobody" : signers)
+              << (flag(b, "signatures_checked") ? "" : " (signatures not checked: no --trust)") << ", "
+              << (flag(b, "ok") ? "ok" : "does not verify") << "\n";
+    for (const json::Node& p : items(b.find("problems"))) std::cout << "    " << p.as_string() << "\n";
   }
   print_problems(section);
 }
 
-void print_status(const JsonValue& doc) {
-  print_runs(*doc.find("work_dir"));
-  print_verify(*doc.find("verify"));
-  print_ledger(*doc.find("ledger"));
-  print_server(*doc.find("server"));
-  print_evidence(*doc.find("evidence"));
-  std::cout << (doc.find("ok")->as_bool() ? "status: ok (everything given was checked)\n"
-                                          : "status: INCOMPLETE: some of it could not be checked (see above)\n");
+const json::Node& section(const json::Node& doc, std::string_view name) {
+  static const json::Node null;
+  const json::Node* v = doc.find(name);
+  return v == nullptr ? null : *v;
+}
+
+void print_status(const json::Node& doc) {
+  print_runs(section(doc, "work_dir"));
+  print_verify(section(doc, "verify"));
+  print_ledger(section(doc, "ledger"));
+  print_server(section(doc, "server"));
+  print_evidence(section(doc, "evidence"));
+  std::cout << (flag(doc, "ok") ? "status: ok (everything given was checked)\n"
+                                : "status: INCOMPLETE: some of it could not be checked (see above)\n");
 }
 
 int status_main(StatusArgs args) {
@@ -371,12 +407,11 @@ int status_main(StatusArgs args) {
   auto doc = gather(args);
   if (!doc) return report_error("status", doc.error());
   if (args.json) {
-    std::cout << doc->canonical() << "\n";
+    std::cout << json::to_canonical_string(doc->root()) << "\n";
   } else {
-    print_status(*doc);
+    print_status(doc->root());
   }
-  const JsonValue* ok = doc->find("ok");
-  return ok != nullptr && ok->as_bool() ? k_exit_ok : k_exit_failed;
+  return flag(doc->root(), "ok") ? k_exit_ok : k_exit_failed;
 }
 
 }  // namespace

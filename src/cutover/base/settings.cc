@@ -52,10 +52,7 @@ Result<SettingsFile> parse_settings_file(std::string_view text, const std::strin
   size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
-    size_t end = text.find('\n');
-    std::string_view raw = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    std::string_view line = trim_blanks(raw);
+    std::string_view line = trim_blanks(take_line(text));
     if (line.empty() || line.front() == '#') continue;
     std::string where = path + ":" + std::to_string(line_no) + ": ";
     size_t eq = line.find('=');

@@ -16,4 +16,8 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // distance is below `below`; "" otherwise (the "did you mean" suggestion).
 std::string_view closest_match(std::string_view word, std::span<const std::string_view> candidates, size_t below);
 
+// The first line of `text` (without its '\n'), removed from `text`
+// together with the '\n'; the rest when no '\n' is left.
+std::string_view take_line(std::string_view& text);
+
 }  // namespace cutover::base

@@ -6,6 +6,7 @@
 #include "cutover/gates/ledger.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest_file.h"
 
@@ -46,12 +47,12 @@ Status prepare_scratch(base::FileSystem& fs, const std::string& dir) {
 }
 
 // The group's override in a status `data` object, or nullopt for none.
-std::optional<std::string> group_override(const evidence::JsonValue& status, const std::string& group) {
-  const evidence::JsonValue* overrides = status.find("domain_overrides");
+std::optional<std::string> group_override(const json::Node& status, const std::string& group) {
+  const json::Node* overrides = status.find("domain_overrides");
   if (overrides == nullptr) return std::nullopt;
-  const evidence::JsonValue* v = overrides->find(group);
+  const json::Node* v = overrides->find(group);
   if (v == nullptr || !v->is_string()) return std::nullopt;
-  return v->as_string();
+  return std::string(v->as_string());
 }
 
 std::string show(const std::optional<std::string>& v) { return v ? *v : "none"; }
@@ -86,7 +87,7 @@ void restore_stores(const manifest::ManifestFile& file, const DrillOptions& opti
       continue;
     }
     if (auto problems = manifest::backup_path_problems(fs, file, rec); !problems.empty()) {
-      fail("backup " + *rec.backup_path + " is not usable: " + evidence::join_problems(problems));
+      fail("backup " + *rec.backup_path + " is not usable: " + json::join_problems(problems));
       continue;
     }
     std::string name = std::to_string(index) + "-" + rec.store + ".restored.json";
@@ -134,13 +135,14 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
         {"route_status", false, "cannot read the control server's status: " + status.error().message()});
     return;
   }
-  const evidence::JsonValue* groups = status->find("route_groups");
-  const evidence::JsonValue* entry = nullptr;
+  const json::Node* groups = status->root().find("route_groups");
+  const json::Node* entry = nullptr;
   std::string known;
   if (groups != nullptr && groups->is_array()) {
-    for (const auto& g : groups->items()) {
-      known += (known.empty() ? "" : ", ") + g.string_at("domain");
-      if (g.string_at("domain") == group) entry = &g;
+    for (size_t i = 0; i < groups->size(); ++i) {
+      const json::Node& g = groups->elements()[i];
+      known += (known.empty() ? "" : ", ") + std::string(json::string_at(g, "domain"));
+      if (json::string_at(g, "domain") == group) entry = &g;
     }
   }
   if (entry == nullptr) {
@@ -148,14 +150,14 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
         {"route_status", false, "the control server has no route group '" + group + "' (its groups: " + known + ")"});
     return;
   }
-  report.rollback_target = entry->string_at("rollback_target");
-  report.previous_override = group_override(*status, group);
+  report.rollback_target = json::string_at(*entry, "rollback_target");
+  report.previous_override = group_override(status->root(), group);
   if (!options.path.empty()) {
     report.evaluated_path = options.path;
-  } else if (const evidence::JsonValue* prefixes = entry->find("route_prefixes");
-             prefixes != nullptr && prefixes->is_array() && !prefixes->items().empty() &&
-             prefixes->items()[0].is_string()) {
-    report.evaluated_path = prefixes->items()[0].as_string();
+  } else if (const json::Node* prefixes = entry->find("route_prefixes"); prefixes != nullptr && prefixes->is_array() &&
+                                                                         prefixes->size() > 0 &&
+                                                                         prefixes->elements()[0].is_string()) {
+    report.evaluated_path = prefixes->elements()[0].as_string();
   }
   if (report.rollback_target.empty() || report.evaluated_path.empty()) {
     report.steps.push_back(
@@ -171,7 +173,7 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
   if (!applied) {
     report.steps.push_back({"route_rollback", false, "the server refused the rollback: " + applied.error().message()});
   } else {
-    auto now = group_override(*applied, group);
+    auto now = group_override(applied->root(), group);
     bool ok = now == report.rollback_target;
     report.steps.push_back(
         {"route_rollback", ok,
@@ -182,10 +184,10 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
       report.steps.push_back(
           {"route_decision", false, "cannot evaluate " + report.evaluated_path + ": " + decision.error().message()});
     } else {
-      report.decision = *decision;
-      std::string target = decision->string_at("target");
-      std::string domain = decision->string_at("route_domain");
-      std::string reason = decision->string_at("reason");
+      report.decision = std::move(*decision);
+      std::string target(json::string_at(report.decision.root(), "target"));
+      std::string domain(json::string_at(report.decision.root(), "route_domain"));
+      std::string reason(json::string_at(report.decision.root(), "reason"));
       bool good = target == report.rollback_target && domain == group && reason == "domain_override";
       report.steps.push_back({"route_decision", good,
                               good ? report.evaluated_path + " -> " + target + " (" + reason + ")"
@@ -203,7 +205,7 @@ void drill_route(const std::string& group, const DrillOptions& options, RouteCon
                                 ": " + after.error().message() + "; set it by hand now (POST .../override)"});
     return;
   }
-  report.override_after = group_override(*after, group);
+  report.override_after = group_override(after->root(), group);
   bool ok = report.override_after == report.previous_override;
   report.steps.push_back({"route_restore", ok,
                           ok ? "override of " + group + " is back to " + show(report.previous_override)
@@ -241,45 +243,28 @@ Result<DrillReport> run_drill(const DrillOptions& options, RouteControl& control
   return report;
 }
 
-evidence::JsonValue DrillReport::to_json() const {
-  evidence::JsonValue st = evidence::JsonValue::array();
+void DrillReport::write_json(json::Writer& w) const {
+  w.begin_object().member("schema", schema).member("ok", ok()).member("started_at", started_at);
+  w.member("finished_at", finished_at).member("tool", tool).member("group", group);
+  w.member("release_train", release_train).member("server", server);
+  w.key("manifest").begin_object().member("path", manifest_path).member("sha256", manifest_sha256);
+  w.member("run_id", run_id).end_object();
+  w.key("store_restore").begin_object().member("scratch_dir", scratch_dir).key("stores").begin_array();
   for (const auto& s : stores) {
-    st.push(evidence::JsonValue::object()
-                .set("store", s.store)
-                .set("store_path", s.store_path)
-                .set("existed", s.existed)
-                .set_optional("backup_path", s.backup_path)
-                .set_optional("before_sha256", s.before_sha256)
-                .set_optional("restored_path", s.restored_path)
-                .set_optional("restored_sha256", s.restored_sha256)
-                .set("restored_size",
-                     s.restored_size ? evidence::JsonValue::u64(*s.restored_size) : evidence::JsonValue::null())
-                .set("ok", s.ok)
-                .set("detail", s.detail));
+    w.begin_object().member("store", s.store).member("store_path", s.store_path).member("existed", s.existed);
+    w.member_optional("backup_path", s.backup_path).member_optional("before_sha256", s.before_sha256);
+    w.member_optional("restored_path", s.restored_path).member_optional("restored_sha256", s.restored_sha256);
+    w.member_optional("restored_size", s.restored_size).member("ok", s.ok).member("detail", s.detail);
+    w.end_object();
   }
-  evidence::JsonValue sp = evidence::JsonValue::array();
+  w.end_array().end_object();
+  w.key("route_rollback").begin_object().member("path", evaluated_path).member("rollback_target", rollback_target);
+  w.member_optional("previous_override", previous_override).member("decision", decision.root());
+  w.member_optional("override_after", override_after).end_object();
+  w.key("steps").begin_array();
   for (const auto& s : steps)
-    sp.push(evidence::JsonValue::object().set("name", s.name).set("ok", s.ok).set("detail", s.detail));
-  return evidence::JsonValue::object()
-      .set("schema", schema)
-      .set("ok", ok())
-      .set("started_at", started_at)
-      .set("finished_at", finished_at)
-      .set("tool", tool)
-      .set("group", group)
-      .set("release_train", release_train)
-      .set("server", server)
-      .set(
-          "manifest",
-          evidence::JsonValue::object().set("path", manifest_path).set("sha256", manifest_sha256).set("run_id", run_id))
-      .set("store_restore", evidence::JsonValue::object().set("scratch_dir", scratch_dir).set("stores", std::move(st)))
-      .set("route_rollback", evidence::JsonValue::object()
-                                 .set("path", evaluated_path)
-                                 .set("rollback_target", rollback_target)
-                                 .set_optional("previous_override", previous_override)
-                                 .set("decision", decision)
-                                 .set_optional("override_after", override_after))
-      .set("steps", std::move(sp));
+    w.begin_object().member("name", s.name).member("ok", s.ok).member("detail", s.detail).end_object();
+  w.end_array().end_object();
 }
 
 std::vector<std::string> human_lines(const DrillReport& report) {

@@ -24,7 +24,8 @@
 #include "cutover/base/file_system.h"
 #include "cutover/drill/route_control.h"
 #include "cutover/evidence/drill_report.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/document.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::drill {
 
@@ -75,12 +76,13 @@ struct DrillReport {
   std::string evaluated_path;
   std::string rollback_target;
   std::optional<std::string> previous_override;  // the group's override before the drill
-  evidence::JsonValue decision;                  // the server's decision under the rollback
+  json::Document decision;                       // the server's decision under the rollback
   std::optional<std::string> override_after;     // the group's override after the drill
   std::vector<DrillStep> steps;
 
   bool ok() const;
-  evidence::JsonValue to_json() const;
+  // The report (docs/formats/drill-report.md).
+  void write_json(json::Writer& w) const;
 };
 
 // Runs the drill. Errors (no drill was run): the manifest cannot be read or

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cutover/http/control_client.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::drill {
 namespace {
@@ -15,22 +16,21 @@ class HttpRouteControl final : public RouteControl {
 
   std::string describe() const override { return client_.base(); }
 
-  Result<evidence::JsonValue> status() override { return call("GET", "/status", ""); }
+  Result<json::Document> status() override { return call("GET", "/status", ""); }
 
-  Result<evidence::JsonValue> evaluate(std::string_view path) override {
-    return call("POST", "/evaluate", evidence::JsonValue::object().set("path", path).compact());
+  Result<json::Document> evaluate(std::string_view path) override {
+    return call("POST", "/evaluate", json::Writer().begin_object().member("path", path).end_object().take());
   }
 
-  Result<evidence::JsonValue> set_group_override(std::string_view group, std::string_view target) override {
-    return call("POST", "/override",
-                evidence::JsonValue::object().set("target", target).set("domain", group).compact());
+  Result<json::Document> set_group_override(std::string_view group, std::string_view target) override {
+    json::Writer body;
+    body.begin_object().member("domain", group).member("target", target).end_object();
+    return call("POST", "/override", body.take());
   }
 
  private:
-  Result<evidence::JsonValue> call(std::string_view method, std::string_view endpoint, const std::string& body) {
-    TRY_ASSIGN(json::Document data,
-               client_.call(method, std::string(http::k_route_split_api) + std::string(endpoint), body));
-    return evidence::JsonValue::from_node(data.root());
+  Result<json::Document> call(std::string_view method, std::string_view endpoint, const std::string& body) {
+    return client_.call(method, std::string(http::k_route_split_api) + std::string(endpoint), body);
   }
 
   http::ControlClient client_;

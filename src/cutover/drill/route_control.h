@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "cutover/base/error.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/document.h"
 
 namespace cutover::drill {
 
@@ -19,12 +19,12 @@ class RouteControl {
   // Where the server is (for reports), e.g. "http://127.0.0.1:8787".
   virtual std::string describe() const = 0;
   // The `data` object of GET /api/v1/control/route-split/status.
-  virtual Result<evidence::JsonValue> status() = 0;
+  virtual Result<json::Document> status() = 0;
   // The `data` object of POST .../evaluate {"path": path}.
-  virtual Result<evidence::JsonValue> evaluate(std::string_view path) = 0;
+  virtual Result<json::Document> evaluate(std::string_view path) = 0;
   // POST .../override {"target": target, "domain": group}; the `data` object
   // of the answer (the status after the change).
-  virtual Result<evidence::JsonValue> set_group_override(std::string_view group, std::string_view target) = 0;
+  virtual Result<json::Document> set_group_override(std::string_view group, std::string_view target) = 0;
 };
 
 // A client for `cutover serve` at `base_url` ("http://HOST:PORT", optionally

@@ -5,17 +5,18 @@
 #include <set>
 
 #include "cutover/base/version.h"
+#include "cutover/evidence/bundle_readers.h"
 #include "cutover/evidence/dsse.h"
 #include "cutover/evidence/expand_evidence.h"
 #include "cutover/hash/file_hash.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 #include "cutover/manifest/manifest.h"
 #include "cutover/manifest/manifest_file.h"
 #include "cutover/verify/verify.h"
 
 namespace cutover::evidence {
-namespace {
 
 std::string in_dir(const std::string& dir, std::string_view name) { return base::join_path(dir, std::string(name)); }
 
@@ -24,25 +25,17 @@ Result<std::string> read_text(base::FileSystem& fs, const std::string& path, std
   return std::string(bytes.view());
 }
 
-// What a verify report says about itself.
-struct ReportSummary {
-  bool ok = false;
-  uint64_t finding_count = 0;
-  std::string manifest_sha256;
-  JsonValue value;
-};
-
 Result<ReportSummary> read_verify_report(std::string_view text, const std::string& source) {
   auto doc = json::parse(text);
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
-  FieldReader r(doc->root(), "verify report", problems);
+  json::FieldReader r(doc->root(), "verify report", problems);
   std::string schema = r.string("schema");
   ReportSummary out;
   out.ok = r.boolean("ok");
   out.finding_count = r.u64("finding_count");
   if (const json::Node* m = r.object("manifest")) {
-    FieldReader mr(*m, "verify report.manifest", problems);
+    json::FieldReader mr(*m, "verify report.manifest", problems);
     out.manifest_sha256 = mr.string("sha256");
   }
   if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != verify::k_report_schema) {
@@ -51,9 +44,9 @@ Result<ReportSummary> read_verify_report(std::string_view text, const std::strin
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable verify report: " + join_problems(problems));
+                      source + " is not a usable verify report: " + json::join_problems(problems));
   }
-  out.value = JsonValue::from_node(doc->root());
+  out.value = std::move(*doc);
   return out;
 }
 
@@ -62,7 +55,7 @@ Result<std::string> read_harness_summary(std::string_view text, const std::strin
   auto doc = json::parse(text);
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
-  FieldReader r(doc->root(), "harness summary", problems);
+  json::FieldReader r(doc->root(), "harness summary", problems);
   std::string schema = r.string("schema");
   std::string status = r.string("overall_status");
   if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_harness_schema) {
@@ -73,61 +66,14 @@ Result<std::string> read_harness_summary(std::string_view text, const std::strin
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable harness summary: " + join_problems(problems));
+                      source + " is not a usable harness summary: " + json::join_problems(problems));
   }
   return status;
 }
-
-BackupProof prove_backup(base::FileSystem& fs, const manifest::ManifestFile& file, const manifest::StoreRecord& rec) {
-  BackupProof p;
-  p.store = rec.store;
-  p.store_path = rec.path;
-  p.existed = rec.existed;
-  p.backup_path = rec.backup_path;
-  p.before_sha256 = rec.before_sha256;
-  if (!rec.existed) {
-    p.retained = true;
-    return p;
-  }
-  if (!rec.backup_path || !rec.before_sha256) {
-    p.problem = "the manifest names no backup_path or before_sha256 for a store that existed";
-    return p;
-  }
-  if (auto problems = manifest::backup_path_problems(fs, file, rec); !problems.empty()) {
-    p.problem = "backup " + *rec.backup_path + " is not usable: " + join_problems(problems);
-    return p;
-  }
-  auto digest = hash::hash_file(fs, *rec.backup_path);
-  if (!digest) {
-    p.problem = "backup " + *rec.backup_path + " cannot be read: " + digest.error().message();
-    return p;
-  }
-  p.size = digest->size;
-  p.sha256 = digest->sha256;
-  if (digest->sha256 != *rec.before_sha256) {
-    p.problem =
-        "backup " + *rec.backup_path + " hashes to " + digest->sha256 + ", not before_sha256 " + *rec.before_sha256;
-    return p;
-  }
-  p.retained = true;
-  return p;
-}
-
-JsonValue backup_json(const BackupProof& p) {
-  return JsonValue::object()
-      .set("store", p.store)
-      .set("store_path", p.store_path)
-      .set("existed", p.existed)
-      .set_optional("backup_path", p.backup_path)
-      .set_optional("before_sha256", p.before_sha256)
-      .set("size", p.size ? JsonValue::u64(*p.size) : JsonValue::null())
-      .set_optional("sha256", p.sha256)
-      .set("retained", p.retained)
-      .set("problem", p.problem.empty() ? JsonValue::null() : JsonValue::string(p.problem));
-}
+namespace {
 
 BackupProof backup_from(const json::Node& node, const std::string& where, std::vector<std::string>& problems) {
-  FieldReader r(node, where, problems);
+  json::FieldReader r(node, where, problems);
   BackupProof p;
   p.store = r.string("store");
   p.store_path = r.string("store_path");
@@ -143,55 +89,6 @@ BackupProof backup_from(const json::Node& node, const std::string& where, std::v
   }
   return p;
 }
-
-// counts.json: the manifest's counts beside the recounts of the verify report.
-JsonValue count_snapshot(const manifest::ManifestFile& file, const JsonValue& report, const std::string& taken_at) {
-  const JsonValue* report_stores = report.find("stores");
-  JsonValue stores = JsonValue::array();
-  for (size_t i = 0; i < file.manifest.stores.size(); ++i) {
-    const auto& rec = file.manifest.stores[i];
-    JsonValue counts = JsonValue::object();
-    for (const auto& [k, v] : rec.counts) counts.set_u64(k, v);
-    JsonValue recounted = JsonValue::null();
-    if (report_stores != nullptr && report_stores->is_array() && i < report_stores->items().size()) {
-      const JsonValue& rs = report_stores->items()[i];
-      if (rs.string_at("store") == rec.store && rs.string_at("path") == rec.path) {
-        if (const JsonValue* rc = rs.find("recounted"); rc != nullptr && rc->is_object() && !rc->members().empty()) {
-          recounted = *rc;
-        }
-      }
-    }
-    JsonValue matches = JsonValue::null();
-    if (recounted.is_object()) {
-      bool same = recounted.members().size() == rec.counts.size();
-      for (const auto& [k, v] : rec.counts) {
-        const JsonValue* x = recounted.find(k);
-        same = same && x != nullptr && x->type() == JsonValue::Type::u64 && x->as_u64() == v;
-      }
-      matches = JsonValue::boolean(same);
-    }
-    stores.push(JsonValue::object()
-                    .set("store", rec.store)
-                    .set("path", rec.path)
-                    .set("counts", std::move(counts))
-                    .set("recounted", std::move(recounted))
-                    .set("matches", std::move(matches)));
-  }
-  return JsonValue::object()
-      .set("schema", k_count_snapshot_schema)
-      .set("taken_at", taken_at)
-      .set("manifest_sha256", file.sha256)
-      .set("run_id", file.run_id)
-      .set("stores", std::move(stores));
-}
-
-Status prepare_out_dir(base::FileSystem& fs, const std::string& dir) {
-  return base::prepare_empty_folder(fs, dir, "--out " + dir,
-                                    "a bundle is collected into a new or empty folder (one folder per cutover, never "
-                                    "overwritten): choose a new folder",
-                                    /*allow_symlink=*/true);
-}
-
 bool plain_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
          name.find('\0') == std::string::npos;
@@ -213,7 +110,7 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
   ParsedStatement out;
-  FieldReader r(doc->root(), "statement", problems);
+  json::FieldReader r(doc->root(), "statement", problems);
   std::string type = r.string("_type");
   std::string predicate_type = r.string("predicateType");
   if (r.get("_type") != nullptr && type != k_statement_type) {
@@ -225,11 +122,11 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
   if (const json::Node* subjects = r.array("subject")) {
     for (size_t i = 0; i < subjects->size(); ++i) {
       std::string where = "statement.subject[" + std::to_string(i) + "]";
-      FieldReader s(subjects->elements()[i], where, problems);
+      json::FieldReader s(subjects->elements()[i], where, problems);
       Subject sub;
       sub.name = s.string("name");
       if (const json::Node* digest = s.object("digest")) {
-        FieldReader d(*digest, where + ".digest", problems);
+        json::FieldReader d(*digest, where + ".digest", problems);
         sub.sha256 = d.string("sha256");
         if (!sub.sha256.empty() && !hash::is_sha256_hex(sub.sha256))
           d.problem("sha256", "is not 64 lower-case hex characters");
@@ -238,7 +135,7 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
     }
   }
   if (const json::Node* pred = r.object("predicate")) {
-    FieldReader p(*pred, "statement.predicate", problems);
+    json::FieldReader p(*pred, "statement.predicate", problems);
     std::string schema = p.string("schema");
     if (p.get("schema") != nullptr && schema != k_evidence_schema) {
       p.problem("schema", "is '" + schema + "', expected '" + std::string(k_evidence_schema) + "'");
@@ -246,13 +143,13 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
     out.contents.collected_at = p.string("collected_at");
     out.contents.release_train = p.string("release_train");
     if (const json::Node* m = p.object("manifest")) {
-      FieldReader mr(*m, "statement.predicate.manifest", problems);
+      json::FieldReader mr(*m, "statement.predicate.manifest", problems);
       out.contents.manifest_sha256 = mr.string("sha256");
       out.contents.manifest_source_path = mr.string("source_path");
       out.contents.run_id = mr.string("run_id");
     }
     if (const json::Node* ledger = p.get("ledger"); ledger != nullptr && !ledger->is_null()) {
-      FieldReader lr(*ledger, "statement.predicate.ledger", problems);
+      json::FieldReader lr(*ledger, "statement.predicate.ledger", problems);
       std::string path = lr.string("path");
       uint64_t records = lr.u64("records");
       std::string head_sha = lr.string("head_sha256");
@@ -275,7 +172,7 @@ Result<ParsedStatement> parse_statement(std::string_view text, const std::string
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable evidence statement: " + join_problems(problems));
+                      source + " is not a usable evidence statement: " + json::join_problems(problems));
   }
   return out;
 }
@@ -389,7 +286,7 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
       if (!drill->ok) {
         problems.push_back("the rollback drill failed: " + (drill->failed_steps.empty()
                                                                 ? std::string("its report says ok: false")
-                                                                : join_problems(drill->failed_steps)));
+                                                                : json::join_problems(drill->failed_steps)));
       }
       contents.drill = *drill;
     }
@@ -426,181 +323,7 @@ void check_contents(base::FileSystem& fs, const std::string& dir, const std::vec
       contents.canary = *samples;
   }
 }
-
 }  // namespace
-
-Result<CollectResult> collect_bundle(const CollectOptions& options, const store::SpecRegistry& specs,
-                                     base::FileSystem& fs, base::Clock& clock) {
-  // Read and check every input before writing anything.
-  TRY_ASSIGN(manifest::ManifestFile file, manifest::load_manifest_file(fs, options.manifest_path));
-  TRY_ASSIGN(std::string manifest_text, read_text(fs, options.manifest_path, "manifest"));
-  if (hash::sha256_hex(manifest_text) != file.sha256) {
-    return make_error(ErrorCode::conflict,
-                      "manifest " + options.manifest_path + " changed while it was being read; try again");
-  }
-  std::string collected_at = base::rfc3339_utc(clock.now_ns());
-  CollectResult result;
-  result.release_train = options.release_train.empty() ? file.run_id : options.release_train;
-
-  std::string report_text;
-  if (!options.verify_report_path.empty()) {
-    TRY_ASSIGN(report_text, read_text(fs, options.verify_report_path, "verify report"));
-  } else {
-    verify::VerifyOptions vo;
-    vo.manifest_path = options.manifest_path;
-    TRY_ASSIGN(verify::VerifyReport report, verify::verify_manifest(vo, specs, fs, clock));
-    report_text = verify::to_json(report) + "\n";
-    result.verification_ran = true;
-  }
-  std::string report_source =
-      options.verify_report_path.empty() ? std::string("the verify report") : options.verify_report_path;
-  TRY_ASSIGN(ReportSummary report, read_verify_report(report_text, report_source));
-
-  std::optional<std::string> drill_text, harness_text, canary_text;
-  std::optional<DrillSummary> drill;
-  std::optional<std::string> harness_status;
-  std::optional<CanarySamples> canary;
-  if (!options.drill_report_path.empty()) {
-    TRY_ASSIGN(drill_text, read_text(fs, options.drill_report_path, "drill report"));
-    TRY_ASSIGN(drill, parse_drill_report(*drill_text, options.drill_report_path));
-  }
-  if (!options.harness_summary_path.empty()) {
-    TRY_ASSIGN(harness_text, read_text(fs, options.harness_summary_path, "harness summary"));
-    TRY_ASSIGN(harness_status, read_harness_summary(*harness_text, options.harness_summary_path));
-  }
-  if (!options.canary_samples_path.empty()) {
-    TRY_ASSIGN(canary_text, read_text(fs, options.canary_samples_path, "canary samples"));
-    TRY_ASSIGN(canary, parse_canary_samples(*canary_text, options.canary_samples_path));
-  }
-
-  // Issue 17: the expand phase's two reports, carried as they are; one that
-  // did not pass is recorded as a problem, like a failed drill.
-  std::optional<ReportFile> expand_file, routes_file;
-  if (!options.expand_report_path.empty()) {
-    TRY_ASSIGN(ExpandReport r, read_expand_report(fs, options.expand_report_path));
-    for (const auto& p : r.problems) result.problems.push_back("expand report: " + p);
-    expand_file = std::move(r.file);
-  }
-  if (!options.routes_report_path.empty()) {
-    TRY_ASSIGN(RoutesReportSummary r, read_routes_report(fs, options.routes_report_path));
-    for (const auto& p : r.problems) result.problems.push_back("routes report: " + p);
-    routes_file = std::move(r.file);
-  }
-
-  // What the bundle will record as failing.
-  if (!report.ok || report.finding_count != 0) {
-    result.problems.push_back("verification failed with " + std::to_string(report.finding_count) + " finding(s)");
-  }
-  if (report.manifest_sha256 != file.sha256) {
-    result.problems.push_back("the verify report is about manifest " + report.manifest_sha256 + ", not " +
-                              options.manifest_path + " (" + file.sha256 + ")");
-  }
-  std::vector<BackupProof> backups;
-  for (const auto& rec : file.manifest.stores) {
-    backups.push_back(prove_backup(fs, file, rec));
-    if (!backups.back().retained) result.problems.push_back("[" + rec.store + "] " + backups.back().problem);
-  }
-  if (drill && !drill->ok) result.problems.push_back("the drill report says the drill failed");
-  if (harness_status && *harness_status != "passed")
-    result.problems.push_back("the harness summary says " + *harness_status);
-
-  // Write the files, the statement last.
-  TRY(prepare_out_dir(fs, options.out_dir));
-  std::map<std::string, std::string> files;
-  files[std::string(k_manifest_file)] = manifest_text;
-  files[std::string(k_verify_report_file)] = report_text;
-  files[std::string(k_counts_file)] = count_snapshot(file, report.value, collected_at).canonical() + "\n";
-  if (drill_text) files[std::string(k_drill_report_file)] = *drill_text;
-  if (harness_text) files[std::string(k_harness_summary_file)] = *harness_text;
-  if (canary_text) files[std::string(k_canary_samples_file)] = *canary_text;
-  if (expand_file) files[std::string(k_expand_report_file)] = expand_file->text;
-  if (routes_file) files[std::string(k_routes_report_file)] = routes_file->text;
-
-  JsonValue subject = JsonValue::array();
-  for (const auto& [name, bytes] : files) {
-    TRY(base::write_file_atomic(fs, in_dir(options.out_dir, name), bytes));
-    subject.push(JsonValue::object()
-                     .set("name", name)
-                     .set("digest", JsonValue::object().set("sha256", hash::sha256_hex(bytes))));
-    result.files.push_back(name);
-  }
-
-  JsonValue backup_list = JsonValue::array();
-  bool all_retained = true;
-  for (const auto& b : backups) {
-    backup_list.push(backup_json(b));
-    all_retained = all_retained && b.retained;
-  }
-  JsonValue predicate =
-      JsonValue::object()
-          .set("schema", k_evidence_schema)
-          .set("collected_at", collected_at)
-          .set("tool", base::k_tool_version)
-          .set("release_train", result.release_train)
-          .set("manifest", JsonValue::object()
-                               .set("file", k_manifest_file)
-                               .set("source_path", file.path)
-                               .set("sha256", file.sha256)
-                               .set("run_id", file.run_id)
-                               .set("status", file.manifest.status)
-                               .set("work_dir", file.work_dir)
-                               .set("generated_at", file.manifest.generated_at))
-          .set("verification",
-               JsonValue::object()
-                   .set("file", k_verify_report_file)
-                   .set("source", result.verification_ran ? "ran" : "given")
-                   .set("source_path",
-                        result.verification_ran ? JsonValue::null() : JsonValue::string(options.verify_report_path))
-                   .set("ok", report.ok && report.finding_count == 0)
-                   .set_u64("finding_count", report.finding_count)
-                   .set("manifest_sha256", report.manifest_sha256)
-                   .set("manifest_matches", report.manifest_sha256 == file.sha256))
-          .set("counts", JsonValue::object().set("file", k_counts_file))
-          .set("backups", std::move(backup_list))
-          .set("backups_retained", all_retained)
-          .set("drill", drill ? JsonValue::object()
-                                    .set("file", k_drill_report_file)
-                                    .set("source_path", options.drill_report_path)
-                                    .set("ok", drill->ok)
-                                    .set("group", drill->group)
-                                    .set("release_train", drill->release_train)
-                                    .set("manifest_sha256", drill->manifest_sha256)
-                              : JsonValue::null())
-          .set("harness", harness_status ? JsonValue::object()
-                                               .set("file", k_harness_summary_file)
-                                               .set("source_path", options.harness_summary_path)
-                                               .set("overall_status", *harness_status)
-                                         : JsonValue::null())
-          .set("ledger", options.ledger ? JsonValue::object()
-                                              .set("path", options.ledger->path)
-                                              .set_u64("records", options.ledger->records)
-                                              .set("head_sha256", options.ledger->head_sha256)
-                                        : JsonValue::null())
-          .set("canary_samples", canary ? JsonValue::object()
-                                              .set("file", k_canary_samples_file)
-                                              .set("source_path", options.canary_samples_path)
-                                              .set("group", canary->group)
-                                              .set_u64("readings", canary->samples.size())
-                                        : JsonValue::null())
-          .set("expand_report",
-               expand_file ? report_file_json(*expand_file).set("file", k_expand_report_file).set("ok", expand_file->ok)
-                           : JsonValue::null())
-          .set("routes_report",
-               routes_file ? report_file_json(*routes_file).set("file", k_routes_report_file).set("ok", routes_file->ok)
-                           : JsonValue::null());
-  std::string statement = JsonValue::object()
-                              .set("_type", k_statement_type)
-                              .set("subject", std::move(subject))
-                              .set("predicateType", k_predicate_type)
-                              .set("predicate", std::move(predicate))
-                              .canonical() +
-                          "\n";
-  result.dir = options.out_dir;
-  result.statement_path = in_dir(options.out_dir, k_statement_file);
-  result.statement_sha256 = hash::sha256_hex(statement);
-  TRY(base::write_file_atomic(fs, result.statement_path, statement));
-  return result;
-}
 
 Result<SignResult> sign_bundle(base::FileSystem& fs, const std::string& dir, const hash::Ed25519PrivateKey& key) {
   std::string statement_path = in_dir(dir, k_statement_file);
@@ -609,8 +332,8 @@ Result<SignResult> sign_bundle(base::FileSystem& fs, const std::string& dir, con
   std::vector<std::string> problems;
   check_subjects(fs, dir, parsed.subjects, problems);
   if (!problems.empty()) {
-    return make_error(ErrorCode::corruption,
-                      "refusing to sign " + dir + ": it does not match its statement: " + join_problems(problems));
+    return make_error(ErrorCode::corruption, "refusing to sign " + dir +
+                                                 ": it does not match its statement: " + json::join_problems(problems));
   }
   SignResult out;
   std::vector<std::string> content_problems;
@@ -754,33 +477,21 @@ BundleCheck verify_bundle(base::FileSystem& fs, const std::string& dir, const Ve
   return check;
 }
 
-JsonValue BundleCheck::to_json() const {
-  JsonValue sigs = JsonValue::array();
+void BundleCheck::write_json(json::Writer& w) const {
+  w.begin_object().member("schema", "cutover.evidence_check.v1").member("bundle", dir).member("ok", ok());
+  w.member("statement_sha256", contents.statement_sha256).member("manifest_sha256", contents.manifest_sha256);
+  w.member("release_train", contents.release_train).key("files").begin_array();
+  for (const auto& f : contents.files) w.string(f);
+  w.end_array().member("threshold", threshold).key("trusted_signers").begin_array();
+  for (const auto& k : trusted_signers) w.string(k);
+  w.end_array().key("signatures").begin_array();
   for (const auto& s : signatures) {
-    sigs.push(JsonValue::object()
-                  .set_u64("index", s.index)
-                  .set("keyid", s.keyid)
-                  .set("trusted_key", s.trusted_key.empty() ? JsonValue::null() : JsonValue::string(s.trusted_key))
-                  .set("valid", s.valid));
+    w.begin_object().member("index", s.index).member("keyid", s.keyid);
+    w.member_or_null("trusted_key", s.trusted_key).member("valid", s.valid).end_object();
   }
-  JsonValue signers = JsonValue::array();
-  for (const auto& k : trusted_signers) signers.push(JsonValue::string(k));
-  JsonValue probs = JsonValue::array();
-  for (const auto& p : problems) probs.push(JsonValue::string(p));
-  JsonValue files = JsonValue::array();
-  for (const auto& f : contents.files) files.push(JsonValue::string(f));
-  return JsonValue::object()
-      .set("schema", "cutover.evidence_check.v1")
-      .set("bundle", dir)
-      .set("ok", ok())
-      .set("statement_sha256", contents.statement_sha256)
-      .set("manifest_sha256", contents.manifest_sha256)
-      .set("release_train", contents.release_train)
-      .set("files", std::move(files))
-      .set_u64("threshold", threshold)
-      .set("trusted_signers", std::move(signers))
-      .set("signatures", std::move(sigs))
-      .set("problems", std::move(probs));
+  w.end_array().key("problems").begin_array();
+  for (const auto& p : problems) w.string(p);
+  w.end_array().end_object();
 }
 
 }  // namespace cutover::evidence

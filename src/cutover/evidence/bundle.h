@@ -32,9 +32,9 @@
 #include "cutover/base/file_system.h"
 #include "cutover/evidence/canary_samples.h"
 #include "cutover/evidence/drill_report.h"
-#include "cutover/evidence/json_value.h"
 #include "cutover/evidence/keys.h"
 #include "cutover/hash/ed25519.h"
+#include "cutover/json/writer.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::evidence {
@@ -169,7 +169,8 @@ struct BundleCheck {
   BundleContents contents;
 
   bool ok() const { return problems.empty(); }
-  JsonValue to_json() const;
+  // The `evidence verify --json` report (cutover.evidence_check.v1).
+  void write_json(json::Writer& w) const;
 };
 
 // Verifies a bundle: every file's digest, no unlisted file, the envelope

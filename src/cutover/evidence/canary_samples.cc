@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "cutover/base/clock.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 
 namespace cutover::evidence {
@@ -13,7 +13,7 @@ Result<CanarySamples> parse_canary_samples(std::string_view text, const std::str
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
   CanarySamples out;
-  FieldReader r(doc->root(), "samples file", problems);
+  json::FieldReader r(doc->root(), "samples file", problems);
   std::string schema = r.string("schema");
   if (r.get("schema") != nullptr && r.get("schema")->is_string() && schema != k_canary_samples_schema) {
     r.problem("schema", "is '" + schema + "', expected '" + std::string(k_canary_samples_schema) + "'");
@@ -21,7 +21,7 @@ Result<CanarySamples> parse_canary_samples(std::string_view text, const std::str
   out.group = r.string("group");
   if (const json::Node* list = r.array("samples")) {
     for (size_t i = 0; i < list->size(); ++i) {
-      FieldReader s(list->elements()[i], "samples[" + std::to_string(i) + "]", problems);
+      json::FieldReader s(list->elements()[i], "samples[" + std::to_string(i) + "]", problems);
       CanarySample sample;
       sample.stage = s.u64("stage");
       sample.time = s.string("time");
@@ -48,7 +48,7 @@ Result<CanarySamples> parse_canary_samples(std::string_view text, const std::str
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable canary samples file: " + join_problems(problems));
+                      source + " is not a usable canary samples file: " + json::join_problems(problems));
   }
   return out;
 }

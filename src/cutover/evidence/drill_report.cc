@@ -1,6 +1,6 @@
 #include "cutover/evidence/drill_report.h"
 
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 
 namespace cutover::evidence {
@@ -9,7 +9,7 @@ Result<DrillSummary> parse_drill_report(std::string_view text, const std::string
   auto doc = json::parse(text);
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
-  FieldReader r(doc->root(), "drill report", problems);
+  json::FieldReader r(doc->root(), "drill report", problems);
   DrillSummary out;
   std::string schema = r.string("schema");
   out.ok = r.boolean("ok");
@@ -17,14 +17,14 @@ Result<DrillSummary> parse_drill_report(std::string_view text, const std::string
   out.release_train = r.string("release_train");
   out.finished_at = r.string("finished_at");
   if (const json::Node* m = r.object("manifest")) {
-    FieldReader mr(*m, "drill report.manifest", problems);
+    json::FieldReader mr(*m, "drill report.manifest", problems);
     out.manifest_sha256 = mr.string("sha256");
     out.run_id = mr.string("run_id");
   }
   bool any_failed = false;
   if (const json::Node* steps = r.array("steps")) {
     for (size_t i = 0; i < steps->size(); ++i) {
-      FieldReader s(steps->elements()[i], "drill report.steps[" + std::to_string(i) + "]", problems);
+      json::FieldReader s(steps->elements()[i], "drill report.steps[" + std::to_string(i) + "]", problems);
       std::string name = s.string("name");
       bool ok = s.boolean("ok");
       std::string detail = s.string("detail");
@@ -41,7 +41,7 @@ Result<DrillSummary> parse_drill_report(std::string_view text, const std::string
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable drill report: " + join_problems(problems));
+                      source + " is not a usable drill report: " + json::join_problems(problems));
   }
   // A report whose verdict disagrees with its steps is not trusted as a pass.
   if (any_failed) out.ok = false;

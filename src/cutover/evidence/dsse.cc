@@ -2,10 +2,11 @@
 
 #include <algorithm>
 
-#include "cutover/evidence/json_value.h"
 #include "cutover/hash/base64.h"
 #include "cutover/hash/sha256.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::evidence {
 
@@ -22,15 +23,13 @@ std::string pae(std::string_view payload_type, std::string_view payload) {
 }
 
 std::string to_json(const Envelope& envelope) {
-  JsonValue sigs = JsonValue::array();
+  json::Writer w = json::Writer::canonical();
+  w.begin_object().member("payload", hash::base64_encode(envelope.payload));
+  w.member("payloadType", envelope.payload_type).key("signatures").begin_array();
   for (const auto& s : envelope.signatures) {
-    sigs.push(JsonValue::object().set("keyid", s.keyid).set("sig", hash::base64_encode(s.sig)));
+    w.begin_object().member("keyid", s.keyid).member("sig", hash::base64_encode(s.sig)).end_object();
   }
-  return JsonValue::object()
-      .set("payload", hash::base64_encode(envelope.payload))
-      .set("payloadType", envelope.payload_type)
-      .set("signatures", std::move(sigs))
-      .canonical();
+  return w.end_array().end_object().take();
 }
 
 Result<Envelope> parse_envelope(std::string_view text, const std::string& source) {
@@ -38,7 +37,7 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
   if (!doc) return make_error(ErrorCode::invalid_argument, source + " is not valid JSON: " + doc.error().message());
   std::vector<std::string> problems;
   Envelope env;
-  FieldReader r(doc->root(), "envelope", problems);
+  json::FieldReader r(doc->root(), "envelope", problems);
   env.payload_type = r.string("payloadType");
   std::string payload64 = r.string("payload");
   if (r.get("payload") != nullptr && r.get("payload")->is_string()) {
@@ -50,7 +49,7 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
   }
   if (const json::Node* sigs = r.array("signatures")) {
     for (size_t i = 0; i < sigs->size(); ++i) {
-      FieldReader s(sigs->elements()[i], "envelope.signatures[" + std::to_string(i) + "]", problems);
+      json::FieldReader s(sigs->elements()[i], "envelope.signatures[" + std::to_string(i) + "]", problems);
       DsseSignature sig;
       sig.keyid = s.string("keyid");
       std::string sig64 = s.string("sig");
@@ -80,7 +79,7 @@ Result<Envelope> parse_envelope(std::string_view text, const std::string& source
   }
   if (!problems.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      source + " is not a usable DSSE envelope: " + join_problems(problems));
+                      source + " is not a usable DSSE envelope: " + json::join_problems(problems));
   }
   return env;
 }

@@ -12,7 +12,7 @@
 
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::evidence {
 
@@ -56,7 +56,8 @@ struct RoutesReportSummary {
 Result<ExpandReport> read_expand_report(base::FileSystem& fs, const std::string& path);
 Result<RoutesReportSummary> read_routes_report(base::FileSystem& fs, const std::string& path);
 
-// { path, sha256, created_at } as a ledger record or a bundle keeps it.
-JsonValue report_file_json(const ReportFile& file);
+// The members path, sha256 and created_at, as a ledger record or a bundle
+// keeps a report (the caller opens and closes the object, and may add more).
+void write_report_file_members(json::Writer& w, const ReportFile& file);
 
 }  // namespace cutover::evidence

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cutover/base/clock.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
 
 namespace cutover::gates {
@@ -32,15 +33,11 @@ std::string stage_name(uint64_t stage) { return "stage " + std::to_string(stage)
 
 }  // namespace
 
-evidence::JsonValue CanaryThresholds::to_json() const {
-  evidence::JsonValue st = evidence::JsonValue::array();
-  for (uint64_t s : stages) st.push(evidence::JsonValue::u64(s));
-  return evidence::JsonValue::object()
-      .set("stages", std::move(st))
-      .set("hold_seconds", evidence::JsonValue::i64(hold_seconds))
-      .set("max_5xx_rate", evidence::JsonValue::f64(max_5xx_rate))
-      .set("max_p95_ratio", evidence::JsonValue::f64(max_p95_ratio))
-      .set("max_gap_seconds", evidence::JsonValue::i64(max_gap_seconds));
+void CanaryThresholds::write_json(json::Writer& w) const {
+  w.begin_object().key("stages").begin_array();
+  for (uint64_t s : stages) w.number(s);
+  w.end_array().member("hold_seconds", hold_seconds).member_f64("max_5xx_rate", max_5xx_rate);
+  w.member_f64("max_p95_ratio", max_p95_ratio).member("max_gap_seconds", max_gap_seconds).end_object();
 }
 
 Status check_thresholds(const CanaryThresholds& t) {
@@ -61,7 +58,7 @@ Status check_thresholds(const CanaryThresholds& t) {
   if (!(t.max_p95_ratio >= 1) || !std::isfinite(t.max_p95_ratio)) {
     problems.push_back("--max-p95-ratio: must be at least 1 (1.2 = at most 20% above the baseline)");
   }
-  if (!problems.empty()) return make_error(ErrorCode::invalid_argument, evidence::join_problems(problems));
+  if (!problems.empty()) return make_error(ErrorCode::invalid_argument, json::join_problems(problems));
   return {};
 }
 
@@ -151,27 +148,19 @@ CanaryHealth evaluate_canary(const evidence::CanarySamples& samples, const Canar
   return health;
 }
 
-evidence::JsonValue CanaryHealth::to_json() const {
-  evidence::JsonValue st = evidence::JsonValue::array();
+void CanaryHealth::write_json(json::Writer& w) const {
+  w.begin_object().member("group", group).member("healthy", healthy()).key("stages").begin_array();
   for (const auto& s : stages) {
-    evidence::JsonValue p = evidence::JsonValue::array();
-    for (const auto& x : s.problems) p.push(evidence::JsonValue::string(x));
-    st.push(evidence::JsonValue::object()
-                .set_u64("stage", s.stage)
-                .set_u64("readings", s.readings)
-                .set("held_seconds", evidence::JsonValue::i64(s.held_seconds))
-                .set_f64("worst_5xx_rate", finite(s.worst_5xx_rate))
-                .set_f64("worst_p95_ratio", finite(s.worst_p95_ratio))
-                .set("healthy", s.healthy())
-                .set("problems", std::move(p)));
+    w.begin_object().member("stage", s.stage).member("readings", static_cast<uint64_t>(s.readings));
+    w.member("held_seconds", s.held_seconds).member_f64("worst_5xx_rate", finite(s.worst_5xx_rate));
+    w.member_f64("worst_p95_ratio", finite(s.worst_p95_ratio)).member("healthy", s.healthy()).key("problems");
+    w.begin_array();
+    for (const auto& x : s.problems) w.string(x);
+    w.end_array().end_object();
   }
-  evidence::JsonValue p = evidence::JsonValue::array();
-  for (const auto& x : problems) p.push(evidence::JsonValue::string(x));
-  return evidence::JsonValue::object()
-      .set("group", group)
-      .set("healthy", healthy())
-      .set("stages", std::move(st))
-      .set("problems", std::move(p));
+  w.end_array().key("problems").begin_array();
+  for (const auto& x : problems) w.string(x);
+  w.end_array().end_object();
 }
 
 }  // namespace cutover::gates

@@ -22,7 +22,7 @@
 
 #include "cutover/base/error.h"
 #include "cutover/evidence/canary_samples.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/writer.h"
 
 namespace cutover::gates {
 
@@ -33,7 +33,7 @@ struct CanaryThresholds {
   double max_p95_ratio = 1.2;     // ... and p95 <= baseline p95 * this
   int64_t max_gap_seconds = 120;  // readings further apart break the hold
 
-  evidence::JsonValue to_json() const;
+  void write_json(json::Writer& w) const;  // as a contract record keeps them
 };
 
 // Checks thresholds given by an operator. Errors: invalid_argument naming
@@ -56,7 +56,7 @@ struct CanaryHealth {
   std::vector<StageHealth> stages;    // one per threshold stage, in order
   std::vector<std::string> problems;  // every reason, stage problems included
   bool healthy() const { return problems.empty(); }
-  evidence::JsonValue to_json() const;
+  void write_json(json::Writer& w) const;  // as a contract record keeps it
 };
 
 CanaryHealth evaluate_canary(const evidence::CanarySamples& samples, const CanaryThresholds& thresholds);

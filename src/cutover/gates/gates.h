@@ -46,6 +46,8 @@
 #include "cutover/evidence/keys.h"
 #include "cutover/gates/canary.h"
 #include "cutover/gates/ledger.h"
+#include "cutover/json/document.h"
+#include "cutover/json/writer.h"
 #include "cutover/store/store_spec.h"
 
 namespace cutover::gates {
@@ -92,7 +94,7 @@ struct ConfiguredGroups {
   std::string source;  // "route config PATH (sha256 ...)" or "the route config recorded in ledger L line N"
   std::string path;    // the config file, absolute
   std::string sha256;  // of its bytes
-  evidence::JsonValue to_json() const;  // {path, sha256, groups}, as an expand record keeps it
+  void write_json(json::Writer& w) const;  // {path, sha256, groups}, as an expand record keeps it
 };
 
 // Reads the route groups of a route config file (docs/formats/route-config.md;
@@ -140,8 +142,8 @@ struct GateDecision {
   Phase from = Phase::expand;
   bool from_none = true;  // the group has no record yet
   Phase to = Phase::expand;
-  std::vector<std::string> missing;                              // what is missing or failing; empty = allowed
-  evidence::JsonValue evidence = evidence::JsonValue::object();  // what was checked, recorded in the ledger
+  std::vector<std::string> missing;                          // what is missing or failing; empty = allowed
+  json::Document evidence = json::Document::empty_object();  // what was checked, recorded in the ledger
   bool allowed() const { return missing.empty(); }
 };
 
@@ -203,14 +205,14 @@ Result<std::vector<LedgerRecord>> record_store_rollback(LedgerWriter& writer, co
 // Records a route rollback of `group` (the drill's): a group at canary or
 // later returns to verify; one at verify or before keeps its phase (the
 // record is the audit trail). Returns nullopt when the group has no record
-// at all. `details` goes into the record's evidence. Errors: invalid_argument
-// for a bad group name; the writer's.
+// at all. `details` (an object) goes into the record's evidence. Errors:
+// invalid_argument for a bad group name; the writer's.
 Result<std::optional<LedgerRecord>> record_route_rollback(LedgerWriter& writer, std::string_view group,
-                                                          evidence::JsonValue details, base::Clock& clock);
+                                                          const json::Node& details, base::Clock& clock);
 
 // Status for `gate status`: each group's phase, the next phase and what its
 // gate needs.
-evidence::JsonValue ledger_status_json(const Ledger& ledger, const std::vector<GroupState>& groups);
+void write_ledger_status(json::Writer& w, const Ledger& ledger, const std::vector<GroupState>& groups);
 std::string gate_requirements(Phase phase);
 
 }  // namespace cutover::gates

@@ -3,7 +3,10 @@
 #include <cctype>
 
 #include "cutover/hash/sha256.h"
+#include "cutover/json/canonical_writer.h"
+#include "cutover/json/field_reader.h"
 #include "cutover/json/parser.h"
+#include "cutover/json/writer.h"
 #include "cutover/routing/paths.h"
 
 namespace cutover::gates {
@@ -44,17 +47,11 @@ Result<std::string> normalize_group(std::string_view name) {
 }
 
 std::string record_line(const LedgerRecord& r) {
-  return evidence::JsonValue::object()
-      .set("schema", k_ledger_schema)
-      .set_u64("seq", r.seq)
-      .set("prev_sha256", r.prev_sha256)
-      .set("recorded_at", r.recorded_at)
-      .set("group", r.group)
-      .set("phase", r.phase)
-      .set("tool", r.tool)
-      .set("note", r.note.empty() ? evidence::JsonValue::null() : evidence::JsonValue::string(r.note))
-      .set("evidence", r.evidence)
-      .compact();
+  json::Writer w = json::Writer::document();
+  w.begin_object().member("schema", k_ledger_schema).member("seq", r.seq).member("prev_sha256", r.prev_sha256);
+  w.member("recorded_at", r.recorded_at).member("group", r.group).member("phase", r.phase).member("tool", r.tool);
+  w.member_or_null("note", r.note).member("evidence", r.evidence.root()).end_object();
+  return json::to_compact_string(w.take_document().root());
 }
 
 Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
@@ -77,7 +74,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     auto doc = json::parse(line);
     if (!doc) return tl::unexpected(broken(path, line_no, "not JSON (" + doc.error().message() + ")"));
     std::vector<std::string> problems;
-    evidence::FieldReader f(doc->root(), "record", problems);
+    json::FieldReader f(doc->root(), "record", problems);
     LedgerRecord r;
     std::string schema = f.string("schema");
     r.seq = f.u64("seq");
@@ -88,7 +85,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     r.tool = f.string("tool");
     r.note = f.optional_string("note").value_or("");
     const json::Node* evidence = f.object("evidence");
-    if (!problems.empty()) return tl::unexpected(broken(path, line_no, evidence::join_problems(problems)));
+    if (!problems.empty()) return tl::unexpected(broken(path, line_no, json::join_problems(problems)));
     if (schema != k_ledger_schema) {
       return tl::unexpected(
           broken(path, line_no, "schema is '" + schema + "', expected '" + std::string(k_ledger_schema) + "'"));
@@ -107,7 +104,7 @@ Result<Ledger> parse_ledger(std::string_view bytes, const std::string& path) {
     if (!normalized || *normalized != r.group) {
       return tl::unexpected(broken(path, line_no, "group '" + r.group + "' is not a normalised group name"));
     }
-    r.evidence = evidence::JsonValue::from_node(*evidence);
+    r.evidence.set_root(r.evidence.copy(*evidence));
     r.line_sha256 = hash::sha256_hex(line);
     ledger.head_sha256 = r.line_sha256;
     ledger.records.push_back(std::move(r));
@@ -220,8 +217,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::open(base::FileSystem& fs, c
       new LedgerWriter(fs, path, std::move(*lock), std::move(ledger), std::move(bytes)));
 }
 
-Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase,
-                                          evidence::JsonValue evidence, const std::string& note, base::Clock& clock) {
+Result<LedgerRecord> LedgerWriter::append(const std::string& group, const std::string& phase, json::Document evidence,
+                                          const std::string& note, base::Clock& clock) {
   // Refuse if the file changed under us (an edit that ignored the lock).
   TRY_ASSIGN(base::FileInfo info, fs_.stat(path_));
   std::string now_bytes;

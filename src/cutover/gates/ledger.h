@@ -31,7 +31,7 @@
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
 #include "cutover/base/version.h"
-#include "cutover/evidence/json_value.h"
+#include "cutover/json/document.h"
 
 namespace cutover::gates {
 
@@ -48,9 +48,9 @@ struct LedgerRecord {
   std::string group;        // a normalised route group name
   std::string phase;        // the phase the group entered
   std::string tool;
-  std::string note;              // the operator's --note, "" for none
-  evidence::JsonValue evidence;  // what the gate checked (an object)
-  std::string line_sha256;       // SHA-256 of this record's line (without its newline)
+  std::string note;         // the operator's --note, "" for none
+  json::Document evidence;  // what the gate checked (its root an object)
+  std::string line_sha256;  // SHA-256 of this record's line (without its newline)
 };
 
 struct Ledger {
@@ -114,7 +114,7 @@ class LedgerAppender {
  public:
   virtual ~LedgerAppender() = default;
   virtual const Ledger& ledger() const = 0;
-  virtual Result<LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
+  virtual Result<LedgerRecord> append(const std::string& group, const std::string& phase, json::Document evidence,
                                       const std::string& note, base::Clock& clock) = 0;
 };
 
@@ -132,7 +132,7 @@ class LedgerWriter final : public LedgerAppender {
   // recorded_at are filled in) and makes it durable. Errors: conflict when
   // the file changed since open() (someone edited it without the lock);
   // io_error or permission_denied (the ledger is then unchanged).
-  Result<LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
+  Result<LedgerRecord> append(const std::string& group, const std::string& phase, json::Document evidence,
                               const std::string& note, base::Clock& clock) override;
 
  private:

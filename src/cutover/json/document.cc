@@ -1,6 +1,7 @@
 #include "cutover/json/document.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace cutover::json {
@@ -134,6 +135,54 @@ Node Document::make_object(std::vector<Member> members) {
   Member* p = static_cast<Member*>(arena_.allocate(sizeof(Member) * n));
   std::copy(members.begin(), members.begin() + static_cast<ptrdiff_t>(n), p);
   return Node::object_ref(p, static_cast<uint32_t>(n));
+}
+
+Document::Document(const Document& other) { root_ = copy(other.root_); }
+
+Document& Document::operator=(const Document& other) {
+  if (this != &other) *this = Document(other);
+  return *this;
+}
+
+Document Document::empty_object() {
+  Document doc;
+  doc.root_ = Node::object_ref(nullptr, 0);
+  return doc;
+}
+
+Node Document::copy(const Node& value) {
+  if (value.is_string()) return make_string(value.as_string());
+  if (value.is_array()) {
+    std::vector<Node> elements;
+    elements.reserve(value.size());
+    for (size_t i = 0; i < value.size(); ++i) elements.push_back(copy(value.elements()[i]));
+    return make_array(elements);
+  }
+  if (value.is_object()) {
+    std::vector<Member> members;
+    members.reserve(value.size());
+    for (size_t i = 0; i < value.size(); ++i) {
+      const Member& m = value.members()[i];
+      members.push_back(Member{make_string(m.key.as_string()), copy(m.value)});
+    }
+    return make_object(std::move(members));
+  }
+  return value;  // a scalar holds no reference into its document
+}
+
+void Document::merge(const Node& object) {
+  assert(root_.is_object() && object.is_object());
+  std::vector<Member> members(root_.members(), root_.members() + root_.size());
+  for (size_t i = 0; i < object.size(); ++i) {
+    const Member& m = object.members()[i];
+    members.push_back(Member{make_string(m.key.as_string()), copy(m.value)});
+  }
+  root_ = make_object(std::move(members));
+}
+
+std::string_view string_at(const Node& object, std::string_view key) {
+  const Node* v = object.find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string_view();
 }
 
 Node Document::with_member(const Node& object, std::string_view key, Node value) {

@@ -152,6 +152,15 @@ class Document {
   Document() = default;
   Document(Document&&) = default;
   Document& operator=(Document&&) = default;
+  // A deep copy: the root and everything under it, in an arena of its own
+  // (the parsed text is not kept: strings are copied). For the small
+  // documents that records and reports carry; a store's document is moved,
+  // never copied.
+  Document(const Document& other);
+  Document& operator=(const Document& other);
+
+  // A document whose root is an empty object, to merge() members into.
+  static Document empty_object();
 
   const Node& root() const { return root_; }
   void set_root(Node root) { root_ = root; }
@@ -164,6 +173,12 @@ class Document {
   // Returns `object` with `key` set to `value` (added or replaced).
   // REQUIRES: object.is_object().
   Node with_member(const Node& object, std::string_view key, Node value);
+  // `value`, which may belong to another document, copied into this one.
+  Node copy(const Node& value);
+  // Sets every member of `object` (of any document) in the root object,
+  // replacing a member of the same key.
+  // REQUIRES: root().is_object() and object.is_object().
+  void merge(const Node& object);
 
   Arena& arena() { return arena_; }
   // Takes ownership of the text that parsed strings point into.
@@ -175,6 +190,10 @@ class Document {
   Arena arena_;
   Node root_;
 };
+
+// The string value of `key` in `object`, or "" when `object` is not an
+// object, has no such key, or holds something else there.
+std::string_view string_at(const Node& object, std::string_view key);
 
 // Sorts members by key bytes, keeps the last of equal keys; returns the new size.
 size_t sort_and_dedupe_members(Member* members, size_t size);

@@ -108,7 +108,7 @@ class Writer::Tree {
   void key(std::string_view name) { frames_.back().key = doc_.make_string(valid_utf8(name)); }
   void string(std::string_view value) { add(doc_.make_string(valid_utf8(value))); }
   // A value of another document, copied into this one.
-  void copy(const Node& value) { add(deep_copy(value)); }
+  void copy(const Node& value) { add(doc_.copy(value)); }
   void add(Node value) {
     if (frames_.empty()) {
       doc_.set_root(value);
@@ -119,6 +119,7 @@ class Writer::Tree {
     }
   }
   std::string canonical() const { return to_canonical_string(doc_.root()); }
+  Document take() { return std::move(doc_); }
 
  private:
   struct Frame {
@@ -146,24 +147,6 @@ class Writer::Tree {
     return out;
   }
 
-  Node deep_copy(const Node& value) {
-    if (value.is_string()) return doc_.make_string(value.as_string());
-    if (value.is_array()) {
-      std::vector<Node> elements;
-      for (uint32_t i = 0; i < value.size(); ++i) elements.push_back(deep_copy(value.elements()[i]));
-      return doc_.make_array(elements);
-    }
-    if (value.is_object()) {
-      std::vector<Member> members;
-      for (uint32_t i = 0; i < value.size(); ++i) {
-        const Member& m = value.members()[i];
-        members.push_back(Member{doc_.make_string(m.key.as_string()), deep_copy(m.value)});
-      }
-      return doc_.make_object(std::move(members));
-    }
-    return value;  // a scalar holds no reference into its document
-  }
-
   Document doc_;
   std::vector<Frame> frames_;
 };
@@ -173,6 +156,8 @@ Writer Writer::canonical() {
   w.tree_ = std::make_unique<Tree>();
   return w;
 }
+
+Writer Writer::document() { return canonical(); }
 
 Writer::Writer() = default;
 Writer::Writer(std::string out) : out_(std::move(out)) {}
@@ -185,8 +170,53 @@ std::string Writer::take() {
   return std::move(out_);
 }
 
+Document Writer::take_document() {
+  assert(tree_ && "take_document needs a canonical() or document() writer");
+  return tree_->take();
+}
+
+Writer& Writer::member_or_null(std::string_view name, std::string_view value) {
+  key(name);
+  return value.empty() ? null() : string(value);
+}
+
+Writer& Writer::member_optional(std::string_view name, const std::optional<std::string>& value) {
+  key(name);
+  return value ? string(*value) : null();
+}
+
+Writer& Writer::member_optional(std::string_view name, const std::optional<uint64_t>& value) {
+  key(name);
+  return value ? number(*value) : null();
+}
+
+Writer Writer::pretty(const EscapeOptions& escape) {
+  Writer w;
+  w.pretty_ = true;
+  w.escape_ = escape;
+  return w;
+}
+
 void Writer::separate() {
+  if (after_key_) {  // the value of the member just named
+    after_key_ = false;
+    need_comma_ = true;
+    return;
+  }
   if (need_comma_) out_.push_back(',');
+  need_comma_ = true;
+  if (pretty_ && depth_ > 0) new_line();
+}
+
+void Writer::new_line() {
+  out_.push_back('\n');
+  out_.append(2 * depth_, ' ');
+}
+
+void Writer::close(char bracket) {
+  --depth_;
+  if (pretty_ && need_comma_) new_line();  // a container with something in it
+  out_.push_back(bracket);
   need_comma_ = true;
 }
 
@@ -198,6 +228,7 @@ Writer& Writer::begin_object() {
   separate();
   out_.push_back('{');
   need_comma_ = false;
+  ++depth_;
   return *this;
 }
 
@@ -206,8 +237,7 @@ Writer& Writer::end_object() {
     tree_->end();
     return *this;
   }
-  out_.push_back('}');
-  need_comma_ = true;
+  close('}');
   return *this;
 }
 
@@ -219,6 +249,7 @@ Writer& Writer::begin_array() {
   separate();
   out_.push_back('[');
   need_comma_ = false;
+  ++depth_;
   return *this;
 }
 
@@ -227,8 +258,7 @@ Writer& Writer::end_array() {
     tree_->end();
     return *this;
   }
-  out_.push_back(']');
-  need_comma_ = true;
+  close(']');
   return *this;
 }
 
@@ -238,9 +268,9 @@ Writer& Writer::key(std::string_view name) {
     return *this;
   }
   separate();
-  append_json_string(out_, name);
-  out_.push_back(':');
-  need_comma_ = false;
+  append_json_string(out_, name, escape_);
+  out_.append(pretty_ ? ": " : ":");
+  after_key_ = true;
   return *this;
 }
 
@@ -250,7 +280,7 @@ Writer& Writer::string(std::string_view value) {
     return *this;
   }
   separate();
-  append_json_string(out_, value);
+  append_json_string(out_, value, escape_);
   return *this;
 }
 

@@ -15,7 +15,10 @@
 // Writer::canonical() writes the same calls into a json::Document instead,
 // and take() returns its canonical form (canonical_writer.h): the bytes
 // to_canonical_string(parse(compact)) gives, without the text in between,
-// so one function that writes a value serves both forms.
+// so one function that writes a value serves both forms. Writer::document()
+// is the same writer for a caller that wants the Document itself
+// (take_document()): to keep as a value, merge into another, or write
+// compact with sorted keys (to_compact_string).
 //
 // Thread safety: one writer per thread.
 #pragma once
@@ -23,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +58,12 @@ class Writer {
   explicit Writer(std::string out);
   // A writer whose take() returns the canonical form of what was written.
   static Writer canonical();
+  // The same, for take_document().
+  static Writer document();
+  // Pretty text in jq's layout (two-space indent, "key": value, {} and []
+  // for empty containers, members in the order written, no newline at the
+  // end), strings escaped with `escape`: what `cutover counts` prints as jq.
+  static Writer pretty(const EscapeOptions& escape = {});
   Writer(Writer&&) noexcept;
   Writer& operator=(Writer&&) noexcept;
   ~Writer();
@@ -85,20 +95,34 @@ class Writer {
   Writer& member(std::string_view name, int value) { return key(name).number(static_cast<int64_t>(value)); }
   Writer& member(std::string_view name, bool value) { return key(name).boolean(value); }
   Writer& member_f64(std::string_view name, double value) { return key(name).f64(value); }
+  Writer& member(std::string_view name, const Node& value) { return key(name).node(value); }
+  // The string, or null when it is empty ("none").
+  Writer& member_or_null(std::string_view name, std::string_view value);
+  // The value, or null when there is none.
+  Writer& member_optional(std::string_view name, const std::optional<std::string>& value);
+  Writer& member_optional(std::string_view name, const std::optional<uint64_t>& value);
 
   // The compact text so far. REQUIRES: not a canonical() writer.
   const std::string& str() const { return out_; }
   // The text: compact, or for a canonical() writer the canonical form of
   // the one value written.
   std::string take();
+  // The document written. REQUIRES: a canonical() or document() writer.
+  Document take_document();
 
  private:
   class Tree;  // a canonical() writer's document under construction
 
   void separate();
+  void new_line();
+  void close(char bracket);
 
   std::string out_;
-  bool need_comma_ = false;
+  bool need_comma_ = false;  // a value was written in the open container
+  bool after_key_ = false;   // a key was written; its value comes next
+  bool pretty_ = false;
+  size_t depth_ = 0;  // containers open
+  EscapeOptions escape_;
   std::unique_ptr<Tree> tree_;
 };
 

@@ -10,16 +10,14 @@ Result<LoadedConfig> load_route_config(base::FileSystem& fs, const std::string& 
   if (path.empty()) {
     loaded.config = routing::reference_config();
   } else {
-    auto info = fs.stat(path);
-    if (!info) return tl::unexpected(info.error().with_context("route config " + path));
-    if (!info->exists) {
+    TRY_ASSIGN_CTX(auto info, fs.stat(path), "route config " + path);
+    if (!info.exists) {
       return make_error(ErrorCode::not_found, "route config " + path +
                                                   " does not exist; give an existing file with --config, or leave "
                                                   "--config out for the built-in reference config");
     }
-    auto bytes = fs.read_file(path);
-    if (!bytes) return tl::unexpected(bytes.error().with_context("route config " + path));
-    TRY_ASSIGN(loaded.config, routing::parse_route_config(bytes->view(), path));
+    TRY_ASSIGN_CTX(auto bytes, fs.read_file(path), "route config " + path);
+    TRY_ASSIGN(loaded.config, routing::parse_route_config(bytes.view(), path));
   }
   TRY_ASSIGN(loaded.warnings, routing::apply_environment(loaded.config, env));
   return loaded;
@@ -52,20 +50,18 @@ std::string lock_file_path(const std::string& state_dir) { return base::join_pat
 Result<routing::OverrideState> load_override_state(base::FileSystem& fs, const std::string& state_dir,
                                                    const routing::RouteSplit& engine) {
   std::string path = state_file_path(state_dir);
-  auto info = fs.stat(path);
-  if (!info) return tl::unexpected(info.error().with_context("state file " + path));
-  if (!info->exists) return routing::OverrideState{};
-  if (info->is_symlink) {
+  TRY_ASSIGN_CTX(auto info, fs.stat(path), "state file " + path);
+  if (!info.exists) return routing::OverrideState{};
+  if (info.is_symlink) {
     return make_error(ErrorCode::permission_denied, "state file " + path +
                                                         " is a symbolic link; cutover does not follow links to its "
                                                         "own files: put the real state file there");
   }
-  if (!info->is_regular) {
+  if (!info.is_regular) {
     return make_error(ErrorCode::corruption, "state file " + path + " is not a regular file; move it aside");
   }
-  auto bytes = fs.read_file_no_follow(path);
-  if (!bytes) return tl::unexpected(bytes.error().with_context("state file " + path));
-  return routing::parse_state(bytes->view(), path, engine);
+  TRY_ASSIGN_CTX(auto bytes, fs.read_file_no_follow(path), "state file " + path);
+  return routing::parse_state(bytes.view(), path, engine);
 }
 
 }  // namespace cutover::route_files

@@ -65,8 +65,8 @@ struct RouteConfig {
   // names; unset: none). Read and checked; not used yet (issue 14).
   std::optional<std::string> cohort_key_header;
   std::optional<std::string> cohort_key_cookie;
-  std::string source = "built-in";             // the config file, for messages
-  std::vector<std::string> environment;        // the variables that overrode the file, "NAME=value"
+  std::string source = "built-in";       // the config file, for messages
+  std::vector<std::string> environment;  // the variables that overrode the file, "NAME=value"
   bool operator==(const RouteConfig&) const = default;
 };
 

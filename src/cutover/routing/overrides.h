@@ -37,11 +37,11 @@ struct OverrideRequest {
 
 // What an override request did.
 struct OverrideChange {
-  std::string target;                   // the request's target, trimmed and lower-cased ("rust", "rollback", ...)
-  std::string scope;                    // "global" or "domain:<group>"
-  std::optional<RouteTarget> previous;  // the override before (nullopt: none)
-  std::optional<RouteTarget> current;   // the override after (nullopt: cleared)
-  std::string mode = "target";          // "target", "promote", "abort", "undo"
+  std::string target;                        // the request's target, trimmed and lower-cased ("rust", "rollback", ...)
+  std::string scope;                         // "global" or "domain:<group>"
+  std::optional<RouteTarget> previous;       // the override before (nullopt: none)
+  std::optional<RouteTarget> current;        // the override after (nullopt: cleared)
+  std::string mode = "target";               // "target", "promote", "abort", "undo"
   std::optional<uint8_t> cohort_percentage;  // promote's
   Overrides before, after;                   // the whole overrides before and after
 };
@@ -65,9 +65,9 @@ inline constexpr size_t k_max_undo_history = 32;
 
 struct OverrideState {
   Overrides overrides;
-  uint64_t revision = 0;   // +1 on every change
-  std::string updated_at;  // RFC 3339, "" before the first change
-  std::string updated_by;  // token name of the last change, "" before the first
+  uint64_t revision = 0;           // +1 on every change
+  std::string updated_at;          // RFC 3339, "" before the first change
+  std::string updated_by;          // token name of the last change, "" before the first
   std::vector<Overrides> history;  // earlier overrides for undo, newest last (at most k_max_undo_history)
   bool operator==(const OverrideState&) const = default;
 };

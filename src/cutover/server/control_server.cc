@@ -173,20 +173,18 @@ struct LoadedTokens {
 // their own, and anyone who may read it may try guesses offline:
 // owner-only, as ssh keeps its keys.
 Result<LoadedTokens> load_tokens(base::FileSystem& fs, const std::string& tokens_file) {
-  auto tokens_info = fs.stat(tokens_file);
-  if (!tokens_info) return tl::unexpected(tokens_info.error().with_context("tokens file " + tokens_file));
-  if (tokens_info->exists && (tokens_info->mode & 0066) != 0) {
+  TRY_ASSIGN_CTX(auto tokens_info, fs.stat(tokens_file), "tokens file " + tokens_file);
+  if (tokens_info.exists && (tokens_info.mode & 0066) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(tokens_info->mode & 07777));
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(tokens_info.mode & 07777));
     return make_error(ErrorCode::invalid_argument,
                       "tokens file " + tokens_file + " is readable or writable by group or others (mode " + mode +
                           "); make it private to the server's user: chmod 600 " + tokens_file);
   }
-  auto tokens_text = fs.read_file(tokens_file);
-  if (!tokens_text) return tl::unexpected(tokens_text.error().with_context("tokens file " + tokens_file));
+  TRY_ASSIGN_CTX(auto tokens_text, fs.read_file(tokens_file), "tokens file " + tokens_file);
   LoadedTokens loaded;
-  TRY_ASSIGN(loaded.set, TokenSet::parse(tokens_text->view(), tokens_file));
-  loaded.sha256 = hash::sha256_hex(tokens_text->view());
+  TRY_ASSIGN(loaded.set, TokenSet::parse(tokens_text.view(), tokens_file));
+  loaded.sha256 = hash::sha256_hex(tokens_text.view());
   return loaded;
 }
 
@@ -349,8 +347,7 @@ Result<uint64_t> ControlServer::reload_config() {
   std::lock_guard lock(s.reload_mutex);
   const std::string& path = s.options.config_path;
   TRY_ASSIGN(route_files::LoadedConfig loaded, route_files::load_route_config(s.fs, path, s.options.environment));
-  auto text = s.fs.read_file(path);
-  if (!text) return tl::unexpected(text.error().with_context("route config " + path));
+  TRY_ASSIGN_CTX(auto text, s.fs.read_file(path), "route config " + path);
   auto engine = std::make_unique<routing::RouteSplit>(std::move(loaded.config));
   const routing::RouteSplit& current = s.reloaded.empty() ? *s.engine : *s.reloaded.back();
   if (!same_labels(current, *engine)) {
@@ -374,7 +371,7 @@ Result<uint64_t> ControlServer::reload_config() {
       .member("event", "route.split.config.reloaded")
       .member("config_revision", revision)
       .member("source", path)
-      .member("sha256", hash::sha256_hex(text->view()))
+      .member("sha256", hash::sha256_hex(text.view()))
       .end_object();
   TRY(s.audit->append(w.str(), /*sync=*/true));
   return revision;

@@ -18,8 +18,8 @@
 // returns and the audit log is synced.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,8 +40,8 @@ struct ServerOptions {
   std::string state_url;
   std::chrono::milliseconds state_freshness{2000};  // with state_url: fail safe after this long unproven
   std::string host = "127.0.0.1";
-  int port = 8787;                    // 0 = any free port (bind() says which)
-  std::string decide_host;            // "" = no decide listener (--decide-listen)
+  int port = 8787;          // 0 = any free port (bind() says which)
+  std::string decide_host;  // "" = no decide listener (--decide-listen)
   int decide_port = 0;
   routing::Environment environment;   // OA_ROUTE_SPLIT_* values to apply over the file
   size_t max_body_bytes = 64 * 1024;  // larger request bodies get 413

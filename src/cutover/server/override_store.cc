@@ -23,8 +23,8 @@ constexpr auto k_lock_wait = std::chrono::seconds(5);
 Result<std::unique_ptr<OverrideStore>> OverrideStore::open(base::FileSystem& fs, base::Clock& clock,
                                                            const std::string& dir, const routing::RouteSplit& engine,
                                                            std::chrono::nanoseconds refresh_interval) {
-  if (auto st = fs.create_directories(dir); !st) return tl::unexpected(st.error().with_context("state folder " + dir));
-  if (auto st = fs.check_writable(dir); !st) return tl::unexpected(st.error().with_context("state folder " + dir));
+  TRY_CTX(fs.create_directories(dir), "state folder " + dir);
+  TRY_CTX(fs.check_writable(dir), "state folder " + dir);
   std::unique_ptr<OverrideStore> store(new OverrideStore(fs, clock, dir, engine));
   store->identity_ = store->identity();
   TRY_ASSIGN(store->state_, route_files::load_override_state(fs, dir, engine));

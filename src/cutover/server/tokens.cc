@@ -1,5 +1,7 @@
 #include "cutover/server/tokens.h"
 
+#include "cutover/base/text.h"
+
 #include <algorithm>
 
 namespace cutover::server {
@@ -43,9 +45,7 @@ Result<TokenSet> TokenSet::parse(std::string_view text, const std::string& sourc
   size_t line_number = 0;
   while (!text.empty()) {
     ++line_number;
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view line = base::take_line(text);
     if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     std::vector<std::string_view> f = split_fields(line);
     if (f.empty()) continue;

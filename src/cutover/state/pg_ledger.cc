@@ -75,7 +75,7 @@ Result<std::unique_ptr<PgLedgerWriter>> PgLedgerWriter::open(std::unique_ptr<Con
 }
 
 Result<gates::LedgerRecord> PgLedgerWriter::append(const std::string& group, const std::string& phase,
-                                                   evidence::JsonValue evidence, const std::string& note,
+                                                   json::Document evidence, const std::string& note,
                                                    base::Clock& clock) {
   if (!tx_) return make_error(ErrorCode::conflict, refusal_);
   gates::LedgerRecord r;

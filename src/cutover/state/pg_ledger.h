@@ -26,6 +26,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/gates/ledger.h"
+#include "cutover/json/document.h"
 #include "cutover/state/pg.h"
 
 namespace cutover::state {
@@ -53,7 +54,7 @@ class PgLedgerWriter final : public gates::LedgerAppender {
   // Errors: io_error (the ledger is unchanged unless the connection was lost
   // during COMMIT, which the message then says); conflict when the ledger
   // changed since the lock was last taken.
-  Result<gates::LedgerRecord> append(const std::string& group, const std::string& phase, evidence::JsonValue evidence,
+  Result<gates::LedgerRecord> append(const std::string& group, const std::string& phase, json::Document evidence,
                                      const std::string& note, base::Clock& clock) override;
 
  private:

@@ -5,10 +5,9 @@
 // Writing (apply): one transaction takes the revision row FOR UPDATE (so
 // writers on every replica take turns), reads the current overrides, applies
 // the request (routing::apply_request, as the state folder does), writes
-// the state document (routing::state_to_json) and the override rows, bumps the revision, inserts the audit row and queues
-// NOTIFY cutover_overrides '<revision>', which PostgreSQL delivers only when
-// the transaction commits. The override is acknowledged (apply returns it)
-// only after COMMIT succeeded, and is in force on this replica from then.
+// the state document (routing::state_to_json) and the override rows, bumps the revision, inserts the audit row and
+// queues NOTIFY cutover_overrides '<revision>', which PostgreSQL delivers only when the transaction commits. The
+// override is acknowledged (apply returns it) only after COMMIT succeeded, and is in force on this replica from then.
 //
 // Following (a thread of its own, with a connection of its own):
 //   1. connect, check the schema version, LISTEN cutover_overrides;
