@@ -37,8 +37,8 @@ test: build
 # test expects) and is written to $(ASAN_BUILD_DIR)/sanitizer-reports/; the
 # target fails if that folder is not empty after the run, and prints it, so a
 # report in a process whose exit status no test checks is caught as well.
-# DETECT_LEAKS=0 turns LeakSanitizer off where ptrace is refused (the build
-# runs unit_tests too, to list its tests).
+# DETECT_LEAKS=0 turns LeakSanitizer off where ptrace is refused. The unit
+# tests run there in 8 shards, not one process a test (tests/CMakeLists.txt).
 ASAN_BUILD_DIR ?= $(BUILD_DIR)-asan
 DETECT_LEAKS ?= 1
 SANITIZER_REPORTS = $(abspath $(ASAN_BUILD_DIR))/sanitizer-reports
@@ -46,8 +46,7 @@ SANITIZER_OPTIONS = halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DCUTOVER_SANITIZE=ON >/dev/null
-	@ASAN_OPTIONS=detect_leaks=$(DETECT_LEAKS) cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) || \
-	  { echo "test-asan: build failed (if LeakSanitizer says it does not work under ptrace: DETECT_LEAKS=0)" >&2; exit 1; }
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@rm -rf $(SANITIZER_REPORTS) && mkdir -p $(SANITIZER_REPORTS)
 	@cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=$(DETECT_LEAKS):$(SANITIZER_OPTIONS) UBSAN_OPTIONS=$(SANITIZER_OPTIONS) \
 	  ctest --output-on-failure -j $(JOBS) -E '^(fuzz_smoke|e2e_edge|e2e_live|e2e_replicas)$$'; rc=$$?; \

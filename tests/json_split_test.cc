@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -16,9 +17,12 @@
 
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
+#include "sanitized_subset.h"
 
 namespace cutover::json {
 namespace {
+
+using cutover::testing::in_sanitized_subset;
 
 // The canonical form, or "ERROR: <message>", of `text` parsed on one thread.
 std::string serial(std::string_view text) {
@@ -34,24 +38,31 @@ std::string split(std::string_view text, size_t from, bool* joined = nullptr) {
   return to_canonical_string(doc->root());
 }
 
-// Checks every split offset of `text` (or `samples` of them, evenly spread);
-// returns how many of them used the second thread's work.
-size_t expect_every_split_agrees(const std::string& text, const std::string& name, size_t samples = 4000) {
+struct Splits {
+  size_t tried = 0;   // split offsets checked
+  size_t joined = 0;  // of those, the ones that used the second thread's work
+};
+
+// Checks every split offset of `text` (or `samples` of them, evenly spread;
+// under the sanitizers an eighth of those: sanitized_subset.h).
+Splits expect_every_split_agrees(const std::string& text, const std::string& name, size_t samples = 4000) {
   const std::string expected = serial(text);
   size_t step = std::max<size_t>(1, text.size() / samples);
-  size_t joins = 0;
-  for (size_t from = 0; from < text.size(); from += step) {
+  Splits splits;
+  for (size_t from = 0, i = 0; from < text.size(); from += step, ++i) {
+    if (!in_sanitized_subset(i)) continue;
     bool joined = false;
     std::string got = split(text, from, &joined);
-    joins += joined;
+    ++splits.tried;
+    splits.joined += joined;
     if (got != expected) {
       ADD_FAILURE() << name << ": split from byte " << from << " gives\n"
                     << got.substr(0, 300) << "\ninstead of\n"
                     << expected.substr(0, 300);
-      return joins;
+      return splits;
     }
   }
-  return joins;
+  return splits;
 }
 
 std::string repeat(std::string_view s, size_t n) {
@@ -60,36 +71,47 @@ std::string repeat(std::string_view s, size_t n) {
   return out;
 }
 
-// Splits tried per corpus case. Each split starts a thread, and under ASan
-// (the sanitizer build, `make test-asan`) a thread's start and end cost about
-// 0.4 ms of shadow-memory work: 25 splits a case there (about 15,000 in all
-// instead of 240,000) keep this test near 30 s in a loaded `make test`
-// instead of 125 s. See RELIABILITY.md.
-#ifdef __SANITIZE_ADDRESS__
-constexpr size_t k_corpus_splits = 25;
-#else
-constexpr size_t k_corpus_splits = 400;
-#endif
+// The corpus cases (tests/data/canonical/*.json), sorted by name.
+std::vector<std::filesystem::path> corpus_cases() {
+  std::filesystem::path dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "tests/data/canonical";
+  std::vector<std::filesystem::path> cases;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".json") cases.push_back(entry.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  return cases;
+}
+
+std::string read_case(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Split points per corpus case: 400 evenly spread. Each split starts a thread,
+// and under ASan a thread's start and end cost shadow-memory work and page
+// faults: there an eighth of the cases are split (sanitized_subset.h), each at
+// 25 points (an eighth of 200), and the second thread's work must be used in
+// an eighth as many splits.
+constexpr size_t k_corpus_splits = testing::k_sanitized_stride == 1 ? 400 : 200;
 
 TEST(JsonSplit, EveryCorpusCaseAtEverySplitPoint) {
-  std::filesystem::path dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "tests/data/canonical";
-  size_t cases = 0;
+  const auto cases = corpus_cases();
   size_t joins = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    joins += expect_every_split_agrees(buffer.str(), entry.path().filename().string(), k_corpus_splits);
-    ++cases;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (!in_sanitized_subset(i)) continue;
+    joins += expect_every_split_agrees(read_case(cases[i]), cases[i].filename().string(), k_corpus_splits).joined;
   }
-  EXPECT_GT(cases, 600u);
-  EXPECT_GT(joins, 1000u) << "the second thread's work was hardly ever used: the test would prove little";
+  EXPECT_GT(cases.size(), 600u);
+  EXPECT_GT(joins, 1000u / testing::k_sanitized_stride)
+      << "the second thread's work was hardly ever used: the test would prove little";
 }
 
 TEST(JsonSplit, ArrayOfRowsJoinsAndAgrees) {
   std::string text = "{\"rows\":[" + repeat("{\"b\":2,\"a\":[1,2.5,\"x\"]},", 200) + "{\"last\":true}],\"z\":0}";
-  EXPECT_GT(expect_every_split_agrees(text, "rows"), text.size() / 2);
+  Splits splits = expect_every_split_agrees(text, "rows");
+  EXPECT_GT(splits.joined, splits.tried / 2);
   bool joined = false;
   EXPECT_EQ(split(text, text.size() / 2, &joined), serial(text));
   EXPECT_TRUE(joined);
@@ -99,7 +121,8 @@ TEST(JsonSplit, ObjectOfRowsWithDuplicateKeysOnBothSidesKeepsTheLast) {
   std::string text = "{\"dup\":1,";
   for (int i = 0; i < 300; ++i) text += "\"k" + std::to_string(i % 150) + "\":{\"v\":" + std::to_string(i) + "},";
   text += "\"dup\":2}";
-  EXPECT_GT(expect_every_split_agrees(text, "object rows"), text.size() / 2);
+  Splits splits = expect_every_split_agrees(text, "object rows");
+  EXPECT_GT(splits.joined, splits.tried / 2);
   EXPECT_NE(serial(text).find("\"dup\": 2"), std::string::npos);
   EXPECT_NE(serial(text).find("\"v\": 299"), std::string::npos);
 }
@@ -148,7 +171,7 @@ TEST(JsonSplit, NestingLimitHoldsAcrossTheSplit) {
   std::string close = repeat("]", 126);
   std::string at_limit = open + repeat("[0],", 300) + "0" + close;
   EXPECT_EQ(serial(at_limit).find("ERROR"), std::string::npos);
-  EXPECT_GT(expect_every_split_agrees(at_limit, "at the limit", 800), 0u);
+  EXPECT_GT(expect_every_split_agrees(at_limit, "at the limit", 800).joined, 0u);
   std::string past = open + repeat("[0],", 200) + "[[0]]," + repeat("[0],", 100) + "0" + close;
   EXPECT_NE(serial(past).find("recursion limit exceeded"), std::string::npos) << serial(past).substr(0, 200);
   expect_every_split_agrees(past, "past the limit", 800);
@@ -182,14 +205,20 @@ class CollectingSink final : public ChunkSink {
   int refuse_after = -1;
 };
 
-// Every way of cutting `text`'s document gives the serial writer's bytes.
-void expect_parallel_write_agrees(const std::string& text, const std::string& name) {
+// Every way of cutting `text`'s document (20 of them) gives the serial
+// writer's bytes. With `subset_from`, under the sanitizers only an eighth of
+// the ways (sanitized_subset.h), numbered on from it, so that successive
+// documents meet every way. Returns how many ways there are.
+size_t expect_parallel_write_agrees(const std::string& text, const std::string& name,
+                                    std::optional<size_t> subset_from = std::nullopt) {
   auto doc = parse_borrowed_split(text, SIZE_MAX);
-  if (!doc) return;
+  if (!doc) return 0;
   std::string expected = to_canonical_string(doc->root());
+  size_t way = subset_from.value_or(0);
   for (size_t split_children : {1, 2, 3, 7, 2048}) {
     for (int threads : {2, 3}) {
       for (size_t window : {2, 16}) {
+        if (subset_from && !in_sanitized_subset(way++)) continue;
         CollectingSink sink;
         EXPECT_TRUE(write_canonical_parallel(doc->root(), sink, {split_children, window, threads}));
         if (sink.out != expected) {
@@ -197,25 +226,19 @@ void expect_parallel_write_agrees(const std::string& text, const std::string& na
                         << window << " gives\n"
                         << sink.out.substr(0, 300) << "\ninstead of\n"
                         << expected.substr(0, 300);
-          return;
+          return 0;
         }
       }
     }
   }
+  return 20;
 }
 
 TEST(JsonParallelWrite, EveryCorpusCaseAnyCut) {
-  std::filesystem::path dir = std::filesystem::path(CUTOVER_SOURCE_DIR) / "tests/data/canonical";
-  size_t cases = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".json") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    expect_parallel_write_agrees(buffer.str(), entry.path().filename().string());
-    ++cases;
-  }
-  EXPECT_GT(cases, 600u);
+  const auto cases = corpus_cases();
+  size_t cuts = 0;
+  for (const auto& path : cases) cuts += expect_parallel_write_agrees(read_case(path), path.filename().string(), cuts);
+  EXPECT_GT(cases.size(), 600u);
 }
 
 TEST(JsonParallelWrite, StoreShapedDocumentsAgree) {
