@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +16,13 @@
 #include "cutover/json/canonical_writer.h"
 #include "cutover/json/parser.h"
 #include "sanitized_subset.h"
+#include "test_util.h"
 
 namespace cutover::json {
 namespace {
 
 using cutover::testing::in_sanitized_subset;
+using cutover::testing::read_text;
 
 // The canonical form, or "ERROR: <message>", of `text` parsed on one thread.
 std::string serial(std::string_view text) {
@@ -82,13 +82,6 @@ std::vector<std::filesystem::path> corpus_cases() {
   return cases;
 }
 
-std::string read_case(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // Split points per corpus case: 400 evenly spread. Each split starts a thread,
 // and under ASan a thread's start and end cost shadow-memory work and page
 // faults: there an eighth of the cases are split (sanitized_subset.h), each at
@@ -101,7 +94,8 @@ TEST(JsonSplit, EveryCorpusCaseAtEverySplitPoint) {
   size_t joins = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     if (!in_sanitized_subset(i)) continue;
-    joins += expect_every_split_agrees(read_case(cases[i]), cases[i].filename().string(), k_corpus_splits).joined;
+    joins +=
+        expect_every_split_agrees(read_text(cases[i].string()), cases[i].filename().string(), k_corpus_splits).joined;
   }
   EXPECT_GT(cases.size(), 600u);
   EXPECT_GT(joins, 1000u / testing::k_sanitized_stride)
@@ -237,7 +231,8 @@ size_t expect_parallel_write_agrees(const std::string& text, const std::string& 
 TEST(JsonParallelWrite, EveryCorpusCaseAnyCut) {
   const auto cases = corpus_cases();
   size_t cuts = 0;
-  for (const auto& path : cases) cuts += expect_parallel_write_agrees(read_case(path), path.filename().string(), cuts);
+  for (const auto& path : cases)
+    cuts += expect_parallel_write_agrees(read_text(path.string()), path.filename().string(), cuts);
   EXPECT_GT(cases.size(), 600u);
 }
 
