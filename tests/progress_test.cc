@@ -1,12 +1,16 @@
 // Issue 16: progress on long work. The library side (backfill, verify and
 // rollback announce their total in store bytes and report it in chunks,
-// never per record) on a real store of a few MiB.
+// never per record) on a real store of a few MiB, and the pure parts of
+// the CLI's progress bar (the line for given bytes and time, and the redraw
+// limiter with injected times).
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "cli/progress_bar.h"
 #include "cutover/backfill/backfill.h"
 #include "cutover/base/progress.h"
 #include "cutover/rollback/rollback.h"
@@ -15,6 +19,8 @@
 
 namespace cutover {
 namespace {
+
+using namespace std::chrono_literals;
 
 // Counts what the work reports; advance() from any thread.
 class CountingProgress final : public base::Progress {
@@ -135,6 +141,77 @@ TEST(ProgressShare, PassesBytesOnUntilTheShareIsSpent) {
   base::ProgressShare none;  // no progress: takes nothing, never crashes
   none.spend(5);
   none.spend_rest();
+}
+
+constexpr uint64_t k_mib = uint64_t{1} << 20;
+
+TEST(ProgressLine, ShowsPercentBytesRateAndEta) {
+  struct Case {
+    uint64_t done, total;
+    std::chrono::nanoseconds elapsed;
+    size_t width;
+    std::string want;
+  };
+  const Case cases[] = {
+      // The issue's example: 211/500 MiB in about 1.17 s.
+      {211 * k_mib, 500 * k_mib, 1170ms, 80,
+       "backfill [#######...........]   42%  211.0/500.0 MiB  180.3 MiB/s  ETA 0:02"},
+      // Before 0.5 s of data: no rate, no ETA yet.
+      {10 * k_mib, 500 * k_mib, 400ms, 80, "backfill [..................]    2%  10.0/500.0 MiB  -- MiB/s  ETA --"},
+      // Nothing done yet, however long: no rate.
+      {0, 500 * k_mib, 3s, 80, "backfill [..................]    0%  0.0/500.0 MiB  -- MiB/s  ETA --"},
+      // Done (even past the total, by rounding): 100%, the mean rate, ETA 0:00.
+      {501 * k_mib, 500 * k_mib, 200ms, 80,
+       "backfill [##################]  100%  500.0/500.0 MiB  2500.0 MiB/s  ETA 0:00"},
+      // 99.9% is not 100%.
+      {999 * k_mib, 1000 * k_mib, 10s, 80,
+       "backfill [#################.]   99%  999.0/1000.0 MiB  99.9 MiB/s  ETA 0:00"},
+      // GiB from 1 GiB; an ETA past an hour.
+      {k_mib, 20 * 1024 * k_mib, 10s, 100,
+       "backfill [..............................]    0%  0.00/20.00 GiB  0.1 MiB/s  ETA 56:53:10"},
+      // A narrow terminal: no bar; narrower still: cut at the last column but one.
+      {211 * k_mib, 500 * k_mib, 1170ms, 60, "backfill   42%  211.0/500.0 MiB  180.3 MiB/s  ETA 0:02"},
+      {211 * k_mib, 500 * k_mib, 1170ms, 30, "backfill   42%  211.0/500.0 M"},
+  };
+  for (const Case& c : cases) {
+    std::string line = cli::progress_line("backfill", c.done, c.total, c.elapsed, c.width);
+    EXPECT_EQ(line, c.want) << c.done << "/" << c.total << " width " << c.width;
+    EXPECT_LT(line.size(), c.width);
+  }
+}
+
+TEST(ProgressLine, TheBarKeepsItsLengthAsTheTailChanges) {
+  std::string early = cli::progress_line("verify", 0, 100 * k_mib, 0ms, 80);
+  std::string later = cli::progress_line("verify", 50 * k_mib, 100 * k_mib, 2s, 80);
+  EXPECT_EQ(early.find(']'), later.find(']'));
+}
+
+TEST(RedrawLimiter, AllowsTheFirstDrawThenAtMostOneAnInterval) {
+  cli::RedrawLimiter limiter(100ms);
+  std::chrono::steady_clock::time_point t0{};
+  EXPECT_TRUE(limiter.due(t0 + 5s));
+  EXPECT_FALSE(limiter.due(t0 + 5s));
+  EXPECT_FALSE(limiter.due(t0 + 5s + 99ms));
+  EXPECT_TRUE(limiter.due(t0 + 5s + 100ms));
+  EXPECT_FALSE(limiter.due(t0 + 5s + 150ms));  // counted from the last draw, not the last question
+  EXPECT_TRUE(limiter.due(t0 + 5s + 230ms));
+  // Over a second of asking every millisecond, at most 10 draws.
+  cli::RedrawLimiter busy(100ms);
+  int draws = 0;
+  for (int ms = 0; ms < 1000; ++ms) draws += busy.due(t0 + std::chrono::milliseconds(ms)) ? 1 : 0;
+  EXPECT_EQ(draws, 10);
+}
+
+TEST(ProgressBar, DrawsNothingWhenNotAllowedOrBelow64MiB) {
+  cli::ProgressBar off("verify", false);
+  off.begin(k_mib << 10);
+  EXPECT_FALSE(off.shown());
+  cli::ProgressBar small("verify", true);
+  small.begin(cli::k_progress_min_bytes - 1);
+  EXPECT_FALSE(small.shown());
+  small.advance(5);
+  small.finish(true);
+  EXPECT_FALSE(small.shown());
 }
 
 }  // namespace
