@@ -21,6 +21,7 @@ packages=(
   nginx                         # the data plane in front (docs/EDGE.md): tests/e2e/edge.sh, bench/edge_bench.sh
   dpkg-dev file                 # make package: CPack's .deb and its shlibdeps (dpkg-shlibdeps, file)
   man-db bash-completion        # tests/e2e/install.sh: `man -l` on a generated page, the completion script
+  bsdutils                      # `script`: the pseudo-terminal of tests/e2e/progress.sh (the progress bar)
 )
 
 missing=()

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/progress_bar.h"
 #include "cli/settings.h"
 #include "cli/store_args.h"
 #include "cutover/backfill/backfill.h"
@@ -28,6 +29,7 @@ struct BackfillArgs {
   std::string routes;               // the route config: what "every group" means
   bool plan = false;                // --plan: what would change, writing nothing
   bool json = false;
+  bool quiet = false;  // no progress bar
 };
 
 // Rule 5: nothing destructive while both versions run. A destructive reset is
@@ -148,7 +150,10 @@ int backfill_main(const BackfillArgs& args) {
     print_plan(*plans, args.json);
     return k_exit_ok;
   }
+  ProgressBar bar("backfill", progress_bar_allowed(args.quiet, args.json));
+  options->progress = &bar;
   auto result = backfill::run_backfill(*options, specs, fs, base::system_clock());
+  bar.finish(result.has_value());
   if (!result) return report_error("backfill", result.error());
   if (args.json) {
     print_result_json(*result);
@@ -180,6 +185,7 @@ void add_backfill_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--plan", args->plan,
                 "dry run: print what would change, per store, with counts before and after; write nothing");
   cmd->add_flag("--json", args->json, "print a machine-readable result");
+  cmd->add_flag("--quiet", args->quiet, k_quiet_flag_help);
   cmd->callback([args, &exit_code] {
     Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
     exit_code = st ? backfill_main(*args) : report_error("backfill", st.error());

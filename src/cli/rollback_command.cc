@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/progress_bar.h"
 #include "cli/settings.h"
 #include "cutover/gates/gates.h"
 #include "cutover/rollback/rollback.h"
@@ -27,6 +28,7 @@ struct RollbackArgs {
   bool force = false;
   std::string ledger;  // the phase ledger: the manifest must be the one it recorded; the rollback is recorded
   bool json = false;
+  bool quiet = false;  // no progress bar
 };
 
 int rollback_main(const RollbackArgs& args) {
@@ -52,7 +54,9 @@ int rollback_main(const RollbackArgs& args) {
     }
     ledger = std::move(*writer);
   }
-  auto report = rollback::run_rollback({args.manifest, args.force}, fs, base::system_clock());
+  ProgressBar bar("rollback", progress_bar_allowed(args.quiet, args.json));
+  auto report = rollback::run_rollback({args.manifest, args.force, &bar}, fs, base::system_clock());
+  bar.finish(report.has_value());
   if (!report) return report_error("rollback", report.error());
   if (ledger && report->ok()) {
     auto recorded =
@@ -93,6 +97,7 @@ void add_rollback_command(CLI::App& app, int& exit_code) {
                   "the phase ledger: refuse unless a migrate step recorded this manifest's SHA-256; record the "
                   "rollback (the migration's groups go back to expand) (default: CUTOVER_LEDGER)");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/rollback-report.md) instead of lines");
+  cmd->add_flag("--quiet", args->quiet, k_quiet_flag_help);
   cmd->callback([args, &exit_code] {
     Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
     exit_code = st ? rollback_main(*args) : report_error("rollback", st.error());

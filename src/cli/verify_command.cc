@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/progress_bar.h"
 #include "cli/settings.h"
 #include "cutover/gates/gates.h"
 #include "cutover/verify/verify.h"
@@ -26,6 +27,7 @@ struct VerifyArgs {
   std::vector<std::string> spec_files;
   std::string ledger;  // the phase ledger: the manifest must be the one it recorded
   bool json = false;
+  bool quiet = false;  // no progress bar
 };
 
 int verify_main(const VerifyArgs& args) {
@@ -41,8 +43,10 @@ int verify_main(const VerifyArgs& args) {
       return report_error("verify", st.error());
     }
   }
-  verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous};
+  ProgressBar bar("verify", progress_bar_allowed(args.quiet, args.json));
+  verify::VerifyOptions options{args.manifest, args.baseline, args.environment, args.previous, &bar};
   auto report = verify::verify_manifest(options, specs, fs, base::system_clock());
+  bar.finish(report.has_value());
   // Nothing to verify against: never "checked and failed" (exit_code_for:
   // a usage error, a manifest that is not trusted refused for safety, or the
   // operating system refusing a read).
@@ -71,6 +75,7 @@ void add_verify_command(CLI::App& app, int& exit_code) {
                   "the phase ledger: refuse (exit 1) unless a migrate step recorded this manifest's SHA-256 "
                   "(default: CUTOVER_LEDGER)");
   cmd->add_flag("--json", args->json, "print the JSON report (docs/formats/verify-report.md) instead of lines");
+  cmd->add_flag("--quiet", args->quiet, k_quiet_flag_help);
   cmd->callback([args, &exit_code] {
     Status st = fill_from_settings(args->ledger, "CUTOVER_LEDGER");
     exit_code = st ? verify_main(*args) : report_error("verify", st.error());

@@ -1,18 +1,15 @@
 #include "cutover/backfill/backfill.h"
 
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 #include <utility>
 
+#include "cutover/backfill/pipelined_write.h"
 #include "cutover/backfill/unfinished_runs.h"
 #include "cutover/base/store_folder.h"
 #include "cutover/base/version.h"
@@ -66,75 +63,6 @@ class CompareSink final : public json::ChunkSink {
   size_t pos_ = 0;
 };
 
-// Hashes the canonical stream and writes it to a file on a second thread,
-// so serialising (this thread) overlaps hashing and the copy into the page
-// cache (the worker). A few chunk buffers circulate between the two.
-class PipelinedFileSink final : public json::ChunkSink {
- public:
-  explicit PipelinedFileSink(base::WritableFile& file) : file_(file), worker_([this] { drain(); }) {
-    for (int i = 0; i < k_buffers; ++i) free_.emplace_back();
-  }
-  ~PipelinedFileSink() override { (void)finish(); }
-
-  bool write(std::string_view chunk) override {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !free_.empty() || !status_; });
-    if (!status_) return false;
-    std::string buffer = std::move(free_.back());
-    free_.pop_back();
-    lock.unlock();
-    buffer.assign(chunk);
-    lock.lock();
-    queue_.push_back(std::move(buffer));
-    changed_.notify_all();
-    return true;
-  }
-
-  // Waits for the worker to write everything; the first write error, if any.
-  Status finish() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-      changed_.notify_all();
-    }
-    if (worker_.joinable()) worker_.join();
-    return status_;
-  }
-
-  // REQUIRES: finish() returned.
-  std::string hex() { return hash::to_hex(hasher_.finish()); }
-
- private:
-  static constexpr int k_buffers = 4;
-
-  void drain() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      changed_.wait(lock, [&] { return !queue_.empty() || done_; });
-      if (queue_.empty()) return;
-      std::string buffer = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      hasher_.update(buffer);
-      Status st = status_ ? file_.append(buffer) : status_;
-      lock.lock();
-      if (!st) status_ = st;
-      free_.push_back(std::move(buffer));
-      changed_.notify_all();
-    }
-  }
-
-  base::WritableFile& file_;
-  hash::Sha256 hasher_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> free_;
-  std::deque<std::string> queue_;
-  bool done_ = false;
-  Status status_;
-  std::thread worker_;  // last: starts once the members above exist
-};
-
 // A store of this size and more is written on several threads.
 constexpr size_t k_parallel_write_bytes = size_t{4} << 20;
 
@@ -186,11 +114,19 @@ Error changed_error(const std::string& label, const std::string& when, const bas
 // Writes a backup. The run folder is new and ours (under the work-folder
 // lock), so a file already there is a bug or an intruder: refuse it. Written
 // as a bulk file: on the real file system that skips the page cache copy.
-Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes, uint32_t mode) {
+// Appended in pieces, each spending half its size from `share` (all of it by the end).
+Status write_new_file(base::FileSystem& fs, const std::string& path, std::string_view bytes, uint32_t mode,
+                      base::ProgressShare share) {
   TRY_ASSIGN(base::FileInfo info, fs.stat(path));
   if (info.exists) return make_error(ErrorCode::conflict, path + " already exists; refusing to overwrite a backup");
   TRY_ASSIGN(auto file, fs.create_bulk_file(path, mode));
-  TRY(file->append(bytes));
+  constexpr size_t k_piece = size_t{32} << 20;
+  for (size_t at = 0; at < bytes.size(); at += k_piece) {
+    std::string_view piece = bytes.substr(at, k_piece);
+    TRY(file->append(piece));
+    share.spend(piece.size() / 2);
+  }
+  share.spend_rest();  // an odd byte
   TRY(file->sync());
   return file->close();
 }
@@ -296,6 +232,7 @@ Status read_and_migrate(StorePlan& plan, base::FileSystem& fs, const BackfillOpt
   if (!same_file(plan.info, after_read, true) || plan.raw.size() != plan.info.size) {
     return tl::unexpected(changed_error(label, "while it was read", plan.info, after_read));
   }
+  if (options.progress) options.progress->advance(plan.info.size / 4);
   // Hash the raw bytes on a second thread while this one parses them.
   auto before = std::async(std::launch::async, [view = plan.raw.view()] { return hash::sha256_hex(view); });
   Status st = parse_and_migrate(plan.doc, plan.raw.view(), *plan.spec, options.allow_destructive_reset, label,
@@ -338,23 +275,28 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
   } else {
     plan.record.changed = true;
   }
+  if (options.progress) options.progress->advance(plan.info.size / 4);
   return plan;
 }
 
+// The store's share of the progress for step 3 (what plan_store did not count).
+base::ProgressShare write_share(const StorePlan& plan, base::Progress* progress) {
+  return base::ProgressShare(progress, plan.info.size - 2 * (plan.info.size / 4));
+}
+
 // Step 3b: the new bytes of one changed store, written beside it.
-Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs) {
+Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs, base::Progress* progress) {
   plan.temp_path = base::store_temp_path(plan.path, run_id, ".tmp");
   TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path, copy_mode(plan.info)));
-  PipelinedFileSink sink(*file);
-  write_store(plan, sink);
-  TRY(sink.finish());
+  TRY_ASSIGN(std::string after_sha256, write_pipelined(*file, write_share(plan, progress),
+                                                       [&](json::ChunkSink& sink) { write_store(plan, sink); }));
   TRY(file->sync());
   TRY(file->close());
   if (plan.info.exists) {  // the new file keeps the store's owner, and exactly its permissions
     TRY(fs.set_owner(plan.temp_path, plan.info.uid, plan.info.gid));
     TRY(fs.set_mode(plan.temp_path, plan.info.mode));
   }
-  plan.record.after_sha256 = sink.hex();
+  plan.record.after_sha256 = std::move(after_sha256);
   return {};
 }
 
@@ -538,6 +480,16 @@ Status lock_stores(base::FileSystem& fs, const BackfillOptions& options, const s
   return {};
 }
 
+// The size of the stores as they are now: the progress's total.
+uint64_t store_bytes(base::FileSystem& fs, const BackfillOptions& options) {
+  uint64_t total = 0;
+  for (const auto& target : options.stores) {
+    auto info = fs.stat(base::absolute_path(target.path));
+    if (info && info->exists && info->is_regular) total += info->size;
+  }
+  return total;
+}
+
 // Step 2: plan every store; collect every refusal before stopping.
 Result<std::vector<StorePlan>> plan_stores(const BackfillOptions& options, const store::SpecRegistry& specs,
                                            base::FileSystem& fs, const std::string& work_dir) {
@@ -603,7 +555,8 @@ Result<RunPaths> start_run(base::FileSystem& fs, const std::string& work_dir, ba
 
 // Step 3: backups on one thread, temporary files of the changed stores on
 // this one. On failure nothing is left beside the stores.
-Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run) {
+Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run,
+                               base::Progress* progress) {
   for (auto& plan : plans) {
     if (!plan.info.exists) continue;
     plan.record.backup_path =
@@ -613,7 +566,9 @@ Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& pla
   auto backups_done = std::async(std::launch::async, [&]() -> Status {
     for (auto& plan : plans) {
       if (!plan.record.backup_path) continue;
-      TRY_CTX(write_new_file(fs, *plan.record.backup_path, plan.raw.view(), copy_mode(plan.info)),
+      // The backup is the progress of a store that is not rewritten.
+      base::ProgressShare share = plan.record.changed ? base::ProgressShare() : write_share(plan, progress);
+      TRY_CTX(write_new_file(fs, *plan.record.backup_path, plan.raw.view(), copy_mode(plan.info), share),
               "backup of " + store_label(plan.record.store, plan.path));
     }
     return fs.sync_directory(run.backup_dir);
@@ -621,7 +576,7 @@ Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& pla
   Status temps = ok_status();
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
-    temps = write_temp(plan, run.run_id, fs);
+    temps = write_temp(plan, run.run_id, fs, progress);
     if (!temps) {
       temps = tl::unexpected(std::move(temps).error().with_context(store_label(plan.record.store, plan.path)));
       break;
@@ -765,10 +720,11 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   base::StoreFolderLocks locks;
   TRY(lock_stores(fs, options, work_dir, locks));  // 1
   TRY(check_no_unfinished_run(fs, work_dir));
+  if (options.progress) options.progress->begin(store_bytes(fs, options));
   TRY_ASSIGN(std::vector<StorePlan> plans, plan_stores(options, specs, fs, work_dir));  // 2
   TRY_ASSIGN(std::vector<std::string> created_folders, create_missing_folders(fs, plans, locks));
   TRY_ASSIGN(const RunPaths run, start_run(fs, work_dir, clock));
-  TRY(write_backups_and_temps(fs, plans, run));  // 3
+  TRY(write_backups_and_temps(fs, plans, run, options.progress));  // 3
   manifest::Manifest m = in_progress_manifest(plans, run);
   TRY(write_in_progress(fs, plans, run, m));  // 4
   TRY(replace_stores(fs, plans, run, m));     // 5

@@ -36,6 +36,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/base/progress.h"
 #include "cutover/manifest/manifest.h"
 #include "cutover/store/counts.h"
 #include "cutover/store/store_spec.h"
@@ -53,6 +54,11 @@ struct BackfillOptions {
   // Reproduce the reference tool: replace a non-object root or wrong-typed
   // key with an empty value (after the backup) instead of refusing.
   bool allow_destructive_reset = false;
+  // Told the total size of the stores once they are locked, then how far
+  // the run has got in those bytes: a store counts a quarter when read, a
+  // quarter when parsed and migrated, and half as its new file is written
+  // (as its backup is, for an unchanged store). Not owned; may be null.
+  base::Progress* progress = nullptr;
 };
 
 struct BackfillResult {

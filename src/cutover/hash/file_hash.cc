@@ -90,7 +90,7 @@ class ScanPipe {
   std::thread worker_;
 };
 
-Result<FileDigest> hash_and_scan(base::ReadableFile& file, ByteSink& scanner) {
+Result<FileDigest> hash_and_scan(base::ReadableFile& file, ByteSink& scanner, base::Progress* progress) {
   ScanPipe pipe(scanner);
   hash::Sha256 hasher;
   FileDigest digest;
@@ -105,6 +105,7 @@ Result<FileDigest> hash_and_scan(base::ReadableFile& file, ByteSink& scanner) {
     }
     hasher.update(std::string_view(buffer.get(), *n));
     digest.size += *n;
+    if (progress) progress->advance(*n);
     pipe.push(std::move(buffer), *n);
   }
   digest.sha256 = hash::to_hex(hasher.finish());
@@ -113,9 +114,10 @@ Result<FileDigest> hash_and_scan(base::ReadableFile& file, ByteSink& scanner) {
 
 }  // namespace
 
-Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner) {
+Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner,
+                             base::Progress* progress) {
   TRY_ASSIGN(auto file, fs.open_file(path));
-  if (scanner != nullptr) return hash_and_scan(*file, *scanner);
+  if (scanner != nullptr) return hash_and_scan(*file, *scanner, progress);
   auto buffer = std::make_unique_for_overwrite<char[]>(k_read_chunk_bytes);
   hash::Sha256 hasher;
   FileDigest digest;
@@ -124,6 +126,7 @@ Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, Byte
     if (n == 0) break;
     hasher.update(std::string_view(buffer.get(), n));
     digest.size += n;
+    if (progress) progress->advance(n);
   }
   digest.sha256 = hash::to_hex(hasher.finish());
   return digest;

@@ -8,6 +8,7 @@
 
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/base/progress.h"
 
 namespace cutover::hash {
 
@@ -32,7 +33,9 @@ struct FileDigest {
 // given it sees every byte too, on a second thread that works through the
 // pieces already hashed (hashing and scanning overlap). Errors: not_found if
 // the file is missing, io_error or permission_denied from the file system.
+// `progress`, if given, advances by each piece as it is hashed.
 // Safe to call from several threads on different files.
-Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner = nullptr);
+Result<FileDigest> hash_file(base::FileSystem& fs, const std::string& path, ByteSink* scanner = nullptr,
+                             base::Progress* progress = nullptr);
 
 }  // namespace cutover::hash

@@ -58,8 +58,9 @@ std::string label(const manifest::StoreRecord& s) { return "[" + s.store + "] " 
 // as the file system serves it, holds exactly the bytes that were hashed:
 // the restored file's proof, taken as the copy is made rather than by a
 // second pass over it. A copy that reads back otherwise is an io_error.
+// `progress`, if given, advances by each piece copied.
 Result<hash::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& from, base::WritableFile& to,
-                                     const std::string& to_path) {
+                                     const std::string& to_path, base::Progress* progress = nullptr) {
   TRY_ASSIGN(auto in, fs.open_file(from));
   auto back = fs.open_file(to_path);
   if (!back) return make_error(ErrorCode::io_error, "cannot read back the copy: " + back.error().message());
@@ -81,6 +82,7 @@ Result<hash::FileDigest> copy_hashed(base::FileSystem& fs, const std::string& fr
                             std::to_string(digest.size) + ": the file system did not keep them; check the disk");
     }
     digest.size += n;
+    if (progress) progress->advance(n);
   }
   TRY_ASSIGN(size_t extra, (*back)->read(echo, 1));
   if (extra != 0)
@@ -279,7 +281,8 @@ std::vector<StorePlan> make_plans(const manifest::ManifestFile& mf) {
 
 // Step 3, one thread: copies each store's backup beside the store (synced),
 // hashing it as it goes. Failures are recorded in the plan, not returned.
-void stage_backups(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans) {
+void stage_backups(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans,
+                   base::Progress* progress) {
   for (auto& p : plans) {
     const manifest::StoreRecord& s = *p.record;
     if (!s.existed || !s.backup_path) continue;
@@ -302,7 +305,7 @@ void stage_backups(base::FileSystem& fs, const manifest::ManifestFile& mf, std::
       continue;
     }
     p.temp = std::move(*file);
-    auto digest = copy_hashed(fs, *s.backup_path, *p.temp, p.temp_path);
+    auto digest = copy_hashed(fs, *s.backup_path, *p.temp, p.temp_path, progress);
     // Sync now, while the other thread is still hashing the stores: the
     // copy is usually needed, and its write-back then overlaps that work.
     Status synced = digest ? p.temp->sync() : Status(tl::unexpected(digest.error()));
@@ -337,9 +340,23 @@ void hash_stores(base::FileSystem& fs, std::vector<StorePlan>& plans) {
   }
 }
 
+// The size of the backups preflight will copy (what the progress counts);
+// a backup that cannot be stat'ed counts 0.
+uint64_t backup_bytes(base::FileSystem& fs, const manifest::ManifestFile& mf) {
+  uint64_t total = 0;
+  for (const auto& s : mf.manifest.stores) {
+    if (!s.existed || !s.backup_path) continue;
+    auto info = fs.stat(*s.backup_path);
+    if (info && info->exists && info->is_regular) total += info->size;
+  }
+  return total;
+}
+
 // Step 3: hash the stores on one thread, copy the backups beside them on another.
-void preflight(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans) {
-  auto staged = std::async(std::launch::async, [&] { stage_backups(fs, mf, plans); });
+void preflight(base::FileSystem& fs, const manifest::ManifestFile& mf, std::vector<StorePlan>& plans,
+               base::Progress* progress) {
+  if (progress) progress->begin(backup_bytes(fs, mf));
+  auto staged = std::async(std::launch::async, [&] { stage_backups(fs, mf, plans, progress); });
   hash_stores(fs, plans);
   staged.wait();
 }
@@ -540,7 +557,7 @@ Result<RollbackReport> run_rollback(const RollbackOptions& options, base::FileSy
   base::StoreFolderLocks locks;
   TRY(lock_stores(fs, mf, locks));  // 2
   std::vector<StorePlan> plans = make_plans(mf);
-  preflight(fs, mf, plans);  // 3
+  preflight(fs, mf, plans, options.progress);  // 3
   TRY(decide(fs, options, plans));
 
   int64_t now_ns = clock.now_ns();

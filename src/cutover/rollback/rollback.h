@@ -46,6 +46,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/base/progress.h"
 
 namespace cutover::rollback {
 
@@ -55,6 +56,10 @@ struct RollbackOptions {
   std::string manifest_path;
   // Roll back drifted stores too, after saving their current bytes.
   bool force = false;
+  // Told the total size of the backups to restore, then each piece of them
+  // as preflight copies it beside its store (the bulk of the work: the
+  // hashing of the stores runs beside it). Not owned; may be null.
+  base::Progress* progress = nullptr;
 };
 
 enum class StoreAction {

@@ -170,7 +170,7 @@ void recount(StoreReport& r, const manifest::StoreRecord& s, const store::StoreS
 
 // The store: hash it, and recount it on the same pass (`spec` null: no recount).
 void check_store_file(StoreReport& r, const manifest::StoreRecord& s, const store::StoreSpec* spec,
-                      base::FileSystem& fs) {
+                      base::FileSystem& fs, base::Progress* progress) {
   auto info = fs.stat(s.path);
   if (info && !info->exists) {
     add_finding(r, FindingCode::missing_file,
@@ -180,7 +180,7 @@ void check_store_file(StoreReport& r, const manifest::StoreRecord& s, const stor
   }
   std::optional<CountScanner> scanner;
   if (spec) scanner.emplace(*spec);
-  auto digest = info ? hash_file(fs, s.path, scanner ? &*scanner : nullptr) : tl::unexpected(info.error());
+  auto digest = info ? hash_file(fs, s.path, scanner ? &*scanner : nullptr, progress) : tl::unexpected(info.error());
   if (!digest) {
     add_finding(r, FindingCode::unreadable, "unreadable: " + digest.error().message()).path = s.path;
     return;
@@ -224,7 +224,7 @@ void record_backup(StoreReport& r, const manifest::StoreRecord& s, const BackupC
 
 // Checks one store; every finding goes into the report.
 StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s, const store::SpecRegistry& specs,
-                         base::FileSystem& fs) {
+                         base::FileSystem& fs, base::Progress* progress) {
   StoreReport r = new_store_report(s);
   PathChecks paths = check_paths(r, mf, s, fs);
 
@@ -238,9 +238,20 @@ StoreReport verify_store(const ManifestFile& mf, const manifest::StoreRecord& s,
     }
   }
   const store::StoreSpec* spec = check_count_names(r, s, specs);
-  if (paths.store_ok) check_store_file(r, s, spec, fs);
+  if (paths.store_ok) check_store_file(r, s, spec, fs, progress);
   if (backup.valid()) record_backup(r, s, backup.get());
   return r;
+}
+
+// The size of the manifest's store files as they are now (what verify
+// reads and the progress counts); a file that cannot be stat'ed counts 0.
+uint64_t store_bytes(base::FileSystem& fs, const manifest::Manifest& m) {
+  uint64_t total = 0;
+  for (const auto& s : m.stores) {
+    auto info = fs.stat(s.path);
+    if (info && info->exists && info->is_regular) total += info->size;
+  }
+  return total;
 }
 
 // The previous manifest's record for `s`: same path, else the only store of its kind.
@@ -412,7 +423,8 @@ Result<VerifyReport> verify_manifest(const VerifyOptions& options, const store::
       (void)registry.load_file(fs, s.spec_source);  // a failure leaves the kind unknown, reported per store
     }
   }
-  for (const auto& s : mf.manifest.stores) report.stores.push_back(verify_store(mf, s, registry, fs));
+  if (options.progress) options.progress->begin(store_bytes(fs, mf.manifest));
+  for (const auto& s : mf.manifest.stores) report.stores.push_back(verify_store(mf, s, registry, fs, options.progress));
   for (size_t i = 0; i < report.stores.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (report.stores[j].path != report.stores[i].path) continue;

@@ -26,6 +26,7 @@
 #include "cutover/base/clock.h"
 #include "cutover/base/error.h"
 #include "cutover/base/file_system.h"
+#include "cutover/base/progress.h"
 #include "cutover/store/store_spec.h"
 #include "cutover/verify/baseline.h"
 
@@ -116,6 +117,10 @@ struct VerifyOptions {
   std::string baseline_path;      // "" for none
   std::string environment;        // "" for the baseline's only environment
   std::string previous_manifest;  // "" for the baseline's previous_manifest, if any
+  // Told the total size of the store files, then each piece of them as it
+  // is hashed and recounted (the backups, hashed beside them, and a
+  // recount by parsing are not counted). Not owned; may be null.
+  base::Progress* progress = nullptr;
 };
 
 // Runs every check above. The registry should hold the built-ins and the
