@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "cli/evidence_scan.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/sources.h"
 #include "cutover/evidence/bundle.h"
 #include "cutover/evidence/keys.h"
@@ -49,12 +50,14 @@ struct StatusArgs {
   bool json = false;
 };
 
-// Flags win; then CUTOVER_WORK_DIR / WORK_DIR, CUTOVER_LEDGER, CUTOVER_SERVER.
-void apply_environment(StatusArgs& args) {
-  if (args.work_dir.empty()) args.work_dir = env("CUTOVER_WORK_DIR");
-  if (args.work_dir.empty()) args.work_dir = env("WORK_DIR");
-  if (args.ledger.empty()) args.ledger = env("CUTOVER_LEDGER");
-  if (args.server.empty()) args.server = env("CUTOVER_SERVER");
+// Flags win; then the settings (environment, then cutover.conf):
+// CUTOVER_WORK_DIR (or WORK_DIR), CUTOVER_LEDGER, CUTOVER_SERVER, CUTOVER_TRUST.
+Status apply_settings(StatusArgs& args) {
+  TRY(fill_from_settings(args.work_dir, "CUTOVER_WORK_DIR"));
+  TRY(fill_from_settings(args.ledger, "CUTOVER_LEDGER"));
+  TRY(fill_from_settings(args.server, "CUTOVER_SERVER"));
+  TRY_ASSIGN(args.trust, trusted_key_files(args.trust));
+  return {};
 }
 
 template <typename Strings>
@@ -403,7 +406,7 @@ void print_status(const json::Node& doc) {
 }
 
 int status_main(StatusArgs args) {
-  apply_environment(args);
+  if (auto st = apply_settings(args); !st) return report_error("status", st.error());
   auto doc = gather(args);
   if (!doc) return report_error("status", doc.error());
   if (args.json) {
@@ -428,7 +431,7 @@ void add_status_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--evidence", args->evidence,
                   "a folder of verify reports and evidence bundles (searched 3 levels deep), or one of them; "
                   "repeatable (WORK/reports is always searched)");
-  cmd->add_option("--trust", args->trust, "public keys to check the bundles' signatures with (default: listed only)");
+  cmd->add_option("--trust", args->trust, "public keys to check the bundles' signatures with (default: CUTOVER_TRUST; else listed only)");
   cmd->add_flag("--json", args->json, "print one JSON document (docs/formats/status.md)");
   cmd->callback([args, &exit_code] { exit_code = status_main(*args); });
 }

@@ -36,6 +36,22 @@ test_status_with_nothing_given_shows_the_missing_pieces() {
     assert_eq "null" "$(jq -r .ledger <<<"$OUT")" "no ledger: null"
 }
 
+test_status_takes_its_folders_from_cutover_conf() {
+    migrated
+    mkdir -p "$TEST_TMP/site"
+    printf 'CUTOVER_WORK_DIR=%s\nCUTOVER_LEDGER=%s\n' "$W" "$TEST_TMP/absent-ledger.json" >"$TEST_TMP/site/cutover.conf"
+    (cd "$TEST_TMP/site" && env -u WORK_DIR -u CUTOVER_WORK_DIR -u CUTOVER_LEDGER -u CUTOVER_SERVER \
+        "$BIN" status --json >"$TEST_TMP/out.json" 2>"$TEST_TMP/err.txt")
+    assert_eq 1 "$?" "a ledger named in cutover.conf that is missing is checked, and not ok"
+    assert_eq "$W" "$(jq -r .work_dir.path "$TEST_TMP/out.json")" "the work folder from cutover.conf"
+    assert_eq 1 "$(jq '.work_dir.runs | length' "$TEST_TMP/out.json")" "its run"
+    assert_contains "$(jq -c .ledger "$TEST_TMP/out.json")" "absent-ledger.json" "the ledger from cutover.conf"
+    printf 'CUTOVER_WORK_DIR=%s\nCUTOVER_LEGDER=x\n' "$W" >"$TEST_TMP/site/cutover.conf"
+    (cd "$TEST_TMP/site" && "$BIN" status >"$TEST_TMP/out.txt" 2>"$TEST_TMP/err.txt")
+    assert_eq 2 "$?" "a typo in cutover.conf is a usage error, not a status without it"
+    assert_contains "$(cat "$TEST_TMP/err.txt")" "did you mean CUTOVER_LEDGER" "the typo named"
+}
+
 test_status_shows_runs_backups_verify_and_rollback() {
     migrated
     mkdir -p "$W/reports" "$TEST_TMP/evidence"
@@ -178,6 +194,7 @@ test_backfill_plan_writes_nothing() {
 
 run_test test_backfill_plan_writes_nothing
 run_test test_status_with_nothing_given_shows_the_missing_pieces
+run_test test_status_takes_its_folders_from_cutover_conf
 run_test test_status_shows_runs_backups_verify_and_rollback
 run_test test_status_names_a_corrupt_file_and_fails_closed
 run_test test_status_reads_the_ledger_and_the_live_split
