@@ -11,6 +11,7 @@
 
 #include "cutover/hash/base64.h"
 #include "cutover/hash/ed25519.h"
+#include "cutover/hash/random.h"
 #include "cutover/hash/sha256.h"
 
 namespace cutover::hash {
@@ -179,6 +180,19 @@ TEST(Ed25519, RefusesOtherKeysByName) {
   expect_refused(hash::parse_public_key_pem(ec_private, "x.key"), "holds a private key");
   expect_refused(hash::parse_public_key_pem("hello", "junk.pub"), "junk.pub is not a PEM public key");
   expect_refused(hash::parse_private_key_pem("", "empty.key"), "empty.key is not a PEM private key");
+}
+
+TEST(RandomHex, IsHexOfTheRequestedLengthAndNeverRepeats) {
+  auto a = random_hex(32);
+  auto b = random_hex(32);
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(64u, a->size());
+  EXPECT_TRUE(is_sha256_hex(*a));
+  EXPECT_NE(*a, *b);
+  auto empty = random_hex(0);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ("", *empty);
 }
 
 }  // namespace
