@@ -12,6 +12,10 @@
 #include "cli/settings.h"
 #include "cutover/harness/harness.h"
 
+#ifndef CUTOVER_SOURCE_RUNBOOK
+#define CUTOVER_SOURCE_RUNBOOK "docs/RUNBOOK.md"
+#endif
+
 namespace cutover::cli {
 namespace {
 
@@ -32,13 +36,14 @@ std::string self_path() {
 }
 
 // The installed copy (PREFIX/share/cutover/RUNBOOK.md beside PREFIX/bin),
-// else docs/RUNBOOK.md beside the build folder the binary lives in, or under
-// the current folder.
+// else docs/RUNBOOK.md beside the build folder the binary lives in, or in the
+// checkout it was built from (a build folder elsewhere), or under the current
+// folder.
 std::string default_runbook(base::FileSystem& fs) {
   std::string prefix = base::parent_directory(base::parent_directory(self_path()));
   for (const std::string& candidate :
        {base::join_path(prefix, "share/cutover/RUNBOOK.md"), base::join_path(prefix, "docs/RUNBOOK.md"),
-        base::absolute_path("docs/RUNBOOK.md")}) {
+        std::string(CUTOVER_SOURCE_RUNBOOK), base::absolute_path("docs/RUNBOOK.md")}) {
     auto info = fs.stat(candidate);
     if (info && info->exists) return base::absolute_path(candidate);
   }
