@@ -14,16 +14,17 @@
 #include "cutover/routing/config.h"
 #include "cutover/routing/route_split.h"
 #include "cutover/server/control_api.h"
+#include "test_util.h"
 
 namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::k_evaluate_path;
+using testing::k_override_path;
 using ::testing::Not;
 
 constexpr std::string_view k_status = "/api/v1/control/route-split/status";
-constexpr std::string_view k_evaluate = "/api/v1/control/route-split/evaluate";
-constexpr std::string_view k_override = "/api/v1/control/route-split/override";
 
 // The reference config with fixed base URLs; a 64-byte body limit.
 class ControlApiTest : public ControlApiFixture {
@@ -79,13 +80,13 @@ TEST_F(ControlApiTest, ViewerReadsButOnlyAnOperatorOverrides) {
   EXPECT_EQ(status.status, 200);
   EXPECT_THAT(status.body, HasSubstr(R"("override_target":null)"));
 
-  ApiResponse refused = as("view-secret", "POST", k_override, R"({"target":"legacy"})");
+  ApiResponse refused = as("view-secret", "POST", k_override_path, R"({"target":"legacy"})");
   EXPECT_EQ(refused.status, 403);
   EXPECT_THAT(refused.body, HasSubstr(R"("code":"forbidden")"));
   EXPECT_EQ(audit_text(), "") << "a refused override is not audited";
   EXPECT_THAT(as("view-secret", "GET", k_status).body, HasSubstr(R"("override_target":null)"));
 
-  ApiResponse applied = as("op-secret", "POST", k_override, R"({"target":"legacy"})");
+  ApiResponse applied = as("op-secret", "POST", k_override_path, R"({"target":"legacy"})");
   EXPECT_EQ(applied.status, 200) << applied.body;
   EXPECT_THAT(applied.body, HasSubstr(R"("override_target":"legacy")"));
   std::string request_id = header_of(applied, "x-request-id");
@@ -107,7 +108,7 @@ TEST_F(ControlApiTest, OverridesSteerTheWebEntryAndNoDecisionIsAudited) {
   EXPECT_EQ(rust.content_type, "") << "a redirect carries no content";
   EXPECT_EQ(audit_text(), "") << "the audit log keeps overrides and config changes only";
 
-  ASSERT_EQ(as("op-secret", "POST", k_override, R"({"target":"legacy"})").status, 200);
+  ASSERT_EQ(as("op-secret", "POST", k_override_path, R"({"target":"legacy"})").status, 200);
   ApiResponse legacy = call("GET", "/some/page");
   EXPECT_EQ(legacy.status, 307);
   EXPECT_EQ(header_of(legacy, "x-cutover-target"), "legacy");
@@ -119,25 +120,25 @@ TEST_F(ControlApiTest, RequestErrorsAnswerWithTheEnvelope) {
   ApiResponse wrong_method = call("POST", "/healthz");
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_EQ(header_of(wrong_method, "Allow"), "GET, HEAD");
-  EXPECT_EQ(header_of(call("GET", k_evaluate), "Allow"), "POST");
+  EXPECT_EQ(header_of(call("GET", k_evaluate_path), "Allow"), "POST");
   EXPECT_EQ(call("DELETE", "/anything").status, 405);
 
-  ApiResponse not_json = as("view-secret", "POST", k_evaluate, "{");
+  ApiResponse not_json = as("view-secret", "POST", k_evaluate_path, "{");
   EXPECT_EQ(not_json.status, 400);
   EXPECT_THAT(not_json.body, HasSubstr(R"("code":"invalid_request")"));
 
-  ApiResponse no_path = as("view-secret", "POST", k_evaluate, "{}");
+  ApiResponse no_path = as("view-secret", "POST", k_evaluate_path, "{}");
   EXPECT_EQ(no_path.status, 422);
   EXPECT_EQ(no_path.body,
             R"({"message":"Path is required.","error":{"code":"invalid_request","message":"Path is required."},)"
             R"("errors":{"path":["Path is required."]}})");
 
-  ApiResponse unknown_group = as("op-secret", "POST", k_override, R"({"target":"legacy","domain":"nowhere"})");
+  ApiResponse unknown_group = as("op-secret", "POST", k_override_path, R"({"target":"legacy","domain":"nowhere"})");
   EXPECT_EQ(unknown_group.status, 422);
   EXPECT_THAT(unknown_group.body, HasSubstr(R"("errors":{"domain":["Unknown route domain 'nowhere'."]})"));
   EXPECT_EQ(audit_text(), "") << "nothing applied, nothing audited";
 
-  ApiResponse too_large = as("op-secret", "POST", k_override, std::string(65, ' '));
+  ApiResponse too_large = as("op-secret", "POST", k_override_path, std::string(65, ' '));
   EXPECT_EQ(too_large.status, 413);
   EXPECT_THAT(too_large.body, HasSubstr("larger than 64 bytes"));
 
@@ -161,9 +162,9 @@ TEST_F(ControlApiTest, TheHttpLayersOwnRefusalsUseTheEnvelope) {
 }
 
 TEST_F(ControlApiTest, MetricsCountDecisionsAndOverrides) {
-  ASSERT_EQ(as("view-secret", "POST", k_evaluate, R"({"path":"/x","cohort_key":"k"})").status, 200);
+  ASSERT_EQ(as("view-secret", "POST", k_evaluate_path, R"({"path":"/x","cohort_key":"k"})").status, 200);
   ASSERT_EQ(call("GET", "/x").status, 307);
-  ASSERT_EQ(as("op-secret", "POST", k_override, R"({"target":"rust"})").status, 200);
+  ASSERT_EQ(as("op-secret", "POST", k_override_path, R"({"target":"rust"})").status, 200);
   ApiResponse metrics = as("view-secret", "GET", "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -34,6 +34,7 @@ namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::token_line;
 using testing::TempDir;
 using Kind = RequestFrame::Kind;
 
@@ -154,10 +155,6 @@ TEST(FailClosedFraming, OverTheLimitsIsTooLarge) {
 }
 
 // --- a real server, raw bytes --------------------------------------------------------
-
-std::string token_line(const char* role, const char* name, const char* token) {
-  return std::string(role) + " " + name + " sha256:" + hash::sha256_hex(token) + "\n";
-}
 
 // Writes `text` to a new file created with `mode` (never wider on disk).
 void write_private(const std::string& path, const std::string& text, mode_t mode = 0600) {
@@ -299,28 +296,28 @@ class FailClosedServer : public ::testing::Test {
   int port_ = 0;
 };
 
-const std::string k_evaluate =
+const std::string k_evaluate_head =
     "POST /api/v1/control/route-split/evaluate HTTP/1.1\r\nHost: x\r\n"
     "Authorization: Bearer view-secret\r\nContent-Type: application/json\r\n";
 
 TEST_F(FailClosedServer, ContentLengthAndTransferEncodingTogetherIs400AndCloses) {
   expect_one_400_then_closed(
-      with_smuggled(k_evaluate + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+      with_smuggled(k_evaluate_head + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
       "both Content-Length and Transfer-Encoding", "CL then TE");
   expect_one_400_then_closed(
-      with_smuggled(k_evaluate + "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n"),
+      with_smuggled(k_evaluate_head + "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n"),
       "both Content-Length and Transfer-Encoding", "TE then CL");
 }
 
 TEST_F(FailClosedServer, DifferingContentLengthsAre400AndClose) {
   expect_one_400_then_closed(
-      with_smuggled(k_evaluate + "Content-Length: 0\r\nContent-Length: 16\r\n\r\n{\"path\":\"/chat\"}"),
+      with_smuggled(k_evaluate_head + "Content-Length: 0\r\nContent-Length: 16\r\n\r\n{\"path\":\"/chat\"}"),
       "different values", "0 then 16");
 }
 
 TEST_F(FailClosedServer, ContentLengthThatIsNotAllDigitsIs400AndCloses) {
   for (std::string value : {"16x", "+16", "16, 16", " 1 6", "0x10"}) {
-    expect_one_400_then_closed(with_smuggled(k_evaluate + "Content-Length: " + value + "\r\n\r\n{\"path\":\"/chat\"}"),
+    expect_one_400_then_closed(with_smuggled(k_evaluate_head + "Content-Length: " + value + "\r\n\r\n{\"path\":\"/chat\"}"),
                                "not all digits", value);
   }
 }
@@ -328,7 +325,7 @@ TEST_F(FailClosedServer, ContentLengthThatIsNotAllDigitsIs400AndCloses) {
 TEST_F(FailClosedServer, BadChunkSizeIs400AndCloses) {
   for (std::string body : {"zz\r\n{\"path\":\"/chat\"}\r\n0\r\n\r\n", "10zz\r\n{\"path\":\"/chat\"}\r\n0\r\n\r\n",
                            "0x10\r\n{\"path\":\"/chat\"}\r\n0\r\n\r\n", "-1\r\n\r\n0\r\n\r\n"}) {
-    expect_one_400_then_closed(with_smuggled(k_evaluate + "Transfer-Encoding: chunked\r\n\r\n" + body), "chunk size",
+    expect_one_400_then_closed(with_smuggled(k_evaluate_head + "Transfer-Encoding: chunked\r\n\r\n" + body), "chunk size",
                                body);
   }
 }
@@ -348,7 +345,7 @@ TEST_F(FailClosedServer, TheRefusalSurvivesAClientThatKeepsSending) {
   // server must read and drop the rest (lingering close), not reset the
   // connection, which fails the client's sends and can destroy the 400
   // before the client reads it.
-  std::string request = k_evaluate + "Content-Length: 1x\r\n\r\n" + std::string(size_t{16} << 20, 'a');
+  std::string request = k_evaluate_head + "Content-Length: 1x\r\n\r\n" + std::string(size_t{16} << 20, 'a');
   Exchange x = talk(port_, request);
   EXPECT_TRUE(x.sent_all) << "the server reset the connection";
   EXPECT_TRUE(x.closed);
@@ -376,9 +373,9 @@ TEST_F(FailClosedServer, GetAndHeadBodiesAreFramedByContentLengthNeverReadAsAReq
 }
 
 TEST_F(FailClosedServer, WellFramedRequestsStillWorkPipelined) {
-  std::string request = k_evaluate +
+  std::string request = k_evaluate_head +
                         "Transfer-Encoding: chunked\r\n\r\n8\r\n{\"path\":\r\n8\r\n\"/chat\"}\r\n0\r\n\r\n" +
-                        k_evaluate + "Content-Length: 16\r\nContent-Length: 16\r\n\r\n{\"path\":\"/chat\"}" +
+                        k_evaluate_head + "Content-Length: 16\r\nContent-Length: 16\r\n\r\n{\"path\":\"/chat\"}" +
                         "\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   Exchange x = talk(port_, request);
   EXPECT_TRUE(x.closed);

@@ -17,13 +17,14 @@
 #include "cutover/routing/route_split.h"
 #include "cutover/server/control_api.h"
 #include "cutover/server/live_state.h"
+#include "test_util.h"
 
 namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::k_override_path;
 
-constexpr std::string_view k_override = "/api/v1/control/route-split/override";
 constexpr std::string_view k_state = "/api/v1/control/route-split/state";
 constexpr std::string_view k_decide = "/api/v1/route-split/decide";
 
@@ -139,7 +140,7 @@ class LiveApiTest : public ControlApiFixture {
   }
   ApiResponse op(std::string_view body, std::string_view who = "op-secret") {
     authorization_ = "Bearer " + std::string(who);
-    return call("POST", k_override, body, {{"Authorization", authorization_}, {"x-cutover-operator", "carol"}});
+    return call("POST", k_override_path, body, {{"Authorization", authorization_}, {"x-cutover-operator", "carol"}});
   }
 };
 

@@ -25,11 +25,8 @@ namespace cutover::server {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::token_line;
 using testing::TempDir;
-
-std::string token_line(const char* role, const char* name, const char* token) {
-  return std::string(role) + " " + name + " sha256:" + hash::sha256_hex(token) + "\n";
-}
 
 TEST(ServerTokens, ParsesRolesCommentsAndBlankLines) {
   std::string text = "# tokens\n\n" + token_line("operator", "alice", "op-secret") +

@@ -119,4 +119,8 @@ void FixtureStoresTest::SetUp() {
   }
 }
 
+std::string token_line(const char* role, const char* name, const char* token) {
+  return std::string(role) + " " + name + " sha256:" + hash::sha256_hex(token) + "\n";
+}
+
 }  // namespace cutover::testing

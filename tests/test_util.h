@@ -41,6 +41,13 @@ class TempDir {
 // An object of string members, e.g. a ledger record's evidence.
 json::Document object_of(std::initializer_list<std::pair<std::string_view, std::string_view>> members = {});
 
+// A line of a tokens file (docs/formats/tokens.md) for `token`, newline included.
+std::string token_line(const char* role, const char* name, const char* token);
+
+// The control API's paths (docs/formats/http-api.md).
+inline constexpr std::string_view k_evaluate_path = "/api/v1/control/route-split/evaluate";
+inline constexpr std::string_view k_override_path = "/api/v1/control/route-split/override";
+
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 

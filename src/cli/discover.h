@@ -22,6 +22,10 @@ void add_discovery_commands(CLI::App& app, int& exit_code);
 // --help and --version, 2 otherwise.
 int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, char** argv);
 
+// The commands of `app` an operator sees (help, completion, man pages,
+// suggestions): those in a group; hidden ones have none.
+std::vector<const CLI::App*> visible_subcommands(const CLI::App& app);
+
 // The name among `candidates` nearest to `word` (edit distance), or "" when
 // none is near enough to be the one meant.
 std::string nearest_name(const std::string& word, const std::vector<std::string>& candidates);

@@ -16,10 +16,6 @@
 namespace cutover::cli {
 namespace {
 
-std::vector<const CLI::App*> visible_subcommands(const CLI::App& app) {
-  return app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
-}
-
 bool takes_value(const CLI::Option& opt) { return opt.get_type_size_max() != 0; }
 
 std::vector<std::string> flag_names(const CLI::Option& opt) {

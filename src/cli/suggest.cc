@@ -10,11 +10,12 @@
 #include "cutover/base/text.h"
 
 namespace cutover::cli {
-namespace {
 
 std::vector<const CLI::App*> visible_subcommands(const CLI::App& app) {
   return app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
 }
+
+namespace {
 
 // The commands the parser entered, outermost first.
 std::vector<CLI::App*> parsed_path(CLI::App& app) {
