@@ -25,7 +25,7 @@ namespace {
 constexpr std::string_view k_tool = base::k_tool_version;
 
 // One store as planned: its parsed and migrated document and what we know.
-struct StorePlan {
+struct StoreJob {
   const store::StoreSpec* spec = nullptr;
   std::string path;  // absolute
   base::FileInfo info;
@@ -71,7 +71,7 @@ bool write_document(const json::Document& doc, size_t raw_size, json::ChunkSink&
   if (raw_size >= k_parallel_write_bytes) return json::write_canonical_parallel(doc.root(), sink);
   return json::write_canonical(doc.root(), sink);
 }
-bool write_store(const StorePlan& plan, json::ChunkSink& sink) {
+bool write_store(const StoreJob& plan, json::ChunkSink& sink) {
   return write_document(plan.doc, plan.raw.size(), sink);
 }
 
@@ -170,7 +170,7 @@ Status parse_and_migrate(json::Document& doc, std::optional<std::string_view> ra
 // Step 2: the store's folder exists and may be written (then a marker of an
 // unfinished run beside the store is judged), or can be created with its
 // missing parents (plan.create_folder). Errors name the store (`label`).
-Status check_folder(StorePlan& plan, base::FileSystem& fs, const std::string& work_dir, const std::string& label) {
+Status check_folder(StoreJob& plan, base::FileSystem& fs, const std::string& work_dir, const std::string& label) {
   std::string folder = base::parent_directory(plan.path);
   TRY_ASSIGN_CTX(base::FileInfo folder_info, fs.stat(folder), label);
   if (!folder_info.exists) {
@@ -201,7 +201,7 @@ Status check_folder(StorePlan& plan, base::FileSystem& fs, const std::string& wo
 // beside the store. No manifest names it and the store never depended on
 // it (stores change only by renaming a complete temp file), so under the
 // store-folder lock it is safe to remove.
-void remove_crashed_temps(const StorePlan& plan, base::FileSystem& fs) {
+void remove_crashed_temps(const StoreJob& plan, base::FileSystem& fs) {
   if (plan.create_folder) return;
   std::string folder = base::parent_directory(plan.path);
   auto names = fs.list_directory(folder);
@@ -217,7 +217,7 @@ void remove_crashed_temps(const StorePlan& plan, base::FileSystem& fs) {
 // stat'ed at planning, unchanged, from before the read to after it), hashes
 // it into before_sha256 and parses and migrates it. A missing store starts
 // from {}. Errors name the store (`label`).
-Status read_and_migrate(StorePlan& plan, base::FileSystem& fs, const BackfillOptions& options,
+Status read_and_migrate(StoreJob& plan, base::FileSystem& fs, const BackfillOptions& options,
                         const std::string& label) {
   if (!plan.info.exists) {
     return parse_and_migrate(plan.doc, std::nullopt, *plan.spec, options.allow_destructive_reset, label,
@@ -242,9 +242,9 @@ Status read_and_migrate(StorePlan& plan, base::FileSystem& fs, const BackfillOpt
 }
 
 // Step 2 for one store. Errors name the store.
-Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
+Result<StoreJob> plan_store(const StoreTarget& target, const store::SpecRegistry& specs, base::FileSystem& fs,
                              const BackfillOptions& options, const std::string& work_dir) {
-  StorePlan plan;
+  StoreJob plan;
   plan.path = base::absolute_path(target.path);
   std::string label = store_label(target.kind, plan.path);
   TRY_ASSIGN_CTX(plan.spec, specs.find(target.kind), label);
@@ -280,12 +280,12 @@ Result<StorePlan> plan_store(const StoreTarget& target, const store::SpecRegistr
 }
 
 // The store's share of the progress for step 3 (what plan_store did not count).
-base::ProgressShare write_share(const StorePlan& plan, base::Progress* progress) {
+base::ProgressShare write_share(const StoreJob& plan, base::Progress* progress) {
   return base::ProgressShare(progress, plan.info.size - 2 * (plan.info.size / 4));
 }
 
 // Step 3b: the new bytes of one changed store, written beside it.
-Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& fs, base::Progress* progress) {
+Status write_temp(StoreJob& plan, const std::string& run_id, base::FileSystem& fs, base::Progress* progress) {
   plan.temp_path = base::store_temp_path(plan.path, run_id, ".tmp");
   TRY_ASSIGN(auto file, fs.create_bulk_file(plan.temp_path, copy_mode(plan.info)));
   TRY_ASSIGN(std::string after_sha256, write_pipelined(*file, write_share(plan, progress),
@@ -304,7 +304,7 @@ Status write_temp(StorePlan& plan, const std::string& run_id, base::FileSystem& 
 // was read, unchanged (absent, for a store this run creates). Also takes the
 // temporary file's identity, to know it again after the rename. For an
 // unchanged store (not replaced), the same check after the last rename.
-Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
+Status check_before_replace(StoreJob& plan, base::FileSystem& fs) {
   std::string label = store_label(plan.record.store, plan.path);
   if (plan.record.changed) {
     TRY_ASSIGN_CTX(plan.new_info, fs.stat(plan.temp_path), label);
@@ -321,7 +321,7 @@ Status check_before_replace(StorePlan& plan, base::FileSystem& fs) {
 // Step 5, just after the rename: the file that was read took no write
 // between the check above and the rename (the held file shows it), and the
 // path names the new file. A late write's bytes are kept for the undo.
-Status check_after_replace(StorePlan& plan, base::FileSystem& fs) {
+Status check_after_replace(StoreJob& plan, base::FileSystem& fs) {
   std::string label = store_label(plan.record.store, plan.path);
   if (plan.held) {
     TRY_ASSIGN_CTX(base::FileInfo held, plan.held->stat(), label);
@@ -344,7 +344,7 @@ Status check_after_replace(StorePlan& plan, base::FileSystem& fs) {
   return {};
 }
 
-void remove_temps(std::vector<StorePlan>& plans, base::FileSystem& fs) {
+void remove_temps(std::vector<StoreJob>& plans, base::FileSystem& fs) {
   for (auto& plan : plans) {
     if (!plan.temp_path.empty() && !plan.replaced) (void)fs.remove(plan.temp_path);
   }
@@ -352,7 +352,7 @@ void remove_temps(std::vector<StorePlan>& plans, base::FileSystem& fs) {
 
 // After a failure in step 5: puts back every store already replaced.
 // Returns a sentence for the error message.
-std::string restore_replaced(std::vector<StorePlan>& plans, base::FileSystem& fs) {
+std::string restore_replaced(std::vector<StoreJob>& plans, base::FileSystem& fs) {
   std::string restored;
   std::string failed;
   for (auto& plan : plans) {
@@ -491,9 +491,9 @@ uint64_t store_bytes(base::FileSystem& fs, const BackfillOptions& options) {
 }
 
 // Step 2: plan every store; collect every refusal before stopping.
-Result<std::vector<StorePlan>> plan_stores(const BackfillOptions& options, const store::SpecRegistry& specs,
+Result<std::vector<StoreJob>> plan_stores(const BackfillOptions& options, const store::SpecRegistry& specs,
                                            base::FileSystem& fs, const std::string& work_dir) {
-  std::vector<StorePlan> plans;
+  std::vector<StoreJob> plans;
   std::string refusals;
   ErrorCode refusal_code = ErrorCode::invalid_argument;
   for (const auto& target : options.stores) {
@@ -511,7 +511,7 @@ Result<std::vector<StorePlan>> plan_stores(const BackfillOptions& options, const
 
 // A store whose folder is missing: create the folder (and its missing
 // parents) and lock it like the others. Returns the folders created.
-Result<std::vector<std::string>> create_missing_folders(base::FileSystem& fs, const std::vector<StorePlan>& plans,
+Result<std::vector<std::string>> create_missing_folders(base::FileSystem& fs, const std::vector<StoreJob>& plans,
                                                         base::StoreFolderLocks& locks) {
   std::vector<std::string> created_folders;
   for (const auto& plan : plans) {
@@ -555,7 +555,7 @@ Result<RunPaths> start_run(base::FileSystem& fs, const std::string& work_dir, ba
 
 // Step 3: backups on one thread, temporary files of the changed stores on
 // this one. On failure nothing is left beside the stores.
-Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run,
+Status write_backups_and_temps(base::FileSystem& fs, std::vector<StoreJob>& plans, const RunPaths& run,
                                base::Progress* progress) {
   for (auto& plan : plans) {
     if (!plan.info.exists) continue;
@@ -591,7 +591,7 @@ Status write_backups_and_temps(base::FileSystem& fs, std::vector<StorePlan>& pla
   return {};
 }
 
-manifest::Manifest in_progress_manifest(const std::vector<StorePlan>& plans, const RunPaths& run) {
+manifest::Manifest in_progress_manifest(const std::vector<StoreJob>& plans, const RunPaths& run) {
   manifest::Manifest m;
   m.generated_at = base::rfc3339_utc(run.now_ns);
   m.run_id = run.run_id;
@@ -604,7 +604,7 @@ manifest::Manifest in_progress_manifest(const std::vector<StorePlan>& plans, con
 }
 
 // The markers beside the stores to be replaced (manifest::unfinished_run_marker_path).
-void remove_markers(base::FileSystem& fs, const std::vector<StorePlan>& plans) {
+void remove_markers(base::FileSystem& fs, const std::vector<StoreJob>& plans) {
   for (const auto& plan : plans) {
     if (plan.record.changed) (void)fs.remove(manifest::unfinished_run_marker_path(plan.path));
   }
@@ -612,7 +612,7 @@ void remove_markers(base::FileSystem& fs, const std::vector<StorePlan>& plans) {
 
 // Step 4: the in-progress manifest: enough on disk to roll back from any
 // instant; the markers beside the stores to be replaced first, as they name it.
-Status write_in_progress(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run,
+Status write_in_progress(base::FileSystem& fs, std::vector<StoreJob>& plans, const RunPaths& run,
                          const manifest::Manifest& m) {
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
@@ -637,7 +637,7 @@ Status write_in_progress(base::FileSystem& fs, std::vector<StorePlan>& plans, co
 // Undoes step 5 so far (restore_replaced); when every store is back, the
 // attempt is kept as .json.failed, out of the way of the manifests glob,
 // instead of the in-progress manifest. The sentence for the error message.
-std::string undo(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run, manifest::Manifest& m) {
+std::string undo(base::FileSystem& fs, std::vector<StoreJob>& plans, const RunPaths& run, manifest::Manifest& m) {
   std::string outcome = restore_replaced(plans, fs);
   remove_temps(plans, fs);
   m.status = std::string(manifest::k_status_failed_restored);
@@ -652,7 +652,7 @@ std::string undo(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunP
 // Step 5: replace the stores, each only while its path still names the file
 // that was read, unchanged; and check again after the rename that no write
 // went into the replaced file meanwhile. On failure the run is undone.
-Status replace_stores(base::FileSystem& fs, std::vector<StorePlan>& plans, const RunPaths& run, manifest::Manifest& m) {
+Status replace_stores(base::FileSystem& fs, std::vector<StoreJob>& plans, const RunPaths& run, manifest::Manifest& m) {
   for (auto& plan : plans) {
     if (!plan.record.changed) continue;
     Status st = check_before_replace(plan, fs);
@@ -689,7 +689,7 @@ Status replace_stores(base::FileSystem& fs, std::vector<StorePlan>& plans, const
 // migrated by now, so an error here says so and names the manifest that
 // records the run (the stores are not put back: the in-progress manifest
 // and the backups are in place for rollback).
-Status finish_run(base::FileSystem& fs, const std::vector<StorePlan>& plans, const RunPaths& run,
+Status finish_run(base::FileSystem& fs, const std::vector<StoreJob>& plans, const RunPaths& run,
                   manifest::Manifest& m) {
   m.status = std::string(manifest::k_status_complete);
   if (Status st = base::write_file_atomic(fs, run.manifest_path, manifest::to_json(m)); !st) {
@@ -721,7 +721,7 @@ Result<BackfillResult> run_backfill(const BackfillOptions& options, const store:
   TRY(lock_stores(fs, options, work_dir, locks));  // 1
   TRY(check_no_unfinished_run(fs, work_dir));
   if (options.progress) options.progress->begin(store_bytes(fs, options));
-  TRY_ASSIGN(std::vector<StorePlan> plans, plan_stores(options, specs, fs, work_dir));  // 2
+  TRY_ASSIGN(std::vector<StoreJob> plans, plan_stores(options, specs, fs, work_dir));  // 2
   TRY_ASSIGN(std::vector<std::string> created_folders, create_missing_folders(fs, plans, locks));
   TRY_ASSIGN(const RunPaths run, start_run(fs, work_dir, clock));
   TRY(write_backups_and_temps(fs, plans, run, options.progress));  // 3

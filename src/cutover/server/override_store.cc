@@ -10,7 +10,7 @@
 namespace cutover::server {
 namespace {
 
-int64_t monotonic_ns() {
+int64_t coarse_monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
@@ -29,7 +29,7 @@ Result<std::unique_ptr<OverrideStore>> OverrideStore::open(base::FileSystem& fs,
   store->identity_ = store->identity();
   TRY_ASSIGN(store->state_, route_files::load_override_state(fs, dir, engine));
   store->refresh_interval_ns_ = refresh_interval.count();
-  store->next_refresh_ns_ = monotonic_ns() + store->refresh_interval_ns_;
+  store->next_refresh_ns_ = coarse_monotonic_ns() + store->refresh_interval_ns_;
   return store;
 }
 
@@ -49,7 +49,7 @@ OverrideStore::Identity OverrideStore::identity() const {
 }
 
 void OverrideStore::refresh_if_due() {
-  int64_t now = monotonic_ns();
+  int64_t now = coarse_monotonic_ns();
   int64_t due = next_refresh_ns_.load(std::memory_order_relaxed);
   if (now < due) return;
   // One thread does the check; the others keep using the current state.

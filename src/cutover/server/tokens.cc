@@ -29,7 +29,7 @@ bool valid_name(std::string_view name) {
   });
 }
 
-int hex_value(char c) {
+int lower_hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
@@ -73,7 +73,7 @@ Result<TokenSet> TokenSet::parse(std::string_view text, const std::string& sourc
       continue;
     }
     for (size_t i = 0; i < t.digest.size(); ++i) {
-      t.digest[i] = static_cast<uint8_t>(hex_value(h[7 + 2 * i]) * 16 + hex_value(h[8 + 2 * i]));
+      t.digest[i] = static_cast<uint8_t>(lower_hex_value(h[7 + 2 * i]) * 16 + lower_hex_value(h[8 + 2 * i]));
     }
     for (const Token& other : set.tokens_) {
       if (other.name == t.name) problems.push_back(where + "name '" + t.name + "' is already used by another token");
