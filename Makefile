@@ -52,7 +52,7 @@ test-asan: deps
 	@rm -rf $(SANITIZER_REPORTS) && mkdir -p $(SANITIZER_REPORTS)
 	@cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=$(DETECT_LEAKS):$(SANITIZER_OPTIONS) UBSAN_OPTIONS=$(SANITIZER_OPTIONS) \
 	  ctest --output-on-failure -j $(JOBS) -E '^(fuzz_smoke|e2e_edge|e2e_live|e2e_replicas)$$'; rc=$$?; \
-	  scripts/sanitizer-reports.sh $(SANITIZER_REPORTS) || exit 1; exit $$rc
+	  $(CURDIR)/scripts/sanitizer-reports.sh $(SANITIZER_REPORTS) || exit 1; exit $$rc
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)
