@@ -211,7 +211,7 @@ void override_(const RouteSplit& engine, Overrides overrides, std::string_view b
 
   // What the server writes: the state file (read back at the next start), the
   // answer and the audit line.
-  OverrideState state{overrides, 7, "2026-11-27T03:46:40.419705Z", "fuzz"};
+  OverrideState state{overrides, 7, "2026-11-27T03:46:40.419705Z", "fuzz", {}};
   auto again = parse_state(state_to_json(state), "fuzz/overrides.json", engine);
   if (!again) fail("the state written after an override does not read back: " + again.error().message());
   require(*again == state, "the state written after an override reads back different");
