@@ -6,13 +6,14 @@
 # not a finding: that thread was exiting while LeakSanitizer stopped the
 # process, and LeakSanitizer then scans its whole stack as reachable and goes
 # on (the process's own exit status tells whether it found a leak). Those files
-# are printed as warnings and do not fail the run.
+# are printed as warnings and do not fail the run; an empty file (a process
+# killed as it began a report) is a finding.
 set -eu
 dir=$1
 findings=0
 for f in "$dir"/*; do
   [ -e "$f" ] || continue
-  if grep -qv -e '^==[0-9]*==Unable to get registers from thread [0-9]*\.$' -e '^$' "$f"; then
+  if [ ! -s "$f" ] || grep -qv -e '^==[0-9]*==Unable to get registers from thread [0-9]*\.$' -e '^$' "$f"; then
     echo "== $f"
     findings=$((findings + 1))
   else
