@@ -214,5 +214,24 @@ TEST(ProgressBar, DrawsNothingWhenNotAllowedOrBelow64MiB) {
   EXPECT_FALSE(small.shown());
 }
 
+TEST(ProgressBar, ShowsZeroPercentFirstThoughTheWorkIsDoneAtOnce) {
+  // The work may finish before the drawing thread first runs: begin() draws
+  // the 0% line itself, and finish(true) the 100% one.
+  ::testing::internal::CaptureStderr();
+  {
+    cli::ProgressBar bar("backfill", true);
+    bar.begin(cli::k_progress_min_bytes);
+    bar.advance(cli::k_progress_min_bytes);
+    bar.finish(true);
+  }
+  std::string out = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.front(), '\r');
+  std::string first = out.substr(1, out.find("\033[K") - 1);
+  EXPECT_NE(first.find("   0%  0.0/64.0 MiB"), std::string::npos) << first;
+  EXPECT_NE(out.find("100%  64.0/64.0 MiB"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.size() - 4), "\033[K\n");
+}
+
 }  // namespace
 }  // namespace cutover

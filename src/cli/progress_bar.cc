@@ -103,6 +103,9 @@ void ProgressBar::begin(uint64_t total_bytes) {
   total_ = total_bytes;
   start_ = std::chrono::steady_clock::now();
   width_ = terminal_width();
+  // The 0% line now, on this thread, before any advance() can count: the
+  // bar shows from the start however late the drawing thread first runs.
+  draw(0, "");
   drawer_ = std::thread([this] { draw_loop(); });
 }
 
@@ -124,6 +127,7 @@ void ProgressBar::finish(bool completed) {
 // Redraws until finish(), at most once per k_progress_redraw_interval.
 void ProgressBar::draw_loop() {
   RedrawLimiter limiter;
+  limiter.due(start_);  // begin() drew the first line
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (limiter.due(std::chrono::steady_clock::now())) draw(done_.load(std::memory_order_relaxed), "");
