@@ -24,14 +24,14 @@ struct SettingDef {
 };
 
 inline constexpr SettingDef k_settings[] = {
-    {"CUTOVER_WORK_DIR", "--work-dir", "backfill: the folder for manifests/ and backups/", false},
-    {"CUTOVER_LEDGER", "--ledger", "the phase ledger of gate, verify, rollback, backfill, drill and evidence collect",
-     false},
-    {"CUTOVER_TRUST", "--trust", "the trusted public keys of evidence verify and gate advance (comma-separated)",
-     false},
+    {"CUTOVER_WORK_DIR", "--work-dir", "backfill, status, prune: the folder for manifests/ and backups/", false},
+    {"CUTOVER_LEDGER", "--ledger",
+     "the phase ledger of gate, verify, rollback, backfill, drill, evidence collect, status and prune", false},
+    {"CUTOVER_TRUST", "--trust",
+     "the trusted public keys of evidence verify, gate advance and status (comma-separated)", false},
     {"CUTOVER_THRESHOLD", "--threshold", "how many trusted keys must have signed (evidence verify, gate advance)",
      false},
-    {"CUTOVER_SERVER", "--server", "the control server of routes promote|abort|undo|get and drill", false},
+    {"CUTOVER_SERVER", "--server", "the control server of routes promote|abort|undo|get, drill and status", false},
     {"CUTOVER_TOKEN", "--token-file", "the bearer token itself, for the commands that take --server", true},
 };
 
