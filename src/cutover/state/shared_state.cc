@@ -137,6 +137,13 @@ void SharedState::install(routing::OverrideState state) {
 void SharedState::proven(Steady::time_point sent) {
   int64_t ns = steady_ns(sent);
   int64_t prev = proven_at_ns_.load();
+  // Freshness lapsed since the last proof: counted before this proof is
+  // published, so the follower, which reads available() first, cannot see
+  // the new proof without the lapse before it (follow()).
+  if (prev != 0 &&
+      ns - prev > std::chrono::duration_cast<std::chrono::nanoseconds>(options_.freshness_window).count()) {
+    lapses_.fetch_add(1);
+  }
   while (prev < ns && !proven_at_ns_.compare_exchange_weak(prev, ns)) {
   }
   std::unique_lock lock(mutex_);
@@ -187,6 +194,17 @@ void SharedState::follow() {
   for (;;) {
     if (on_change_) {
       Availability now = availability();
+      // Freshness can lapse and be proven again between two looks here (this
+      // thread was waiting to connect again, and the database came back
+      // within the wait): the turn down happened all the same; tell of it.
+      if (uint64_t lapses = lapses_.load(); lapses != lapses_reported_) {
+        lapses_reported_ = lapses;
+        if (reported_ == true) {
+          reported_ = false;
+          on_change_({false, "shared state " + name_ + " was not proven fresh for more than " +
+                                 std::to_string(options_.freshness_window.count()) + " ms"});
+        }
+      }
       if (reported_ != now.available) {
         reported_ = now.available;
         on_change_(now);

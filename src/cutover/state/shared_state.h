@@ -81,7 +81,9 @@ class SharedState {
   // must not start. REQUIRES: `engine` and `clock` outlive the object.
   // `on_change` (optional) is called from the follower thread each time
   // available() turns (within heartbeat_interval of it turning; the first
-  // call reports the state after open): for the log line and the metric.
+  // call reports the state after open; a lapse of freshness that ended
+  // before the thread looked is told as a turn down, then up): for the log
+  // line and the metric.
   using OnChange = std::function<void(const Availability&)>;
   static Result<std::unique_ptr<SharedState>> open(const std::string& url, const routing::RouteSplit& engine,
                                                    base::Clock& clock, SharedStateOptions options = {},
@@ -146,7 +148,9 @@ class SharedState {
   base::Clock& clock_;
   const SharedStateOptions options_;
   OnChange on_change_;
-  std::optional<bool> reported_;  // the follower thread's: what on_change_ was last told
+  std::optional<bool> reported_;     // the follower thread's: what on_change_ was last told
+  std::atomic<uint64_t> lapses_{0};  // proofs that came after freshness had lapsed
+  uint64_t lapses_reported_ = 0;     // the follower thread's: lapses_ when it last looked
 
   mutable std::shared_mutex mutex_;  // guards state_ and problem_
   routing::OverrideState state_;
