@@ -48,12 +48,12 @@ Digest sha256(std::string_view data) {
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
 
-std::string to_hex(const Digest& digest) {
+std::string to_hex(std::span<const uint8_t> bytes) {
   static const char hex[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = hex[digest[i] >> 4];
-    out[2 * i + 1] = hex[digest[i] & 15];
+  std::string out(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = hex[bytes[i] >> 4];
+    out[2 * i + 1] = hex[bytes[i] & 15];
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,8 @@ namespace cutover::hash {
 
 using Digest = std::array<uint8_t, 32>;
 
-std::string to_hex(const Digest& digest);
+// Lower-case hex of any bytes (a digest, random bytes): two characters a byte.
+std::string to_hex(std::span<const uint8_t> bytes);
 // True for 64 lower-case hex characters.
 bool is_sha256_hex(std::string_view text);
 
